@@ -1,0 +1,198 @@
+//! The whole system on two local anvil chains: spawns a main and a side chain (port 0), deploys
+//! every contract with [`sidebridge_contracts::deploy()`], and hands out funded keys. Used by the
+//! end-to-end tests in `tests/` and by the `sidebridge-bench` benchmark.
+
+use std::path::PathBuf;
+
+use alloy::{
+    node_bindings::{Anvil, AnvilInstance},
+    primitives::{Address, U256},
+    providers::{DynProvider, Provider, ProviderBuilder, ext::AnvilApi},
+    signers::local::PrivateKeySigner,
+};
+use eyre::WrapErr;
+use sidebridge_contracts::{
+    DeployConfig, Deployment, TokenSpec,
+    bindings::{DemoToken, IERC20Metadata},
+    deploy,
+};
+
+/// Chain id of the local main chain.
+pub const MAIN_CHAIN_ID: u64 = 31_337;
+/// Chain id of the local side chain.
+pub const SIDE_CHAIN_ID: u64 = 31_338;
+
+/// The anvil binary installed by `ops/setup`, when present; else `anvil` from `PATH`.
+pub fn anvil_path() -> Option<PathBuf> {
+    let installed = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.tools/bin/anvil");
+    installed.exists().then_some(installed)
+}
+
+/// Starts an anvil on a free port with the given chain id.
+pub fn spawn_anvil(chain_id: u64) -> eyre::Result<AnvilInstance> {
+    let mut anvil = Anvil::new().port(0u16).chain_id(chain_id);
+    if let Some(path) = anvil_path() {
+        anvil = anvil.path(path);
+    }
+    anvil
+        .try_spawn()
+        .wrap_err("starting anvil (run ops/setup to install it)")
+}
+
+/// A provider that signs with `key`.
+pub fn wallet_provider(anvil: &AnvilInstance, key: &PrivateKeySigner) -> DynProvider {
+    ProviderBuilder::new()
+        .wallet(key.clone())
+        .connect_http(anvil.endpoint_url())
+        .erased()
+}
+
+/// One of anvil's prefunded development keys.
+pub fn dev_key(anvil: &AnvilInstance, index: usize) -> PrivateKeySigner {
+    PrivateKeySigner::from(anvil.keys()[index].clone())
+}
+
+/// Sizes and settings of a system to start.
+#[derive(Debug, Clone)]
+pub struct SystemSpec {
+    pub validators: usize,
+    pub validator_threshold: usize,
+    pub fee_bps: u16,
+    /// Governance timelock delay in seconds.
+    pub timelock_delay: u64,
+}
+
+impl Default for SystemSpec {
+    fn default() -> Self {
+        Self {
+            validators: 3,
+            validator_threshold: 2,
+            fee_bps: 0,
+            timelock_delay: 3_600,
+        }
+    }
+}
+
+/// Two chains with everything deployed, and the keys that run it.
+#[derive(Debug)]
+pub struct System {
+    pub main: AnvilInstance,
+    pub side: AnvilInstance,
+    pub deployment: Deployment,
+    pub deployer: PrivateKeySigner,
+    /// Holds the whole supply of the demo token on the main chain.
+    pub holder: PrivateKeySigner,
+    pub members: Vec<PrivateKeySigner>,
+    pub guardian: PrivateKeySigner,
+    pub fee_recipient: Address,
+    /// Validator keys, funded on both chains.
+    pub validators: Vec<PrivateKeySigner>,
+    pub main_token: Address,
+    pub wrapped_token: Address,
+}
+
+/// Supply of the demo token minted to the holder: 1 billion with 18 decimals.
+pub fn demo_supply() -> U256 {
+    U256::from(1_000_000_000u64) * U256::from(10u64).pow(U256::from(18))
+}
+
+impl System {
+    /// Spawns both chains and deploys a system with a demo token mapped.
+    pub async fn start(spec: SystemSpec) -> eyre::Result<Self> {
+        let main = spawn_anvil(MAIN_CHAIN_ID)?;
+        let side = spawn_anvil(SIDE_CHAIN_ID)?;
+        let deployer = dev_key(&main, 0);
+        let holder = dev_key(&main, 1);
+        let members: Vec<_> = (2..5).map(|i| dev_key(&main, i)).collect();
+        let guardian = dev_key(&main, 5);
+        let fee_recipient = dev_key(&main, 6).address();
+
+        let validators: Vec<PrivateKeySigner> = (0..spec.validators)
+            .map(|_| PrivateKeySigner::random())
+            .collect();
+        let funding = U256::from(100u64) * U256::from(10u64).pow(U256::from(18));
+        for anvil in [&main, &side] {
+            let provider = ProviderBuilder::new().connect_http(anvil.endpoint_url());
+            for v in &validators {
+                provider
+                    .anvil_set_balance(v.address(), funding)
+                    .await
+                    .wrap_err("funding a validator")?;
+            }
+        }
+
+        let main_deployer = wallet_provider(&main, &deployer);
+        let side_deployer = wallet_provider(&side, &deployer);
+        let token = DemoToken::deploy(
+            wallet_provider(&main, &holder),
+            "Demo Token".to_string(),
+            "DEMO".to_string(),
+            18,
+            demo_supply(),
+        )
+        .await
+        .wrap_err("deploying the demo token")?;
+
+        let config = DeployConfig {
+            deployer: deployer.address(),
+            members: members.iter().map(|m| m.address()).collect(),
+            member_threshold: 2,
+            timelock_delay: spec.timelock_delay,
+            validators: validators.iter().map(|v| v.address()).collect(),
+            validator_threshold: spec.validator_threshold,
+            guardians: vec![guardian.address()],
+            fee_recipient,
+            tokens: vec![TokenSpec {
+                main_token: *token.address(),
+                fee_bps: spec.fee_bps,
+                ..Default::default()
+            }],
+        };
+        let deployment = deploy(&main_deployer, &side_deployer, &config)
+            .await
+            .wrap_err("deploying the system")?;
+        let wrapped_token = deployment.tokens[0].wrapped_token;
+        Ok(Self {
+            main_token: *token.address(),
+            wrapped_token,
+            main,
+            side,
+            deployment,
+            deployer,
+            holder,
+            members,
+            guardian,
+            fee_recipient,
+            validators,
+        })
+    }
+
+    /// A main-chain provider signing as `key`.
+    pub fn main_as(&self, key: &PrivateKeySigner) -> DynProvider {
+        wallet_provider(&self.main, key)
+    }
+
+    /// A side-chain provider signing as `key`.
+    pub fn side_as(&self, key: &PrivateKeySigner) -> DynProvider {
+        wallet_provider(&self.side, key)
+    }
+
+    /// Balance of `token` held by `account` on the chain `provider` talks to.
+    pub async fn balance(
+        provider: &DynProvider,
+        token: Address,
+        account: Address,
+    ) -> eyre::Result<U256> {
+        Ok(IERC20Metadata::new(token, provider)
+            .balanceOf(account)
+            .call()
+            .await?)
+    }
+
+    /// Validator keys sorted by address, as signatures must be ordered.
+    pub fn validators_sorted(&self) -> Vec<PrivateKeySigner> {
+        let mut sorted = self.validators.clone();
+        sorted.sort_by_key(|k| k.address());
+        sorted
+    }
+}

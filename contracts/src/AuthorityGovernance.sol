@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {Address} from "@openzeppelin/contracts/utils/Address.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+
+/// @title AuthorityGovernance
+/// @notice The on-chain multisig of governance members, one per chain. A member proposes a call
+/// (its vote counts), members vote (on-chain or by an EIP-712 signature from a cold key), and
+/// once the member threshold is reached the call waits out the timelock delay and can be
+/// executed by anyone until it expires. It owns the bridge (validator set and threshold), the
+/// Operational contract, and itself (members, threshold, delay). Calls only: no delegatecall,
+/// no upgrade path.
+contract AuthorityGovernance is EIP712 {
+    uint256 public constant MAX_MEMBERS = 32;
+    /// @notice A proposal must reach the threshold within this time of its creation.
+    uint256 public constant VOTING_PERIOD = 14 days;
+    /// @notice A queued proposal can be executed for this long after its ETA.
+    uint256 public constant GRACE_PERIOD = 14 days;
+    uint256 public constant MAX_DELAY = 30 days;
+
+    bytes32 public constant VOTE_TYPEHASH = keccak256("Vote(bytes32 proposalId)");
+
+    enum State {
+        Unknown,
+        Voting,
+        Queued,
+        Ready,
+        Executed,
+        Canceled,
+        Expired
+    }
+
+    struct Proposal {
+        address target;
+        address proposer;
+        uint64 createdAt;
+        uint64 eta; // zero until the threshold is reached
+        bool executed;
+        bool canceled;
+        bytes data;
+        address[] voters;
+    }
+
+    address[] private _members;
+    mapping(address => bool) public isMember;
+    uint256 public threshold;
+    uint256 public delay;
+    /// @notice Number of proposals created; the next proposal's nonce.
+    uint256 public proposalCount;
+
+    mapping(bytes32 => Proposal) private _proposals;
+    mapping(bytes32 => mapping(address => bool)) public hasVoted;
+    bytes32[] private _proposalIds;
+
+    event ProposalCreated(bytes32 indexed id, address indexed proposer, address target, bytes data, uint256 nonce);
+    event Voted(bytes32 indexed id, address indexed member, uint256 votes);
+    event ProposalQueued(bytes32 indexed id, uint256 eta);
+    event ProposalExecuted(bytes32 indexed id);
+    event ProposalCanceled(bytes32 indexed id);
+    event MemberAdded(address indexed member);
+    event MemberRemoved(address indexed member);
+    event ThresholdChanged(uint256 threshold);
+    event DelayChanged(uint256 delay);
+
+    error NotMember(address account);
+    error OnlySelf();
+    error InvalidMember(address member);
+    error MemberExists(address member);
+    error InvalidThreshold(uint256 threshold, uint256 members);
+    error TooManyMembers();
+    error DelayTooLong(uint256 delay);
+    error UnknownProposal(bytes32 id);
+    error AlreadyVoted(bytes32 id, address member);
+    error NotVoting(bytes32 id, State state);
+    error NotReady(bytes32 id, State state, uint256 eta);
+    error ThresholdNotMet(bytes32 id, uint256 votes, uint256 threshold);
+    error NotProposer(address account);
+    error InvalidVoteSignature();
+    error ZeroTarget();
+
+    modifier onlyMember() {
+        if (!isMember[msg.sender]) revert NotMember(msg.sender);
+        _;
+    }
+
+    modifier onlySelf() {
+        if (msg.sender != address(this)) revert OnlySelf();
+        _;
+    }
+
+    constructor(address[] memory members_, uint256 threshold_, uint256 delay_)
+        EIP712("Sidebridge Governance", "1")
+    {
+        for (uint256 i; i < members_.length; ++i) {
+            _addMember(members_[i]);
+        }
+        _setThreshold(threshold_);
+        _setDelay(delay_);
+    }
+
+    // ---------------------------------------------------------------- proposals
+
+    /// @notice Proposes `target.call(data)`. The id binds this chain, this contract and a nonce,
+    /// so a proposal cannot be replayed on the other chain. The proposer's vote is counted.
+    function propose(address target, bytes calldata data) external onlyMember returns (bytes32 id) {
+        if (target == address(0)) revert ZeroTarget();
+        uint256 nonce = proposalCount++;
+        id = proposalId(nonce, target, data);
+        Proposal storage p = _proposals[id];
+        p.target = target;
+        p.proposer = msg.sender;
+        p.createdAt = uint64(block.timestamp);
+        p.data = data;
+        _proposalIds.push(id);
+        emit ProposalCreated(id, msg.sender, target, data, nonce);
+        _vote(id, msg.sender);
+    }
+
+    /// @notice Votes for proposal `id`.
+    function vote(bytes32 id) external onlyMember {
+        _vote(id, msg.sender);
+    }
+
+    /// @notice Counts a member's vote given as an EIP-712 `Vote(bytes32 proposalId)` signature
+    /// under this contract's domain, so a cold key can vote without holding gas.
+    function voteBySig(bytes32 id, bytes calldata signature) external {
+        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(voteDigest(id), signature);
+        if (err != ECDSA.RecoverError.NoError) revert InvalidVoteSignature();
+        if (!isMember[signer]) revert NotMember(signer);
+        _vote(id, signer);
+    }
+
+    /// @notice Executes a queued proposal after its ETA and before it expires. Anyone may call;
+    /// the votes of members removed since are not counted.
+    function execute(bytes32 id) external {
+        Proposal storage p = _proposals[id];
+        State s = state(id);
+        if (s != State.Ready) revert NotReady(id, s, p.eta);
+        uint256 votes = currentVotes(id);
+        if (votes < threshold) revert ThresholdNotMet(id, votes, threshold);
+        p.executed = true;
+        Address.functionCall(p.target, p.data);
+        emit ProposalExecuted(id);
+    }
+
+    /// @notice The proposer withdraws a proposal that has not been executed.
+    function cancel(bytes32 id) external {
+        Proposal storage p = _proposals[id];
+        if (p.createdAt == 0) revert UnknownProposal(id);
+        if (msg.sender != p.proposer) revert NotProposer(msg.sender);
+        State s = state(id);
+        if (s == State.Executed || s == State.Canceled || s == State.Expired) revert NotVoting(id, s);
+        p.canceled = true;
+        emit ProposalCanceled(id);
+    }
+
+    // ---------------------------------------------------------------- self-administration
+
+    function addMember(address member) external onlySelf {
+        _addMember(member);
+    }
+
+    function removeMember(address member) external onlySelf {
+        if (!isMember[member]) revert InvalidMember(member);
+        if (_members.length - 1 < threshold) revert InvalidThreshold(threshold, _members.length - 1);
+        isMember[member] = false;
+        uint256 n = _members.length;
+        for (uint256 i; i < n; ++i) {
+            if (_members[i] == member) {
+                _members[i] = _members[n - 1];
+                _members.pop();
+                break;
+            }
+        }
+        emit MemberRemoved(member);
+    }
+
+    function setThreshold(uint256 threshold_) external onlySelf {
+        _setThreshold(threshold_);
+    }
+
+    /// @notice Changes the timelock delay; the change itself waited out the current delay.
+    function setDelay(uint256 delay_) external onlySelf {
+        _setDelay(delay_);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    function members() external view returns (address[] memory) {
+        return _members;
+    }
+
+    function proposalIds() external view returns (bytes32[] memory) {
+        return _proposalIds;
+    }
+
+    /// @notice The id a proposal with this nonce, target and calldata has on this chain.
+    function proposalId(uint256 nonce, address target, bytes calldata data) public view returns (bytes32) {
+        return keccak256(abi.encode(block.chainid, address(this), nonce, target, keccak256(data)));
+    }
+
+    /// @notice The digest a member signs to vote for `id` by signature.
+    function voteDigest(bytes32 id) public view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(VOTE_TYPEHASH, id)));
+    }
+
+    function getProposal(bytes32 id)
+        external
+        view
+        returns (
+            address target,
+            bytes memory data,
+            address proposer,
+            uint64 createdAt,
+            uint64 eta,
+            address[] memory voters,
+            State status
+        )
+    {
+        Proposal storage p = _proposals[id];
+        return (p.target, p.data, p.proposer, p.createdAt, p.eta, p.voters, state(id));
+    }
+
+    /// @notice Votes of members who are members now.
+    function currentVotes(bytes32 id) public view returns (uint256 count) {
+        address[] storage voters = _proposals[id].voters;
+        for (uint256 i; i < voters.length; ++i) {
+            if (isMember[voters[i]]) ++count;
+        }
+    }
+
+    function state(bytes32 id) public view returns (State) {
+        Proposal storage p = _proposals[id];
+        if (p.createdAt == 0) return State.Unknown;
+        if (p.executed) return State.Executed;
+        if (p.canceled) return State.Canceled;
+        if (p.eta == 0) {
+            return block.timestamp > p.createdAt + VOTING_PERIOD ? State.Expired : State.Voting;
+        }
+        if (block.timestamp > p.eta + GRACE_PERIOD) return State.Expired;
+        return block.timestamp >= p.eta ? State.Ready : State.Queued;
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    function _vote(bytes32 id, address member) private {
+        Proposal storage p = _proposals[id];
+        State s = state(id);
+        if (s == State.Unknown) revert UnknownProposal(id);
+        if (s != State.Voting && s != State.Queued && s != State.Ready) revert NotVoting(id, s);
+        if (hasVoted[id][member]) revert AlreadyVoted(id, member);
+        hasVoted[id][member] = true;
+        p.voters.push(member);
+        uint256 votes = currentVotes(id);
+        emit Voted(id, member, votes);
+        if (p.eta == 0 && votes >= threshold) {
+            p.eta = uint64(block.timestamp + delay);
+            emit ProposalQueued(id, p.eta);
+        }
+    }
+
+    function _addMember(address member) private {
+        if (member == address(0) || member == address(this)) revert InvalidMember(member);
+        if (isMember[member]) revert MemberExists(member);
+        if (_members.length + 1 > MAX_MEMBERS) revert TooManyMembers();
+        isMember[member] = true;
+        _members.push(member);
+        emit MemberAdded(member);
+    }
+
+    function _setThreshold(uint256 threshold_) private {
+        if (threshold_ == 0 || threshold_ > _members.length) revert InvalidThreshold(threshold_, _members.length);
+        threshold = threshold_;
+        emit ThresholdChanged(threshold_);
+    }
+
+    function _setDelay(uint256 delay_) private {
+        if (delay_ > MAX_DELAY) revert DelayTooLong(delay_);
+        delay = delay_;
+        emit DelayChanged(delay_);
+    }
+}

@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+
+import {BridgeBase} from "./BridgeBase.sol";
+import {IOperational} from "./IOperational.sol";
+import {SignerSet} from "./SignerSet.sol";
+import {Transfer, TransferHash} from "./Transfer.sol";
+
+/// @title MainBridge
+/// @notice The asset's home: `lock` takes custody of tokens bound for the side chain, `release`
+/// pays out withdrawals that a threshold of current validators signed.
+contract MainBridge is BridgeBase {
+    using SafeERC20 for IERC20;
+
+    /// @dev One bit per inbound (side-chain) nonce, 256 to a slot.
+    mapping(uint256 => uint256) private _processed;
+
+    /// @notice Tokens were locked for the side chain; `amount` is what the recipient gets there.
+    event Locked(
+        uint64 indexed nonce,
+        address indexed token,
+        address indexed sender,
+        address recipient,
+        uint256 amount,
+        uint256 fee,
+        uint256 dstChainId
+    );
+    /// @notice A withdrawal was paid out.
+    event Released(
+        uint64 indexed nonce, bytes32 indexed transferId, address indexed recipient, address token, uint256 amount
+    );
+
+    error TokenNotContract(address token);
+    error AlreadyProcessed(uint64 nonce);
+    error MalformedSignatures(uint256 length);
+    error InsufficientSignatures(uint256 count, uint256 threshold);
+    error TooManySignatures(uint256 count, uint256 validators);
+    error InvalidSignature(uint256 index);
+    error SignersNotAscending(uint256 index);
+
+    constructor(
+        address owner_,
+        IOperational operational_,
+        uint256 sideChainId,
+        address[] memory validators_,
+        uint256 threshold_
+    ) BridgeBase(owner_, operational_, sideChainId, validators_, threshold_) {}
+
+    /// @notice Locks `amount` of `token` for `recipient` on the side chain. The amount credited
+    /// is the bridge's measured balance change (fee-on-transfer tokens cannot inflate it); the
+    /// fee is sent to the fee recipient and the rest is what will be minted.
+    /// @return nonce The transfer's outbound nonce.
+    function lock(address token, uint256 amount, address recipient)
+        external
+        nonReentrant
+        whenNotPaused
+        returns (uint64 nonce)
+    {
+        if (amount == 0) revert ZeroAmount();
+        if (recipient == address(0)) revert ZeroRecipient();
+        if (token.code.length == 0) revert TokenNotContract(token);
+
+        IERC20 erc20 = IERC20(token);
+        uint256 before = erc20.balanceOf(address(this));
+        erc20.safeTransferFrom(msg.sender, address(this), amount);
+        uint256 received = erc20.balanceOf(address(this)) - before;
+        if (received == 0) revert ZeroAmount();
+
+        (uint256 fee, address feeRecipient,) = operational.onOutbound(token, received);
+        if (fee > 0) erc20.safeTransfer(feeRecipient, fee);
+
+        nonce = outboundNonce++;
+        emit Locked(nonce, token, msg.sender, recipient, received - fee, fee, remoteChainId);
+    }
+
+    /// @notice Pays out a withdrawal signed by at least `threshold` distinct current validators.
+    /// @param t The transfer, as burned on the side chain.
+    /// @param signatures Concatenated 65-byte `r‖s‖v` signatures over the transfer's EIP-712
+    /// digest, ordered by strictly ascending signer address.
+    function release(Transfer calldata t, bytes calldata signatures) external nonReentrant {
+        Config memory c = _config;
+        if (c.paused) revert BridgePaused();
+        if (t.srcChainId != remoteChainId || t.dstChainId != block.chainid) {
+            revert WrongRoute(t.srcChainId, t.dstChainId);
+        }
+        if (t.recipient == address(0)) revert ZeroRecipient();
+
+        uint256 word = t.nonce >> 8;
+        uint256 bit = 1 << (t.nonce & 0xff);
+        uint256 bits = _processed[word];
+        if (bits & bit != 0) revert AlreadyProcessed(t.nonce);
+
+        bytes32 id = _hashTypedDataV4(TransferHash.hash(t));
+        _checkQuorum(c, id, signatures);
+
+        _processed[word] = bits | bit;
+        IERC20(t.token).safeTransfer(t.recipient, t.amount);
+        emit Released(t.nonce, id, t.recipient, t.token, t.amount);
+    }
+
+    /// @notice Whether the side-chain transfer `nonce` was released.
+    function isProcessed(uint64 nonce) external view returns (bool) {
+        return _processed[nonce >> 8] & (1 << (nonce & 0xff)) != 0;
+    }
+
+    /// @dev One ecrecover per signature and one walk over the ascending set: the signers must be
+    /// strictly ascending, so duplicates are impossible and membership is a merge.
+    function _checkQuorum(Config memory c, bytes32 digest, bytes calldata signatures) private view {
+        uint256 length = signatures.length;
+        if (length == 0 || length % 65 != 0) revert MalformedSignatures(length);
+        uint256 count = length / 65;
+        if (count < c.threshold) revert InsufficientSignatures(count, c.threshold);
+        uint256 n = c.validatorCount;
+        if (count > n) revert TooManySignatures(count, n);
+
+        bytes memory set = SignerSet.read(c.validatorSet);
+        address previous;
+        uint256 cursor;
+        for (uint256 i; i < count; ++i) {
+            (uint8 v, bytes32 r, bytes32 s) = _signatureAt(signatures, i);
+            (address signer, bool ok) = _recover(digest, v, r, s);
+            if (!ok) revert InvalidSignature(i);
+            if (signer <= previous) revert SignersNotAscending(i);
+            previous = signer;
+            while (cursor < n && SignerSet.at(set, cursor) < signer) ++cursor;
+            if (cursor == n || SignerSet.at(set, cursor) != signer) revert NotValidator(signer);
+            ++cursor;
+        }
+    }
+}

@@ -1,0 +1,390 @@
+//! Stands the whole system up on both chains: governance, Operational and the bridge on each,
+//! a wrapped token per mapped main-chain token, limits, fees and guardians, and finally hands
+//! every contract to its chain's governance.
+
+use alloy::{
+    network::ReceiptResponse,
+    primitives::{Address, TxHash, U256},
+    providers::{DynProvider, PendingTransactionBuilder, Provider},
+    transports::TransportError,
+};
+
+use crate::bindings::{
+    AuthorityGovernance, IERC20Metadata, MainBridge, Operational, SideBridge, WrappedToken,
+};
+
+/// What to deploy.
+#[derive(Debug, Clone)]
+pub struct DeployConfig {
+    /// Account that sends the deployment and configures before handing over to governance.
+    pub deployer: Address,
+    /// Governance members (cold keys), the same on both chains.
+    pub members: Vec<Address>,
+    pub member_threshold: usize,
+    /// Timelock delay of governance proposals, in seconds.
+    pub timelock_delay: u64,
+    /// Validators (hot relayer keys), the same on both chains.
+    pub validators: Vec<Address>,
+    pub validator_threshold: usize,
+    /// Accounts that may pause either bridge at once.
+    pub guardians: Vec<Address>,
+    /// Receives fees on both chains.
+    pub fee_recipient: Address,
+    /// Main-chain tokens to map, each getting a wrapped twin on the side chain.
+    pub tokens: Vec<TokenSpec>,
+}
+
+/// A main-chain token to make bridgeable, with its limits and fees (the same on both routes).
+#[derive(Debug, Clone, Default)]
+pub struct TokenSpec {
+    pub main_token: Address,
+    pub min_amount: U256,
+    /// Zero: no maximum.
+    pub max_amount: U256,
+    /// Zero: no rolling cap.
+    pub window_cap: U256,
+    pub window_secs: u64,
+    pub fee_bps: u16,
+    pub flat_fee: U256,
+    /// Zero: fee uncapped.
+    pub max_fee: U256,
+}
+
+/// The contracts of one chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainDeployment {
+    pub chain_id: u64,
+    pub governance: Address,
+    pub operational: Address,
+    pub bridge: Address,
+}
+
+/// A mapped token pair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenDeployment {
+    pub main_token: Address,
+    pub wrapped_token: Address,
+    pub symbol: String,
+    pub decimals: u8,
+}
+
+/// Everything [`deploy()`] created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deployment {
+    pub main: ChainDeployment,
+    pub side: ChainDeployment,
+    pub tokens: Vec<TokenDeployment>,
+}
+
+/// Why a deployment stopped. Nothing is retried here: a failed deployment is redone from scratch.
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    #[error("invalid deployment config: {0}")]
+    Config(String),
+    #[error("rpc error during {step}: {source}")]
+    Rpc {
+        step: &'static str,
+        #[source]
+        source: alloy::contract::Error,
+    },
+    #[error("rpc error during {step}: {source}")]
+    Transport {
+        step: &'static str,
+        #[source]
+        source: TransportError,
+    },
+    #[error("waiting for the receipt of {step}: {source}")]
+    Receipt {
+        step: &'static str,
+        #[source]
+        source: alloy::providers::PendingTransactionError,
+    },
+    #[error("{step} reverted (tx {tx})")]
+    Reverted { step: &'static str, tx: TxHash },
+}
+
+/// Deploys and wires everything on both chains and returns the addresses. `main` and `side`
+/// must sign as `config.deployer`.
+pub async fn deploy(
+    main: &DynProvider,
+    side: &DynProvider,
+    config: &DeployConfig,
+) -> Result<Deployment, DeployError> {
+    check(config)?;
+    let mut validators = config.validators.clone();
+    validators.sort();
+    let main_chain_id = chain_id(main).await?;
+    let side_chain_id = chain_id(side).await?;
+
+    let main_gov = deploy_governance(main, config).await?;
+    let main_op = deploy_operational(main, config).await?;
+    let main_bridge = MainBridge::deploy(
+        main,
+        config.deployer,
+        main_op,
+        U256::from(side_chain_id),
+        validators.clone(),
+        U256::from(config.validator_threshold),
+    )
+    .await
+    .map_err(|source| DeployError::Rpc {
+        step: "deploying MainBridge",
+        source,
+    })?;
+    let main_bridge = *main_bridge.address();
+
+    let side_gov = deploy_governance(side, config).await?;
+    let side_op = deploy_operational(side, config).await?;
+    let side_bridge = SideBridge::deploy(
+        side,
+        config.deployer,
+        side_op,
+        U256::from(main_chain_id),
+        main_bridge,
+        validators,
+        U256::from(config.validator_threshold),
+    )
+    .await
+    .map_err(|source| DeployError::Rpc {
+        step: "deploying SideBridge",
+        source,
+    })?;
+    let side_bridge = *side_bridge.address();
+
+    let main_ops = Operational::new(main_op, main);
+    let side_ops = Operational::new(side_op, side);
+    confirm(
+        main_ops.setBridge(main_bridge).send().await,
+        "Operational.setBridge (main)",
+    )
+    .await?;
+    confirm(
+        side_ops.setBridge(side_bridge).send().await,
+        "Operational.setBridge (side)",
+    )
+    .await?;
+
+    let mut tokens = Vec::with_capacity(config.tokens.len());
+    for spec in &config.tokens {
+        tokens.push(map_token(main, side, &main_ops, &side_ops, side_bridge, spec).await?);
+    }
+    for guardian in &config.guardians {
+        confirm(
+            main_ops.addGuardian(*guardian).send().await,
+            "addGuardian (main)",
+        )
+        .await?;
+        confirm(
+            side_ops.addGuardian(*guardian).send().await,
+            "addGuardian (side)",
+        )
+        .await?;
+    }
+
+    // Hand over: from here on only governance changes anything.
+    let main_bridge_c = MainBridge::new(main_bridge, main);
+    let side_bridge_c = SideBridge::new(side_bridge, side);
+    confirm(
+        main_ops.transferOwnership(main_gov).send().await,
+        "Operational.transferOwnership (main)",
+    )
+    .await?;
+    confirm(
+        main_bridge_c.transferOwnership(main_gov).send().await,
+        "MainBridge.transferOwnership",
+    )
+    .await?;
+    confirm(
+        side_ops.transferOwnership(side_gov).send().await,
+        "Operational.transferOwnership (side)",
+    )
+    .await?;
+    confirm(
+        side_bridge_c.transferOwnership(side_gov).send().await,
+        "SideBridge.transferOwnership",
+    )
+    .await?;
+
+    Ok(Deployment {
+        main: ChainDeployment {
+            chain_id: main_chain_id,
+            governance: main_gov,
+            operational: main_op,
+            bridge: main_bridge,
+        },
+        side: ChainDeployment {
+            chain_id: side_chain_id,
+            governance: side_gov,
+            operational: side_op,
+            bridge: side_bridge,
+        },
+        tokens,
+    })
+}
+
+fn check(config: &DeployConfig) -> Result<(), DeployError> {
+    let bad = |m: String| Err(DeployError::Config(m));
+    if config.members.is_empty()
+        || config.member_threshold == 0
+        || config.member_threshold > config.members.len()
+    {
+        return bad(format!(
+            "member threshold {} must be between 1 and the {} members",
+            config.member_threshold,
+            config.members.len()
+        ));
+    }
+    if config.validators.is_empty()
+        || config.validator_threshold == 0
+        || config.validator_threshold > config.validators.len()
+    {
+        return bad(format!(
+            "validator threshold {} must be between 1 and the {} validators",
+            config.validator_threshold,
+            config.validators.len()
+        ));
+    }
+    if config.fee_recipient == Address::ZERO {
+        return bad("fee recipient must not be the zero address".into());
+    }
+    Ok(())
+}
+
+async fn chain_id(provider: &DynProvider) -> Result<u64, DeployError> {
+    provider
+        .get_chain_id()
+        .await
+        .map_err(|source| DeployError::Transport {
+            step: "reading the chain id",
+            source,
+        })
+}
+
+async fn deploy_governance(
+    provider: &DynProvider,
+    config: &DeployConfig,
+) -> Result<Address, DeployError> {
+    let gov = AuthorityGovernance::deploy(
+        provider,
+        config.members.clone(),
+        U256::from(config.member_threshold),
+        U256::from(config.timelock_delay),
+    )
+    .await
+    .map_err(|source| DeployError::Rpc {
+        step: "deploying AuthorityGovernance",
+        source,
+    })?;
+    Ok(*gov.address())
+}
+
+async fn deploy_operational(
+    provider: &DynProvider,
+    config: &DeployConfig,
+) -> Result<Address, DeployError> {
+    let op = Operational::deploy(provider, config.deployer, config.fee_recipient)
+        .await
+        .map_err(|source| DeployError::Rpc {
+            step: "deploying Operational",
+            source,
+        })?;
+    Ok(*op.address())
+}
+
+async fn map_token(
+    main: &DynProvider,
+    side: &DynProvider,
+    main_ops: &Operational::OperationalInstance<&DynProvider>,
+    side_ops: &Operational::OperationalInstance<&DynProvider>,
+    side_bridge: Address,
+    spec: &TokenSpec,
+) -> Result<TokenDeployment, DeployError> {
+    let erc20 = IERC20Metadata::new(spec.main_token, main);
+    let read = |source| DeployError::Rpc {
+        step: "reading the main token's metadata",
+        source,
+    };
+    let name = erc20.name().call().await.map_err(read)?;
+    let symbol = erc20.symbol().call().await.map_err(read)?;
+    let decimals = erc20.decimals().call().await.map_err(read)?;
+
+    let wrapped = WrappedToken::deploy(
+        side,
+        name,
+        symbol.clone(),
+        decimals,
+        side_bridge,
+        spec.main_token,
+    )
+    .await
+    .map_err(|source| DeployError::Rpc {
+        step: "deploying WrappedToken",
+        source,
+    })?;
+    let wrapped = *wrapped.address();
+
+    confirm(
+        main_ops.mapToken(spec.main_token, wrapped).send().await,
+        "mapToken (main)",
+    )
+    .await?;
+    confirm(
+        side_ops.mapToken(wrapped, spec.main_token).send().await,
+        "mapToken (side)",
+    )
+    .await?;
+    for (ops, local) in [(main_ops, spec.main_token), (side_ops, wrapped)] {
+        if spec.min_amount != U256::ZERO
+            || spec.max_amount != U256::ZERO
+            || spec.window_cap != U256::ZERO
+        {
+            confirm(
+                ops.setLimits(
+                    local,
+                    spec.min_amount,
+                    spec.max_amount,
+                    spec.window_cap,
+                    spec.window_secs,
+                )
+                .send()
+                .await,
+                "setLimits",
+            )
+            .await?;
+        }
+        if spec.fee_bps != 0 || spec.flat_fee != U256::ZERO {
+            confirm(
+                ops.setFees(local, spec.fee_bps, spec.flat_fee, spec.max_fee)
+                    .send()
+                    .await,
+                "setFees",
+            )
+            .await?;
+        }
+    }
+    Ok(TokenDeployment {
+        main_token: spec.main_token,
+        wrapped_token: wrapped,
+        symbol,
+        decimals,
+    })
+}
+
+/// Waits for a sent transaction and requires that it succeeded.
+async fn confirm(
+    sent: Result<PendingTransactionBuilder<alloy::network::Ethereum>, alloy::contract::Error>,
+    step: &'static str,
+) -> Result<(), DeployError> {
+    let pending = sent.map_err(|source| DeployError::Rpc { step, source })?;
+    let receipt = pending
+        .get_receipt()
+        .await
+        .map_err(|source| DeployError::Receipt { step, source })?;
+    if !receipt.status() {
+        return Err(DeployError::Reverted {
+            step,
+            tx: receipt.transaction_hash(),
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,76 @@
+//! Sidebridge's contracts as Rust sees them: alloy bindings and bytecode for every contract
+//! (generated from the committed artifacts in `contracts/artifacts`, so no compiler is needed to
+//! build), the EIP-712 `Transfer` digest shared with Solidity, signature packing for
+//! `MainBridge.release`, and [`deploy()`], which stands the whole system up on both chains.
+//!
+//! `sol!` lives in this crate only: proc-macro output is not cached incrementally, so every
+//! other crate uses these bindings instead of generating its own.
+
+mod deploy;
+mod transfer;
+
+pub use deploy::{
+    ChainDeployment, DeployConfig, DeployError, Deployment, TokenDeployment, TokenSpec, deploy,
+};
+pub use transfer::{Transfer, pack_signatures, transfer_digest, transfer_domain};
+
+/// Generated bindings, one module per contract.
+#[allow(
+    missing_docs,
+    missing_debug_implementations,
+    unreachable_pub,
+    clippy::too_many_arguments
+)]
+pub mod bindings {
+    use alloy::sol;
+
+    sol!(
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        MainBridge,
+        "artifacts/MainBridge.json"
+    );
+    sol!(
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        SideBridge,
+        "artifacts/SideBridge.json"
+    );
+    sol!(
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        AuthorityGovernance,
+        "artifacts/AuthorityGovernance.json"
+    );
+    sol!(
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        Operational,
+        "artifacts/Operational.json"
+    );
+    sol!(
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        WrappedToken,
+        "artifacts/WrappedToken.json"
+    );
+    sol!(
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        DemoToken,
+        "artifacts/DemoToken.json"
+    );
+    sol! {
+        /// The ERC-20 surface the bridge relies on, for any main-chain token.
+        #[sol(rpc)]
+        interface IERC20Metadata {
+            function name() external view returns (string memory);
+            function symbol() external view returns (string memory);
+            function decimals() external view returns (uint8);
+            function balanceOf(address account) external view returns (uint256);
+            function totalSupply() external view returns (uint256);
+            function approve(address spender, uint256 amount) external returns (bool);
+            function transfer(address to, uint256 amount) external returns (bool);
+        }
+    }
+}
