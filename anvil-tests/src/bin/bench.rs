@@ -1,1 +1,218 @@
-fn main() {}
+//! `sidebridge-bench gas`: gas of the bridge's hot paths, read from real receipts on local anvil
+//! chains. One line per case:
+//!
+//! - `release k/n gas=<N>`: an ERC-20 release signed by k of n validators, to a recipient that
+//!   held none of the token before (not the first release of its 256-nonce bitmap word; that
+//!   one is printed once as `release-first-in-word`);
+//! - `approve batch=<b> gas_per_transfer=<N>`: one validator's first vote for b deposits, below
+//!   the threshold; `approve-final batch=<b> ...`: the vote that mints;
+//! - `submitSignatures batch=<b> gas_per_transfer=<N>`: one validator's signatures for b
+//!   withdrawals.
+
+use alloy::{
+    network::ReceiptResponse,
+    primitives::{Address, U256},
+    rpc::types::TransactionReceipt,
+    signers::{SignerSync, local::PrivateKeySigner},
+};
+use clap::{Parser, Subcommand};
+use eyre::{WrapErr, ensure};
+use sidebridge_anvil_tests::{MAIN_CHAIN_ID, SIDE_CHAIN_ID, System, SystemSpec, dev_key};
+use sidebridge_contracts::{
+    Transfer,
+    bindings::{IERC20Metadata, MainBridge, SideBridge},
+    pack_signatures, transfer_digest,
+};
+
+#[derive(Debug, Parser)]
+#[command(about = "Sidebridge benchmarks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Gas of release, approveDeposits and submitSignatures from real receipts.
+    Gas,
+}
+
+const RELEASE_CASES: &[(usize, usize)] = &[(1, 1), (2, 3), (3, 5), (5, 7), (7, 10), (13, 18)];
+const BATCHES: &[usize] = &[1, 10, 50];
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> eyre::Result<()> {
+    match Cli::parse().command {
+        Command::Gas => gas().await,
+    }
+}
+
+async fn gas() -> eyre::Result<()> {
+    for &(k, n) in RELEASE_CASES {
+        let (first, steady) = release_gas(k, n).await?;
+        if (k, n) == (5, 7) {
+            println!("release-first-in-word {k}/{n} gas={first}");
+        }
+        println!("release {k}/{n} gas={steady}");
+    }
+    side_gas().await
+}
+
+fn unit() -> U256 {
+    U256::from(10u64).pow(U256::from(18))
+}
+
+fn checked(receipt: TransactionReceipt, what: &str) -> eyre::Result<u64> {
+    ensure!(receipt.status(), "{what} reverted: {:?}", receipt.transaction_hash);
+    Ok(receipt.gas_used)
+}
+
+/// Gas of two releases signed by `k` of `n` validators: the first one of a bitmap word and
+/// a later one.
+async fn release_gas(k: usize, n: usize) -> eyre::Result<(u64, u64)> {
+    let sys = System::start(SystemSpec {
+        validators: n,
+        validator_threshold: k,
+        ..SystemSpec::default()
+    })
+    .await?;
+    let d = &sys.deployment;
+    let main = sys.main_as(&sys.holder);
+    // custody to release from
+    let amount = U256::from(1_000_000u64) * unit();
+    IERC20Metadata::new(sys.main_token, &main)
+        .approve(d.main.bridge, amount)
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    MainBridge::new(d.main.bridge, &main)
+        .lock(sys.main_token, amount, sys.holder.address())
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+
+    let signers: Vec<PrivateKeySigner> = sys.validators_sorted().into_iter().take(k).collect();
+    let mut gas = Vec::new();
+    for nonce in 0..2u64 {
+        let t = Transfer {
+            srcChainId: U256::from(SIDE_CHAIN_ID),
+            dstChainId: U256::from(MAIN_CHAIN_ID),
+            nonce,
+            token: sys.main_token,
+            sender: sys.holder.address(),
+            recipient: PrivateKeySigner::random().address(),
+            amount: U256::from(10u64) * unit(),
+        };
+        let id = transfer_digest(&t, d.main.bridge);
+        let signatures = signers
+            .iter()
+            .map(|s| Ok((s.address(), s.sign_hash_sync(&id)?)))
+            .collect::<eyre::Result<Vec<_>>>()?;
+        let receipt = MainBridge::new(d.main.bridge, &main)
+            .release(t.into(), pack_signatures(signatures))
+            .send()
+            .await?
+            .get_receipt()
+            .await?;
+        gas.push(checked(receipt, "release")?);
+    }
+    Ok((gas[0], gas[1]))
+}
+
+/// Side-chain votes and signatures with 4 validators and threshold 3.
+async fn side_gas() -> eyre::Result<()> {
+    let sys = System::start(SystemSpec {
+        validators: 4,
+        validator_threshold: 3,
+        ..SystemSpec::default()
+    })
+    .await?;
+    let d = &sys.deployment;
+    let validators = sys.validators_sorted();
+    let side_of = |k: &PrivateKeySigner| SideBridge::new(d.side.bridge, sys.side_as(k));
+    let user = dev_key(&sys.side, 7);
+
+    let mut nonce = 0u64;
+    let mut deposit = |recipient: Address, amount: U256| {
+        let t = Transfer {
+            srcChainId: U256::from(MAIN_CHAIN_ID),
+            dstChainId: U256::from(SIDE_CHAIN_ID),
+            nonce,
+            token: sys.main_token,
+            sender: sys.holder.address(),
+            recipient,
+            amount,
+        };
+        nonce += 1;
+        t
+    };
+    // the user's wrapped balance for the withdrawals below
+    let funding = vec![deposit(user.address(), U256::from(1_000u64) * unit())];
+    for v in &validators[..3] {
+        side_of(v)
+            .approveDeposits(funding.iter().cloned().map(Into::into).collect())
+            .send()
+            .await?
+            .get_receipt()
+            .await?;
+    }
+
+    for &batch in BATCHES {
+        let transfers: Vec<SideBridge::Transfer> = (0..batch)
+            .map(|_| deposit(PrivateKeySigner::random().address(), unit()).into())
+            .collect();
+        let mut per_vote = Vec::new();
+        for v in &validators[..3] {
+            let receipt = side_of(v)
+                .approveDeposits(transfers.clone())
+                .send()
+                .await?
+                .get_receipt()
+                .await?;
+            per_vote.push(checked(receipt, "approveDeposits")? / batch as u64);
+        }
+        println!("approve batch={batch} gas_per_transfer={}", per_vote[0]);
+        println!("approve-final batch={batch} gas_per_transfer={}", per_vote[2]);
+    }
+
+    let user_side = sys.side_as(&user);
+    for &batch in BATCHES {
+        let mut withdrawals = Vec::new();
+        for _ in 0..batch {
+            let burned = SideBridge::new(d.side.bridge, &user_side)
+                .burn(sys.wrapped_token, unit(), user.address())
+                .send()
+                .await?
+                .get_receipt()
+                .await?
+                .decoded_log::<SideBridge::Burned>()
+                .ok_or_else(|| eyre::eyre!("burn emitted no Burned"))?
+                .data;
+            withdrawals.push(Transfer::from_burned(&burned, SIDE_CHAIN_ID, MAIN_CHAIN_ID));
+        }
+        let signer = &validators[0];
+        let mut signatures = Vec::with_capacity(batch * 65);
+        for t in &withdrawals {
+            let sig = signer
+                .sign_hash_sync(&transfer_digest(t, d.main.bridge))
+                .wrap_err("signing")?;
+            signatures.extend_from_slice(&sig.as_bytes());
+        }
+        let receipt = side_of(signer)
+            .submitSignatures(
+                withdrawals.into_iter().map(Into::into).collect(),
+                signatures.into(),
+            )
+            .send()
+            .await?
+            .get_receipt()
+            .await?;
+        println!(
+            "submitSignatures batch={batch} gas_per_transfer={}",
+            checked(receipt, "submitSignatures")? / batch as u64
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,458 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {BridgeTestBase} from "./Base.t.sol";
+import {Vm} from "./utils/ForgeStd.sol";
+
+import {BridgeBase} from "../src/BridgeBase.sol";
+import {SideBridge} from "../src/SideBridge.sol";
+import {WrappedToken} from "../src/WrappedToken.sol";
+import {Operational} from "../src/Operational.sol";
+import {Transfer} from "../src/Transfer.sol";
+
+import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
+
+import {MockERC20} from "./mocks/MockERC20.sol";
+
+/// @notice SideBridge: deposit votes (approveDeposits / executeDeposit), burns and the
+/// validators' withdrawal signatures (submitSignatures). Runs on the side chain's id.
+contract SideBridgeTest is BridgeTestBase {
+    uint256 internal constant AMOUNT = 40e18;
+
+    function setUp() public override {
+        super.setUp();
+        _onSide();
+    }
+
+    function _depositId(Transfer memory t) internal view returns (bytes32) {
+        return _typedDigest(SIDE_CHAIN_ID, address(side), t);
+    }
+
+    function _bits(uint256 k) internal pure returns (uint256) {
+        return 2 ** k - 1;
+    }
+
+    // ---------------------------------------------------------------- approveDeposits
+
+    function test_approveDeposits_votesBelowThresholdDoNotMint() public {
+        Transfer memory t = _deposit(0, bob, AMOUNT);
+        uint64[] memory nonces = new uint64[](1);
+        vm.expectEmit(true, true, true, true, address(side));
+        emit SideBridge.DepositsApproved(validatorAddrs[0], nonces);
+        _approve(t, THRESHOLD - 1);
+
+        assertEq(wrapped.balanceOf(bob), 0);
+        assertEq(wrapped.totalSupply(), 0);
+        (uint256 votes, uint16 version, bool executed) = side.depositVotes(0);
+        assertEq(votes, _bits(THRESHOLD - 1));
+        assertEq(version, 1);
+        assertFalse(executed);
+    }
+
+    function test_approveDeposits_thresholdVoteMintsExactlyOnce() public {
+        Transfer memory t = _deposit(0, bob, AMOUNT);
+        _approve(t, THRESHOLD - 1);
+
+        vm.expectEmit(true, true, true, true, address(side));
+        emit SideBridge.DepositExecuted(0, _depositId(t), bob, address(wrapped), AMOUNT);
+        vm.prank(validatorAddrs[THRESHOLD - 1]);
+        side.approveDeposits(_one(t));
+        assertEq(wrapped.balanceOf(bob), AMOUNT);
+        (uint256 votes,, bool executed) = side.depositVotes(0);
+        assertTrue(executed);
+        assertEq(votes, _bits(THRESHOLD));
+
+        // later votes (and repeated ones) are skipped: no mint, no revert
+        bytes32 executedSig = SideBridge.DepositExecuted.selector;
+        vm.recordLogs();
+        for (uint256 i; i < N_VALIDATORS; ++i) {
+            vm.prank(validatorAddrs[i]);
+            side.approveDeposits(_one(t));
+        }
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        assertEq(_countLogs(logs, address(side), executedSig), 0, "no second DepositExecuted");
+        assertEq(_countLogs(logs, address(side), SideBridge.DepositsApproved.selector), N_VALIDATORS);
+        assertEq(wrapped.balanceOf(bob), AMOUNT);
+        assertEq(wrapped.totalSupply(), AMOUNT);
+        (votes,,) = side.depositVotes(0);
+        assertEq(votes, _bits(THRESHOLD), "votes after execution are not recorded");
+
+        // the executed deposit cannot be executed again either
+        vm.expectRevert(abi.encodeWithSelector(SideBridge.NotReady.selector, 0));
+        side.executeDeposit(t);
+    }
+
+    function test_approveDeposits_repeatedVoteBySameValidatorCountsOnce() public {
+        Transfer memory t = _deposit(0, bob, AMOUNT);
+        for (uint256 i; i < THRESHOLD + 1; ++i) {
+            vm.prank(validatorAddrs[0]);
+            side.approveDeposits(_one(t));
+        }
+        (uint256 votes,,) = side.depositVotes(0);
+        assertEq(votes, 1);
+        assertEq(wrapped.totalSupply(), 0);
+    }
+
+    function test_approveDeposits_batchMintsManyAtOnce() public {
+        Transfer[] memory ts = new Transfer[](3);
+        for (uint64 i; i < 3; ++i) {
+            ts[i] = _deposit(i, i == 1 ? carol : bob, AMOUNT + i);
+        }
+        for (uint256 v; v < THRESHOLD; ++v) {
+            vm.prank(validatorAddrs[v]);
+            side.approveDeposits(ts);
+        }
+        assertEq(wrapped.balanceOf(bob), 2 * AMOUNT + 2);
+        assertEq(wrapped.balanceOf(carol), AMOUNT + 1);
+        for (uint64 n; n < 3; ++n) {
+            (,, bool executed) = side.depositVotes(n);
+            assertTrue(executed);
+        }
+    }
+
+    function test_approveDeposits_conflictingVoteEmitsVoteConflictAndIsNotCounted() public {
+        Transfer memory t = _deposit(5, bob, AMOUNT);
+        Transfer memory conflicting = _deposit(5, bob, AMOUNT * 1000); // same nonce, other content
+        vm.prank(validatorAddrs[0]);
+        side.approveDeposits(_one(t));
+
+        vm.expectEmit(true, true, true, true, address(side));
+        emit SideBridge.VoteConflict(5, validatorAddrs[1], _depositId(conflicting));
+        vm.prank(validatorAddrs[1]);
+        side.approveDeposits(_one(conflicting));
+
+        // enough conflicting votes to reach the threshold still mint nothing
+        vm.prank(validatorAddrs[2]);
+        side.approveDeposits(_one(conflicting));
+        vm.prank(validatorAddrs[3]);
+        side.approveDeposits(_one(conflicting));
+        (uint256 votes,, bool executed) = side.depositVotes(5);
+        assertEq(votes, 1, "only the first content's vote");
+        assertFalse(executed);
+        assertEq(wrapped.totalSupply(), 0);
+
+        // the same validators can still vote for the agreed content
+        vm.prank(validatorAddrs[1]);
+        side.approveDeposits(_one(t));
+        vm.prank(validatorAddrs[2]);
+        side.approveDeposits(_one(t));
+        assertEq(wrapped.balanceOf(bob), AMOUNT);
+        assertEq(wrapped.totalSupply(), AMOUNT);
+    }
+
+    function test_approveDeposits_nonValidatorReverts() public {
+        vm.prank(outsider);
+        vm.expectRevert(abi.encodeWithSelector(BridgeBase.NotValidator.selector, outsider));
+        side.approveDeposits(_one(_deposit(0, bob, AMOUNT)));
+
+        // a removed validator is an outsider too
+        address removed = validatorAddrs[4];
+        side.removeValidator(removed);
+        vm.prank(removed);
+        vm.expectRevert(abi.encodeWithSelector(BridgeBase.NotValidator.selector, removed));
+        side.approveDeposits(_one(_deposit(0, bob, AMOUNT)));
+    }
+
+    function test_approveDeposits_wrongRouteReverts() public {
+        Transfer memory t = _withdrawal(0, bob, AMOUNT); // side -> main presented as a deposit
+        vm.prank(validatorAddrs[0]);
+        vm.expectRevert(abi.encodeWithSelector(BridgeBase.WrongRoute.selector, SIDE_CHAIN_ID, mainChainId));
+        side.approveDeposits(_one(t));
+    }
+
+    function test_approveDeposits_votesResetAfterSetVersionChange() public {
+        Transfer memory t = _deposit(0, bob, AMOUNT);
+        _approve(t, THRESHOLD - 1);
+        (uint256 votes, uint16 version,) = side.depositVotes(0);
+        assertEq(votes, _bits(THRESHOLD - 1));
+        assertEq(version, 1);
+
+        address newcomer = makeAddr("newcomer");
+        side.addValidator(newcomer);
+        assertEq(side.validatorSetVersion(), 2);
+
+        // the vote that would have reached the threshold under version 1 starts a fresh tally
+        vm.prank(validatorAddrs[THRESHOLD - 1]);
+        side.approveDeposits(_one(t));
+        assertEq(wrapped.totalSupply(), 0);
+        (votes, version,) = side.depositVotes(0);
+        assertEq(version, 2);
+        assertEq(_popcount(votes), 1);
+
+        // executeDeposit does not resurrect the old votes
+        vm.expectRevert(abi.encodeWithSelector(SideBridge.NotReady.selector, 0));
+        side.executeDeposit(t);
+
+        // the earlier voters vote again under the new version and it mints
+        vm.prank(validatorAddrs[0]);
+        side.approveDeposits(_one(t));
+        vm.prank(newcomer);
+        side.approveDeposits(_one(t));
+        assertEq(wrapped.balanceOf(bob), AMOUNT);
+    }
+
+    function _popcount(uint256 x) internal pure returns (uint256 n) {
+        for (; x != 0; x >>= 1) {
+            n += x & 1;
+        }
+    }
+
+    function test_approveDeposits_unmappedTokenStallsUntilExecuteDeposit() public {
+        MockERC20 other = new MockERC20("Other", "OTH", 6);
+        Transfer memory t = _deposit(0, bob, 5e6);
+        t.token = address(other);
+        _approve(t, THRESHOLD - 1);
+
+        vm.expectEmit(true, true, true, true, address(side));
+        emit SideBridge.DepositStalled(0, _depositId(t), address(other));
+        vm.prank(validatorAddrs[THRESHOLD - 1]);
+        side.approveDeposits(_one(t));
+        (uint256 votes,, bool executed) = side.depositVotes(0);
+        assertEq(votes, _bits(THRESHOLD));
+        assertFalse(executed);
+
+        vm.expectRevert(abi.encodeWithSelector(SideBridge.TokenNotMapped.selector, address(other)));
+        side.executeDeposit(t);
+
+        // governance maps the token; anyone executes
+        WrappedToken wOther = new WrappedToken("Wrapped Other", "wOTH", 6, address(side), address(other));
+        opSide.mapToken(address(wOther), address(other));
+        vm.expectEmit(true, true, true, true, address(side));
+        emit SideBridge.DepositExecuted(0, _depositId(t), bob, address(wOther), 5e6);
+        vm.prank(carol);
+        side.executeDeposit(t);
+        assertEq(wOther.balanceOf(bob), 5e6);
+        (,, executed) = side.depositVotes(0);
+        assertTrue(executed);
+
+        vm.expectRevert(abi.encodeWithSelector(SideBridge.NotReady.selector, 0));
+        side.executeDeposit(t);
+        assertEq(wOther.totalSupply(), 5e6);
+    }
+
+    function test_executeDeposit_belowThresholdOrOtherContentNotReady() public {
+        Transfer memory t = _deposit(0, bob, AMOUNT);
+        vm.expectRevert(abi.encodeWithSelector(SideBridge.NotReady.selector, 0));
+        side.executeDeposit(t);
+        _approve(t, THRESHOLD - 1);
+        vm.expectRevert(abi.encodeWithSelector(SideBridge.NotReady.selector, 0));
+        side.executeDeposit(t);
+        assertEq(wrapped.totalSupply(), 0);
+    }
+
+    /// @dev Lowering the threshold is a set-version change too, so votes cast before it are void:
+    /// executeDeposit cannot use them (NotReady) and the validators vote again. (The NatSpec of
+    /// executeDeposit mentions "the threshold was lowered since"; that case is not reachable.)
+    function test_executeDeposit_thresholdLoweredVotesMustBeRecast() public {
+        Transfer memory t = _deposit(0, bob, AMOUNT);
+        _approve(t, 2);
+        side.setValidatorThreshold(2);
+        vm.expectRevert(abi.encodeWithSelector(SideBridge.NotReady.selector, 0));
+        side.executeDeposit(t);
+
+        _approve(t, 2);
+        assertEq(wrapped.balanceOf(bob), AMOUNT);
+        (uint256 votes, uint16 version, bool executed) = side.depositVotes(0);
+        assertEq(votes, 3);
+        assertEq(version, 2);
+        assertTrue(executed);
+    }
+
+    // ---------------------------------------------------------------- burn
+
+    function test_burn_burnsAndEmitsBurnedWithMainChainId() public {
+        _mintWrapped(alice, AMOUNT);
+        Transfer memory w = _withdrawal(0, bob, AMOUNT);
+        _onMain();
+        bytes32 mainId = main.hashTransfer(w);
+        assertEq(side.mainDomainSeparator(), main.domainSeparator());
+        _onSide();
+        assertEq(side.withdrawalId(w), mainId, "withdrawal id is the main bridge's release digest");
+
+        vm.expectEmit(true, true, true, true, address(side));
+        emit SideBridge.Burned(0, address(token), alice, bob, AMOUNT, 0, address(wrapped), mainId);
+        vm.prank(alice);
+        uint64 nonce = side.burn(address(wrapped), AMOUNT, bob);
+
+        assertEq(nonce, 0);
+        assertEq(side.outboundNonce(), 1);
+        assertEq(wrapped.balanceOf(alice), 0);
+        assertEq(wrapped.totalSupply(), 0);
+        (uint256 signers, uint16 version, bool ready) = side.withdrawalSignatures(0);
+        assertEq(signers, 0);
+        assertEq(version, 1);
+        assertFalse(ready);
+    }
+
+    function test_burn_feeIsMintedToFeeRecipient() public {
+        opSide.setFees(address(wrapped), 50, 1e18, 0); // 0.5% + 1 flat
+        _mintWrapped(alice, 100e18);
+        uint256 fee = 1e18 + 100e18 * 50 / 10_000;
+        vm.prank(alice);
+        side.burn(address(wrapped), 100e18, bob);
+        assertEq(wrapped.balanceOf(alice), 0);
+        assertEq(wrapped.balanceOf(feeSide), fee);
+        assertEq(wrapped.totalSupply(), fee, "the fee stays wrapped");
+    }
+
+    function test_burn_rejectsZeroAmount() public {
+        vm.prank(alice);
+        vm.expectRevert(BridgeBase.ZeroAmount.selector);
+        side.burn(address(wrapped), 0, bob);
+    }
+
+    function test_burn_rejectsZeroRecipient() public {
+        _mintWrapped(alice, AMOUNT);
+        vm.prank(alice);
+        vm.expectRevert(BridgeBase.ZeroRecipient.selector);
+        side.burn(address(wrapped), AMOUNT, address(0));
+    }
+
+    function test_burn_rejectsUnmappedToken() public {
+        WrappedToken stray = new WrappedToken("Stray", "STR", 18, address(side), makeAddr("strayMain"));
+        vm.prank(address(side));
+        stray.mint(alice, AMOUNT);
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(Operational.TokenNotMapped.selector, address(stray)));
+        side.burn(address(stray), AMOUNT, bob);
+        assertEq(stray.balanceOf(alice), AMOUNT);
+    }
+
+    function test_burn_moreThanBalanceReverts() public {
+        _mintWrapped(alice, AMOUNT);
+        vm.prank(alice);
+        vm.expectRevert(
+            abi.encodeWithSelector(IERC20Errors.ERC20InsufficientBalance.selector, alice, AMOUNT, AMOUNT + 1)
+        );
+        side.burn(address(wrapped), AMOUNT + 1, bob);
+        assertEq(side.outboundNonce(), 0);
+    }
+
+    // ---------------------------------------------------------------- submitSignatures
+
+    function _burned(uint256 amount, address recipient) internal returns (Transfer memory w, bytes32 id) {
+        _mintWrapped(alice, amount);
+        uint64 nonce = side.outboundNonce();
+        vm.prank(alice);
+        side.burn(address(wrapped), amount, recipient);
+        w = _withdrawal(nonce, recipient, amount);
+        id = side.withdrawalId(w);
+    }
+
+    function test_submitSignatures_readyForRelayAtThreshold() public {
+        (Transfer memory w, bytes32 id) = _burned(AMOUNT, bob);
+
+        for (uint256 i; i < THRESHOLD - 1; ++i) {
+            bytes memory sig = _sign(validatorKeys[i], id);
+            vm.expectEmit(true, true, true, true, address(side));
+            emit SideBridge.SignatureSubmitted(0, validatorAddrs[i], sig);
+            vm.prank(validatorAddrs[i]);
+            side.submitSignatures(_one(w), sig);
+        }
+        (uint256 signers,, bool ready) = side.withdrawalSignatures(0);
+        assertEq(signers, _bits(THRESHOLD - 1));
+        assertFalse(ready);
+
+        bytes memory last = _sign(validatorKeys[THRESHOLD - 1], id);
+        vm.expectEmit(true, true, true, true, address(side));
+        emit SideBridge.SignatureSubmitted(0, validatorAddrs[THRESHOLD - 1], last);
+        vm.expectEmit(true, true, true, true, address(side));
+        emit SideBridge.ReadyForRelay(0, id);
+        vm.prank(validatorAddrs[THRESHOLD - 1]);
+        side.submitSignatures(_one(w), last);
+        (signers,, ready) = side.withdrawalSignatures(0);
+        assertEq(signers, _bits(THRESHOLD));
+        assertTrue(ready);
+
+        // one more signature is still published, but ReadyForRelay fires once
+        vm.recordLogs();
+        vm.prank(validatorAddrs[THRESHOLD]);
+        side.submitSignatures(_one(w), _sign(validatorKeys[THRESHOLD], id));
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        assertEq(_countLogs(logs, address(side), SideBridge.SignatureSubmitted.selector), 1);
+        assertEq(_countLogs(logs, address(side), SideBridge.ReadyForRelay.selector), 0);
+
+        // a repeat by the same validator is a no-op
+        vm.recordLogs();
+        vm.prank(validatorAddrs[0]);
+        side.submitSignatures(_one(w), _sign(validatorKeys[0], id));
+        assertEq(vm.getRecordedLogs().length, 0);
+    }
+
+    function test_submitSignatures_batch() public {
+        (Transfer memory w0, bytes32 id0) = _burned(AMOUNT, bob);
+        (Transfer memory w1, bytes32 id1) = _burned(AMOUNT / 2, carol);
+        Transfer[] memory ws = new Transfer[](2);
+        ws[0] = w0;
+        ws[1] = w1;
+        for (uint256 i; i < THRESHOLD; ++i) {
+            vm.prank(validatorAddrs[i]);
+            side.submitSignatures(ws, bytes.concat(_sign(validatorKeys[i], id0), _sign(validatorKeys[i], id1)));
+        }
+        (,, bool ready0) = side.withdrawalSignatures(0);
+        (,, bool ready1) = side.withdrawalSignatures(1);
+        assertTrue(ready0 && ready1);
+    }
+
+    function test_submitSignatures_signatureByOtherThanSenderReverts() public {
+        (Transfer memory w, bytes32 id) = _burned(AMOUNT, bob);
+        // validator 0 relays validator 1's (valid) signature as its own
+        vm.prank(validatorAddrs[0]);
+        vm.expectRevert(abi.encodeWithSelector(SideBridge.InvalidSignature.selector, 0));
+        side.submitSignatures(_one(w), _sign(validatorKeys[1], id));
+
+        // a garbage signature is refused with the same error
+        vm.prank(validatorAddrs[0]);
+        vm.expectRevert(abi.encodeWithSelector(SideBridge.InvalidSignature.selector, 0));
+        side.submitSignatures(_one(w), new bytes(65));
+
+        (uint256 signers,,) = side.withdrawalSignatures(0);
+        assertEq(signers, 0);
+    }
+
+    function test_submitSignatures_unknownWithdrawalReverts() public {
+        // nothing burned with nonce 3
+        Transfer memory w = _withdrawal(3, bob, AMOUNT);
+        bytes memory sig = _sign(validatorKeys[0], side.withdrawalId(w));
+        vm.prank(validatorAddrs[0]);
+        vm.expectRevert(abi.encodeWithSelector(SideBridge.UnknownWithdrawal.selector, 3));
+        side.submitSignatures(_one(w), sig);
+
+        // a burned nonce with different content
+        (Transfer memory real,) = _burned(AMOUNT, bob);
+        real.recipient = carol;
+        sig = _sign(validatorKeys[0], side.withdrawalId(real));
+        vm.prank(validatorAddrs[0]);
+        vm.expectRevert(abi.encodeWithSelector(SideBridge.UnknownWithdrawal.selector, 0));
+        side.submitSignatures(_one(real), sig);
+    }
+
+    function test_submitSignatures_malformedAndNonValidatorRevert() public {
+        (Transfer memory w, bytes32 id) = _burned(AMOUNT, bob);
+        bytes memory sig = _sign(validatorKeys[0], id);
+        vm.prank(validatorAddrs[0]);
+        vm.expectRevert(abi.encodeWithSelector(SideBridge.MalformedSignatures.selector, 130));
+        side.submitSignatures(_one(w), bytes.concat(sig, sig));
+
+        vm.prank(outsider);
+        vm.expectRevert(abi.encodeWithSelector(BridgeBase.NotValidator.selector, outsider));
+        side.submitSignatures(_one(w), _sign(outsiderKey, id));
+    }
+
+    function test_submitSignatures_resetAfterSetVersionChange() public {
+        (Transfer memory w, bytes32 id) = _burned(AMOUNT, bob);
+        for (uint256 i; i < THRESHOLD - 1; ++i) {
+            vm.prank(validatorAddrs[i]);
+            side.submitSignatures(_one(w), _sign(validatorKeys[i], id));
+        }
+        side.setValidatorThreshold(THRESHOLD); // same value, still a new set version
+        assertEq(side.validatorSetVersion(), 2);
+
+        vm.prank(validatorAddrs[THRESHOLD - 1]);
+        side.submitSignatures(_one(w), _sign(validatorKeys[THRESHOLD - 1], id));
+        (uint256 signers, uint16 version, bool ready) = side.withdrawalSignatures(0);
+        assertEq(signers, 2 ** (THRESHOLD - 1));
+        assertEq(version, 2);
+        assertFalse(ready);
+    }
+}
