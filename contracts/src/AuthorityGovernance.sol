@@ -90,9 +90,7 @@ contract AuthorityGovernance is EIP712 {
         _;
     }
 
-    constructor(address[] memory members_, uint256 threshold_, uint256 delay_)
-        EIP712("Sidebridge Governance", "1")
-    {
+    constructor(address[] memory members_, uint256 threshold_, uint256 delay_) EIP712("Sidebridge Governance", "1") {
         for (uint256 i; i < members_.length; ++i) {
             _addMember(members_[i]);
         }

@@ -17,7 +17,8 @@ import {Transfer, TransferHash} from "./Transfer.sol";
 /// address of the validator-set data contract, the threshold, the set size, the set version and
 /// the pause flag.
 abstract contract BridgeBase is Ownable, EIP712, ReentrancyGuardTransient {
-    /// @notice Upper bound of the validator set: votes are a 32-bit bitmap.
+    /// @notice Upper bound of the validator set: it bounds the exact vote count on the side
+    /// chain and the signer walk of a release.
     uint256 public constant MAX_VALIDATORS = 32;
 
     struct Config {
@@ -36,6 +37,9 @@ abstract contract BridgeBase is Ownable, EIP712, ReentrancyGuardTransient {
     IOperational public immutable operational;
     /// @notice Nonce the next outbound transfer will carry; outbound nonces are contiguous.
     uint64 public outboundNonce;
+    /// @dev Validators ever removed: they cannot be added back. SideBridge vote bits record a
+    /// nonce, not content, so a returning validator's old bit could count for other content.
+    mapping(address => bool) private _removed;
 
     event ValidatorAdded(address indexed validator, uint32 setVersion);
     event ValidatorRemoved(address indexed validator, uint32 setVersion);
@@ -89,8 +93,9 @@ abstract contract BridgeBase is Ownable, EIP712, ReentrancyGuardTransient {
         return _config.threshold;
     }
 
-    /// @notice Bumped by every validator-set or threshold change: signatures and votes made under
-    /// an older version must be redone.
+    /// @notice Bumped by every validator-set or threshold change, so relayers notice that
+    /// collected signatures may no longer reach the threshold (a removed validator's stop
+    /// counting) and new validators must add theirs.
     function validatorSetVersion() external view returns (uint256) {
         return _config.setVersion;
     }
@@ -118,9 +123,11 @@ abstract contract BridgeBase is Ownable, EIP712, ReentrancyGuardTransient {
 
     // ---------------------------------------------------------------- governance
 
-    /// @notice Adds a validator (governance only). Bumps the set version.
+    /// @notice Adds a validator (governance only). Bumps the set version. A removed validator
+    /// cannot come back (a new key can).
     function addValidator(address validator) external onlyOwner {
         _checkCandidate(validator);
+        if (_removed[validator]) revert InvalidValidator(validator);
         Config memory c = _config;
         bytes memory packed = SignerSet.read(c.validatorSet);
         uint256 n = c.validatorCount;
@@ -156,6 +163,7 @@ abstract contract BridgeBase is Ownable, EIP712, ReentrancyGuardTransient {
         for (uint256 i; i < n; ++i) {
             if (i != index) next[j++] = SignerSet.at(packed, i);
         }
+        _removed[validator] = true;
         uint32 version = _writeSet(next, c.threshold, c.setVersion + 1);
         emit ValidatorRemoved(validator, version);
     }
@@ -208,12 +216,6 @@ abstract contract BridgeBase is Ownable, EIP712, ReentrancyGuardTransient {
             if (SignerSet.at(packed, i) == account) return i;
         }
         return n;
-    }
-
-    /// @dev Position of the caller in the current set; reverts for a non-validator.
-    function _senderIndex(Config memory c) internal view returns (uint256 index) {
-        index = _findIndex(SignerSet.read(c.validatorSet), c.validatorCount, msg.sender);
-        if (index == c.validatorCount) revert NotValidator(msg.sender);
     }
 
     /// @dev Reads signature `i` of a packed `r‖s‖v` array.

@@ -1,59 +1,61 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
-/// @notice Per-transfer vote records packed two to a storage slot, keyed by the contiguous nonce.
+/// @notice Per-transfer vote records packed three to a storage slot, keyed by the contiguous
+/// nonce, with each validator's own votes kept as one bit per nonce.
 ///
-/// A lane is 128 bits: `[tag:79][done:1][version:16][votes:32]`.
-/// - votes: one bit per validator, by its position in the ascending validator set;
-/// - version: the low 16 bits of the set version the votes were cast under (a set change makes
-///   old votes void, so validators of the new set vote again);
-/// - done: minted (deposits) or ready for relay (withdrawals);
-/// - tag: the top 79 bits of the transfer's EIP-712 digest, so every vote counted for a nonce is
-///   a vote for the same content (forging a different transfer with the same tag is a 2^79
-///   second-preimage search).
-/// Packing two lanes per slot halves the cold-slot write that dominates a first vote.
+/// A lane is 85 bits: `[tag:78][done:1][count:6]`.
+/// - tag: the top 78 bits of the transfer's EIP-712 digest, so every vote counted for a nonce is
+///   a vote for the same content (making a different transfer with the same tag is a 2^78
+///   second-preimage search);
+/// - done: minted (deposits) or announced ready for relay (withdrawals);
+/// - count: votes ever cast for the tag, saturating at 63. It is only a hint: a vote that takes
+///   it to the threshold triggers an exact count over the current validators' vote bits, so a
+///   removed validator's vote never counts.
+/// The first vote for a nonce writes a fresh slot, the dominant cost of voting; three lanes per
+/// slot and a per-validator bitmap (256 nonces per slot) keep it near a third of a slot write.
 library Lanes {
-    uint256 internal constant VOTES_MASK = 0xffffffff;
-    uint256 internal constant VERSION_SHIFT = 32;
-    uint256 internal constant DONE = 1 << 48;
-    uint256 internal constant TAG_SHIFT = 49;
-    uint256 internal constant LANE_MASK = (1 << 128) - 1;
+    uint256 internal constant COUNT_MASK = 0x3f;
+    uint256 internal constant DONE = 1 << 6;
+    uint256 internal constant TAG_SHIFT = 7;
+    uint256 internal constant LANE_BITS = 85;
+    uint256 internal constant LANE_MASK = (1 << LANE_BITS) - 1;
+
+    /// @dev Storage key and bit offset of the lane of `nonce`.
+    function position(uint64 nonce) internal pure returns (uint256 key, uint256 shift) {
+        key = nonce / 3;
+        shift = (nonce % 3) * LANE_BITS;
+    }
 
     function load(mapping(uint256 => uint256) storage lanes, uint64 nonce) internal view returns (uint256) {
-        return (lanes[nonce >> 1] >> ((nonce & 1) << 7)) & LANE_MASK;
+        (uint256 key, uint256 shift) = position(nonce);
+        return (lanes[key] >> shift) & LANE_MASK;
     }
 
     function store(mapping(uint256 => uint256) storage lanes, uint64 nonce, uint256 lane) internal {
-        uint256 shift = (uint256(nonce) & 1) << 7;
-        uint256 key = nonce >> 1;
+        (uint256 key, uint256 shift) = position(nonce);
         lanes[key] = (lanes[key] & ~(LANE_MASK << shift)) | (lane << shift);
     }
 
+    /// @dev A lane for `digest` with no votes yet.
+    function fresh(bytes32 digest) internal pure returns (uint256) {
+        return tagOf(digest) << TAG_SHIFT;
+    }
+
     function tagOf(bytes32 digest) internal pure returns (uint256) {
-        return uint256(digest) >> 177;
+        return uint256(digest) >> 178;
     }
 
-    function fresh(uint256 tag, uint32 version) internal pure returns (uint256) {
-        return (tag << TAG_SHIFT) | (uint256(uint16(version)) << VERSION_SHIFT);
+    function matches(uint256 lane, bytes32 digest) internal pure returns (bool) {
+        return lane >> TAG_SHIFT == tagOf(digest);
     }
 
-    function tag(uint256 lane) internal pure returns (uint256) {
-        return lane >> TAG_SHIFT;
+    function count(uint256 lane) internal pure returns (uint256) {
+        return lane & COUNT_MASK;
     }
 
-    function version(uint256 lane) internal pure returns (uint16) {
-        return uint16(lane >> VERSION_SHIFT);
-    }
-
-    function votes(uint256 lane) internal pure returns (uint256) {
-        return lane & VOTES_MASK;
-    }
-
-    function popcount(uint256 x) internal pure returns (uint256 n) {
-        // the 32-bit SWAR count: no loop, constant gas
-        x = x - ((x >> 1) & 0x55555555);
-        x = (x & 0x33333333) + ((x >> 2) & 0x33333333);
-        x = (x + (x >> 4)) & 0x0f0f0f0f;
-        n = (x * 0x01010101 >> 24) & 0xff;
+    /// @dev One more vote, saturating.
+    function increment(uint256 lane) internal pure returns (uint256) {
+        return lane & COUNT_MASK == COUNT_MASK ? lane : lane + 1;
     }
 }

@@ -119,15 +119,20 @@ contract MainBridge is BridgeBase {
         bytes memory set = SignerSet.read(c.validatorSet);
         address previous;
         uint256 cursor;
-        for (uint256 i; i < count; ++i) {
-            (uint8 v, bytes32 r, bytes32 s) = _signatureAt(signatures, i);
-            (address signer, bool ok) = _recover(digest, v, r, s);
-            if (!ok) revert InvalidSignature(i);
-            if (signer <= previous) revert SignersNotAscending(i);
-            previous = signer;
-            while (cursor < n && SignerSet.at(set, cursor) < signer) ++cursor;
-            if (cursor == n || SignerSet.at(set, cursor) != signer) revert NotValidator(signer);
-            ++cursor;
+        unchecked {
+            for (uint256 i; i < count; ++i) {
+                (uint8 v, bytes32 r, bytes32 s) = _signatureAt(signatures, i);
+                (address signer, bool ok) = _recover(digest, v, r, s);
+                if (!ok) revert InvalidSignature(i);
+                if (signer <= previous) revert SignersNotAscending(i);
+                previous = signer;
+                address member;
+                while (cursor < n) {
+                    member = SignerSet.at(set, cursor++);
+                    if (member >= signer) break;
+                }
+                if (member != signer) revert NotValidator(signer);
+            }
         }
     }
 }

@@ -6,6 +6,7 @@ import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/Messa
 import {BridgeBase} from "./BridgeBase.sol";
 import {IOperational} from "./IOperational.sol";
 import {Lanes} from "./Lanes.sol";
+import {SignerSet} from "./SignerSet.sol";
 import {Transfer, TransferHash} from "./Transfer.sol";
 import {WrappedToken} from "./WrappedToken.sol";
 
@@ -23,9 +24,15 @@ contract SideBridge is BridgeBase {
 
     mapping(uint256 => uint256) private _depositLanes;
     mapping(uint256 => uint256) private _withdrawalLanes;
+    /// @dev Per validator, one bit per deposit nonce it voted for (256 to a slot).
+    mapping(address => mapping(uint256 => uint256)) private _depositVoted;
+    /// @dev Per validator, one bit per withdrawal nonce it signed (256 to a slot).
+    mapping(address => mapping(uint256 => uint256)) private _withdrawalSigned;
 
-    /// @notice `validator` voted for the deposits with these nonces.
-    event DepositsApproved(address indexed validator, uint64[] nonces);
+    /// @notice `validator` voted for the deposits with these nonces (votes it had already cast, or
+    /// for deposits already minted, are included and were skipped).
+    /// `nonces` packs them as 8-byte big-endian integers.
+    event DepositsApproved(address indexed validator, bytes nonces);
     /// @notice A vote disagreed with the content already voted for this nonce; it was not counted.
     event VoteConflict(uint64 indexed nonce, address indexed validator, bytes32 transferId);
     /// @notice The threshold was reached but the token is not mapped here; `executeDeposit`
@@ -86,9 +93,11 @@ contract SideBridge is BridgeBase {
     function approveDeposits(Transfer[] calldata transfers) external nonReentrant {
         Config memory c = _config;
         if (c.paused) revert BridgePaused();
-        uint256 myBit = 1 << _senderIndex(c);
+        bytes memory set = SignerSet.read(c.validatorSet);
+        if (_findIndex(set, c.validatorCount, msg.sender) == c.validatorCount) revert NotValidator(msg.sender);
+        mapping(uint256 => uint256) storage mine = _depositVoted[msg.sender];
         uint256 count = transfers.length;
-        uint64[] memory nonces = new uint64[](count);
+        bytes memory nonces = new bytes(count * 8);
 
         for (uint256 i; i < count; ++i) {
             Transfer calldata t = transfers[i];
@@ -96,21 +105,27 @@ contract SideBridge is BridgeBase {
                 revert WrongRoute(t.srcChainId, t.dstChainId);
             }
             uint64 nonce = t.nonce;
-            nonces[i] = nonce;
+            _writeNonce(nonces, i, nonce);
             uint256 lane = _depositLanes.load(nonce);
             if (lane & Lanes.DONE != 0) continue;
+            uint256 bit = 1 << (nonce & 0xff);
+            uint256 voted = mine[nonce >> 8];
+            if (voted & bit != 0) continue;
 
             bytes32 id = _hashTypedDataV4(TransferHash.hash(t));
-            uint256 tag = Lanes.tagOf(id);
-            if (lane == 0 || Lanes.version(lane) != uint16(c.setVersion)) {
-                lane = Lanes.fresh(tag, c.setVersion);
-            } else if (Lanes.tag(lane) != tag) {
-                emit VoteConflict(nonce, msg.sender, id);
-                continue;
+            if (lane == 0) {
+                lane = Lanes.fresh(id);
+            } else if (!Lanes.matches(lane, id)) {
+                if (_currentVotes(c, set, _depositVoted, nonce) != 0) {
+                    emit VoteConflict(nonce, msg.sender, id);
+                    continue;
+                }
+                // every validator that voted for the recorded content has left the set
+                lane = Lanes.fresh(id);
             }
-            if (lane & myBit != 0) continue;
-            lane |= myBit;
-            if (Lanes.popcount(Lanes.votes(lane)) >= c.threshold) {
+            mine[nonce >> 8] = voted | bit;
+            lane = Lanes.increment(lane);
+            if (Lanes.count(lane) >= c.threshold && _currentVotes(c, set, _depositVoted, nonce) >= c.threshold) {
                 lane = _tryMint(t, id, lane);
             }
             _depositLanes.store(nonce, lane);
@@ -128,19 +143,26 @@ contract SideBridge is BridgeBase {
         uint256 lane = _depositLanes.load(t.nonce);
         bytes32 id = _hashTypedDataV4(TransferHash.hash(t));
         if (
-            lane & Lanes.DONE != 0 || Lanes.tag(lane) != Lanes.tagOf(id) || Lanes.version(lane) != uint16(c.setVersion)
-                || Lanes.popcount(Lanes.votes(lane)) < c.threshold
+            lane & Lanes.DONE != 0 || !Lanes.matches(lane, id)
+                || _currentVotes(c, SignerSet.read(c.validatorSet), _depositVoted, t.nonce) < c.threshold
         ) revert NotReady(t.nonce);
         lane = _tryMint(t, id, lane);
         if (lane & Lanes.DONE == 0) revert TokenNotMapped(t.token);
         _depositLanes.store(t.nonce, lane);
     }
 
-    /// @notice Vote record of deposit `nonce`: voter bitmap (by set position), the set version
-    /// the votes count for, and whether it was minted.
-    function depositVotes(uint64 nonce) external view returns (uint256 votes, uint16 setVersion, bool executed) {
+    /// @notice Vote record of deposit `nonce`: how many current validators voted for it, and
+    /// whether it was minted.
+    function depositVotes(uint64 nonce) external view returns (uint256 votes, bool executed) {
+        Config memory c = _config;
         uint256 lane = _depositLanes.load(nonce);
-        return (Lanes.votes(lane), Lanes.version(lane), lane & Lanes.DONE != 0);
+        votes = _currentVotes(c, SignerSet.read(c.validatorSet), _depositVoted, nonce);
+        executed = lane & Lanes.DONE != 0;
+    }
+
+    /// @notice Whether `validator` already voted for deposit `nonce`.
+    function hasVotedDeposit(address validator, uint64 nonce) external view returns (bool) {
+        return _depositVoted[validator][nonce >> 8] & (1 << (nonce & 0xff)) != 0;
     }
 
     function _tryMint(Transfer calldata t, bytes32 id, uint256 lane) private returns (uint256) {
@@ -185,7 +207,7 @@ contract SideBridge is BridgeBase {
                 amount: net
             })
         );
-        _withdrawalLanes.store(nonce, Lanes.fresh(Lanes.tagOf(id), _config.setVersion));
+        _withdrawalLanes.store(nonce, Lanes.fresh(id));
         emit Burned(nonce, mainToken, msg.sender, recipient, net, fee, wrapped, id);
     }
 
@@ -196,18 +218,19 @@ contract SideBridge is BridgeBase {
     function submitSignatures(Transfer[] calldata transfers, bytes calldata signatures) external nonReentrant {
         Config memory c = _config;
         if (c.paused) revert BridgePaused();
-        uint256 myBit = 1 << _senderIndex(c);
+        bytes memory set = SignerSet.read(c.validatorSet);
+        if (_findIndex(set, c.validatorCount, msg.sender) == c.validatorCount) revert NotValidator(msg.sender);
         uint256 count = transfers.length;
         if (signatures.length != count * 65) revert MalformedSignatures(signatures.length);
 
         for (uint256 i; i < count; ++i) {
-            _acceptSignature(c, myBit, transfers[i], signatures[i * 65:i * 65 + 65], i);
+            _acceptSignature(c, set, transfers[i], signatures[i * 65:i * 65 + 65], i);
         }
     }
 
     function _acceptSignature(
         Config memory c,
-        uint256 myBit,
+        bytes memory set,
         Transfer calldata t,
         bytes calldata signature,
         uint256 index
@@ -215,29 +238,71 @@ contract SideBridge is BridgeBase {
         uint64 nonce = t.nonce;
         bytes32 id = _withdrawalIdCalldata(t);
         uint256 lane = _withdrawalLanes.load(nonce);
-        if (lane == 0 || Lanes.tag(lane) != Lanes.tagOf(id) || t.srcChainId != block.chainid) {
+        if (lane == 0 || !Lanes.matches(lane, id) || t.srcChainId != block.chainid) {
             revert UnknownWithdrawal(nonce);
         }
         (uint8 v, bytes32 r, bytes32 s) = _signatureAt(signature, 0);
         (address signer, bool ok) = _recover(id, v, r, s);
         if (!ok || signer != msg.sender) revert InvalidSignature(index);
 
-        if (Lanes.version(lane) != uint16(c.setVersion)) lane = Lanes.fresh(Lanes.tag(lane), c.setVersion);
-        if (lane & myBit != 0) return;
-        lane |= myBit;
+        if (!_markSigned(nonce)) return;
+        lane = Lanes.increment(lane);
         emit SignatureSubmitted(nonce, msg.sender, signature);
-        if (lane & Lanes.DONE == 0 && Lanes.popcount(Lanes.votes(lane)) >= c.threshold) {
+        if (
+            lane & Lanes.DONE == 0 && Lanes.count(lane) >= c.threshold
+                && _currentVotes(c, set, _withdrawalSigned, nonce) >= c.threshold
+        ) {
             lane |= Lanes.DONE;
             emit ReadyForRelay(nonce, id);
         }
         _withdrawalLanes.store(nonce, lane);
     }
 
-    /// @notice Signature record of withdrawal `nonce`: signer bitmap (by set position), the set
-    /// version it counts for, and whether it reached the threshold under that version.
-    function withdrawalSignatures(uint64 nonce) external view returns (uint256 signers, uint16 setVersion, bool ready) {
+    /// @notice Signature record of withdrawal `nonce`: how many current validators signed it,
+    /// and whether `ReadyForRelay` was announced. After a validator-set change the count is what
+    /// `MainBridge.release` will accept; the announcement is not repeated.
+    function withdrawalSignatures(uint64 nonce) external view returns (uint256 signers, bool ready) {
+        Config memory c = _config;
         uint256 lane = _withdrawalLanes.load(nonce);
-        return (Lanes.votes(lane), Lanes.version(lane), lane & Lanes.DONE != 0);
+        signers = _currentVotes(c, SignerSet.read(c.validatorSet), _withdrawalSigned, nonce);
+        ready = lane & Lanes.DONE != 0;
+    }
+
+    /// @notice Whether `validator` already published its signature for withdrawal `nonce`.
+    function hasSignedWithdrawal(address validator, uint64 nonce) external view returns (bool) {
+        return _withdrawalSigned[validator][nonce >> 8] & (1 << (nonce & 0xff)) != 0;
+    }
+
+    /// @dev Sets the caller's signature bit for withdrawal `nonce`; false when it was set.
+    function _markSigned(uint64 nonce) private returns (bool) {
+        mapping(uint256 => uint256) storage mine = _withdrawalSigned[msg.sender];
+        uint256 bit = 1 << (nonce & 0xff);
+        uint256 signed = mine[nonce >> 8];
+        if (signed & bit != 0) return false;
+        mine[nonce >> 8] = signed | bit;
+        return true;
+    }
+
+    /// @dev How many current validators have their bit set for `nonce`.
+    function _currentVotes(
+        Config memory c,
+        bytes memory set,
+        mapping(address => mapping(uint256 => uint256)) storage bits,
+        uint64 nonce
+    ) private view returns (uint256 votes) {
+        uint256 word = nonce >> 8;
+        uint256 bit = 1 << (nonce & 0xff);
+        uint256 n = c.validatorCount;
+        for (uint256 i; i < n; ++i) {
+            if (bits[SignerSet.at(set, i)][word] & bit != 0) ++votes;
+        }
+    }
+
+    function _writeNonce(bytes memory out, uint256 i, uint64 nonce) private pure {
+        assembly ("memory-safe") {
+            let p := add(add(out, 0x20), mul(i, 8))
+            mstore(p, or(shl(192, nonce), and(mload(p), 0xffffffffffffffffffffffffffffffffffffffffffffffff)))
+        }
     }
 
     /// @notice The id (MainBridge EIP-712 digest) of a withdrawal: what validators sign.

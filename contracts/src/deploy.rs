@@ -85,7 +85,7 @@ pub enum DeployError {
     Rpc {
         step: &'static str,
         #[source]
-        source: alloy::contract::Error,
+        source: Box<alloy::contract::Error>,
     },
     #[error("rpc error during {step}: {source}")]
     Transport {
@@ -127,10 +127,7 @@ pub async fn deploy(
         U256::from(config.validator_threshold),
     )
     .await
-    .map_err(|source| DeployError::Rpc {
-        step: "deploying MainBridge",
-        source,
-    })?;
+    .map_err(rpc("deploying MainBridge"))?;
     let main_bridge = *main_bridge.address();
 
     let side_gov = deploy_governance(side, config).await?;
@@ -145,10 +142,7 @@ pub async fn deploy(
         U256::from(config.validator_threshold),
     )
     .await
-    .map_err(|source| DeployError::Rpc {
-        step: "deploying SideBridge",
-        source,
-    })?;
+    .map_err(rpc("deploying SideBridge"))?;
     let side_bridge = *side_bridge.address();
 
     let main_ops = Operational::new(main_op, main);
@@ -271,10 +265,7 @@ async fn deploy_governance(
         U256::from(config.timelock_delay),
     )
     .await
-    .map_err(|source| DeployError::Rpc {
-        step: "deploying AuthorityGovernance",
-        source,
-    })?;
+    .map_err(rpc("deploying AuthorityGovernance"))?;
     Ok(*gov.address())
 }
 
@@ -284,10 +275,7 @@ async fn deploy_operational(
 ) -> Result<Address, DeployError> {
     let op = Operational::deploy(provider, config.deployer, config.fee_recipient)
         .await
-        .map_err(|source| DeployError::Rpc {
-            step: "deploying Operational",
-            source,
-        })?;
+        .map_err(rpc("deploying Operational"))?;
     Ok(*op.address())
 }
 
@@ -300,10 +288,7 @@ async fn map_token(
     spec: &TokenSpec,
 ) -> Result<TokenDeployment, DeployError> {
     let erc20 = IERC20Metadata::new(spec.main_token, main);
-    let read = |source| DeployError::Rpc {
-        step: "reading the main token's metadata",
-        source,
-    };
+    let read = rpc("reading the main token's metadata");
     let name = erc20.name().call().await.map_err(read)?;
     let symbol = erc20.symbol().call().await.map_err(read)?;
     let decimals = erc20.decimals().call().await.map_err(read)?;
@@ -317,10 +302,7 @@ async fn map_token(
         spec.main_token,
     )
     .await
-    .map_err(|source| DeployError::Rpc {
-        step: "deploying WrappedToken",
-        source,
-    })?;
+    .map_err(rpc("deploying WrappedToken"))?;
     let wrapped = *wrapped.address();
 
     confirm(
@@ -370,12 +352,19 @@ async fn map_token(
     })
 }
 
+fn rpc(step: &'static str) -> impl Fn(alloy::contract::Error) -> DeployError + Copy {
+    move |source| DeployError::Rpc {
+        step,
+        source: Box::new(source),
+    }
+}
+
 /// Waits for a sent transaction and requires that it succeeded.
 async fn confirm(
     sent: Result<PendingTransactionBuilder<alloy::network::Ethereum>, alloy::contract::Error>,
     step: &'static str,
 ) -> Result<(), DeployError> {
-    let pending = sent.map_err(|source| DeployError::Rpc { step, source })?;
+    let pending = sent.map_err(rpc(step))?;
     let receipt = pending
         .get_receipt()
         .await

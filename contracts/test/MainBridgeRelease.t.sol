@@ -247,15 +247,15 @@ contract MainBridgeReleaseTest is BridgeTestBase {
         vm.expectRevert(abi.encodeWithSelector(SideBridge.UnknownWithdrawal.selector, 0));
         side.submitSignatures(_one(forged), genuine);
 
-        (uint256 signers,,) = side.withdrawalSignatures(0);
+        (uint256 signers,) = side.withdrawalSignatures(0);
         assertEq(signers, 0);
-        (signers,,) = side.withdrawalSignatures(1);
+        (signers,) = side.withdrawalSignatures(1);
         assertEq(signers, 0);
 
         // and it is accepted for the transfer it was made for
         vm.prank(validatorAddrs[0]);
         side.submitSignatures(_one(t0), genuine);
-        (signers,,) = side.withdrawalSignatures(0);
+        (signers,) = side.withdrawalSignatures(0);
         assertEq(signers, 1);
     }
 

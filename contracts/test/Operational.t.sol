@@ -98,7 +98,7 @@ contract OperationalTest is BridgeTestBase {
         side.burn(address(wrapped), 10e18, bob);
         vm.prank(validatorAddrs[0]);
         side.submitSignatures(_one(w), sig);
-        (uint256 signers,,) = side.withdrawalSignatures(0);
+        (uint256 signers,) = side.withdrawalSignatures(0);
         assertEq(signers, 1);
     }
 

@@ -28,25 +28,23 @@ contract SideBridgeTest is BridgeTestBase {
         return _typedDigest(SIDE_CHAIN_ID, address(side), t);
     }
 
-    function _bits(uint256 k) internal pure returns (uint256) {
-        return 2 ** k - 1;
-    }
-
     // ---------------------------------------------------------------- approveDeposits
 
     function test_approveDeposits_votesBelowThresholdDoNotMint() public {
         Transfer memory t = _deposit(0, bob, AMOUNT);
-        uint64[] memory nonces = new uint64[](1);
         vm.expectEmit(true, true, true, true, address(side));
-        emit SideBridge.DepositsApproved(validatorAddrs[0], nonces);
+        emit SideBridge.DepositsApproved(validatorAddrs[0], abi.encodePacked(uint64(0)));
         _approve(t, THRESHOLD - 1);
 
         assertEq(wrapped.balanceOf(bob), 0);
         assertEq(wrapped.totalSupply(), 0);
-        (uint256 votes, uint16 version, bool executed) = side.depositVotes(0);
-        assertEq(votes, _bits(THRESHOLD - 1));
-        assertEq(version, 1);
+        (uint256 votes, bool executed) = side.depositVotes(0);
+        assertEq(votes, THRESHOLD - 1);
         assertFalse(executed);
+        for (uint256 i; i < N_VALIDATORS; ++i) {
+            assertEq(side.hasVotedDeposit(validatorAddrs[i], 0), i < THRESHOLD - 1);
+        }
+        assertFalse(side.hasVotedDeposit(validatorAddrs[0], 1), "a vote is for one nonce only");
     }
 
     function test_approveDeposits_thresholdVoteMintsExactlyOnce() public {
@@ -58,9 +56,9 @@ contract SideBridgeTest is BridgeTestBase {
         vm.prank(validatorAddrs[THRESHOLD - 1]);
         side.approveDeposits(_one(t));
         assertEq(wrapped.balanceOf(bob), AMOUNT);
-        (uint256 votes,, bool executed) = side.depositVotes(0);
+        (uint256 votes, bool executed) = side.depositVotes(0);
         assertTrue(executed);
-        assertEq(votes, _bits(THRESHOLD));
+        assertEq(votes, THRESHOLD);
 
         // later votes (and repeated ones) are skipped: no mint, no revert
         bytes32 executedSig = SideBridge.DepositExecuted.selector;
@@ -74,8 +72,9 @@ contract SideBridgeTest is BridgeTestBase {
         assertEq(_countLogs(logs, address(side), SideBridge.DepositsApproved.selector), N_VALIDATORS);
         assertEq(wrapped.balanceOf(bob), AMOUNT);
         assertEq(wrapped.totalSupply(), AMOUNT);
-        (votes,,) = side.depositVotes(0);
-        assertEq(votes, _bits(THRESHOLD), "votes after execution are not recorded");
+        (votes,) = side.depositVotes(0);
+        assertEq(votes, THRESHOLD, "votes after execution are not recorded");
+        assertFalse(side.hasVotedDeposit(validatorAddrs[THRESHOLD], 0));
 
         // the executed deposit cannot be executed again either
         vm.expectRevert(abi.encodeWithSelector(SideBridge.NotReady.selector, 0));
@@ -88,9 +87,19 @@ contract SideBridgeTest is BridgeTestBase {
             vm.prank(validatorAddrs[0]);
             side.approveDeposits(_one(t));
         }
-        (uint256 votes,,) = side.depositVotes(0);
+        (uint256 votes,) = side.depositVotes(0);
         assertEq(votes, 1);
         assertEq(wrapped.totalSupply(), 0);
+
+        // the repeats did not advance the tally: one more distinct vote is still short
+        vm.prank(validatorAddrs[1]);
+        side.approveDeposits(_one(t));
+        assertEq(wrapped.totalSupply(), 0);
+        vm.expectRevert(abi.encodeWithSelector(SideBridge.NotReady.selector, 0));
+        side.executeDeposit(t);
+        vm.prank(validatorAddrs[2]);
+        side.approveDeposits(_one(t));
+        assertEq(wrapped.balanceOf(bob), AMOUNT);
     }
 
     function test_approveDeposits_batchMintsManyAtOnce() public {
@@ -105,9 +114,48 @@ contract SideBridgeTest is BridgeTestBase {
         assertEq(wrapped.balanceOf(bob), 2 * AMOUNT + 2);
         assertEq(wrapped.balanceOf(carol), AMOUNT + 1);
         for (uint64 n; n < 3; ++n) {
-            (,, bool executed) = side.depositVotes(n);
+            (uint256 votes, bool executed) = side.depositVotes(n);
+            assertEq(votes, THRESHOLD);
             assertTrue(executed);
         }
+    }
+
+    /// @dev `DepositsApproved.nonces` is the batch's nonces as 8-byte big-endian integers, in
+    /// order, skipped ones included; lanes of distant nonces (other slots, other bitmap words) are
+    /// independent.
+    function test_approveDeposits_eventPacksNoncesAsUint64() public {
+        uint64 big = 0x0102030405060708;
+        Transfer[] memory ts = new Transfer[](4);
+        ts[0] = _deposit(big, bob, 1);
+        ts[1] = _deposit(255, bob, 10);
+        ts[2] = _deposit(256, bob, 100);
+        ts[3] = ts[0]; // repeated in the batch: skipped, still listed
+        bytes memory packed = hex"0102030405060708" hex"00000000000000ff" hex"0000000000000100" hex"0102030405060708";
+        assertEq(packed, abi.encodePacked(big, uint64(255), uint64(256), big));
+
+        vm.recordLogs();
+        vm.prank(validatorAddrs[0]);
+        side.approveDeposits(ts);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        assertEq(logs.length, 1);
+        assertEq(logs[0].topics[0], SideBridge.DepositsApproved.selector);
+        assertEq(logs[0].topics[1], bytes32(uint256(uint160(validatorAddrs[0]))));
+        assertEq(abi.decode(logs[0].data, (bytes)), packed);
+
+        (uint256 votes,) = side.depositVotes(big);
+        assertEq(votes, 1, "the repeat in the batch counted once");
+        for (uint256 v = 1; v < THRESHOLD; ++v) {
+            vm.prank(validatorAddrs[v]);
+            side.approveDeposits(ts);
+        }
+        assertEq(wrapped.balanceOf(bob), 111);
+        for (uint256 i; i < 3; ++i) {
+            (uint256 n, bool executed) = side.depositVotes(ts[i].nonce);
+            assertEq(n, THRESHOLD);
+            assertTrue(executed);
+        }
+        (votes,) = side.depositVotes(257);
+        assertEq(votes, 0);
     }
 
     function test_approveDeposits_conflictingVoteEmitsVoteConflictAndIsNotCounted() public {
@@ -126,10 +174,15 @@ contract SideBridgeTest is BridgeTestBase {
         side.approveDeposits(_one(conflicting));
         vm.prank(validatorAddrs[3]);
         side.approveDeposits(_one(conflicting));
-        (uint256 votes,, bool executed) = side.depositVotes(5);
+        (uint256 votes, bool executed) = side.depositVotes(5);
         assertEq(votes, 1, "only the first content's vote");
         assertFalse(executed);
         assertEq(wrapped.totalSupply(), 0);
+        for (uint256 i = 1; i < 4; ++i) {
+            assertFalse(side.hasVotedDeposit(validatorAddrs[i], 5), "a conflicting vote is not recorded");
+        }
+        vm.expectRevert(abi.encodeWithSelector(SideBridge.NotReady.selector, 5));
+        side.executeDeposit(conflicting);
 
         // the same validators can still vote for the agreed content
         vm.prank(validatorAddrs[1]);
@@ -160,41 +213,156 @@ contract SideBridgeTest is BridgeTestBase {
         side.approveDeposits(_one(t));
     }
 
-    function test_approveDeposits_votesResetAfterSetVersionChange() public {
+    function test_approveDeposits_votesSurviveSetVersionChange() public {
         Transfer memory t = _deposit(0, bob, AMOUNT);
         _approve(t, THRESHOLD - 1);
-        (uint256 votes, uint16 version,) = side.depositVotes(0);
-        assertEq(votes, _bits(THRESHOLD - 1));
-        assertEq(version, 1);
 
         address newcomer = makeAddr("newcomer");
         side.addValidator(newcomer);
-        assertEq(side.validatorSetVersion(), 2);
+        side.setValidatorThreshold(THRESHOLD); // same value, still a new set version
+        assertEq(side.validatorSetVersion(), 3);
+        (uint256 votes, bool executed) = side.depositVotes(0);
+        assertEq(votes, THRESHOLD - 1, "a set change does not reset votes");
+        assertFalse(executed);
 
-        // the vote that would have reached the threshold under version 1 starts a fresh tally
+        // the vote that reaches the threshold mints; nobody votes again
+        vm.expectEmit(true, true, true, true, address(side));
+        emit SideBridge.DepositExecuted(0, _depositId(t), bob, address(wrapped), AMOUNT);
+        vm.prank(validatorAddrs[THRESHOLD - 1]);
+        side.approveDeposits(_one(t));
+        assertEq(wrapped.balanceOf(bob), AMOUNT);
+
+        // the newcomer's late vote is skipped
+        vm.prank(newcomer);
+        side.approveDeposits(_one(t));
+        assertEq(wrapped.totalSupply(), AMOUNT);
+        (votes, executed) = side.depositVotes(0);
+        assertEq(votes, THRESHOLD);
+        assertTrue(executed);
+    }
+
+    /// @dev Only current validators' votes count: a removed validator's vote stays recorded but
+    /// no longer counts, although the lane's vote hint already reached the threshold.
+    function test_approveDeposits_removedValidatorVoteStopsCounting() public {
+        Transfer memory t = _deposit(0, bob, AMOUNT);
+        _approve(t, THRESHOLD - 1);
+        address removed = validatorAddrs[0];
+        side.removeValidator(removed);
+
+        (uint256 votes,) = side.depositVotes(0);
+        assertEq(votes, THRESHOLD - 2);
+        assertTrue(side.hasVotedDeposit(removed, 0));
+
+        // the third vote cast is only the second that counts
         vm.prank(validatorAddrs[THRESHOLD - 1]);
         side.approveDeposits(_one(t));
         assertEq(wrapped.totalSupply(), 0);
-        (votes, version,) = side.depositVotes(0);
-        assertEq(version, 2);
-        assertEq(_popcount(votes), 1);
-
-        // executeDeposit does not resurrect the old votes
+        (votes,) = side.depositVotes(0);
+        assertEq(votes, THRESHOLD - 1);
         vm.expectRevert(abi.encodeWithSelector(SideBridge.NotReady.selector, 0));
         side.executeDeposit(t);
 
-        // the earlier voters vote again under the new version and it mints
-        vm.prank(validatorAddrs[0]);
-        side.approveDeposits(_one(t));
-        vm.prank(newcomer);
+        // one more current validator reaches the threshold
+        vm.prank(validatorAddrs[THRESHOLD]);
         side.approveDeposits(_one(t));
         assertEq(wrapped.balanceOf(bob), AMOUNT);
+        (uint256 counted, bool executed) = side.depositVotes(0);
+        assertEq(counted, THRESHOLD);
+        assertTrue(executed);
     }
 
-    function _popcount(uint256 x) internal pure returns (uint256 n) {
-        for (; x != 0; x >>= 1) {
-            n += x & 1;
+    /// @dev A malicious validator votes first with the wrong content, so honest votes conflict.
+    /// Once governance removes it, no current validator backs the recorded content: the next
+    /// honest vote restarts the lane and the honest content mints exactly once.
+    function test_approveDeposits_conflictRecoversAfterMaliciousFirstVoterRemoved() public {
+        Transfer memory honest = _deposit(7, bob, AMOUNT);
+        Transfer memory forged = _deposit(7, carol, AMOUNT * 1000);
+        address malicious = validatorAddrs[0];
+        vm.prank(malicious);
+        side.approveDeposits(_one(forged));
+
+        for (uint256 i = 1; i < THRESHOLD; ++i) {
+            vm.expectEmit(true, true, true, true, address(side));
+            emit SideBridge.VoteConflict(7, validatorAddrs[i], _depositId(honest));
+            vm.prank(validatorAddrs[i]);
+            side.approveDeposits(_one(honest));
+            assertFalse(side.hasVotedDeposit(validatorAddrs[i], 7));
         }
+        (uint256 votes, bool executed) = side.depositVotes(7);
+        assertEq(votes, 1);
+        assertFalse(executed);
+
+        side.removeValidator(malicious);
+        (votes,) = side.depositVotes(7);
+        assertEq(votes, 0, "the forged content has no current voter left");
+
+        vm.recordLogs();
+        // the first honest vote restarts the lane with the honest content
+        vm.prank(validatorAddrs[1]);
+        side.approveDeposits(_one(honest));
+        (votes,) = side.depositVotes(7);
+        assertEq(votes, 1);
+        // now the forged content is the conflicting one
+        vm.expectEmit(true, true, true, true, address(side));
+        emit SideBridge.VoteConflict(7, validatorAddrs[4], _depositId(forged));
+        vm.prank(validatorAddrs[4]);
+        side.approveDeposits(_one(forged));
+        assertFalse(side.hasVotedDeposit(validatorAddrs[4], 7));
+        for (uint256 i = 2; i <= THRESHOLD; ++i) {
+            vm.prank(validatorAddrs[i]);
+            side.approveDeposits(_one(honest));
+        }
+        // late votes for either content change nothing
+        vm.startPrank(validatorAddrs[4]);
+        side.approveDeposits(_one(honest));
+        side.approveDeposits(_one(forged));
+        vm.stopPrank();
+
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        assertEq(_countLogs(logs, address(side), SideBridge.DepositExecuted.selector), 1, "minted exactly once");
+        assertEq(
+            _countLogs(logs, address(side), SideBridge.VoteConflict.selector), 1, "only the forged vote conflicted"
+        );
+        assertEq(wrapped.balanceOf(bob), AMOUNT);
+        assertEq(wrapped.balanceOf(carol), 0);
+        assertEq(wrapped.totalSupply(), AMOUNT);
+        (votes, executed) = side.depositVotes(7);
+        assertEq(votes, THRESHOLD);
+        assertTrue(executed);
+
+        vm.expectRevert(abi.encodeWithSelector(SideBridge.NotReady.selector, 7));
+        side.executeDeposit(honest);
+        vm.expectRevert(abi.encodeWithSelector(SideBridge.NotReady.selector, 7));
+        side.executeDeposit(forged);
+    }
+
+    /// @dev A vote bit records the nonce, not the content. After a removed validator's vote for one
+    /// content, the lane may restart with other content; were that validator added back, its old
+    /// bit would count for the new content (here: a third "vote" for a transfer only two
+    /// validators approved). So a removed validator cannot be added back.
+    function test_approveDeposits_restartedLaneNeverCountsRemovedVoter() public {
+        Transfer memory t = _deposit(9, bob, AMOUNT);
+        Transfer memory forged = _deposit(9, carol, AMOUNT * 1000);
+        address rotated = validatorAddrs[0];
+        vm.prank(rotated);
+        side.approveDeposits(_one(t));
+        side.removeValidator(rotated);
+
+        // no current validator backs t any more: the next vote restarts the lane, no conflict
+        vm.recordLogs();
+        vm.prank(validatorAddrs[1]);
+        side.approveDeposits(_one(forged));
+        vm.prank(validatorAddrs[2]);
+        side.approveDeposits(_one(forged));
+        assertEq(_countLogs(vm.getRecordedLogs(), address(side), SideBridge.VoteConflict.selector), 0);
+        (uint256 votes,) = side.depositVotes(9);
+        assertEq(votes, 2);
+
+        vm.expectRevert(abi.encodeWithSelector(BridgeBase.InvalidValidator.selector, rotated));
+        side.addValidator(rotated);
+        vm.expectRevert(abi.encodeWithSelector(SideBridge.NotReady.selector, 9));
+        side.executeDeposit(forged);
+        assertEq(wrapped.totalSupply(), 0);
     }
 
     function test_approveDeposits_unmappedTokenStallsUntilExecuteDeposit() public {
@@ -207,8 +375,8 @@ contract SideBridgeTest is BridgeTestBase {
         emit SideBridge.DepositStalled(0, _depositId(t), address(other));
         vm.prank(validatorAddrs[THRESHOLD - 1]);
         side.approveDeposits(_one(t));
-        (uint256 votes,, bool executed) = side.depositVotes(0);
-        assertEq(votes, _bits(THRESHOLD));
+        (uint256 votes, bool executed) = side.depositVotes(0);
+        assertEq(votes, THRESHOLD);
         assertFalse(executed);
 
         vm.expectRevert(abi.encodeWithSelector(SideBridge.TokenNotMapped.selector, address(other)));
@@ -222,7 +390,7 @@ contract SideBridgeTest is BridgeTestBase {
         vm.prank(carol);
         side.executeDeposit(t);
         assertEq(wOther.balanceOf(bob), 5e6);
-        (,, executed) = side.depositVotes(0);
+        (, executed) = side.depositVotes(0);
         assertTrue(executed);
 
         vm.expectRevert(abi.encodeWithSelector(SideBridge.NotReady.selector, 0));
@@ -240,22 +408,36 @@ contract SideBridgeTest is BridgeTestBase {
         assertEq(wrapped.totalSupply(), 0);
     }
 
-    /// @dev Lowering the threshold is a set-version change too, so votes cast before it are void:
-    /// executeDeposit cannot use them (NotReady) and the validators vote again. (The NatSpec of
-    /// executeDeposit mentions "the threshold was lowered since"; that case is not reachable.)
-    function test_executeDeposit_thresholdLoweredVotesMustBeRecast() public {
+    /// @dev Lowering the threshold does not void votes: the current validators' votes already cast
+    /// suffice, and anyone mints with executeDeposit (NotReady before the change).
+    function test_executeDeposit_mintsAfterThresholdLowered() public {
         Transfer memory t = _deposit(0, bob, AMOUNT);
         _approve(t, 2);
-        side.setValidatorThreshold(2);
         vm.expectRevert(abi.encodeWithSelector(SideBridge.NotReady.selector, 0));
         side.executeDeposit(t);
+        assertEq(wrapped.totalSupply(), 0);
 
-        _approve(t, 2);
+        side.setValidatorThreshold(2);
+        // other content for the same nonce is still not ready
+        vm.expectRevert(abi.encodeWithSelector(SideBridge.NotReady.selector, 0));
+        side.executeDeposit(_deposit(0, carol, AMOUNT));
+
+        vm.expectEmit(true, true, true, true, address(side));
+        emit SideBridge.DepositExecuted(0, _depositId(t), bob, address(wrapped), AMOUNT);
+        vm.prank(carol);
+        side.executeDeposit(t);
         assertEq(wrapped.balanceOf(bob), AMOUNT);
-        (uint256 votes, uint16 version, bool executed) = side.depositVotes(0);
-        assertEq(votes, 3);
-        assertEq(version, 2);
+        (uint256 votes, bool executed) = side.depositVotes(0);
+        assertEq(votes, 2);
         assertTrue(executed);
+
+        // exactly once: neither executeDeposit nor a late vote mints again
+        vm.expectRevert(abi.encodeWithSelector(SideBridge.NotReady.selector, 0));
+        side.executeDeposit(t);
+        vm.prank(validatorAddrs[2]);
+        side.approveDeposits(_one(t));
+        assertFalse(side.hasVotedDeposit(validatorAddrs[2], 0));
+        assertEq(wrapped.totalSupply(), AMOUNT);
     }
 
     // ---------------------------------------------------------------- burn
@@ -278,10 +460,10 @@ contract SideBridgeTest is BridgeTestBase {
         assertEq(side.outboundNonce(), 1);
         assertEq(wrapped.balanceOf(alice), 0);
         assertEq(wrapped.totalSupply(), 0);
-        (uint256 signers, uint16 version, bool ready) = side.withdrawalSignatures(0);
+        (uint256 signers, bool ready) = side.withdrawalSignatures(0);
         assertEq(signers, 0);
-        assertEq(version, 1);
         assertFalse(ready);
+        assertFalse(side.hasSignedWithdrawal(validatorAddrs[0], 0));
     }
 
     function test_burn_feeIsMintedToFeeRecipient() public {
@@ -349,8 +531,11 @@ contract SideBridgeTest is BridgeTestBase {
             vm.prank(validatorAddrs[i]);
             side.submitSignatures(_one(w), sig);
         }
-        (uint256 signers,, bool ready) = side.withdrawalSignatures(0);
-        assertEq(signers, _bits(THRESHOLD - 1));
+        (uint256 signers, bool ready) = side.withdrawalSignatures(0);
+        assertEq(signers, THRESHOLD - 1);
+        for (uint256 i; i < N_VALIDATORS; ++i) {
+            assertEq(side.hasSignedWithdrawal(validatorAddrs[i], 0), i < THRESHOLD - 1);
+        }
         assertFalse(ready);
 
         bytes memory last = _sign(validatorKeys[THRESHOLD - 1], id);
@@ -360,8 +545,8 @@ contract SideBridgeTest is BridgeTestBase {
         emit SideBridge.ReadyForRelay(0, id);
         vm.prank(validatorAddrs[THRESHOLD - 1]);
         side.submitSignatures(_one(w), last);
-        (signers,, ready) = side.withdrawalSignatures(0);
-        assertEq(signers, _bits(THRESHOLD));
+        (signers, ready) = side.withdrawalSignatures(0);
+        assertEq(signers, THRESHOLD);
         assertTrue(ready);
 
         // one more signature is still published, but ReadyForRelay fires once
@@ -389,8 +574,10 @@ contract SideBridgeTest is BridgeTestBase {
             vm.prank(validatorAddrs[i]);
             side.submitSignatures(ws, bytes.concat(_sign(validatorKeys[i], id0), _sign(validatorKeys[i], id1)));
         }
-        (,, bool ready0) = side.withdrawalSignatures(0);
-        (,, bool ready1) = side.withdrawalSignatures(1);
+        (uint256 signers0, bool ready0) = side.withdrawalSignatures(0);
+        (uint256 signers1, bool ready1) = side.withdrawalSignatures(1);
+        assertEq(signers0, THRESHOLD);
+        assertEq(signers1, THRESHOLD);
         assertTrue(ready0 && ready1);
     }
 
@@ -406,8 +593,9 @@ contract SideBridgeTest is BridgeTestBase {
         vm.expectRevert(abi.encodeWithSelector(SideBridge.InvalidSignature.selector, 0));
         side.submitSignatures(_one(w), new bytes(65));
 
-        (uint256 signers,,) = side.withdrawalSignatures(0);
+        (uint256 signers,) = side.withdrawalSignatures(0);
         assertEq(signers, 0);
+        assertFalse(side.hasSignedWithdrawal(validatorAddrs[0], 0));
     }
 
     function test_submitSignatures_unknownWithdrawalReverts() public {
@@ -439,7 +627,10 @@ contract SideBridgeTest is BridgeTestBase {
         side.submitSignatures(_one(w), _sign(outsiderKey, id));
     }
 
-    function test_submitSignatures_resetAfterSetVersionChange() public {
+    /// @dev A set change does not reset signatures; a removed validator's signature stays
+    /// published but no longer counts (MainBridge.release would refuse it too). ReadyForRelay is
+    /// announced once, when the current signers first reach the threshold.
+    function test_submitSignatures_removedValidatorSignatureStopsCounting() public {
         (Transfer memory w, bytes32 id) = _burned(AMOUNT, bob);
         for (uint256 i; i < THRESHOLD - 1; ++i) {
             vm.prank(validatorAddrs[i]);
@@ -447,12 +638,48 @@ contract SideBridgeTest is BridgeTestBase {
         }
         side.setValidatorThreshold(THRESHOLD); // same value, still a new set version
         assertEq(side.validatorSetVersion(), 2);
+        (uint256 signers, bool ready) = side.withdrawalSignatures(0);
+        assertEq(signers, THRESHOLD - 1, "a set change does not reset signatures");
 
+        address removed = validatorAddrs[0];
+        side.removeValidator(removed);
+        (signers,) = side.withdrawalSignatures(0);
+        assertEq(signers, THRESHOLD - 2);
+        assertTrue(side.hasSignedWithdrawal(removed, 0));
+
+        // the third signature published is only the second that counts: not ready
+        vm.recordLogs();
         vm.prank(validatorAddrs[THRESHOLD - 1]);
         side.submitSignatures(_one(w), _sign(validatorKeys[THRESHOLD - 1], id));
-        (uint256 signers, uint16 version, bool ready) = side.withdrawalSignatures(0);
-        assertEq(signers, 2 ** (THRESHOLD - 1));
-        assertEq(version, 2);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        assertEq(_countLogs(logs, address(side), SideBridge.SignatureSubmitted.selector), 1);
+        assertEq(_countLogs(logs, address(side), SideBridge.ReadyForRelay.selector), 0);
+        (signers, ready) = side.withdrawalSignatures(0);
+        assertEq(signers, THRESHOLD - 1);
         assertFalse(ready);
+
+        // the next current validator reaches the threshold
+        vm.expectEmit(true, true, true, true, address(side));
+        emit SideBridge.ReadyForRelay(0, id);
+        vm.prank(validatorAddrs[THRESHOLD]);
+        side.submitSignatures(_one(w), _sign(validatorKeys[THRESHOLD], id));
+        (signers, ready) = side.withdrawalSignatures(0);
+        assertEq(signers, THRESHOLD);
+        assertTrue(ready);
+
+        // a later removal lowers the count, but the announcement stays and is not repeated
+        side.removeValidator(validatorAddrs[1]);
+        (signers, ready) = side.withdrawalSignatures(0);
+        assertEq(signers, THRESHOLD - 1);
+        assertTrue(ready);
+        vm.recordLogs();
+        vm.prank(validatorAddrs[THRESHOLD + 1]);
+        side.submitSignatures(_one(w), _sign(validatorKeys[THRESHOLD + 1], id));
+        logs = vm.getRecordedLogs();
+        assertEq(_countLogs(logs, address(side), SideBridge.SignatureSubmitted.selector), 1);
+        assertEq(_countLogs(logs, address(side), SideBridge.ReadyForRelay.selector), 0);
+        (signers, ready) = side.withdrawalSignatures(0);
+        assertEq(signers, THRESHOLD);
+        assertTrue(ready);
     }
 }

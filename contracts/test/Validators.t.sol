@@ -116,6 +116,27 @@ contract ValidatorsTest is BridgeTestBase {
         assertEq(main.validators().length, 2);
     }
 
+    /// @dev Removal is final on both bridges: a removed key cannot be added back (its SideBridge
+    /// vote bits could count for other content), a new key can.
+    function test_validators_removedValidatorCannotBeReadded() public {
+        address removed = validatorAddrs[0];
+        main.removeValidator(removed);
+        side.removeValidator(removed);
+        vm.expectRevert(abi.encodeWithSelector(BridgeBase.InvalidValidator.selector, removed));
+        main.addValidator(removed);
+        vm.expectRevert(abi.encodeWithSelector(BridgeBase.InvalidValidator.selector, removed));
+        side.addValidator(removed);
+        assertFalse(main.isValidator(removed));
+        assertFalse(side.isValidator(removed));
+        assertEq(main.validatorSetVersion(), 2);
+        assertEq(side.validatorSetVersion(), 2);
+
+        main.addValidator(outsider);
+        side.addValidator(outsider);
+        assertTrue(main.isValidator(outsider));
+        assertTrue(side.isValidator(outsider));
+    }
+
     function test_validators_removeUnknownReverts() public {
         vm.expectRevert(abi.encodeWithSelector(BridgeBase.UnknownValidator.selector, outsider));
         main.removeValidator(outsider);

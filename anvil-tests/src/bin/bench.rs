@@ -10,7 +10,6 @@
 //!   withdrawals.
 
 use alloy::{
-    network::ReceiptResponse,
     primitives::{Address, U256},
     rpc::types::TransactionReceipt,
     signers::{SignerSync, local::PrivateKeySigner},
@@ -63,7 +62,11 @@ fn unit() -> U256 {
 }
 
 fn checked(receipt: TransactionReceipt, what: &str) -> eyre::Result<u64> {
-    ensure!(receipt.status(), "{what} reverted: {:?}", receipt.transaction_hash);
+    ensure!(
+        receipt.status(),
+        "{what} reverted: {:?}",
+        receipt.transaction_hash
+    );
     Ok(receipt.gas_used)
 }
 
@@ -149,7 +152,7 @@ async fn side_gas() -> eyre::Result<()> {
         t
     };
     // the user's wrapped balance for the withdrawals below
-    let funding = vec![deposit(user.address(), U256::from(1_000u64) * unit())];
+    let funding = [deposit(user.address(), U256::from(1_000u64) * unit())];
     for v in &validators[..3] {
         side_of(v)
             .approveDeposits(funding.iter().cloned().map(Into::into).collect())
@@ -174,7 +177,10 @@ async fn side_gas() -> eyre::Result<()> {
             per_vote.push(checked(receipt, "approveDeposits")? / batch as u64);
         }
         println!("approve batch={batch} gas_per_transfer={}", per_vote[0]);
-        println!("approve-final batch={batch} gas_per_transfer={}", per_vote[2]);
+        println!(
+            "approve-final batch={batch} gas_per_transfer={}",
+            per_vote[2]
+        );
     }
 
     let user_side = sys.side_as(&user);
