@@ -54,7 +54,9 @@ contract SideBridge is BridgeBase {
         bytes32 transferId
     );
     /// @notice A validator's signature for the main-chain release of withdrawal `nonce`.
-    event SignatureSubmitted(uint64 indexed nonce, address indexed validator, bytes signature);
+    event SignatureSubmitted(
+        uint64 indexed nonce, bytes32 indexed transferId, address indexed validator, bytes signature
+    );
     /// @notice Enough current validators signed withdrawal `nonce`: it can be released.
     event ReadyForRelay(uint64 indexed nonce, bytes32 indexed transferId);
 
@@ -247,7 +249,7 @@ contract SideBridge is BridgeBase {
 
         if (!_markSigned(nonce)) return;
         lane = Lanes.increment(lane);
-        emit SignatureSubmitted(nonce, msg.sender, signature);
+        emit SignatureSubmitted(nonce, id, msg.sender, signature);
         if (
             lane & Lanes.DONE == 0 && Lanes.count(lane) >= c.threshold
                 && _currentVotes(c, set, _withdrawalSigned, nonce) >= c.threshold

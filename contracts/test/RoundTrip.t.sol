@@ -102,7 +102,8 @@ contract RoundTripTest is BridgeTestBase {
             if (logs[i].emitter != address(side)) continue;
             if (logs[i].topics[0] == SideBridge.SignatureSubmitted.selector) {
                 assertEq(uint256(logs[i].topics[1]), withdrawal.nonce);
-                signers[n] = address(uint160(uint256(logs[i].topics[2])));
+                assertEq(logs[i].topics[2], transferId);
+                signers[n] = address(uint160(uint256(logs[i].topics[3])));
                 sigs[n] = abi.decode(logs[i].data, (bytes));
                 ++n;
             } else if (logs[i].topics[0] == SideBridge.ReadyForRelay.selector) {

@@ -527,7 +527,7 @@ contract SideBridgeTest is BridgeTestBase {
         for (uint256 i; i < THRESHOLD - 1; ++i) {
             bytes memory sig = _sign(validatorKeys[i], id);
             vm.expectEmit(true, true, true, true, address(side));
-            emit SideBridge.SignatureSubmitted(0, validatorAddrs[i], sig);
+            emit SideBridge.SignatureSubmitted(0, id, validatorAddrs[i], sig);
             vm.prank(validatorAddrs[i]);
             side.submitSignatures(_one(w), sig);
         }
@@ -540,7 +540,7 @@ contract SideBridgeTest is BridgeTestBase {
 
         bytes memory last = _sign(validatorKeys[THRESHOLD - 1], id);
         vm.expectEmit(true, true, true, true, address(side));
-        emit SideBridge.SignatureSubmitted(0, validatorAddrs[THRESHOLD - 1], last);
+        emit SideBridge.SignatureSubmitted(0, id, validatorAddrs[THRESHOLD - 1], last);
         vm.expectEmit(true, true, true, true, address(side));
         emit SideBridge.ReadyForRelay(0, id);
         vm.prank(validatorAddrs[THRESHOLD - 1]);
