@@ -2,7 +2,9 @@
 //! every contract with [`sidebridge_contracts::deploy()`], and hands out funded keys. Used by the
 //! end-to-end tests in `tests/` and by the `sidebridge-bench` benchmark.
 
-use std::path::PathBuf;
+pub mod relayers;
+
+use std::{path::PathBuf, time::Duration};
 
 use alloy::{
     node_bindings::{Anvil, AnvilInstance},
@@ -194,5 +196,61 @@ impl System {
         let mut sorted = self.validators.clone();
         sorted.sort_by_key(|k| k.address());
         sorted
+    }
+}
+
+/// Mines a block on both chains every `interval` while alive, so confirmations accrue on
+/// auto-mining anvils even when nobody sends transactions.
+#[derive(Debug)]
+pub struct Miner(tokio::task::JoinHandle<()>);
+
+impl Drop for Miner {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl System {
+    pub fn start_miner(&self, interval: Duration) -> Miner {
+        let urls = [self.main.endpoint_url(), self.side.endpoint_url()];
+        Miner(tokio::spawn(async move {
+            let providers: Vec<_> = urls
+                .into_iter()
+                .map(|u| ProviderBuilder::new().connect_http(u))
+                .collect();
+            loop {
+                for p in &providers {
+                    let _ = p.anvil_mine(Some(1), None).await;
+                }
+                tokio::time::sleep(interval).await;
+            }
+        }))
+    }
+
+    /// Native balance of `account` on the main (`main = true`) or side chain.
+    pub async fn native_balance(&self, main: bool, account: Address) -> eyre::Result<U256> {
+        let anvil = if main { &self.main } else { &self.side };
+        Ok(ProviderBuilder::new()
+            .connect_http(anvil.endpoint_url())
+            .get_balance(account)
+            .await?)
+    }
+}
+
+/// Polls `check` every 200 ms until it returns `Some` or `timeout` passes.
+pub async fn await_until<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> eyre::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = eyre::Result<Option<T>>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await? {
+            return Ok(value);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            eyre::bail!("timed out after {timeout:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }

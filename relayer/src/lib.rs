@@ -1,5 +1,31 @@
-//! The validator's relayer daemon. It watches lock and burn events on both chains, approves and
-//! signs with the validator's key, and submits mint and release transactions; the pipeline is
-//! built on the contract bindings of `sidebridge-contracts`.
+//! The relayer every validator runs with its own key. A pipeline of tasks sharing one database:
+//!
+//! ```text
+//! watcher(main) ─┐                               ┌─▶ submitter(side) ─┐
+//!                ├─▶ store (transfers, cursors) ─┤                    ├─▶ receipts ─▶ ledger
+//! watcher(side) ─┘        ▲                      └─▶ submitter(main) ─┘
+//!                         └──── signer (validator key) ◀── planner
+//! ```
+//!
+//! - [`watcher`]: ranged `eth_getLogs` from a persisted cursor, confirmed blocks only, halts on
+//!   a reorg deeper than the confirmations;
+//! - [`store`]: SQLite or PostgreSQL through sqlx; every transition is one transaction;
+//! - [`planner`]: pure decisions of what this validator must do next;
+//! - [`signer`]: the validator key (encrypted keystore) signing EIP-712 transfers;
+//! - [`submitter`]: the one owner of an account's nonce on a chain, fees, replacement, retries;
+//! - [`ledger`]: every wei of gas charged to the transfers it served;
+//! - [`http`]: metrics, health, readiness and a small JSON API.
+
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod keys;
+pub mod ledger;
+pub mod node;
+pub mod planner;
+pub mod signer;
+pub mod store;
+pub mod submitter;
+pub mod watcher;
 
 pub use sidebridge_contracts as contracts;

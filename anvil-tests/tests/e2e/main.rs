@@ -1,4 +1,8 @@
 //! End-to-end tests: the whole system on two anvil chains. One test binary, one module per area.
 
+mod bad_input;
 mod digest;
+mod relay;
+mod reorg;
+mod resilience;
 mod round_trip;

@@ -1,0 +1,320 @@
+//! Relayer nodes as real processes: each validator gets its own encrypted keystore, password
+//! file, database (SQLite file or a fresh PostgreSQL database) and config, and runs
+//! `relayer run`. Nodes can be stopped gracefully, killed hard and restarted on the same state.
+
+use std::{
+    path::{Path, PathBuf},
+    process::Stdio,
+    time::Duration,
+};
+
+use alloy::signers::local::PrivateKeySigner;
+use eyre::{WrapErr, bail, eyre};
+use tokio::process::{Child, Command};
+
+use crate::System;
+
+/// Which database the nodes use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server tests create their databases on.
+pub fn postgres_base_url() -> String {
+    std::env::var("SIDEBRIDGE_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
+
+/// Whether PostgreSQL tests run: `ops/test` sets `SIDEBRIDGE_SKIP_POSTGRES` (outside CI only)
+/// when no server answers.
+pub fn postgres_enabled() -> bool {
+    if std::env::var_os("SIDEBRIDGE_SKIP_POSTGRES").is_some() {
+        eprintln!("PostgreSQL not available: skipping this PostgreSQL test");
+        return false;
+    }
+    true
+}
+
+/// Creates a fresh PostgreSQL database and returns its URL.
+pub async fn fresh_postgres_database() -> eyre::Result<String> {
+    use sqlx::{Connection, Executor};
+    let base = postgres_base_url();
+    let mut conn = sqlx::PgConnection::connect(&base)
+        .await
+        .wrap_err_with(|| format!("PostgreSQL not reachable at {base}"))?;
+    let name = format!("sb_e2e_{:016x}", rand_u64());
+    conn.execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .wrap_err("creating a test database")?;
+    let (prefix, _) = base
+        .rsplit_once('/')
+        .ok_or_else(|| eyre!("database URL without a database name: {base}"))?;
+    Ok(format!("{prefix}/{name}"))
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default(),
+    );
+    h.finish()
+}
+
+/// The `relayer` binary of this workspace. `ops/test` builds it before the tests run (a test
+/// cannot run cargo itself: the running `cargo test` holds the build directory).
+pub fn relayer_binary() -> eyre::Result<PathBuf> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root.join("target"));
+    let binary = target.join("debug").join("relayer");
+    if !binary.exists() {
+        bail!(
+            "{} is missing: run `cargo build -p sidebridge-relayer` (ops/test does)",
+            binary.display()
+        );
+    }
+    Ok(binary)
+}
+
+/// Settings every node of a test shares.
+#[derive(Debug, Clone)]
+pub struct NodeOptions {
+    pub backend: Backend,
+    pub confirmations: u64,
+    pub batch_size: usize,
+    pub takeover_secs: u64,
+    pub poll_interval_ms: u64,
+}
+
+impl Default for NodeOptions {
+    fn default() -> Self {
+        Self {
+            backend: Backend::Sqlite,
+            confirmations: 2,
+            batch_size: 50,
+            takeover_secs: 3,
+            poll_interval_ms: 200,
+        }
+    }
+}
+
+/// One validator's relayer.
+#[derive(Debug)]
+pub struct RelayerNode {
+    pub key: PrivateKeySigner,
+    pub dir: PathBuf,
+    pub config_path: PathBuf,
+    pub database_url: String,
+    pub http_port: u16,
+    child: Option<Child>,
+}
+
+impl RelayerNode {
+    /// Writes the keystore, password and config of `key` under `dir`.
+    pub async fn prepare(
+        system: &System,
+        key: &PrivateKeySigner,
+        dir: &Path,
+        options: &NodeOptions,
+    ) -> eyre::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let keystore = dir.join("validator.json");
+        let password_file = dir.join("password");
+        std::fs::write(&password_file, "correct horse battery staple\n")?;
+        if !keystore.exists() {
+            sidebridge_relayer::keys::import_keystore(
+                &keystore,
+                &alloy::hex::encode(key.to_bytes()),
+                "correct horse battery staple",
+            )?;
+        }
+        let database_url = match options.backend {
+            Backend::Sqlite => format!("sqlite://{}", dir.join("relayer.db").display()),
+            Backend::Postgres => fresh_postgres_database().await?,
+        };
+        let http_port = free_port()?;
+        let d = &system.deployment;
+        let chain = |name: &str, url: String, c: &sidebridge_contracts::ChainDeployment| {
+            format!(
+                r#"[chains.{name}]
+rpc_url = "{url}"
+chain_id = {chain_id}
+bridge = "{bridge}"
+governance = "{governance}"
+operational = "{operational}"
+confirmations = {confirmations}
+poll_interval_ms = {poll}
+max_fee_per_gas_gwei = 500
+start_block = 0
+"#,
+                chain_id = c.chain_id,
+                bridge = c.bridge,
+                governance = c.governance,
+                operational = c.operational,
+                confirmations = options.confirmations,
+                poll = options.poll_interval_ms,
+            )
+        };
+        let config = format!(
+            r#"database_url = "{database_url}"
+http_listen = "127.0.0.1:{http_port}"
+
+[key]
+keystore = "{keystore}"
+password = "file:{password}"
+
+{main}
+{side}
+[relay]
+batch_size = {batch}
+release_takeover_secs = {takeover}
+tx_timeout_secs = 20
+fee_bump_percent = 20
+log_range = 500
+"#,
+            keystore = keystore.display(),
+            password = password_file.display(),
+            main = chain("main", system.main.endpoint(), &d.main),
+            side = chain("side", system.side.endpoint(), &d.side),
+            batch = options.batch_size,
+            takeover = options.takeover_secs,
+        );
+        let config_path = dir.join("relayer.toml");
+        std::fs::write(&config_path, config)?;
+        Ok(Self {
+            key: key.clone(),
+            dir: dir.to_path_buf(),
+            config_path,
+            database_url,
+            http_port,
+            child: None,
+        })
+    }
+
+    /// Starts `relayer run` (logs to `relayer.log` beside the config) and waits until it
+    /// serves HTTP (its database is migrated and its chains checked by then).
+    pub async fn start(&mut self) -> eyre::Result<()> {
+        self.spawn()?;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while tokio::time::Instant::now() < deadline {
+            if http_get(self.http_port, "/healthz").await.0 == 200 {
+                return Ok(());
+            }
+            if let Some(child) = self.child.as_mut()
+                && let Some(status) = child.try_wait()?
+            {
+                self.child = None;
+                bail!("relayer exited during start-up ({status}):\n{}", self.log());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        bail!("relayer did not serve HTTP within 60 s:\n{}", self.log())
+    }
+
+    /// Starts `relayer run` without waiting for it.
+    pub fn spawn(&mut self) -> eyre::Result<()> {
+        if self.child.is_some() {
+            bail!("node {} already runs", self.key.address());
+        }
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("relayer.log"))?;
+        let child = Command::new(relayer_binary()?)
+            .arg("run")
+            .arg("--config")
+            .arg(&self.config_path)
+            .env("RUST_LOG", "info,sqlx=warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .wrap_err("starting relayer")?;
+        self.child = Some(child);
+        Ok(())
+    }
+
+    /// The process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(|c| c.id())
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+
+    /// SIGKILL: no chance to finish anything.
+    pub async fn kill(&mut self) -> eyre::Result<()> {
+        if let Some(mut child) = self.child.take() {
+            child.kill().await?;
+        }
+        Ok(())
+    }
+
+    /// SIGTERM, then waits for a clean exit; returns the exit code.
+    pub async fn stop(&mut self) -> eyre::Result<Option<i32>> {
+        let Some(mut child) = self.child.take() else {
+            return Ok(None);
+        };
+        if let Some(pid) = child.id() {
+            let _ = std::process::Command::new("kill")
+                .arg("-TERM")
+                .arg(pid.to_string())
+                .status();
+        }
+        let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+            .await
+            .wrap_err("relayer did not exit within 30 s of SIGTERM")??;
+        Ok(status.code())
+    }
+
+    /// The node's log so far (for failure messages).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("relayer.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for RelayerNode {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.start_kill();
+        }
+    }
+}
+
+/// `GET path` on a local port: the status code (0 when nothing answers) and the body.
+pub async fn http_get(port: u16, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(mut stream) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else {
+        return (0, String::new());
+    };
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).await.is_err() {
+        return (0, String::new());
+    }
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response).await;
+    let code = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (code, body)
+}
+
+fn free_port() -> eyre::Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(listener.local_addr()?.port())
+}

@@ -1,0 +1,336 @@
+//! Relayer nodes as separate processes moving value both ways under a validator threshold.
+
+use std::time::Duration;
+
+use alloy::{
+    primitives::{Address, U256},
+    providers::Provider,
+    rpc::types::Filter,
+    signers::local::PrivateKeySigner,
+    sol_types::SolEvent,
+};
+use sidebridge_anvil_tests::{
+    Miner, System, SystemSpec, await_until, dev_key,
+    relayers::{Backend, NodeOptions, RelayerNode},
+};
+use sidebridge_contracts::bindings::{IERC20Metadata, MainBridge, SideBridge};
+use sidebridge_relayer::{
+    domain::{Chain, TransferState},
+    store::Store,
+};
+
+/// Two chains, a deployed system and one relayer process per validator.
+pub(crate) struct Bridge {
+    pub(crate) sys: System,
+    pub(crate) nodes: Vec<RelayerNode>,
+    pub(crate) user: PrivateKeySigner,
+    pub(crate) start_balances: Vec<(U256, U256)>,
+    _miner: Miner,
+    _dir: tempfile::TempDir,
+}
+
+impl Bridge {
+    pub(crate) async fn start(
+        validators: usize,
+        threshold: usize,
+        options: NodeOptions,
+    ) -> eyre::Result<Self> {
+        let sys = System::start(SystemSpec {
+            validators,
+            validator_threshold: threshold,
+            ..SystemSpec::default()
+        })
+        .await?;
+        let dir = tempfile::tempdir()?;
+        let mut nodes = Vec::new();
+        let mut start_balances = Vec::new();
+        for (i, key) in sys.validators.iter().enumerate() {
+            let node = RelayerNode::prepare(&sys, key, &dir.path().join(format!("v{i}")), &options)
+                .await?;
+            start_balances.push((
+                sys.native_balance(true, key.address()).await?,
+                sys.native_balance(false, key.address()).await?,
+            ));
+            nodes.push(node);
+        }
+        let miner = sys.start_miner(Duration::from_millis(250));
+        let user = dev_key(&sys.side, 7);
+        Ok(Self {
+            sys,
+            nodes,
+            user,
+            start_balances,
+            _miner: miner,
+            _dir: dir,
+        })
+    }
+
+    pub(crate) async fn start_nodes(&mut self) -> eyre::Result<()> {
+        for node in &mut self.nodes {
+            if !node.is_running() {
+                node.start().await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Locks `count` deposits of `amount` each for the side-chain user.
+    pub(crate) async fn deposit_many(&self, count: usize, amount: U256) -> eyre::Result<()> {
+        let main = self.sys.main_as(&self.sys.holder);
+        let bridge = self.sys.deployment.main.bridge;
+        IERC20Metadata::new(self.sys.main_token, &main)
+            .approve(bridge, amount * U256::from(count))
+            .send()
+            .await?
+            .get_receipt()
+            .await?;
+        let main_bridge = MainBridge::new(bridge, &main);
+        for _ in 0..count {
+            let receipt = main_bridge
+                .lock(self.sys.main_token, amount, self.user.address())
+                .send()
+                .await?
+                .get_receipt()
+                .await?;
+            eyre::ensure!(receipt.status(), "lock reverted");
+        }
+        Ok(())
+    }
+
+    /// Burns `count` withdrawals of `amount` each from the side-chain user to `recipient`.
+    pub(crate) async fn withdraw_many(
+        &self,
+        count: usize,
+        amount: U256,
+        recipient: Address,
+    ) -> eyre::Result<()> {
+        let side = self.sys.side_as(&self.user);
+        let bridge = SideBridge::new(self.sys.deployment.side.bridge, &side);
+        for _ in 0..count {
+            let receipt = bridge
+                .burn(self.sys.wrapped_token, amount, recipient)
+                .send()
+                .await?
+                .get_receipt()
+                .await?;
+            eyre::ensure!(receipt.status(), "burn reverted");
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn wrapped_balance(&self, account: Address) -> eyre::Result<U256> {
+        System::balance(
+            &self.sys.side_as(&self.user),
+            self.sys.wrapped_token,
+            account,
+        )
+        .await
+    }
+
+    pub(crate) async fn main_balance(&self, account: Address) -> eyre::Result<U256> {
+        System::balance(
+            &self.sys.main_as(&self.sys.holder),
+            self.sys.main_token,
+            account,
+        )
+        .await
+    }
+
+    /// Waits until `account` holds `expected` wrapped tokens.
+    pub(crate) async fn await_wrapped(
+        &self,
+        account: Address,
+        expected: U256,
+        timeout: Duration,
+    ) -> eyre::Result<()> {
+        await_until(timeout, "deposits to be minted", || async {
+            Ok((self.wrapped_balance(account).await? == expected).then_some(()))
+        })
+        .await
+        .map_err(|e| self.with_logs(e))
+    }
+
+    /// Waits until `account` holds `expected` main tokens.
+    pub(crate) async fn await_main(
+        &self,
+        account: Address,
+        expected: U256,
+        timeout: Duration,
+    ) -> eyre::Result<()> {
+        await_until(timeout, "withdrawals to be released", || async {
+            Ok((self.main_balance(account).await? == expected).then_some(()))
+        })
+        .await
+        .map_err(|e| self.with_logs(e))
+    }
+
+    fn with_logs(&self, err: eyre::Report) -> eyre::Report {
+        let tail: String = self
+            .nodes
+            .iter()
+            .map(|n| {
+                let log = n.log();
+                let start = log.len().saturating_sub(3_000);
+                format!("--- node {} ---\n{}\n", n.key.address(), &log[start..])
+            })
+            .collect();
+        err.wrap_err(tail)
+    }
+
+    /// Number of events with `signature` the bridge on `main`/side emitted.
+    pub(crate) async fn count_events(
+        &self,
+        main: bool,
+        signature: alloy::primitives::B256,
+    ) -> eyre::Result<usize> {
+        let (provider, bridge) = if main {
+            (
+                self.sys.main_as(&self.sys.holder),
+                self.sys.deployment.main.bridge,
+            )
+        } else {
+            (
+                self.sys.side_as(&self.user),
+                self.sys.deployment.side.bridge,
+            )
+        };
+        Ok(provider
+            .get_logs(
+                &Filter::new()
+                    .address(bridge)
+                    .from_block(0)
+                    .event_signature(signature),
+            )
+            .await?
+            .len())
+    }
+
+    /// Stops every node with SIGTERM and requires exit code 0.
+    pub(crate) async fn stop_all(&mut self) -> eyre::Result<()> {
+        for node in &mut self.nodes {
+            let code = node.stop().await?;
+            eyre::ensure!(
+                code == Some(0),
+                "node {} exited with {code:?}\n{}",
+                node.key.address(),
+                node.log()
+            );
+        }
+        Ok(())
+    }
+
+    /// Every validator's ledger total on each chain equals its balance decrease, to the wei.
+    pub(crate) async fn assert_ledgers_reconcile(&self) -> eyre::Result<()> {
+        for (node, (main_start, side_start)) in self.nodes.iter().zip(&self.start_balances) {
+            let store = Store::connect(&node.database_url).await?;
+            let address = node.key.address();
+            let main_now = self.sys.native_balance(true, address).await?;
+            let side_now = self.sys.native_balance(false, address).await?;
+            assert_eq!(
+                store.total_cost(Chain::Main).await?,
+                *main_start - main_now,
+                "main-chain ledger of {address}"
+            );
+            assert_eq!(
+                store.total_cost(Chain::Side).await?,
+                *side_start - side_now,
+                "side-chain ledger of {address}"
+            );
+        }
+        Ok(())
+    }
+
+    /// Waits until every node's database shows `count` transfers completed.
+    pub(crate) async fn await_all_completed(
+        &self,
+        count: i64,
+        timeout: Duration,
+    ) -> eyre::Result<()> {
+        for node in &self.nodes {
+            let store = Store::connect(&node.database_url).await?;
+            await_until(timeout, "every node to record completion", || async {
+                let done: i64 = store
+                    .count_by_state()
+                    .await?
+                    .iter()
+                    .filter(|(_, s, _)| *s == TransferState::Completed)
+                    .map(|(_, _, n)| n)
+                    .sum();
+                Ok((done == count).then_some(()))
+            })
+            .await
+            .map_err(|e| self.with_logs(e))?;
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn tokens(n: u64) -> U256 {
+    U256::from(n) * U256::from(10u64).pow(U256::from(18))
+}
+
+async fn hundred_each_way(backend: Backend) -> eyre::Result<()> {
+    let mut bridge = Bridge::start(
+        4,
+        3,
+        NodeOptions {
+            backend,
+            ..NodeOptions::default()
+        },
+    )
+    .await?;
+    bridge.start_nodes().await?;
+    let n = 100;
+    bridge.deposit_many(n, tokens(1)).await?;
+    bridge
+        .await_wrapped(
+            bridge.user.address(),
+            tokens(n as u64),
+            Duration::from_secs(180),
+        )
+        .await?;
+
+    let recipient = PrivateKeySigner::random().address();
+    bridge.withdraw_many(n, tokens(1), recipient).await?;
+    bridge
+        .await_main(recipient, tokens(n as u64), Duration::from_secs(300))
+        .await?;
+
+    // exactly once, on both chains
+    assert_eq!(
+        bridge
+            .count_events(false, SideBridge::DepositExecuted::SIGNATURE_HASH)
+            .await?,
+        n
+    );
+    assert_eq!(
+        bridge
+            .count_events(true, MainBridge::Released::SIGNATURE_HASH)
+            .await?,
+        n
+    );
+    let supply = IERC20Metadata::new(bridge.sys.wrapped_token, bridge.sys.side_as(&bridge.user))
+        .totalSupply()
+        .call()
+        .await?;
+    assert_eq!(supply, U256::ZERO);
+    bridge
+        .await_all_completed(2 * n as i64, Duration::from_secs(60))
+        .await?;
+    bridge.stop_all().await?;
+    bridge.assert_ledgers_reconcile().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hundred_deposits_and_withdrawals_land_once_sqlite() -> eyre::Result<()> {
+    hundred_each_way(Backend::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hundred_deposits_and_withdrawals_land_once_postgres() -> eyre::Result<()> {
+    if !sidebridge_anvil_tests::relayers::postgres_enabled() {
+        return Ok(());
+    }
+    hundred_each_way(Backend::Postgres).await
+}

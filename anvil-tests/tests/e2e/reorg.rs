@@ -1,0 +1,77 @@
+//! Reorgs: one shallower than the confirmations changes nothing; a deeper one halts the watcher.
+
+use std::time::Duration;
+
+use alloy::providers::{Provider, ProviderBuilder};
+use sidebridge_anvil_tests::{
+    await_until,
+    relayers::{Backend, NodeOptions, http_get},
+};
+
+use crate::relay::{Bridge, tokens};
+
+/// Replaces the last `depth` blocks with empty ones.
+async fn reorg(provider: &impl Provider, depth: u64) -> eyre::Result<()> {
+    provider
+        .raw_request::<_, serde_json::Value>(
+            "anvil_reorg".into(),
+            (depth, serde_json::Value::Array(vec![])),
+        )
+        .await?;
+    Ok(())
+}
+
+async fn http_status(port: u16, path: &str) -> u16 {
+    http_get(port, path).await.0
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shallow_reorg_changes_nothing_deep_reorg_halts() -> eyre::Result<()> {
+    let mut bridge = Bridge::start(
+        3,
+        2,
+        NodeOptions {
+            backend: Backend::Sqlite,
+            confirmations: 4,
+            ..NodeOptions::default()
+        },
+    )
+    .await?;
+    bridge.start_nodes().await?;
+    let user = bridge.user.address();
+    let port = bridge.nodes[0].http_port;
+    await_until(Duration::from_secs(60), "the node to be ready", || async {
+        Ok((http_status(port, "/readyz").await == 200).then_some(()))
+    })
+    .await?;
+
+    bridge.deposit_many(2, tokens(1)).await?;
+    bridge
+        .await_wrapped(user, tokens(2), Duration::from_secs(60))
+        .await?;
+
+    // shallower than the confirmations: the relayers never processed those blocks
+    let main = ProviderBuilder::new().connect_http(bridge.sys.main.endpoint_url());
+    reorg(&main, 2).await?;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(http_status(port, "/readyz").await, 200);
+    bridge.deposit_many(2, tokens(1)).await?;
+    bridge
+        .await_wrapped(user, tokens(4), Duration::from_secs(60))
+        .await?;
+
+    // deeper than the confirmations: processed blocks vanish, the watcher halts
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    reorg(&main, 12).await?;
+    await_until(Duration::from_secs(30), "readiness to drop", || async {
+        Ok((http_status(port, "/readyz").await == 503).then_some(()))
+    })
+    .await?;
+    assert_eq!(http_status(port, "/healthz").await, 200);
+    assert!(
+        bridge.nodes[0].log().contains("HALTED"),
+        "{}",
+        bridge.nodes[0].log()
+    );
+    Ok(())
+}

@@ -1,0 +1,343 @@
+//! `relayer`: the daemon a validator runs, and its operator commands.
+
+use std::{path::PathBuf, process::ExitCode};
+
+use alloy::primitives::U256;
+use clap::{Parser, Subcommand, ValueEnum};
+use eyre::WrapErr;
+use sidebridge_relayer::{
+    config::{Config, SecretRef},
+    domain::Chain,
+    keys,
+    ledger::{CostFormat, CostGrouping, group_costs, render},
+    node,
+    signer::ValidatorSigner,
+    store::Store,
+};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Parser)]
+#[command(name = "relayer", version, about = "Sidebridge validator relayer")]
+struct Cli {
+    /// Log format.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "SIDEBRIDGE_LOG_FORMAT")]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the relayer.
+    Run {
+        #[arg(long, env = "SIDEBRIDGE_CONFIG")]
+        config: PathBuf,
+    },
+    /// Cursor per chain, transfers by state, account balances.
+    Status {
+        #[arg(long, env = "SIDEBRIDGE_CONFIG")]
+        config: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Gas spent and fees collected, from the cost ledger.
+    Costs {
+        #[arg(long, env = "SIDEBRIDGE_CONFIG")]
+        config: PathBuf,
+        #[arg(long, value_enum, default_value_t = By::Chain)]
+        by: By,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Manage the validator keystore (Web3 Secret Storage, as `cast wallet` and geth use).
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Database maintenance.
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Create a new key in an encrypted keystore file.
+    New {
+        /// Keystore file to create.
+        path: PathBuf,
+        /// Password reference: env:NAME or file:/path (else prompted).
+        #[arg(long, env = "SIDEBRIDGE_KEY_PASSWORD")]
+        password: Option<String>,
+    },
+    /// Encrypt an existing private key (read from a reference, never from the command line).
+    Import {
+        path: PathBuf,
+        /// The private key: env:NAME or file:/path.
+        #[arg(long)]
+        private_key: String,
+        #[arg(long, env = "SIDEBRIDGE_KEY_PASSWORD")]
+        password: Option<String>,
+    },
+    /// Print a keystore's address.
+    Address { path: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+enum DbCommand {
+    /// Apply the database migrations.
+    Migrate {
+        #[arg(long, env = "SIDEBRIDGE_CONFIG")]
+        config: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum By {
+    Transfer,
+    Token,
+    Chain,
+    Day,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Format {
+    Table,
+    Csv,
+    Json,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("relayer: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("relayer: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+fn password_ref(reference: Option<&str>) -> eyre::Result<Option<SecretRef>> {
+    reference
+        .map(SecretRef::parse)
+        .transpose()
+        .map_err(Into::into)
+}
+
+async fn run(command: Command) -> eyre::Result<()> {
+    match command {
+        Command::Run { config } => {
+            // signals first: a stop during start-up (keystore decryption takes a moment) is clean
+            let shutdown = CancellationToken::new();
+            install_stop_signals(shutdown.clone())?;
+            let config = Config::load(&config)?;
+            let password = keys::read_password(config.key.password.as_ref(), false)?;
+            let keystore = config.key.keystore.clone();
+            // key derivation is deliberately slow: keep it off the async workers
+            let key = tokio::task::spawn_blocking(move || keys::load_signer(&keystore, &password))
+                .await
+                .wrap_err("decrypting the keystore")??;
+            let signer = ValidatorSigner::new(key);
+            if shutdown.is_cancelled() {
+                return Ok(());
+            }
+            node::run(config, signer, shutdown).await?;
+            Ok(())
+        }
+        Command::Status { config, json } => status(&Config::load(&config)?, json).await,
+        Command::Costs { config, by, format } => {
+            let config = Config::load(&config)?;
+            let store = Store::connect(config.database_url.expose()).await?;
+            let entries = store.cost_entries().await?;
+            let fees = store.fee_entries().await?;
+            let by = match by {
+                By::Transfer => CostGrouping::Transfer,
+                By::Token => CostGrouping::Token,
+                By::Chain => CostGrouping::Chain,
+                By::Day => CostGrouping::Day,
+            };
+            let format = match format {
+                Format::Table => CostFormat::Table,
+                Format::Csv => CostFormat::Csv,
+                Format::Json => CostFormat::Json,
+            };
+            print!("{}", render(&group_costs(&entries, &fees, by), format));
+            Ok(())
+        }
+        Command::Keys { command } => match command {
+            KeysCommand::New { path, password } => {
+                let password =
+                    keys::read_password(password_ref(password.as_deref())?.as_ref(), true)?;
+                let address = keys::new_keystore(&path, &password)?;
+                println!("{address}");
+                eprintln!("created {}", path.display());
+                Ok(())
+            }
+            KeysCommand::Import {
+                path,
+                private_key,
+                password,
+            } => {
+                let key = SecretRef::parse(&private_key)?.read()?;
+                let password =
+                    keys::read_password(password_ref(password.as_deref())?.as_ref(), true)?;
+                let address = keys::import_keystore(&path, key.trim(), &password)?;
+                println!("{address}");
+                eprintln!("created {}", path.display());
+                Ok(())
+            }
+            KeysCommand::Address { path } => {
+                println!("{}", keys::keystore_address(&path)?);
+                Ok(())
+            }
+        },
+        Command::Db {
+            command: DbCommand::Migrate { config },
+        } => {
+            let config = Config::load(&config)?;
+            let store = Store::connect(config.database_url.expose()).await?;
+            store.migrate().await?;
+            eprintln!("database is up to date ({})", store.backend());
+            Ok(())
+        }
+    }
+}
+
+/// Registers SIGINT/SIGTERM now (so a signal during start-up is not lost) and cancels
+/// `shutdown` on the first one.
+fn install_stop_signals(shutdown: CancellationToken) -> eyre::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term =
+            signal(SignalKind::terminate()).wrap_err("installing the SIGTERM handler")?;
+        let mut int = signal(SignalKind::interrupt()).wrap_err("installing the SIGINT handler")?;
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+            tracing::info!(target: "node", "stop requested; finishing work in flight");
+            shutdown.cancel();
+        });
+    }
+    #[cfg(not(unix))]
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        shutdown.cancel();
+    });
+    Ok(())
+}
+
+async fn status(config: &Config, json: bool) -> eyre::Result<()> {
+    let store = Store::connect(config.database_url.expose()).await?;
+    let counts = store.count_by_state().await?;
+    let keystore_address = keys::keystore_address(&config.key.keystore).ok();
+    let mut chains = Vec::new();
+    for chain in Chain::ALL {
+        let cfg = config.chain(chain);
+        let cursor = store.cursor(chain).await?;
+        let provider = node::connect_chain(chain, cfg).await;
+        let (head, balance) = match (&provider, keystore_address) {
+            (Ok(p), Some(address)) => {
+                use alloy::providers::Provider;
+                (
+                    p.get_block_number().await.ok(),
+                    p.get_balance(address).await.ok(),
+                )
+            }
+            (Ok(p), None) => {
+                use alloy::providers::Provider;
+                (p.get_block_number().await.ok(), None)
+            }
+            _ => (None, None),
+        };
+        chains.push((
+            chain,
+            cursor,
+            head,
+            balance,
+            provider.err().map(|e| e.to_string()),
+        ));
+    }
+    if json {
+        let value = serde_json::json!({
+            "validator": keystore_address,
+            "chains": chains.iter().map(|(chain, cursor, head, balance, error)| serde_json::json!({
+                "chain": chain.as_str(),
+                "cursor": cursor,
+                "head": head,
+                "balanceWei": balance.map(|b: U256| b.to_string()),
+                "error": error,
+            })).collect::<Vec<_>>(),
+            "transfers": counts.iter().map(|(d, s, n)| serde_json::json!({
+                "direction": d.as_str(), "state": s.as_str(), "count": n,
+            })).collect::<Vec<_>>(),
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&value).wrap_err("rendering status")?
+        );
+        return Ok(());
+    }
+    if let Some(address) = keystore_address {
+        println!("validator {address}");
+    }
+    println!(
+        "{:<6} {:>10} {:>10} {:>26}",
+        "CHAIN", "CURSOR", "HEAD", "BALANCE (wei)"
+    );
+    for (chain, cursor, head, balance, error) in &chains {
+        let show = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+        println!(
+            "{:<6} {:>10} {:>10} {:>26}{}",
+            chain.as_str(),
+            show(cursor.map(|c| c.to_string())),
+            show(head.map(|h| h.to_string())),
+            show(balance.map(|b| b.to_string())),
+            error
+                .as_ref()
+                .map(|e| format!("  ({e})"))
+                .unwrap_or_default()
+        );
+    }
+    println!();
+    println!("{:<11} {:<10} {:>7}", "DIRECTION", "STATE", "COUNT");
+    for (direction, state, count) in &counts {
+        println!(
+            "{:<11} {:<10} {:>7}",
+            direction.as_str(),
+            state.as_str(),
+            count
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,333 @@
+//! One watcher per chain: reads the bridge's events with ranged `eth_getLogs` from a persisted
+//! cursor up to `head - confirmations`, and stores what it learned together with the new cursor
+//! in one database transaction. It remembers the hash of the last block it processed; if that
+//! block is no longer canonical, the chain reorganised deeper than the confirmations and the
+//! watcher halts — marks itself not ready and says so — rather than guess.
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use alloy::{
+    eips::BlockNumberOrTag,
+    primitives::{Address, B256},
+    providers::{DynProvider, Provider},
+    rpc::types::{Filter, Log},
+    signers::Signature,
+    sol_types::SolEvent,
+};
+use sidebridge_contracts::{
+    Transfer,
+    bindings::{MainBridge, SideBridge},
+    transfer_digest,
+};
+use tokio::sync::{Notify, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    domain::{Chain, Direction, PublishedSignature, SeenBlock, TransferRecord, TransferState},
+    store::{FeeEntry, Store, StoreError, WatchBatch},
+};
+
+/// Why a watcher step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    #[error("rpc: {0}")]
+    Rpc(String),
+    #[error("block {0} is not available from the node")]
+    MissingBlock(u64),
+    #[error(
+        "reorg deeper than the confirmations: block {number} was {stored} when processed and is {canonical} now"
+    )]
+    Reorg {
+        number: u64,
+        stored: B256,
+        canonical: B256,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl WatchError {
+    /// Whether trying again later can help. A reorg is never retried: it needs an operator.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            WatchError::Rpc(_) | WatchError::MissingBlock(_) => true,
+            WatchError::Reorg { .. } => false,
+            WatchError::Store(e) => e.is_retryable(),
+        }
+    }
+}
+
+/// Where the chain's events come from.
+pub trait EventSource: Send + Sync {
+    fn head(&self) -> impl Future<Output = Result<u64, WatchError>> + Send;
+    /// Hash and timestamp of block `number`.
+    fn block(&self, number: u64) -> impl Future<Output = Result<(B256, i64), WatchError>> + Send;
+    /// The bridge's logs in `from..=to`.
+    fn logs(&self, from: u64, to: u64)
+    -> impl Future<Output = Result<Vec<Log>, WatchError>> + Send;
+}
+
+/// An [`EventSource`] over JSON-RPC, reading only the configured bridge's logs.
+#[derive(Debug, Clone)]
+pub struct RpcEventSource {
+    pub provider: DynProvider,
+    pub bridge: Address,
+}
+
+impl EventSource for RpcEventSource {
+    async fn head(&self) -> Result<u64, WatchError> {
+        self.provider
+            .get_block_number()
+            .await
+            .map_err(|e| WatchError::Rpc(e.to_string()))
+    }
+
+    async fn block(&self, number: u64) -> Result<(B256, i64), WatchError> {
+        let block = self
+            .provider
+            .get_block_by_number(BlockNumberOrTag::Number(number))
+            .await
+            .map_err(|e| WatchError::Rpc(e.to_string()))?
+            .ok_or(WatchError::MissingBlock(number))?;
+        Ok((block.header.hash, block.header.timestamp as i64))
+    }
+
+    async fn logs(&self, from: u64, to: u64) -> Result<Vec<Log>, WatchError> {
+        let filter = Filter::new()
+            .address(self.bridge)
+            .from_block(from)
+            .to_block(to);
+        self.provider
+            .get_logs(&filter)
+            .await
+            .map_err(|e| WatchError::Rpc(e.to_string()))
+    }
+}
+
+/// What the decoder needs to turn logs into transfers.
+#[derive(Debug, Clone, Copy)]
+pub struct Route {
+    pub main_chain_id: u64,
+    pub side_chain_id: u64,
+    pub main_bridge: Address,
+    pub side_bridge: Address,
+}
+
+/// What the watcher reports after every step.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChainStatus {
+    pub head: u64,
+    /// Last block processed.
+    pub cursor: Option<u64>,
+    /// Blocks between the cursor and the confirmed head.
+    pub lag: u64,
+    /// Set once the watcher halted; the reason.
+    pub halted: Option<String>,
+}
+
+/// Decodes one chain's bridge logs into a batch (without cursor and blocks). Pure.
+pub fn decode(chain: Chain, route: &Route, logs: &[Log], timestamp: i64, now: i64) -> WatchBatch {
+    let mut batch = WatchBatch {
+        chain,
+        to_block: 0,
+        blocks: Vec::new(),
+        new_transfers: Vec::new(),
+        completed: Vec::new(),
+        signatures: Vec::new(),
+        ready: Vec::new(),
+        fees: Vec::new(),
+    };
+    for log in logs {
+        let (Some(block), Some(tx)) = (log.block_number, log.transaction_hash) else {
+            continue; // pending logs carry no position; never stored
+        };
+        let ts = log.block_timestamp.map(|t| t as i64).unwrap_or(timestamp);
+        let Some(topic) = log.topic0() else { continue };
+        let mut record = |direction, transfer: Transfer, id, fee| {
+            batch.fees.push(FeeEntry {
+                transfer_id: id,
+                chain,
+                token: transfer.token,
+                amount: fee,
+                timestamp: ts,
+            });
+            batch.new_transfers.push(TransferRecord {
+                id,
+                direction,
+                transfer,
+                fee,
+                source_block: block,
+                source_tx: tx,
+                state: TransferState::Observed,
+                created_at: now,
+                updated_at: now,
+            });
+        };
+        match (chain, *topic) {
+            (Chain::Main, MainBridge::Locked::SIGNATURE_HASH) => {
+                if let Ok(ev) = MainBridge::Locked::decode_log_data(log.data()) {
+                    let t = Transfer::from_locked(&ev, route.main_chain_id);
+                    let id = transfer_digest(&t, route.side_bridge);
+                    record(Direction::Deposit, t, id, ev.fee);
+                }
+            }
+            (Chain::Main, MainBridge::Released::SIGNATURE_HASH) => {
+                if let Ok(ev) = MainBridge::Released::decode_log_data(log.data()) {
+                    batch.completed.push(ev.transferId);
+                }
+            }
+            (Chain::Side, SideBridge::Burned::SIGNATURE_HASH) => {
+                if let Ok(ev) = SideBridge::Burned::decode_log_data(log.data()) {
+                    let t = Transfer::from_burned(&ev, route.side_chain_id, route.main_chain_id);
+                    let id = transfer_digest(&t, route.main_bridge);
+                    if id != ev.transferId {
+                        tracing::error!(target: "watcher", %chain, nonce = ev.nonce, event_id = %ev.transferId, computed_id = %id,
+                            "Burned event id does not match its content; not a bridge this relayer is configured for");
+                        continue;
+                    }
+                    record(Direction::Withdrawal, t, id, ev.fee);
+                }
+            }
+            (Chain::Side, SideBridge::DepositExecuted::SIGNATURE_HASH) => {
+                if let Ok(ev) = SideBridge::DepositExecuted::decode_log_data(log.data()) {
+                    batch.completed.push(ev.transferId);
+                }
+            }
+            (Chain::Side, SideBridge::SignatureSubmitted::SIGNATURE_HASH) => {
+                if let Ok(ev) = SideBridge::SignatureSubmitted::decode_log_data(log.data()) {
+                    // the contract checked it; check again so a bad record never reaches release
+                    let valid = Signature::try_from(ev.signature.as_ref())
+                        .ok()
+                        .and_then(|s| s.recover_address_from_prehash(&ev.transferId).ok())
+                        == Some(ev.validator);
+                    if valid {
+                        batch.signatures.push(PublishedSignature {
+                            transfer_id: ev.transferId,
+                            nonce: ev.nonce,
+                            validator: ev.validator,
+                            signature: ev.signature.to_vec(),
+                        });
+                    }
+                }
+            }
+            (Chain::Side, SideBridge::ReadyForRelay::SIGNATURE_HASH) => {
+                if let Ok(ev) = SideBridge::ReadyForRelay::decode_log_data(log.data()) {
+                    batch.ready.push(ev.transferId);
+                }
+            }
+            _ => {}
+        }
+    }
+    batch
+}
+
+/// The watcher of one chain.
+#[derive(Debug)]
+pub struct Watcher<S> {
+    pub chain: Chain,
+    pub source: S,
+    pub store: Store,
+    pub route: Route,
+    pub confirmations: u64,
+    pub poll_interval: Duration,
+    pub log_range: u64,
+    /// First block to read when the database has no cursor.
+    pub start_block: u64,
+    pub status: watch::Sender<ChainStatus>,
+    /// Woken after every step that stored something.
+    pub progress: Arc<Notify>,
+}
+
+impl<S: EventSource> Watcher<S> {
+    /// Runs until cancelled. Returns an error only for a halt the process should not survive
+    /// silently; a reorg halt keeps the task alive (not ready, reporting) until shutdown.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), WatchError> {
+        loop {
+            let caught_up = match self.step().await {
+                Ok(caught_up) => caught_up,
+                Err(err @ WatchError::Reorg { .. }) => {
+                    tracing::error!(target: "watcher", chain = %self.chain, error = %err,
+                        "HALTED: a processed block is no longer canonical; this relayer stops acting until an operator intervenes");
+                    let reason = err.to_string();
+                    self.status.send_modify(|s| s.halted = Some(reason));
+                    shutdown.cancelled().await;
+                    return Ok(());
+                }
+                Err(err) => {
+                    tracing::warn!(target: "watcher", chain = %self.chain, error = %err, "watcher step failed; retrying");
+                    true
+                }
+            };
+            if caught_up {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return Ok(()),
+                    _ = tokio::time::sleep(self.poll_interval) => {}
+                }
+            } else if shutdown.is_cancelled() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Processes the next range of confirmed blocks. Returns whether it is caught up.
+    pub async fn step(&self) -> Result<bool, WatchError> {
+        let head = self.source.head().await?;
+        let safe = head.saturating_sub(self.confirmations);
+        let cursor = self.store.cursor(self.chain).await?;
+        if let Some(c) = cursor {
+            self.check_canonical(c).await?;
+        }
+        let next = cursor.map_or(self.start_block, |c| c + 1);
+        if next > safe {
+            self.report(head, cursor, 0);
+            return Ok(true);
+        }
+        let to = safe.min(next + self.log_range.max(1) - 1);
+        let logs = self.source.logs(next, to).await?;
+        let (hash, timestamp) = self.source.block(to).await?;
+        let now = unix_now();
+        let mut batch = decode(self.chain, &self.route, &logs, timestamp, now);
+        batch.to_block = to;
+        batch.blocks = vec![SeenBlock { number: to, hash }];
+        let stored = batch.new_transfers.len() + batch.completed.len() + batch.signatures.len();
+        self.store.commit_watch(&batch).await?;
+        if stored > 0 {
+            tracing::debug!(target: "watcher", chain = %self.chain, from = next, to, events = stored, "stored events");
+        }
+        self.report(head, Some(to), safe - to);
+        self.progress.notify_waiters();
+        Ok(to == safe)
+    }
+
+    async fn check_canonical(&self, number: u64) -> Result<(), WatchError> {
+        let seen = self.store.seen_blocks(self.chain, number, number).await?;
+        let Some(stored) = seen.first() else {
+            return Ok(());
+        };
+        let (canonical, _) = self.source.block(number).await?;
+        if canonical != stored.hash {
+            return Err(WatchError::Reorg {
+                number,
+                stored: stored.hash,
+                canonical,
+            });
+        }
+        Ok(())
+    }
+
+    fn report(&self, head: u64, cursor: Option<u64>, lag: u64) {
+        self.status.send_modify(|s| {
+            s.head = head;
+            s.cursor = cursor;
+            s.lag = lag;
+        });
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
