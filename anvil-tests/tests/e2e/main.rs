@@ -6,3 +6,4 @@ mod relay;
 mod reorg;
 mod resilience;
 mod round_trip;
+mod submitter;
