@@ -23,6 +23,7 @@ pub mod keys;
 pub mod ledger;
 pub mod node;
 pub mod planner;
+pub mod retry;
 pub mod signer;
 pub mod store;
 pub mod submitter;

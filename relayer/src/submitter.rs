@@ -17,12 +17,14 @@ use alloy::{
     sol_types::SolInterface,
     transports::{RpcError, TransportErrorKind},
 };
+use backon::Retryable;
 use sidebridge_contracts::bindings::{MainBridge, SideBridge};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
     domain::{Chain, CostEntry, TxKind, split_cost},
+    retry::{is_transient, rpc_backoff},
     store::{AttemptStatus, Store, StoreError, TxAttempt},
     watcher::unix_now,
 };
@@ -259,12 +261,16 @@ impl Submitter {
         };
         let nonce = match self.nonce {
             Some(n) => n,
-            None => self
-                .provider
-                .get_transaction_count(self.account)
-                .pending()
-                .await
-                .map_err(rpc)?,
+            None => (|| async {
+                self.provider
+                    .get_transaction_count(self.account)
+                    .pending()
+                    .await
+            })
+            .retry(rpc_backoff())
+            .when(is_transient)
+            .await
+            .map_err(rpc)?,
         };
         let (mut max_fee, mut priority) = self.fees().await?;
         let mut hashes = Vec::new();
@@ -407,8 +413,9 @@ impl Submitter {
     }
 
     async fn receipt(&self, hash: B256) -> Result<Option<TransactionReceipt>, SubmitError> {
-        self.provider
-            .get_transaction_receipt(hash)
+        (|| async { self.provider.get_transaction_receipt(hash).await })
+            .retry(rpc_backoff())
+            .when(is_transient)
             .await
             .map_err(rpc)
     }
@@ -467,12 +474,16 @@ impl Submitter {
 
     /// EIP-1559 fees: twice the base fee plus the suggested tip, never above the cap.
     async fn fees(&self) -> Result<(u128, u128), SubmitError> {
-        let block = self
-            .provider
-            .get_block_by_number(BlockNumberOrTag::Latest)
-            .await
-            .map_err(rpc)?
-            .ok_or_else(|| SubmitError::Rpc("no latest block".into()))?;
+        let block = (|| async {
+            self.provider
+                .get_block_by_number(BlockNumberOrTag::Latest)
+                .await
+        })
+        .retry(rpc_backoff())
+        .when(is_transient)
+        .await
+        .map_err(rpc)?
+        .ok_or_else(|| SubmitError::Rpc("no latest block".into()))?;
         let base_fee = u128::from(block.header.base_fee_per_gas.unwrap_or_default());
         let cap = self.config.max_fee_per_gas;
         if base_fee > cap {

@@ -14,6 +14,7 @@ use alloy::{
     signers::Signature,
     sol_types::SolEvent,
 };
+use backon::Retryable;
 use sidebridge_contracts::{
     Transfer,
     bindings::{MainBridge, SideBridge},
@@ -24,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     domain::{Chain, Direction, PublishedSignature, SeenBlock, TransferRecord, TransferState},
+    retry::{is_transient, rpc_backoff},
     store::{FeeEntry, Store, StoreError, WatchBatch},
 };
 
@@ -76,19 +78,24 @@ pub struct RpcEventSource {
 
 impl EventSource for RpcEventSource {
     async fn head(&self) -> Result<u64, WatchError> {
-        self.provider
-            .get_block_number()
+        (|| async { self.provider.get_block_number().await })
+            .retry(rpc_backoff())
+            .when(is_transient)
             .await
             .map_err(|e| WatchError::Rpc(e.to_string()))
     }
 
     async fn block(&self, number: u64) -> Result<(B256, i64), WatchError> {
-        let block = self
-            .provider
-            .get_block_by_number(BlockNumberOrTag::Number(number))
-            .await
-            .map_err(|e| WatchError::Rpc(e.to_string()))?
-            .ok_or(WatchError::MissingBlock(number))?;
+        let block = (|| async {
+            self.provider
+                .get_block_by_number(BlockNumberOrTag::Number(number))
+                .await
+        })
+        .retry(rpc_backoff())
+        .when(is_transient)
+        .await
+        .map_err(|e| WatchError::Rpc(e.to_string()))?
+        .ok_or(WatchError::MissingBlock(number))?;
         Ok((block.header.hash, block.header.timestamp as i64))
     }
 
@@ -97,8 +104,9 @@ impl EventSource for RpcEventSource {
             .address(self.bridge)
             .from_block(from)
             .to_block(to);
-        self.provider
-            .get_logs(&filter)
+        (|| async { self.provider.get_logs(&filter).await })
+            .retry(rpc_backoff())
+            .when(is_transient)
             .await
             .map_err(|e| WatchError::Rpc(e.to_string()))
     }
