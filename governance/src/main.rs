@@ -1,16 +1,25 @@
-//! `bridgectl`: how governance members and operators run Sidebridge. Today it deploys the whole
-//! system on both chains; proposals, votes and inspection build on the same options.
+//! `bridgectl`: how governance members, guardians and operators run Sidebridge. It deploys the
+//! system, and on both chains proposes, votes, executes, cancels and inspects governance
+//! proposals, and lets a guardian pause at once.
+//!
+//! Results go to stdout (tables for people, `--json` for scripts); progress, the decoded
+//! action a member is about to sign, and errors go to stderr. Anything that signs checks the
+//! chain and simulates first, so a transaction that would revert is explained, not sent.
 
-use std::{path::PathBuf, process::ExitCode};
+mod client;
+mod commands;
+mod deploy;
+mod state;
 
-use alloy::{
-    primitives::{Address, U256},
-    providers::{DynProvider, Provider, ProviderBuilder},
-    signers::local::PrivateKeySigner,
-};
+use std::process::ExitCode;
+
+use alloy::primitives::B256;
 use clap::{Args, Parser, Subcommand};
-use eyre::{WrapErr, bail};
-use sidebridge_contracts::{DeployConfig, Deployment, TokenSpec, bindings::DemoToken, deploy};
+
+use crate::{
+    client::{ChainSel, ConnArgs, WalletArgs},
+    commands::{Confirm, ProposeAction},
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -26,52 +35,88 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Deploy governance, Operational, the bridge and wrapped tokens on both chains.
-    Deploy(DeployArgs),
+    Deploy(deploy::DeployArgs),
+    /// Members, thresholds, timelock, validators, guardians, tokens, pause state and proposals.
+    Show(ShowArgs),
+    /// Propose an action on one or both chains (your vote counts).
+    Propose(ProposeArgs),
+    /// Vote for a proposal.
+    Vote(ProposalArgs),
+    /// Execute a proposal that reached its threshold and waited out the timelock.
+    Execute(ProposalArgs),
+    /// Withdraw a proposal you made.
+    Cancel(ProposalArgs),
+    /// Pause the bridge at once (guardians).
+    Pause(PauseArgs),
 }
 
 #[derive(Debug, Args)]
-struct DeployArgs {
-    /// JSON-RPC URL of the main chain.
-    #[arg(long, env = "SIDEBRIDGE_MAIN_RPC")]
-    main_rpc: String,
-    /// JSON-RPC URL of the side chain.
-    #[arg(long, env = "SIDEBRIDGE_SIDE_RPC")]
-    side_rpc: String,
-    /// The deployer's private key, by reference: `env:NAME` or `file:/path` (hex).
-    #[arg(long, env = "SIDEBRIDGE_DEPLOYER_KEY")]
-    deployer_key: String,
-    /// Governance members (comma separated).
-    #[arg(long, value_delimiter = ',', required = true)]
-    members: Vec<Address>,
+struct ShowArgs {
+    #[command(flatten)]
+    conn: ConnArgs,
+    /// Which chain to show.
+    #[arg(long, value_enum, default_value = "both")]
+    chain: ChainSel,
+    /// Also list executed, canceled and expired proposals (JSON always has them all).
     #[arg(long)]
-    member_threshold: usize,
-    /// Timelock delay of governance proposals, in seconds.
-    #[arg(long, default_value_t = 86_400)]
-    timelock_delay: u64,
-    /// Validator addresses (comma separated).
-    #[arg(long, value_delimiter = ',', required = true)]
-    validators: Vec<Address>,
-    #[arg(long)]
-    validator_threshold: usize,
-    /// Guardians who may pause (comma separated).
-    #[arg(long, value_delimiter = ',')]
-    guardians: Vec<Address>,
-    /// Receives fees on both chains.
-    #[arg(long)]
-    fee_recipient: Address,
-    /// Main-chain tokens to map (comma separated).
-    #[arg(long, value_delimiter = ',')]
-    tokens: Vec<Address>,
-    /// Fee in basis points for every mapped token.
-    #[arg(long, default_value_t = 0)]
-    fee_bps: u16,
-    /// Also deploy a demo ERC-20 on the main chain (whole supply to the deployer) and map it.
-    /// For local devnets.
-    #[arg(long)]
-    demo_token: bool,
-    /// Print the deployment as JSON.
+    all: bool,
+    /// Print JSON.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Debug, Args)]
+struct SignArgs {
+    #[command(flatten)]
+    conn: ConnArgs,
+    #[command(flatten)]
+    wallet: WalletArgs,
+    /// Do not ask for confirmation (for scripts).
+    #[arg(long, global = true)]
+    yes: bool,
+    /// Print the result as JSON.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+impl SignArgs {
+    fn confirm(&self) -> Confirm {
+        Confirm {
+            yes: self.yes,
+            json: self.json,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+struct ProposeArgs {
+    #[command(flatten)]
+    sign: SignArgs,
+    /// Where to propose: `both` creates the same proposal on each chain.
+    #[arg(long, value_enum, global = true)]
+    chain: Option<ChainSel>,
+    #[command(subcommand)]
+    action: ProposeAction,
+}
+
+#[derive(Debug, Args)]
+struct ProposalArgs {
+    /// The proposal id (its hash), as `propose` and `show` print it.
+    id: B256,
+    /// The chain the proposal lives on; found on either when omitted.
+    #[arg(long, value_enum)]
+    chain: Option<ChainSel>,
+    #[command(flatten)]
+    sign: SignArgs,
+}
+
+#[derive(Debug, Args)]
+struct PauseArgs {
+    /// Which bridge(s) to pause.
+    #[arg(long, value_enum)]
+    chain: ChainSel,
+    #[command(flatten)]
+    sign: SignArgs,
 }
 
 #[tokio::main]
@@ -87,128 +132,68 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> eyre::Result<()> {
     match cli.command {
-        Command::Deploy(args) => run_deploy(args).await,
+        Command::Deploy(args) => deploy::run_deploy(args).await,
+        Command::Show(args) => show(args).await,
+        Command::Propose(args) => {
+            let chain = args
+                .chain
+                .ok_or_else(|| eyre::eyre!("--chain main|side|both is required"))?;
+            let key = args.sign.wallet.signer().await?;
+            let chains = args.sign.conn.connect(chain, Some(&key)).await?;
+            commands::propose(&chains, &key, &args.action, args.sign.confirm()).await
+        }
+        Command::Vote(args) => {
+            let key = args.sign.wallet.signer().await?;
+            let (c, p) = commands::locate(&args.sign.conn, args.chain, &key, args.id).await?;
+            commands::vote(&c, &p, &key, args.sign.confirm()).await
+        }
+        Command::Execute(args) => {
+            let key = args.sign.wallet.signer().await?;
+            let (c, p) = commands::locate(&args.sign.conn, args.chain, &key, args.id).await?;
+            commands::execute(&c, &p, &key, args.sign.confirm()).await
+        }
+        Command::Cancel(args) => {
+            let key = args.sign.wallet.signer().await?;
+            let (c, p) = commands::locate(&args.sign.conn, args.chain, &key, args.id).await?;
+            commands::cancel(&c, &p, &key, args.sign.confirm()).await
+        }
+        Command::Pause(args) => {
+            let key = args.sign.wallet.signer().await?;
+            let chains = args.sign.conn.connect(args.chain, Some(&key)).await?;
+            commands::pause(&chains, &key, args.sign.json).await
+        }
     }
 }
 
-/// Reads a secret given by reference (`env:NAME` or `file:/path`); never from the command line.
-fn read_secret(reference: &str) -> eyre::Result<String> {
-    if let Some(name) = reference.strip_prefix("env:") {
-        std::env::var(name).wrap_err_with(|| format!("environment variable {name} is not set"))
-    } else if let Some(path) = reference.strip_prefix("file:") {
-        let path = PathBuf::from(path);
-        std::fs::read_to_string(&path)
-            .map(|s| s.trim().to_string())
-            .wrap_err_with(|| format!("reading {}", path.display()))
-    } else {
-        bail!("a secret is given as env:NAME or file:/path, not inline")
+async fn show(args: ShowArgs) -> eyre::Result<()> {
+    let chains = args.conn.connect(args.chain, None).await?;
+    let mut snapshots = Vec::new();
+    for c in &chains {
+        snapshots.push(c.snapshot().await?);
     }
-}
-
-async fn connect(url: &str, key: &PrivateKeySigner, which: &str) -> eyre::Result<DynProvider> {
-    let provider = ProviderBuilder::new()
-        .wallet(key.clone())
-        .connect(url)
-        .await
-        .wrap_err_with(|| format!("connecting to the {which} chain at {url}"))?
-        .erased();
-    provider
-        .get_chain_id()
-        .await
-        .wrap_err_with(|| format!("the {which} chain at {url} does not answer"))?;
-    Ok(provider)
-}
-
-async fn run_deploy(args: DeployArgs) -> eyre::Result<()> {
-    let key: PrivateKeySigner = read_secret(&args.deployer_key)?
-        .parse()
-        .wrap_err("the deployer key is not a hex private key")?;
-    let main = connect(&args.main_rpc, &key, "main").await?;
-    let side = connect(&args.side_rpc, &key, "side").await?;
-
-    let mut tokens = args.tokens.clone();
-    if args.demo_token {
-        let supply = U256::from(1_000_000_000u64) * U256::from(10u64).pow(U256::from(18));
-        let token = DemoToken::deploy(&main, "Demo Token".into(), "DEMO".into(), 18, supply)
-            .await
-            .wrap_err("deploying the demo token")?;
-        eprintln!("deployed demo token DEMO at {}", token.address());
-        tokens.push(*token.address());
-    }
-    let config = DeployConfig {
-        deployer: key.address(),
-        members: args.members,
-        member_threshold: args.member_threshold,
-        timelock_delay: args.timelock_delay,
-        validators: args.validators,
-        validator_threshold: args.validator_threshold,
-        guardians: args.guardians,
-        fee_recipient: args.fee_recipient,
-        tokens: tokens
-            .into_iter()
-            .map(|main_token| TokenSpec {
-                main_token,
-                fee_bps: args.fee_bps,
-                ..Default::default()
-            })
-            .collect(),
-    };
-    eprintln!("deploying on both chains as {}", key.address());
-    let deployment = deploy(&main, &side, &config).await?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&to_json(&deployment))?);
+        let mut out = serde_json::Map::new();
+        for s in &snapshots {
+            out.insert(s.chain.clone(), s.to_json());
+        }
+        println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
-        print_table(&deployment);
+        for (i, s) in snapshots.iter().enumerate() {
+            if i > 0 {
+                println!();
+            }
+            s.print(args.all);
+        }
     }
     Ok(())
 }
 
-fn to_json(d: &Deployment) -> serde_json::Value {
-    let chain = |c: &sidebridge_contracts::ChainDeployment| {
-        serde_json::json!({
-            "chainId": c.chain_id,
-            "governance": c.governance,
-            "operational": c.operational,
-            "bridge": c.bridge,
-        })
-    };
-    serde_json::json!({
-        "main": chain(&d.main),
-        "side": chain(&d.side),
-        "tokens": d.tokens.iter().map(|t| serde_json::json!({
-            "symbol": t.symbol,
-            "decimals": t.decimals,
-            "mainToken": t.main_token,
-            "wrappedToken": t.wrapped_token,
-        })).collect::<Vec<_>>(),
-    })
-}
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
 
-fn print_table(d: &Deployment) {
-    println!(
-        "{:<6} {:>9}  {:<12} ADDRESS",
-        "CHAIN", "CHAIN ID", "CONTRACT"
-    );
-    for (name, c) in [("main", &d.main), ("side", &d.side)] {
-        for (what, addr) in [
-            ("governance", c.governance),
-            ("operational", c.operational),
-            ("bridge", c.bridge),
-        ] {
-            println!("{name:<6} {:>9}  {what:<12} {addr}", c.chain_id);
-        }
-    }
-    for t in &d.tokens {
-        println!(
-            "{:<6} {:>9}  {:<12} {}",
-            "main", d.main.chain_id, t.symbol, t.main_token
-        );
-        println!(
-            "{:<6} {:>9}  {:<12} {}",
-            "side",
-            d.side.chain_id,
-            format!("w{}", t.symbol),
-            t.wrapped_token
-        );
+    #[test]
+    fn cli_definition_is_consistent() {
+        super::Cli::command().debug_assert();
     }
 }

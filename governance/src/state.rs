@@ -1,0 +1,436 @@
+//! Reading a chain's governed state: members, validators, guardians, tokens and proposals, as
+//! `show` prints them and as `vote` / `execute` check them before anything is signed.
+
+use std::collections::BTreeMap;
+
+use alloy::primitives::{Address, B256, U256};
+use eyre::WrapErr;
+use serde_json::{Value, json};
+use sidebridge_contracts::bindings::{
+    AuthorityGovernance, IERC20Metadata, MainBridge, Operational,
+};
+use sidebridge_governance::{
+    action::{Action, TokenInfo, duration},
+    amount::format_amount,
+};
+
+use crate::client::{GovChain, chain_time};
+
+/// Proposal status, as `AuthorityGovernance.state` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Status {
+    Unknown,
+    Voting,
+    Queued,
+    Ready,
+    Executed,
+    Canceled,
+    Expired,
+}
+
+impl Status {
+    fn from_u8(v: u8) -> Status {
+        match v {
+            1 => Status::Voting,
+            2 => Status::Queued,
+            3 => Status::Ready,
+            4 => Status::Executed,
+            5 => Status::Canceled,
+            6 => Status::Expired,
+            _ => Status::Unknown,
+        }
+    }
+
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Status::Unknown => "unknown",
+            Status::Voting => "voting",
+            Status::Queued => "queued",
+            Status::Ready => "ready",
+            Status::Executed => "executed",
+            Status::Canceled => "canceled",
+            Status::Expired => "expired",
+        }
+    }
+
+    /// Nothing more can happen to the proposal.
+    pub(crate) fn is_final(self) -> bool {
+        matches!(self, Status::Executed | Status::Canceled | Status::Expired)
+    }
+}
+
+/// A proposal with its decoded action.
+#[derive(Debug, Clone)]
+pub(crate) struct ProposalView {
+    pub(crate) id: B256,
+    pub(crate) target: Address,
+    pub(crate) data: alloy::primitives::Bytes,
+    pub(crate) action: Action,
+    pub(crate) proposer: Address,
+    pub(crate) created_at: u64,
+    /// Zero until the threshold is reached.
+    pub(crate) eta: u64,
+    pub(crate) voters: Vec<Address>,
+    /// Votes of current members.
+    pub(crate) votes: u64,
+    pub(crate) status: Status,
+}
+
+/// A local token and its settings.
+#[derive(Debug, Clone)]
+pub(crate) struct TokenView {
+    pub(crate) address: Address,
+    pub(crate) info: TokenInfo,
+    pub(crate) config: Operational::TokenConfig,
+    pub(crate) available: U256,
+}
+
+/// Everything `show` prints for one chain.
+#[derive(Debug, Clone)]
+pub(crate) struct Snapshot {
+    pub(crate) chain: String,
+    pub(crate) chain_id: u64,
+    pub(crate) now: u64,
+    pub(crate) governance: Address,
+    pub(crate) bridge: Address,
+    pub(crate) operational: Address,
+    pub(crate) members: Vec<Address>,
+    pub(crate) member_threshold: U256,
+    pub(crate) timelock: U256,
+    pub(crate) validators: Vec<Address>,
+    pub(crate) validator_threshold: U256,
+    pub(crate) set_version: U256,
+    pub(crate) paused: bool,
+    pub(crate) guardians: Vec<Address>,
+    pub(crate) fee_recipient: Address,
+    pub(crate) tokens: Vec<TokenView>,
+    pub(crate) proposals: Vec<ProposalView>,
+}
+
+impl GovChain {
+    pub(crate) fn governance(
+        &self,
+    ) -> AuthorityGovernance::AuthorityGovernanceInstance<&alloy::providers::DynProvider> {
+        AuthorityGovernance::new(self.contracts.governance, &self.provider)
+    }
+
+    pub(crate) fn operational(
+        &self,
+    ) -> Operational::OperationalInstance<&alloy::providers::DynProvider> {
+        Operational::new(self.contracts.operational, &self.provider)
+    }
+
+    /// Symbol and decimals of a token on this chain.
+    pub(crate) async fn token_info(&self, token: Address) -> eyre::Result<TokenInfo> {
+        let t = IERC20Metadata::new(token, &self.provider);
+        let decimals =
+            t.decimals().call().await.wrap_err_with(|| {
+                format!("{token} on the {} chain is not an ERC-20", self.chain)
+            })?;
+        let symbol = t.symbol().call().await.unwrap_or_else(|_| "?".to_string());
+        Ok(TokenInfo { symbol, decimals })
+    }
+
+    /// Infos of the tokens the actions mention, for describing them.
+    pub(crate) async fn token_infos(
+        &self,
+        actions: impl IntoIterator<Item = &Action>,
+    ) -> BTreeMap<Address, TokenInfo> {
+        let mut infos = BTreeMap::new();
+        for token in actions.into_iter().filter_map(Action::token) {
+            if let std::collections::btree_map::Entry::Vacant(e) = infos.entry(token)
+                && let Ok(info) = self.token_info(token).await
+            {
+                e.insert(info);
+            }
+        }
+        infos
+    }
+
+    /// A proposal by id; `None` when this chain's governance does not know it.
+    pub(crate) async fn proposal(&self, id: B256) -> eyre::Result<Option<ProposalView>> {
+        let gov = self.governance();
+        let p = gov
+            .getProposal(id)
+            .call()
+            .await
+            .wrap_err_with(|| format!("reading proposal {id} on the {} chain", self.chain))?;
+        let status = Status::from_u8(p.status);
+        if status == Status::Unknown {
+            return Ok(None);
+        }
+        let votes = gov.currentVotes(id).call().await?;
+        Ok(Some(ProposalView {
+            id,
+            action: Action::decode(p.target, &p.data, &self.contracts),
+            target: p.target,
+            data: p.data,
+            proposer: p.proposer,
+            created_at: p.createdAt,
+            eta: p.eta,
+            voters: p.voters,
+            votes: u64::try_from(votes).unwrap_or(u64::MAX),
+            status,
+        }))
+    }
+
+    pub(crate) async fn snapshot(&self) -> eyre::Result<Snapshot> {
+        let gov = self.governance();
+        let op = self.operational();
+        let bridge = MainBridge::new(self.contracts.bridge, &self.provider);
+        let chain = self.chain;
+        let ctx = |what: &str| format!("reading {what} on the {chain} chain");
+
+        let mut tokens = Vec::new();
+        for address in op
+            .mappedTokens()
+            .call()
+            .await
+            .wrap_err_with(|| ctx("tokens"))?
+        {
+            let config = op.tokenConfig(address).call().await?;
+            if config.remote.is_zero() {
+                continue;
+            }
+            tokens.push(TokenView {
+                address,
+                info: self.token_info(address).await?,
+                available: op.availableCapacity(address).call().await?,
+                config,
+            });
+        }
+        let mut proposals = Vec::new();
+        for id in gov
+            .proposalIds()
+            .call()
+            .await
+            .wrap_err_with(|| ctx("proposals"))?
+        {
+            if let Some(p) = self.proposal(id).await? {
+                proposals.push(p);
+            }
+        }
+        Ok(Snapshot {
+            chain: chain.to_string(),
+            chain_id: self.chain_id,
+            now: chain_time(&self.provider).await?,
+            governance: self.contracts.governance,
+            bridge: self.contracts.bridge,
+            operational: self.contracts.operational,
+            members: gov
+                .members()
+                .call()
+                .await
+                .wrap_err_with(|| ctx("members"))?,
+            member_threshold: gov.threshold().call().await?,
+            timelock: gov.delay().call().await?,
+            validators: bridge
+                .validators()
+                .call()
+                .await
+                .wrap_err_with(|| ctx("validators"))?,
+            validator_threshold: bridge.validatorThreshold().call().await?,
+            set_version: bridge.validatorSetVersion().call().await?,
+            paused: bridge.paused().call().await?,
+            guardians: op.guardians().call().await?,
+            fee_recipient: op.feeRecipient().call().await?,
+            tokens,
+            proposals,
+        })
+    }
+}
+
+impl Snapshot {
+    fn lookup(&self) -> impl Fn(Address) -> Option<TokenInfo> + '_ {
+        |a| {
+            self.tokens
+                .iter()
+                .find(|t| t.address == a)
+                .map(|t| t.info.clone())
+        }
+    }
+
+    pub(crate) fn to_json(&self) -> Value {
+        let lookup = self.lookup();
+        json!({
+            "chain": self.chain,
+            "chainId": self.chain_id,
+            "chainTime": self.now,
+            "governance": {
+                "address": self.governance,
+                "members": self.members,
+                "threshold": self.member_threshold.to_string(),
+                "timelockSecs": self.timelock.to_string(),
+            },
+            "bridge": {
+                "address": self.bridge,
+                "validators": self.validators,
+                "validatorThreshold": self.validator_threshold.to_string(),
+                "validatorSetVersion": self.set_version.to_string(),
+                "paused": self.paused,
+            },
+            "operational": {
+                "address": self.operational,
+                "guardians": self.guardians,
+                "feeRecipient": self.fee_recipient,
+            },
+            "tokens": self.tokens.iter().map(|t| {
+                let d = t.info.decimals;
+                let c = &t.config;
+                json!({
+                    "address": t.address,
+                    "symbol": t.info.symbol,
+                    "decimals": d,
+                    "remote": c.remote,
+                    "minAmount": format_amount(c.minAmount, d),
+                    "maxAmount": format_amount(c.maxAmount, d),
+                    "windowCap": format_amount(c.windowCap, d),
+                    "windowSecs": c.window,
+                    "available": (c.windowCap != U256::ZERO).then(|| format_amount(t.available, d)),
+                    "feeBps": c.feeBps,
+                    "flatFee": format_amount(c.flatFee, d),
+                    "maxFee": format_amount(c.maxFee, d),
+                })
+            }).collect::<Vec<_>>(),
+            "proposals": self.proposals.iter().map(|p| proposal_json(p, &lookup)).collect::<Vec<_>>(),
+        })
+    }
+
+    pub(crate) fn print(&self, all_proposals: bool) {
+        let lookup = self.lookup();
+        println!("{} chain (chain id {})", self.chain, self.chain_id);
+        println!(
+            "  governance   {}  threshold {} of {} members, timelock {}",
+            self.governance,
+            self.member_threshold,
+            self.members.len(),
+            duration(self.timelock)
+        );
+        for m in &self.members {
+            println!("    member     {m}");
+        }
+        println!(
+            "  bridge       {}  threshold {} of {} validators, set version {}, {}",
+            self.bridge,
+            self.validator_threshold,
+            self.validators.len(),
+            self.set_version,
+            if self.paused { "PAUSED" } else { "running" }
+        );
+        for v in &self.validators {
+            println!("    validator  {v}");
+        }
+        println!(
+            "  operational  {}  fee recipient {}",
+            self.operational, self.fee_recipient
+        );
+        for g in &self.guardians {
+            println!("    guardian   {g}");
+        }
+        if self.guardians.is_empty() {
+            println!("    no guardians");
+        }
+        println!("  tokens");
+        if self.tokens.is_empty() {
+            println!("    none mapped");
+        }
+        for t in &self.tokens {
+            let d = t.info.decimals;
+            let c = &t.config;
+            let amount = |v: U256| format_amount(v, d);
+            let or_none = |v: U256| {
+                if v.is_zero() {
+                    "none".to_string()
+                } else {
+                    amount(v)
+                }
+            };
+            println!(
+                "    {} {} (decimals {d}) ↔ {}",
+                t.info.symbol, t.address, c.remote
+            );
+            let cap = if c.windowCap.is_zero() {
+                "no rolling cap".to_string()
+            } else {
+                format!(
+                    "cap {} per {} ({} available now)",
+                    amount(c.windowCap),
+                    duration(U256::from(c.window)),
+                    amount(t.available)
+                )
+            };
+            println!(
+                "      limits  min {}, max {}, {cap}",
+                amount(c.minAmount),
+                or_none(c.maxAmount)
+            );
+            println!(
+                "      fees    {} bps + {} flat, max fee {}",
+                c.feeBps,
+                amount(c.flatFee),
+                or_none(c.maxFee)
+            );
+        }
+        let shown: Vec<_> = self
+            .proposals
+            .iter()
+            .filter(|p| all_proposals || !p.status.is_final())
+            .collect();
+        let hidden = self.proposals.len() - shown.len();
+        println!(
+            "  proposals{}",
+            if hidden > 0 {
+                format!(" ({hidden} finished not shown; --all shows them)")
+            } else {
+                String::new()
+            }
+        );
+        if shown.is_empty() {
+            println!("    none pending");
+        }
+        for p in shown {
+            println!("    {}  {}", p.id, p.status.as_str());
+            println!("      action   {}", p.action.describe(&lookup));
+            println!(
+                "      votes    {} of {} (by {})",
+                p.votes,
+                self.member_threshold,
+                p.voters
+                    .iter()
+                    .map(|v| v.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            println!("      eta      {}", eta_text(p.eta, self.now));
+        }
+    }
+}
+
+/// "not queued", "1700000000 (in 3600 s)" or "1700000000 (120 s ago)".
+pub(crate) fn eta_text(eta: u64, now: u64) -> String {
+    if eta == 0 {
+        "not queued (threshold not reached)".to_string()
+    } else if eta > now {
+        format!("{eta} (in {})", duration(U256::from(eta - now)))
+    } else {
+        format!("{eta} (reached {} ago)", duration(U256::from(now - eta)))
+    }
+}
+
+pub(crate) fn proposal_json(
+    p: &ProposalView,
+    lookup: &dyn Fn(Address) -> Option<TokenInfo>,
+) -> Value {
+    json!({
+        "id": p.id,
+        "status": p.status.as_str(),
+        "action": p.action.to_json(lookup),
+        "target": p.target,
+        "data": p.data,
+        "proposer": p.proposer,
+        "createdAt": p.created_at,
+        "eta": (p.eta != 0).then_some(p.eta),
+        "votes": p.votes,
+        "voters": p.voters,
+    })
+}
