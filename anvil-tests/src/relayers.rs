@@ -69,14 +69,23 @@ fn rand_u64() -> u64 {
 /// The `relayer` binary of this workspace. `ops/test` builds it before the tests run (a test
 /// cannot run cargo itself: the running `cargo test` holds the build directory).
 pub fn relayer_binary() -> eyre::Result<PathBuf> {
+    workspace_binary("relayer", "sidebridge-relayer")
+}
+
+/// The `bridgectl` binary of this workspace, built by `ops/test` like [`relayer_binary`].
+pub fn bridgectl_binary() -> eyre::Result<PathBuf> {
+    workspace_binary("bridgectl", "sidebridge-governance")
+}
+
+fn workspace_binary(name: &str, package: &str) -> eyre::Result<PathBuf> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let target = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| root.join("target"));
-    let binary = target.join("debug").join("relayer");
+    let binary = target.join("debug").join(name);
     if !binary.exists() {
         bail!(
-            "{} is missing: run `cargo build -p sidebridge-relayer` (ops/test does)",
+            "{} is missing: run `cargo build -p {package}` (ops/test does)",
             binary.display()
         );
     }

@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod digest;
+mod governance;
 mod relay;
 mod reorg;
 mod resilience;
