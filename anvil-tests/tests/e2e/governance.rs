@@ -493,6 +493,19 @@ async fn every_refusal_has_its_message_and_a_nonzero_exit() -> eyre::Result<()> 
         "a config for another chain must be refused: {run:?}"
     );
 
+    // only the proposer cancels; a canceled proposal takes no more votes
+    let ids = ctl
+        .propose(a, "side", &["set-timelock-delay", "60"])
+        .await?;
+    let id = ids[0].1.as_str();
+    ctl.refused(b, &["cancel", id, "--yes"], "not the proposer")
+        .await?;
+    let out: Value =
+        serde_json::from_str(&ctl.ok(Some(a), &["cancel", id, "--yes", "--json"]).await?)?;
+    assert_eq!(out["status"], "canceled");
+    assert_eq!(out["action"]["kind"], "setTimelockDelay");
+    ctl.refused(b, &["vote", id, "--yes"], "canceled").await?;
+
     // pausing is for guardians
     ctl.refused(b, &["pause", "--chain", "main"], "not a guardian")
         .await?;
