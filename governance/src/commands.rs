@@ -5,7 +5,7 @@
 //! hash and want a confirmation before anything is sent.
 
 use alloy::{
-    primitives::{Address, B256, U256},
+    primitives::{Address, B256, Bytes, U256},
     providers::Provider,
     rpc::types::TransactionRequest,
     signers::local::PrivateKeySigner,
@@ -91,6 +91,15 @@ pub(crate) enum ProposeAction {
     RemoveGuardian { guardian: Address },
     /// Unpause the bridge (only governance can).
     Unpause,
+    /// Any other call governance may make, as raw calldata (one chain at a time: the target
+    /// is a contract of that chain). Shown as unrecognised to every voter.
+    Call {
+        #[arg(long)]
+        target: Address,
+        /// ABI-encoded calldata, hex.
+        #[arg(long)]
+        data: Bytes,
+    },
 }
 
 /// Options every signing command shares.
@@ -109,6 +118,9 @@ pub(crate) async fn propose(
     opts: Confirm,
 ) -> eyre::Result<()> {
     let me = key.address();
+    if matches!(what, ProposeAction::Call { .. }) && chains.len() > 1 {
+        bail!("a raw call targets one chain's contract: use --chain main or --chain side");
+    }
     let mut planned = Vec::new();
     for c in chains {
         let action = resolve(c, what).await?;
@@ -265,6 +277,7 @@ async fn resolve(c: &GovChain, what: &ProposeAction) -> eyre::Result<Action> {
         P::AddGuardian { guardian } => Action::AddGuardian(*guardian),
         P::RemoveGuardian { guardian } => Action::RemoveGuardian(*guardian),
         P::Unpause => Action::Unpause,
+        P::Call { target, data } => Action::decode(*target, data, &c.contracts),
     })
 }
 

@@ -36,8 +36,6 @@ pub(crate) struct Ctl {
     side_rpc: String,
     main_bridge: Address,
     side_bridge: Address,
-    main_url: String,
-    side_url: String,
 }
 
 /// What one run printed and how it ended.
@@ -55,8 +53,6 @@ impl Ctl {
         Ok(Self {
             main_rpc: sys.main.endpoint(),
             side_rpc: sys.side.endpoint(),
-            main_url: sys.main.endpoint(),
-            side_url: sys.side.endpoint(),
             main_bridge: sys.deployment.main.bridge,
             side_bridge: sys.deployment.side.bridge,
             dir,
@@ -160,8 +156,8 @@ impl Ctl {
     }
 
     async fn nonces(&self, account: Address) -> eyre::Result<(u64, u64)> {
-        let main = ProviderBuilder::new().connect(&self.main_url).await?;
-        let side = ProviderBuilder::new().connect(&self.side_url).await?;
+        let main = ProviderBuilder::new().connect(&self.main_rpc).await?;
+        let side = ProviderBuilder::new().connect(&self.side_rpc).await?;
         Ok((
             main.get_transaction_count(account).await?,
             side.get_transaction_count(account).await?,
@@ -274,6 +270,25 @@ async fn members_propose_vote_and_execute_on_both_chains() -> eyre::Result<()> {
             Some(newcomer.to_string().to_lowercase())
         );
     }
+    // a raw call is proposed as given, and shown to voters as unrecognised unless it decodes
+    let gov = sys.deployment.main.governance.to_string();
+    let raw = ctl
+        .propose(
+            a,
+            "main",
+            &["call", "--target", &gov, "--data", "0xdeadbeef"],
+        )
+        .await?;
+    let show = ctl.show().await?;
+    let p = proposal(&show, "main", &raw[0].1)?;
+    assert_eq!(p["action"]["kind"], "call");
+    assert!(
+        p["action"]["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("unrecognised")),
+        "{p}"
+    );
+
     // the human table shows the decoded action too
     let table = ctl.ok(None, &["show"]).await?;
     assert!(
@@ -505,6 +520,17 @@ async fn every_refusal_has_its_message_and_a_nonzero_exit() -> eyre::Result<()> 
     assert_eq!(out["status"], "canceled");
     assert_eq!(out["action"]["kind"], "setTimelockDelay");
     ctl.refused(b, &["vote", id, "--yes"], "canceled").await?;
+
+    // a raw call names one chain's contract, so it is never proposed on both
+    let gov = sys.deployment.main.governance.to_string();
+    ctl.refused(
+        a,
+        &[
+            "propose", "--chain", "both", "--yes", "call", "--target", &gov, "--data", "0x",
+        ],
+        "one chain's contract",
+    )
+    .await?;
 
     // pausing is for guardians
     ctl.refused(b, &["pause", "--chain", "main"], "not a guardian")
