@@ -395,8 +395,8 @@ pub fn duration(secs: U256) -> String {
             parts.push(format!("{n}{unit}"));
         }
     }
-    if parts.is_empty() {
-        "0 s".to_string()
+    if s < 60 {
+        format!("{s} s")
     } else {
         format!("{s} s ({})", parts.join(" "))
     }
@@ -498,5 +498,6 @@ mod tests {
         assert_eq!(duration(U256::from(3600)), "3600 s (1h)");
         assert_eq!(duration(U256::from(90_061)), "90061 s (1d 1h 1m 1s)");
         assert_eq!(duration(U256::ZERO), "0 s");
+        assert_eq!(duration(U256::from(59)), "59 s");
     }
 }

@@ -156,8 +156,9 @@ pub(crate) async fn propose(
         .map(|c| c.chain.as_str())
         .collect::<Vec<_>>()
         .join(" and ");
+    let plural = if chains.len() > 1 { "s" } else { "" };
     confirm(
-        &format!("propose this on the {on} chain (your vote counts)"),
+        &format!("propose this on the {on} chain{plural} (your vote counts)"),
         opts.yes,
     )?;
     let mut results = Vec::new();
