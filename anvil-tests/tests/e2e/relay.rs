@@ -205,6 +205,27 @@ impl Bridge {
             .len())
     }
 
+    /// Exactly `deposits` mints on the side chain and `withdrawals` releases on the main chain:
+    /// nothing lost, nothing paid twice.
+    pub(crate) async fn assert_landed_once(
+        &self,
+        deposits: usize,
+        withdrawals: usize,
+    ) -> eyre::Result<()> {
+        let minted = self
+            .count_events(false, SideBridge::DepositExecuted::SIGNATURE_HASH)
+            .await?;
+        let released = self
+            .count_events(true, MainBridge::Released::SIGNATURE_HASH)
+            .await?;
+        eyre::ensure!(minted == deposits, "{minted} mints for {deposits} deposits");
+        eyre::ensure!(
+            released == withdrawals,
+            "{released} releases for {withdrawals} withdrawals"
+        );
+        Ok(())
+    }
+
     /// Stops every node with SIGTERM and requires exit code 0.
     pub(crate) async fn stop_all(&mut self) -> eyre::Result<()> {
         for node in &mut self.nodes {
@@ -297,18 +318,7 @@ async fn hundred_each_way(backend: Backend) -> eyre::Result<()> {
         .await?;
 
     // exactly once, on both chains
-    assert_eq!(
-        bridge
-            .count_events(false, SideBridge::DepositExecuted::SIGNATURE_HASH)
-            .await?,
-        n
-    );
-    assert_eq!(
-        bridge
-            .count_events(true, MainBridge::Released::SIGNATURE_HASH)
-            .await?,
-        n
-    );
+    bridge.assert_landed_once(n, n).await?;
     let supply = IERC20Metadata::new(bridge.sys.wrapped_token, bridge.sys.side_as(&bridge.user))
         .totalSupply()
         .call()
