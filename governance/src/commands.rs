@@ -5,6 +5,7 @@
 //! hash and want a confirmation before anything is sent.
 
 use alloy::{
+    contract::{CallBuilder, CallDecoder},
     primitives::{Address, B256, Bytes, U256},
     providers::Provider,
     rpc::types::TransactionRequest,
@@ -436,21 +437,14 @@ pub(crate) async fn vote(
             c.chain
         );
     }
-    gov.vote(p.id)
-        .from(me)
-        .call()
-        .await
-        .map_err(|e| explain("voting", Source::Governance, e))?;
-    print_proposal(c, p).await?;
-    confirm("vote for this proposal", opts.yes)?;
-    let pending = gov
-        .vote(p.id)
-        .from(me)
-        .send()
-        .await
-        .map_err(|e| explain("voting", Source::Governance, e))?;
-    mined(&format!("vote on {}", c.chain), pending).await?;
-    report(c, p.id, "voted for", opts.json).await
+    let step = Step {
+        context: "voting",
+        source: Source::Governance,
+        prompt: "vote for this proposal",
+        label: "vote",
+        verb: "voted for",
+    };
+    simulate_confirm_send(c, p, gov.vote(p.id).from(me), step, opts).await
 }
 
 pub(crate) async fn execute(
@@ -490,22 +484,14 @@ pub(crate) async fn execute(
             c.chain
         );
     }
-    let me = key.address();
-    gov.execute(id)
-        .from(me)
-        .call()
-        .await
-        .map_err(|e| explain("executing", c.source_of(p.target), e))?;
-    print_proposal(c, p).await?;
-    confirm("execute this proposal", opts.yes)?;
-    let pending = gov
-        .execute(id)
-        .from(me)
-        .send()
-        .await
-        .map_err(|e| explain("executing", c.source_of(p.target), e))?;
-    mined(&format!("execute on {}", c.chain), pending).await?;
-    report(c, id, "executed", opts.json).await
+    let step = Step {
+        context: "executing",
+        source: c.source_of(p.target),
+        prompt: "execute this proposal",
+        label: "execute",
+        verb: "executed",
+    };
+    simulate_confirm_send(c, p, gov.execute(id).from(key.address()), step, opts).await
 }
 
 pub(crate) async fn cancel(
@@ -530,22 +516,50 @@ pub(crate) async fn cancel(
             c.chain
         );
     }
+    let step = Step {
+        context: "canceling",
+        source: Source::Governance,
+        prompt: "cancel this proposal",
+        label: "cancel",
+        verb: "canceled",
+    };
     let gov = c.governance();
-    gov.cancel(p.id)
-        .from(me)
-        .call()
+    simulate_confirm_send(c, p, gov.cancel(p.id).from(me), step, opts).await
+}
+
+/// How a decision on a proposal is named in prompts and messages.
+struct Step<'a> {
+    /// What failed, in an error ("voting").
+    context: &'a str,
+    /// Whose custom errors a revert most likely carries.
+    source: Source,
+    prompt: &'a str,
+    /// The transaction, in progress lines ("vote").
+    label: &'a str,
+    /// The result ("voted for").
+    verb: &'a str,
+}
+
+/// Simulates `call` (a doomed transaction is explained, never sent), shows the proposal and asks
+/// for confirmation, then sends it, waits for it and reports the proposal's new state.
+async fn simulate_confirm_send<P: Provider, D: CallDecoder>(
+    c: &GovChain,
+    p: &ProposalView,
+    call: CallBuilder<P, D>,
+    step: Step<'_>,
+    opts: Confirm,
+) -> eyre::Result<()> {
+    call.call()
         .await
-        .map_err(|e| explain("canceling", Source::Governance, e))?;
+        .map_err(|e| explain(step.context, step.source, e))?;
     print_proposal(c, p).await?;
-    confirm("cancel this proposal", opts.yes)?;
-    let pending = gov
-        .cancel(p.id)
-        .from(me)
+    confirm(step.prompt, opts.yes)?;
+    let pending = call
         .send()
         .await
-        .map_err(|e| explain("canceling", Source::Governance, e))?;
-    mined(&format!("cancel on {}", c.chain), pending).await?;
-    report(c, p.id, "canceled", opts.json).await
+        .map_err(|e| explain(step.context, step.source, e))?;
+    mined(&format!("{} on {}", step.label, c.chain), pending).await?;
+    report(c, p.id, step.verb, opts.json).await
 }
 
 // ---------------------------------------------------------------------------------- pause
