@@ -395,9 +395,18 @@ impl PlannerLoop {
             .store
             .unfinished_transfers(Direction::Deposit, 1_000)
             .await?;
+        let withdrawals = self
+            .store
+            .unfinished_transfers(Direction::Withdrawal, 1_000)
+            .await?;
+        if deposits.is_empty() && withdrawals.is_empty() {
+            return Ok(());
+        }
+        // one read of each set per round: votes and signatures need the side set
+        let side_view = self.view(Chain::Side).await?;
         let mut actions = Vec::new();
         if !deposits.is_empty() {
-            let view = self.view(Chain::Side).await?;
+            let view = &side_view;
             let mut with_facts = Vec::with_capacity(deposits.len());
             for record in deposits {
                 let voted_by_me = side_bridge
@@ -419,17 +428,12 @@ impl PlannerLoop {
                     },
                 ));
             }
-            actions.extend(plan_deposits(&view, &with_facts, self.batch_size));
+            actions.extend(plan_deposits(view, &with_facts, self.batch_size));
         }
 
         // withdrawals: signed by the side set, released under the main set
-        let withdrawals = self
-            .store
-            .unfinished_transfers(Direction::Withdrawal, 1_000)
-            .await?;
         let mut release_view = None;
         if !withdrawals.is_empty() {
-            let side_view = self.view(Chain::Side).await?;
             let main_view = self.view(Chain::Main).await?;
             let current: HashSet<Address> = main_view.validators.iter().copied().collect();
             let mut with_facts = Vec::with_capacity(withdrawals.len());

@@ -85,6 +85,10 @@ mod tests {
             sig.recover_address_from_prehash(&id).expect("recovers"),
             signer.address()
         );
-        assert!(!format!("{signer:?}").contains(&format!("{:x}", id)));
+        let secret = alloy::hex::encode(signer.key().to_bytes());
+        assert!(
+            !format!("{signer:?}").contains(&secret),
+            "Debug shows the key"
+        );
     }
 }

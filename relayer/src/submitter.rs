@@ -204,13 +204,8 @@ impl Submitter {
         for attempt in open {
             match self.receipt(attempt.tx_hash).await? {
                 Some(receipt) => {
-                    let request = TxRequest {
-                        kind: attempt.kind,
-                        to: Address::ZERO,
-                        input: Bytes::new(),
-                        transfers: self.tokens_of(&attempt.transfer_ids).await?,
-                    };
-                    self.settle(&request, &receipt).await?;
+                    let transfers = self.tokens_of(&attempt.transfer_ids).await?;
+                    self.settle(attempt.kind, &transfers, &receipt).await?;
                 }
                 None if attempt.account_nonce < mined_nonce => {
                     self.store
@@ -357,7 +352,8 @@ impl Submitter {
                             }
                             self.nonce = Some(nonce + 1);
                             let success = receipt.status();
-                            self.settle(request, &receipt).await?;
+                            self.settle(request.kind, &request.transfers, &receipt)
+                                .await?;
                             return Ok(TxOutcome::Mined {
                                 tx_hash: *hash,
                                 success,
@@ -423,7 +419,8 @@ impl Submitter {
     /// Charges a mined transaction to its transfers and closes its attempt.
     async fn settle(
         &self,
-        request: &TxRequest,
+        kind: TxKind,
+        transfers: &[(B256, Address)],
         receipt: &TransactionReceipt,
     ) -> Result<(), SubmitError> {
         let chain = self.config.chain;
@@ -437,10 +434,10 @@ impl Submitter {
             Ok(Some(b)) => b.header.timestamp as i64,
             _ => unix_now(),
         };
-        let parts: Vec<(B256, Address)> = if request.transfers.is_empty() {
+        let parts: Vec<(B256, Address)> = if transfers.is_empty() {
             vec![(B256::ZERO, Address::ZERO)]
         } else {
-            request.transfers.clone()
+            transfers.to_vec()
         };
         let entries: Vec<CostEntry> = split_cost(cost, parts.len())
             .into_iter()
@@ -448,7 +445,7 @@ impl Submitter {
             .map(|(cost_wei, (transfer_id, token))| CostEntry {
                 tx_hash: receipt.transaction_hash,
                 chain,
-                kind: request.kind,
+                kind,
                 transfer_id,
                 token,
                 cost_wei,
@@ -460,14 +457,14 @@ impl Submitter {
         let status = if receipt.status() {
             AttemptStatus::Mined
         } else {
-            self.observer.failed(chain, request.kind);
+            self.observer.failed(chain, kind);
             AttemptStatus::Failed
         };
         self.store
             .set_attempt_status(receipt.transaction_hash, status)
             .await?;
-        self.observer.mined(chain, request.kind, cost);
-        tracing::info!(target: "submitter", %chain, kind = %request.kind, tx_hash = %receipt.transaction_hash,
+        self.observer.mined(chain, kind, cost);
+        tracing::info!(target: "submitter", %chain, kind = %kind, tx_hash = %receipt.transaction_hash,
             gas_used = receipt.gas_used, cost_wei = %cost, success = receipt.status(), "mined");
         Ok(())
     }
