@@ -62,6 +62,11 @@ pub struct SystemSpec {
     pub fee_bps: u16,
     /// Governance timelock delay in seconds.
     pub timelock_delay: u64,
+    /// Inbound limits of the demo token on both bridges, in whole tokens: the cap per day and
+    /// the size above which a transfer waits `large_delay` seconds.
+    pub inbound_cap: u64,
+    pub large_amount: u64,
+    pub large_delay: u64,
 }
 
 impl Default for SystemSpec {
@@ -71,8 +76,16 @@ impl Default for SystemSpec {
             validator_threshold: 2,
             fee_bps: 0,
             timelock_delay: 3_600,
+            inbound_cap: 10_000_000,
+            large_amount: 1_000_000,
+            large_delay: 3_600,
         }
     }
+}
+
+/// `n` whole demo tokens (18 decimals).
+pub fn tokens(n: u64) -> U256 {
+    U256::from(n) * U256::from(10u64).pow(U256::from(18))
 }
 
 /// Two chains with everything deployed, and the keys that run it.
@@ -140,6 +153,7 @@ impl System {
             members: members.iter().map(|m| m.address()).collect(),
             member_threshold: 2,
             timelock_delay: spec.timelock_delay,
+            min_timelock_delay: 60,
             validators: validators.iter().map(|v| v.address()).collect(),
             validator_threshold: spec.validator_threshold,
             guardians: vec![guardian.address()],
@@ -147,6 +161,10 @@ impl System {
             tokens: vec![TokenSpec {
                 main_token: *token.address(),
                 fee_bps: spec.fee_bps,
+                inbound_cap: tokens(spec.inbound_cap),
+                inbound_window_secs: 86_400,
+                large_amount: tokens(spec.large_amount),
+                large_delay_secs: spec.large_delay,
                 ..Default::default()
             }],
         };

@@ -5,6 +5,19 @@ import {Address} from "@openzeppelin/contracts/utils/Address.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 
+import {IOperational} from "./IOperational.sol";
+
+interface IGovernedBridge {
+    function removeValidator(address validator) external;
+    function rotateValidator(address old, address replacement) external;
+    function cancelTransfer(bytes32 id) external;
+}
+
+interface IGuardedOperational {
+    function unpause() external;
+    function removeGuardian(address guardian) external;
+}
+
 /// @title AuthorityGovernance
 /// @notice The on-chain multisig of governance members, one per chain. A member proposes a call
 /// (its vote counts), members vote (on-chain or by an EIP-712 signature from a cold key), and
@@ -12,8 +25,15 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 /// executed by anyone until it expires. It owns the bridge (validator set and threshold), the
 /// Operational contract, and itself (members, threshold, delay). Calls only: no delegatecall,
 /// no upgrade path.
+///
+/// Floors a captured quorum cannot lower: the delay never goes below `minDelay` (fixed at
+/// deployment); the member threshold is always a strict majority of the members; any member or
+/// guardian can cancel a proposal before it runs (but nobody can veto their own removal); and
+/// while the bridge is paused only proposals that unpause or take keys away execute.
 contract AuthorityGovernance is EIP712 {
     uint256 public constant MAX_MEMBERS = 32;
+    /// @notice No deployment may set a floor (or a delay) shorter than this.
+    uint256 public constant MIN_DELAY_FLOOR = 1 minutes;
     /// @notice A proposal must reach the threshold within this time of its creation.
     uint256 public constant VOTING_PERIOD = 14 days;
     /// @notice A queued proposal can be executed for this long after its ETA.
@@ -47,6 +67,13 @@ contract AuthorityGovernance is EIP712 {
     mapping(address => bool) public isMember;
     uint256 public threshold;
     uint256 public delay;
+    /// @notice The shortest timelock delay governance may ever set, fixed at deployment.
+    uint256 public immutable minDelay;
+    /// @notice The chain's Operational contract: its guardians may cancel proposals, and its
+    /// pause holds execution. Bound once by the deployer.
+    IOperational public operational;
+    /// @dev The deployer, until it binds `operational`.
+    address private _binder;
     /// @notice Number of proposals created; the next proposal's nonce.
     uint256 public proposalCount;
 
@@ -63,6 +90,7 @@ contract AuthorityGovernance is EIP712 {
     event MemberRemoved(address indexed member);
     event ThresholdChanged(uint256 threshold);
     event DelayChanged(uint256 delay);
+    event OperationalBound(address operational);
 
     error NotMember(address account);
     error OnlySelf();
@@ -71,12 +99,16 @@ contract AuthorityGovernance is EIP712 {
     error InvalidThreshold(uint256 threshold, uint256 members);
     error TooManyMembers();
     error DelayTooLong(uint256 delay);
+    error DelayTooShort(uint256 delay, uint256 minDelay);
     error UnknownProposal(bytes32 id);
     error AlreadyVoted(bytes32 id, address member);
     error NotVoting(bytes32 id, State state);
     error NotReady(bytes32 id, State state, uint256 eta);
     error ThresholdNotMet(bytes32 id, uint256 votes, uint256 threshold);
-    error NotProposer(address account);
+    error NotCanceller(address account);
+    error CannotCancelOwnRemoval(address account);
+    error HeldByPause(bytes32 id);
+    error NotBinder(address account);
     error InvalidVoteSignature();
     error ZeroTarget();
 
@@ -90,12 +122,29 @@ contract AuthorityGovernance is EIP712 {
         _;
     }
 
-    constructor(address[] memory members_, uint256 threshold_, uint256 delay_) EIP712("Sidebridge Governance", "1") {
+    /// @param minDelay_ The delay floor, at least `MIN_DELAY_FLOOR`; `delay_` must not be below it.
+    /// @param binder The deployer, who binds the Operational contract once (zero: never bound).
+    constructor(address[] memory members_, uint256 threshold_, uint256 delay_, uint256 minDelay_, address binder)
+        EIP712("Sidebridge Governance", "1")
+    {
+        if (minDelay_ < MIN_DELAY_FLOOR) revert DelayTooShort(minDelay_, MIN_DELAY_FLOOR);
+        if (minDelay_ > MAX_DELAY) revert DelayTooLong(minDelay_);
+        minDelay = minDelay_;
         for (uint256 i; i < members_.length; ++i) {
             _addMember(members_[i]);
         }
         _setThreshold(threshold_);
         _setDelay(delay_);
+        _binder = binder;
+    }
+
+    /// @notice Binds the chain's Operational contract (the deployer, once).
+    function bindOperational(IOperational operational_) external {
+        if (msg.sender != _binder || msg.sender == address(0)) revert NotBinder(msg.sender);
+        if (address(operational_) == address(0)) revert ZeroTarget();
+        _binder = address(0);
+        operational = operational_;
+        emit OperationalBound(address(operational_));
     }
 
     // ---------------------------------------------------------------- proposals
@@ -131,23 +180,31 @@ contract AuthorityGovernance is EIP712 {
     }
 
     /// @notice Executes a queued proposal after its ETA and before it expires. Anyone may call;
-    /// the votes of members removed since are not counted.
+    /// the votes of members removed since are not counted. While the bridge is paused only the
+    /// proposals `allowedWhilePaused` lists run.
     function execute(bytes32 id) external {
         Proposal storage p = _proposals[id];
         State s = state(id);
         if (s != State.Ready) revert NotReady(id, s, p.eta);
         uint256 votes = currentVotes(id);
         if (votes < threshold) revert ThresholdNotMet(id, votes, threshold);
+        if (_bridgePaused() && !allowedWhilePaused(p.target, p.data)) revert HeldByPause(id);
         p.executed = true;
         Address.functionCall(p.target, p.data);
         emit ProposalExecuted(id);
     }
 
-    /// @notice The proposer withdraws a proposal that has not been executed.
+    /// @notice Cancels a proposal that has not been executed: its proposer, any member or any
+    /// guardian may (one honest key is enough to stop a captured quorum during the timelock).
+    /// Nobody but the proposer can cancel a proposal that removes or rotates themselves, so a
+    /// stolen member or guardian key cannot veto its own removal.
     function cancel(bytes32 id) external {
         Proposal storage p = _proposals[id];
         if (p.createdAt == 0) revert UnknownProposal(id);
-        if (msg.sender != p.proposer) revert NotProposer(msg.sender);
+        if (msg.sender != p.proposer) {
+            if (!isMember[msg.sender] && !_isGuardian(msg.sender)) revert NotCanceller(msg.sender);
+            if (_removes(p.target, p.data, msg.sender)) revert CannotCancelOwnRemoval(msg.sender);
+        }
         State s = state(id);
         if (s == State.Executed || s == State.Canceled || s == State.Expired) revert NotVoting(id, s);
         p.canceled = true;
@@ -156,30 +213,33 @@ contract AuthorityGovernance is EIP712 {
 
     // ---------------------------------------------------------------- self-administration
 
-    function addMember(address member) external onlySelf {
+    /// @notice Adds a member and sets the threshold for the larger council in one step (the old
+    /// threshold may no longer be a majority of it).
+    function addMember(address member, uint256 threshold_) external onlySelf {
         _addMember(member);
+        _setThreshold(threshold_);
     }
 
+    /// @notice Removes a member; the threshold stays and must still be reachable.
     function removeMember(address member) external onlySelf {
-        if (!isMember[member]) revert InvalidMember(member);
-        if (_members.length - 1 < threshold) revert InvalidThreshold(threshold, _members.length - 1);
-        isMember[member] = false;
-        uint256 n = _members.length;
-        for (uint256 i; i < n; ++i) {
-            if (_members[i] == member) {
-                _members[i] = _members[n - 1];
-                _members.pop();
-                break;
-            }
-        }
-        emit MemberRemoved(member);
+        _removeMember(member);
+        _setThreshold(threshold);
     }
 
+    /// @notice Replaces member `old` by `replacement` (a lost or stolen key), keeping the size
+    /// and the threshold.
+    function rotateMember(address old, address replacement) external onlySelf {
+        _removeMember(old);
+        _addMember(replacement);
+    }
+
+    /// @notice Sets the member threshold: a strict majority of the members, at most all.
     function setThreshold(uint256 threshold_) external onlySelf {
         _setThreshold(threshold_);
     }
 
-    /// @notice Changes the timelock delay; the change itself waited out the current delay.
+    /// @notice Changes the timelock delay, never below `minDelay`; the change itself waited out
+    /// the current delay.
     function setDelay(uint256 delay_) external onlySelf {
         _setDelay(delay_);
     }
@@ -221,6 +281,30 @@ contract AuthorityGovernance is EIP712 {
         return (p.target, p.data, p.proposer, p.createdAt, p.eta, p.voters, state(id));
     }
 
+    /// @notice Whether a proposal calling `target` with `data` may execute while the bridge is
+    /// paused. Allowed: unpausing; removing a guardian; removing or rotating a validator or a
+    /// member; canceling a queued transfer. A pause answers a stolen or misbehaving key, and
+    /// these are exactly the ways to take keys (and their forged transfers) away — none of them
+    /// adds a key or moves a setting another way. Everything else waits for the unpause.
+    function allowedWhilePaused(address target, bytes memory data) public view returns (bool) {
+        if (data.length < 4 || address(operational) == address(0)) return false;
+        bytes4 selector = bytes4(data);
+        if (target == address(operational)) {
+            return
+                selector == IGuardedOperational.unpause.selector
+                    || selector == IGuardedOperational.removeGuardian.selector;
+        }
+        if (target == address(this)) {
+            return selector == this.removeMember.selector || selector == this.rotateMember.selector;
+        }
+        if (target == operational.bridge()) {
+            return selector == IGovernedBridge.removeValidator.selector
+                || selector == IGovernedBridge.rotateValidator.selector
+                || selector == IGovernedBridge.cancelTransfer.selector;
+        }
+        return false;
+    }
+
     /// @notice Votes of members who are members now.
     function currentVotes(bytes32 id) public view returns (uint256 count) {
         address[] storage voters = _proposals[id].voters;
@@ -259,6 +343,44 @@ contract AuthorityGovernance is EIP712 {
         }
     }
 
+    function _isGuardian(address account) private view returns (bool) {
+        return address(operational) != address(0) && operational.isGuardian(account);
+    }
+
+    function _bridgePaused() private view returns (bool) {
+        return address(operational) != address(0) && operational.paused();
+    }
+
+    /// @dev Whether calling `target` with `data` removes or rotates away `account` as a member
+    /// (here) or as a guardian (on the Operational contract).
+    function _removes(address target, bytes memory data, address account) private view returns (bool) {
+        if (data.length < 36) return false;
+        bytes4 selector = bytes4(data);
+        address subject;
+        assembly ("memory-safe") {
+            subject := and(mload(add(data, 36)), 0xffffffffffffffffffffffffffffffffffffffff)
+        }
+        if (subject != account) return false;
+        if (target == address(this)) {
+            return selector == this.removeMember.selector || selector == this.rotateMember.selector;
+        }
+        return target == address(operational) && selector == IGuardedOperational.removeGuardian.selector;
+    }
+
+    function _removeMember(address member) private {
+        if (!isMember[member]) revert InvalidMember(member);
+        isMember[member] = false;
+        uint256 n = _members.length;
+        for (uint256 i; i < n; ++i) {
+            if (_members[i] == member) {
+                _members[i] = _members[n - 1];
+                _members.pop();
+                break;
+            }
+        }
+        emit MemberRemoved(member);
+    }
+
     function _addMember(address member) private {
         if (member == address(0) || member == address(this)) revert InvalidMember(member);
         if (isMember[member]) revert MemberExists(member);
@@ -268,13 +390,19 @@ contract AuthorityGovernance is EIP712 {
         emit MemberAdded(member);
     }
 
+    /// @dev A strict majority of the members (two conflicting camps can never both reach it)
+    /// and reachable.
     function _setThreshold(uint256 threshold_) private {
-        if (threshold_ == 0 || threshold_ > _members.length) revert InvalidThreshold(threshold_, _members.length);
-        threshold = threshold_;
-        emit ThresholdChanged(threshold_);
+        uint256 n = _members.length;
+        if (threshold_ == 0 || threshold_ > n || threshold_ * 2 <= n) revert InvalidThreshold(threshold_, n);
+        if (threshold_ != threshold) {
+            threshold = threshold_;
+            emit ThresholdChanged(threshold_);
+        }
     }
 
     function _setDelay(uint256 delay_) private {
+        if (delay_ < minDelay) revert DelayTooShort(delay_, minDelay);
         if (delay_ > MAX_DELAY) revert DelayTooLong(delay_);
         delay = delay_;
         emit DelayChanged(delay_);

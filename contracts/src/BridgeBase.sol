@@ -1,25 +1,31 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
-import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
+import {Governed} from "./Governed.sol";
 import {IOperational} from "./IOperational.sol";
 import {SignerSet} from "./SignerSet.sol";
 import {Transfer, TransferHash} from "./Transfer.sol";
 
 /// @notice What both bridges share: the validator set (owned by governance), the pause flag
-/// (switched by the Operational contract), the outbound nonce and the EIP-712 domain.
+/// (switched by the Operational contract), the outbound nonce, the EIP-712 domain, and the
+/// inbound side of the limits: a rolling cap per token on what arrives, and a delay for large
+/// transfers during which any guardian can hold them and governance can cancel them.
 ///
-/// Everything a release or a vote needs to read lives in one storage slot (`_config`): the
-/// address of the validator-set data contract, the threshold, the set size, the set version and
-/// the pause flag.
-abstract contract BridgeBase is Ownable, EIP712, ReentrancyGuardTransient {
-    /// @notice Upper bound of the validator set: it bounds the exact vote count on the side
-    /// chain and the signer walk of a release.
+/// Everything a release or a vote reads about the set lives in one storage slot (`_config`):
+/// the address of the validator-set data contract, the threshold, the set size, the set version
+/// and the pause and live flags.
+abstract contract BridgeBase is Governed, EIP712, ReentrancyGuardTransient {
+    /// @notice Upper bound of the validator set: it bounds vote masks (32 bits) and the signer
+    /// walk of a release.
     uint256 public constant MAX_VALIDATORS = 32;
+    /// @notice Shortest and longest wait governance may give large inbound transfers.
+    uint256 public constant MIN_LARGE_DELAY = 1 minutes;
+    uint256 public constant MAX_LARGE_DELAY = 30 days;
 
     struct Config {
         address validatorSet;
@@ -27,27 +33,61 @@ abstract contract BridgeBase is Ownable, EIP712, ReentrancyGuardTransient {
         uint16 validatorCount;
         uint32 setVersion;
         bool paused;
+        bool live;
+    }
+
+    /// @notice Inbound limits of one token (keyed by the main-chain token on both bridges).
+    struct InboundLimit {
+        // slot 0: the bucket, written by every inbound transfer
+        uint112 available;
+        uint32 updatedAt;
+        uint32 delay; // seconds a transfer above `large` waits
+        // slot 1: settings, read-only on the hot path
+        uint112 cap; // most that arrives per `window` (refilled continuously); 0: inbound off
+        uint112 large; // transfers above this wait `delay` instead of using the bucket
+        uint32 window;
+    }
+
+    /// @notice What happens to an inbound transfer that a threshold of validators approved.
+    enum Inflow {
+        Now, // pay out now; the bucket was charged
+        Delayed, // above the large-transfer size: queued for `delay`
+        RateLimited, // the bucket holds less than the amount: try again later
+        Disabled // governance has not opened (or has closed) inbound for this token
     }
 
     Config internal _config;
 
     /// @notice Chain id of the other side of the route.
     uint256 public immutable remoteChainId;
-    /// @notice Registry, limits, fees and guardians for this chain.
+    /// @notice Registry, outbound limits, fees and guardians for this chain.
     IOperational public immutable operational;
     /// @notice Nonce the next outbound transfer will carry; outbound nonces are contiguous.
     uint64 public outboundNonce;
-    /// @dev Validators ever removed: they cannot be added back. SideBridge vote bits record a
-    /// nonce, not content, so a returning validator's old bit could count for other content.
-    mapping(address => bool) private _removed;
+
+    mapping(address token => InboundLimit) private _inbound;
+    /// @dev Queued large transfers by id: `[eta:64][held:1][canceled:1][executed:1]`.
+    mapping(bytes32 id => uint256) private _queue;
+
+    uint256 private constant QUEUE_HELD = 1 << 64;
+    uint256 private constant QUEUE_CANCELED = 1 << 65;
+    uint256 private constant QUEUE_EXECUTED = 1 << 66;
 
     event ValidatorAdded(address indexed validator, uint32 setVersion);
     event ValidatorRemoved(address indexed validator, uint32 setVersion);
     event ValidatorThresholdChanged(uint256 threshold, uint32 setVersion);
     event PauseChanged(bool paused);
+    event InboundLimitsSet(address indexed token, uint256 cap, uint256 window, uint256 large, uint256 delay);
+    /// @notice A large inbound transfer was approved and waits until `eta`.
+    event TransferQueued(bytes32 indexed transferId, uint64 indexed nonce, uint256 eta);
+    event TransferHeld(bytes32 indexed transferId, address indexed by);
+    event TransferHoldLifted(bytes32 indexed transferId);
+    event TransferCanceled(bytes32 indexed transferId);
 
     error BridgePaused();
+    error NotLive();
     error NotOperational();
+    error NotGuardian(address account);
     error InvalidValidator(address validator);
     error ValidatorExists(address validator);
     error UnknownValidator(address validator);
@@ -57,20 +97,30 @@ abstract contract BridgeBase is Ownable, EIP712, ReentrancyGuardTransient {
     error WrongRoute(uint256 srcChainId, uint256 dstChainId);
     error ZeroAmount();
     error ZeroRecipient();
-    error OwnershipCannotBeRenounced();
+    error BridgeRecipient(address recipient);
+    error BalanceMismatch(address recipient, uint256 expected, uint256 received);
+    error InboundDisabled(address token);
+    error RateLimited(uint256 amount, uint256 available);
+    error InvalidInboundLimits();
+    error NotQueued(bytes32 transferId);
+    error QueueClosed(bytes32 transferId);
+    error TransferOnHold(bytes32 transferId);
+    error TooEarly(bytes32 transferId, uint256 eta);
 
-    modifier whenNotPaused() {
-        if (_config.paused) revert BridgePaused();
+    /// @dev Value moves only while the bridge is live (setup finished) and not paused.
+    modifier whenActive() {
+        _requireActive(_config);
         _;
     }
 
     constructor(
-        address owner_,
+        address governance_,
+        address setupKey_,
         IOperational operational_,
         uint256 remoteChainId_,
         address[] memory validators_,
         uint256 threshold_
-    ) Ownable(owner_) EIP712("Sidebridge", "1") {
+    ) Governed(governance_, setupKey_) EIP712("Sidebridge", "1") {
         operational = operational_;
         remoteChainId = remoteChainId_;
         for (uint256 i; i < validators_.length; ++i) {
@@ -78,6 +128,8 @@ abstract contract BridgeBase is Ownable, EIP712, ReentrancyGuardTransient {
             if (i > 0 && validators_[i] <= validators_[i - 1]) revert ValidatorExists(validators_[i]);
         }
         _writeSet(validators_, threshold_, 1);
+        // without a setup key there is no setup phase
+        _config.live = setupKey_ == address(0);
     }
 
     // ---------------------------------------------------------------- views
@@ -111,6 +163,11 @@ abstract contract BridgeBase is Ownable, EIP712, ReentrancyGuardTransient {
         return _config.paused;
     }
 
+    /// @notice Whether setup is finished, so value can move.
+    function live() external view returns (bool) {
+        return _config.live;
+    }
+
     /// @notice The EIP-712 domain separator of this bridge (destination of inbound transfers).
     function domainSeparator() external view returns (bytes32) {
         return _domainSeparatorV4();
@@ -121,13 +178,35 @@ abstract contract BridgeBase is Ownable, EIP712, ReentrancyGuardTransient {
         return _hashTypedDataV4(TransferHash.hash(t));
     }
 
+    /// @notice Inbound limits of `token` (the main-chain token): the cap per window (0: inbound
+    /// closed), the window and the large-transfer size and delay, in seconds and token units.
+    function inboundLimit(address token)
+        external
+        view
+        returns (uint256 cap, uint256 window, uint256 large, uint256 delay)
+    {
+        InboundLimit memory l = _inbound[token];
+        return (l.cap, l.window, l.large, l.delay);
+    }
+
+    /// @notice What can arrive of `token` now without waiting (0 when inbound is off).
+    function inboundAvailable(address token) external view returns (uint256) {
+        InboundLimit memory l = _inbound[token];
+        return l.cap == 0 ? 0 : _refilled(l);
+    }
+
+    /// @notice A queued transfer: when it may execute, and whether it is held, canceled or done.
+    function queuedTransfer(bytes32 id) external view returns (uint256 eta, bool held, bool canceled, bool executed) {
+        uint256 q = _queue[id];
+        return (uint64(q), q & QUEUE_HELD != 0, q & QUEUE_CANCELED != 0, q & QUEUE_EXECUTED != 0);
+    }
+
     // ---------------------------------------------------------------- governance
 
-    /// @notice Adds a validator (governance only). Bumps the set version. A removed validator
-    /// cannot come back (a new key can).
-    function addValidator(address validator) external onlyOwner {
+    /// @notice Adds a validator and sets the threshold for the larger set in one step (the old
+    /// threshold may no longer be a majority of it). Bumps the set version.
+    function addValidator(address validator, uint256 threshold) external onlyGovernance {
         _checkCandidate(validator);
-        if (_removed[validator]) revert InvalidValidator(validator);
         Config memory c = _config;
         bytes memory packed = SignerSet.read(c.validatorSet);
         uint256 n = c.validatorCount;
@@ -145,37 +224,97 @@ abstract contract BridgeBase is Ownable, EIP712, ReentrancyGuardTransient {
             next[j++] = v;
         }
         if (!inserted) next[j] = validator;
-        uint32 version = _writeSet(next, c.threshold, c.setVersion + 1);
+        uint32 version = _writeSet(next, threshold, c.setVersion + 1);
         emit ValidatorAdded(validator, version);
+        if (threshold != c.threshold) emit ValidatorThresholdChanged(threshold, version);
     }
 
-    /// @notice Removes a validator (governance only); reverts if fewer than the threshold would
-    /// remain. Bumps the set version, so the removed validator's signatures stop counting.
-    function removeValidator(address validator) external onlyOwner {
+    /// @notice Removes a validator; the threshold stays and must still be reachable. Bumps the
+    /// set version, so the removed validator's votes and signatures stop counting.
+    function removeValidator(address validator) external onlyGovernance {
         Config memory c = _config;
-        bytes memory packed = SignerSet.read(c.validatorSet);
-        uint256 n = c.validatorCount;
-        uint256 index = _findIndex(packed, n, validator);
-        if (index == n) revert UnknownValidator(validator);
-        if (n - 1 < c.threshold) revert InvalidThreshold(c.threshold, n - 1);
-        address[] memory next = new address[](n - 1);
-        uint256 j;
-        for (uint256 i; i < n; ++i) {
-            if (i != index) next[j++] = SignerSet.at(packed, i);
-        }
-        _removed[validator] = true;
+        address[] memory next = _without(c, validator);
         uint32 version = _writeSet(next, c.threshold, c.setVersion + 1);
         emit ValidatorRemoved(validator, version);
     }
 
-    /// @notice Sets how many validators must agree (governance only): 0 < threshold <= set size.
-    function setValidatorThreshold(uint256 threshold) external onlyOwner {
+    /// @notice Replaces validator `old` by `replacement` (a stolen or retired key), keeping the
+    /// size and the threshold. Bumps the set version.
+    function rotateValidator(address old, address replacement) external onlyGovernance {
+        _checkCandidate(replacement);
         Config memory c = _config;
-        if (threshold == 0 || threshold > c.validatorCount) revert InvalidThreshold(threshold, c.validatorCount);
+        address[] memory rest = _without(c, old);
+        address[] memory next = new address[](rest.length + 1);
+        uint256 j;
+        bool inserted;
+        for (uint256 i; i < rest.length; ++i) {
+            if (rest[i] == replacement) revert ValidatorExists(replacement);
+            if (!inserted && replacement < rest[i]) {
+                next[j++] = replacement;
+                inserted = true;
+            }
+            next[j++] = rest[i];
+        }
+        if (!inserted) next[j] = replacement;
+        uint32 version = _writeSet(next, c.threshold, c.setVersion + 1);
+        emit ValidatorRemoved(old, version);
+        emit ValidatorAdded(replacement, version);
+    }
+
+    /// @notice Sets how many validators must agree: a strict majority of the set, at most all.
+    function setValidatorThreshold(uint256 threshold) external onlyGovernance {
+        Config memory c = _config;
+        _checkThreshold(threshold, c.validatorCount);
         c.threshold = uint16(threshold);
         c.setVersion += 1;
         _config = c;
         emit ValidatorThresholdChanged(threshold, c.setVersion);
+    }
+
+    /// @notice Opens, retunes or closes (`cap` 0) inbound transfers of `token`: at most `cap`
+    /// arrives per `window` seconds (refilled continuously); a transfer above `large` waits
+    /// `delay` seconds, during which any guardian can hold it and governance can cancel it.
+    /// `large` may not exceed `cap`, so every amount either fits a full bucket or waits. Only
+    /// the first opening fills the bucket; afterwards it keeps what it held (never more than the
+    /// new cap), so re-setting, or closing and reopening, is no way to refill it.
+    function setInboundLimits(address token, uint256 cap, uint256 window, uint256 large, uint256 delay)
+        external
+        onlyGovernance
+    {
+        uint256 available = Math.min(_heldInBucket(_inbound[token]), cap);
+        if (cap != 0) {
+            if (
+                cap > type(uint112).max || window == 0 || window > type(uint32).max || large == 0 || large > cap
+                    || delay < MIN_LARGE_DELAY || delay > MAX_LARGE_DELAY
+            ) revert InvalidInboundLimits();
+        } else if (window != 0 || large != 0 || delay != 0) {
+            revert InvalidInboundLimits();
+        }
+        // closing keeps what the bucket held, so closing and reopening refills nothing
+        if (cap == 0) available = Math.min(_heldInBucket(_inbound[token]), type(uint112).max);
+        _inbound[token] = InboundLimit({
+            available: uint112(available),
+            updatedAt: uint32(block.timestamp),
+            delay: uint32(delay),
+            cap: uint112(cap),
+            large: uint112(large),
+            window: uint32(window)
+        });
+        emit InboundLimitsSet(token, cap, window, large, delay);
+    }
+
+    /// @notice Lifts a guardian's hold on a queued transfer; it executes once its ETA passed.
+    function liftHold(bytes32 id) external onlyGovernance {
+        uint256 q = _openQueued(id);
+        _queue[id] = q & ~QUEUE_HELD;
+        emit TransferHoldLifted(id);
+    }
+
+    /// @notice Cancels a queued transfer for good (a forgery by stolen validator keys).
+    function cancelTransfer(bytes32 id) external onlyGovernance {
+        uint256 q = _openQueued(id);
+        _queue[id] = q | QUEUE_CANCELED;
+        emit TransferCanceled(id);
     }
 
     /// @notice Pauses or unpauses every entry point. Only the Operational contract calls this:
@@ -186,26 +325,113 @@ abstract contract BridgeBase is Ownable, EIP712, ReentrancyGuardTransient {
         emit PauseChanged(paused_);
     }
 
-    /// @notice Governance keeps the bridge: renouncing would orphan it.
-    function renounceOwnership() public view override onlyOwner {
-        revert OwnershipCannotBeRenounced();
+    // ---------------------------------------------------------------- guardians
+
+    /// @notice Any guardian (or governance) holds a queued transfer at once; only governance
+    /// lifts the hold or cancels.
+    function holdTransfer(bytes32 id) external {
+        if (msg.sender != governance && !operational.isGuardian(msg.sender)) revert NotGuardian(msg.sender);
+        uint256 q = _openQueued(id);
+        _queue[id] = q | QUEUE_HELD;
+        emit TransferHeld(id, msg.sender);
     }
 
     // ---------------------------------------------------------------- internals
+
+    function _beforeFinishSetup() internal virtual override {
+        _config.live = true;
+    }
+
+    function _requireActive(Config memory c) internal pure {
+        if (c.paused) revert BridgePaused();
+        if (!c.live) revert NotLive();
+    }
+
+    /// @dev Charges an inbound transfer of `amount` to `token`'s limits. Writes the bucket only
+    /// when the transfer passes now. Returns what to do and what the bucket held.
+    function _chargeInbound(address token, uint256 amount) internal returns (Inflow, uint256 available) {
+        InboundLimit storage s = _inbound[token];
+        InboundLimit memory l = s;
+        if (l.cap == 0) return (Inflow.Disabled, 0);
+        if (amount > l.large) return (Inflow.Delayed, 0);
+        available = _refilled(l);
+        if (amount > available) return (Inflow.RateLimited, available);
+        s.available = uint112(available - amount);
+        s.updatedAt = uint32(block.timestamp);
+        return (Inflow.Now, available);
+    }
+
+    /// @dev What a bucket holds now for the purpose of re-setting limits: everything (max) for
+    /// a token never opened, else what it held, refilled to now while it was open.
+    function _heldInBucket(InboundLimit memory l) private view returns (uint256) {
+        if (l.updatedAt == 0) return type(uint256).max;
+        return l.cap == 0 ? l.available : _refilled(l);
+    }
+
+    /// @dev The bucket refilled to now: `cap / window` per second, never above `cap`.
+    function _refilled(InboundLimit memory l) private view returns (uint256) {
+        // elapsed < 2^32 and cap < 2^112: the product cannot overflow
+        uint256 refill = (block.timestamp - l.updatedAt) * l.cap / l.window;
+        return Math.min(l.cap, uint256(l.available) + refill);
+    }
+
+    /// @dev Queues approved transfer `id` for `token`'s large-transfer delay.
+    function _enqueue(bytes32 id, uint64 nonce, address token) internal {
+        uint256 eta = block.timestamp + _inbound[token].delay;
+        _queue[id] = eta;
+        emit TransferQueued(id, nonce, eta);
+    }
+
+    /// @dev Marks queued transfer `id` executed; reverts unless its delay passed and it is
+    /// neither held nor canceled nor executed.
+    function _takeQueued(bytes32 id) internal {
+        uint256 q = _openQueued(id);
+        if (q & QUEUE_HELD != 0) revert TransferOnHold(id);
+        uint256 eta = uint64(q);
+        if (block.timestamp < eta) revert TooEarly(id, eta);
+        _queue[id] = q | QUEUE_EXECUTED;
+    }
+
+    function _openQueued(bytes32 id) private view returns (uint256 q) {
+        q = _queue[id];
+        if (q == 0) revert NotQueued(id);
+        if (q & (QUEUE_CANCELED | QUEUE_EXECUTED) != 0) revert QueueClosed(id);
+    }
 
     function _checkCandidate(address validator) private view {
         if (validator == address(0) || validator == address(this)) revert InvalidValidator(validator);
     }
 
+    /// @dev A threshold must be a strict majority of the set (two conflicting contents can then
+    /// never both reach it without a validator voting for both) and reachable.
+    function _checkThreshold(uint256 threshold, uint256 n) private pure {
+        if (threshold == 0 || threshold > n || threshold * 2 <= n) revert InvalidThreshold(threshold, n);
+    }
+
+    /// @dev The current set without `validator` (which must be in it).
+    function _without(Config memory c, address validator) private view returns (address[] memory next) {
+        bytes memory packed = SignerSet.read(c.validatorSet);
+        uint256 n = c.validatorCount;
+        uint256 index = _findIndex(packed, n, validator);
+        if (index == n) revert UnknownValidator(validator);
+        next = new address[](n - 1);
+        uint256 j;
+        for (uint256 i; i < n; ++i) {
+            if (i != index) next[j++] = SignerSet.at(packed, i);
+        }
+    }
+
     function _writeSet(address[] memory set, uint256 threshold, uint32 version) private returns (uint32) {
         if (set.length > MAX_VALIDATORS) revert TooManyValidators();
-        if (threshold == 0 || threshold > set.length) revert InvalidThreshold(threshold, set.length);
+        _checkThreshold(threshold, set.length);
+        Config memory c = _config;
         _config = Config({
             validatorSet: SignerSet.write(set),
             threshold: uint16(threshold),
             validatorCount: uint16(set.length),
             setVersion: version,
-            paused: _config.paused
+            paused: c.paused,
+            live: c.live
         });
         return version;
     }

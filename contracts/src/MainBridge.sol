@@ -11,11 +11,15 @@ import {Transfer, TransferHash} from "./Transfer.sol";
 
 /// @title MainBridge
 /// @notice The asset's home: `lock` takes custody of tokens bound for the side chain, `release`
-/// pays out withdrawals that a threshold of current validators signed.
+/// pays out withdrawals that a threshold of current validators signed, within the token's
+/// inbound limits (large ones wait in the queue first).
 contract MainBridge is BridgeBase {
     using SafeERC20 for IERC20;
 
-    /// @dev One bit per inbound (side-chain) nonce, 256 to a slot.
+    /// @notice The SideBridge on the other chain; never a recipient of a lock.
+    address public sideBridge;
+
+    /// @dev One bit per inbound (side-chain) nonce, 256 to a slot: released or queued.
     mapping(uint256 => uint256) private _processed;
 
     /// @notice Tokens were locked for the side chain; `amount` is what the recipient gets there.
@@ -32,6 +36,7 @@ contract MainBridge is BridgeBase {
     event Released(
         uint64 indexed nonce, bytes32 indexed transferId, address indexed recipient, address token, uint256 amount
     );
+    event SideBridgeSet(address sideBridge);
 
     error TokenNotContract(address token);
     error AlreadyProcessed(uint64 nonce);
@@ -40,14 +45,25 @@ contract MainBridge is BridgeBase {
     error TooManySignatures(uint256 count, uint256 validators);
     error InvalidSignature(uint256 index);
     error SignersNotAscending(uint256 index);
+    error SideBridgeAlreadySet();
+    error SideBridgeNotSet();
 
     constructor(
-        address owner_,
+        address governance_,
+        address setupKey_,
         IOperational operational_,
         uint256 sideChainId,
         address[] memory validators_,
         uint256 threshold_
-    ) BridgeBase(owner_, operational_, sideChainId, validators_, threshold_) {}
+    ) BridgeBase(governance_, setupKey_, operational_, sideChainId, validators_, threshold_) {}
+
+    /// @notice Binds the SideBridge (once, before going live).
+    function setSideBridge(address sideBridge_) external onlyGovernance {
+        if (sideBridge != address(0)) revert SideBridgeAlreadySet();
+        if (sideBridge_ == address(0)) revert ZeroRecipient();
+        sideBridge = sideBridge_;
+        emit SideBridgeSet(sideBridge_);
+    }
 
     /// @notice Locks `amount` of `token` for `recipient` on the side chain. The amount credited
     /// is the bridge's measured balance change (fee-on-transfer tokens cannot inflate it); the
@@ -56,11 +72,13 @@ contract MainBridge is BridgeBase {
     function lock(address token, uint256 amount, address recipient)
         external
         nonReentrant
-        whenNotPaused
+        whenActive
         returns (uint64 nonce)
     {
         if (amount == 0) revert ZeroAmount();
         if (recipient == address(0)) revert ZeroRecipient();
+        // a bridge holds no wrapped tokens for anyone: what reaches it is stuck
+        if (recipient == sideBridge || recipient == address(this)) revert BridgeRecipient(recipient);
         if (token.code.length == 0) revert TokenNotContract(token);
 
         IERC20 erc20 = IERC20(token);
@@ -77,12 +95,15 @@ contract MainBridge is BridgeBase {
     }
 
     /// @notice Pays out a withdrawal signed by at least `threshold` distinct current validators.
+    /// Within the token's inbound limits it pays at once; above the large-transfer size it is
+    /// queued (`executeQueued` pays it after the delay); over the rolling cap it reverts with
+    /// `RateLimited` and can be sent again once the bucket refills.
     /// @param t The transfer, as burned on the side chain.
     /// @param signatures Concatenated 65-byte `r‖s‖v` signatures over the transfer's EIP-712
     /// digest, ordered by strictly ascending signer address.
     function release(Transfer calldata t, bytes calldata signatures) external nonReentrant {
         Config memory c = _config;
-        if (c.paused) revert BridgePaused();
+        _requireActive(c);
         if (t.srcChainId != remoteChainId || t.dstChainId != block.chainid) {
             revert WrongRoute(t.srcChainId, t.dstChainId);
         }
@@ -96,14 +117,45 @@ contract MainBridge is BridgeBase {
         bytes32 id = _hashTypedDataV4(TransferHash.hash(t));
         _checkQuorum(c, id, signatures);
 
+        (Inflow inflow, uint256 available) = _chargeInbound(t.token, t.amount);
+        if (inflow == Inflow.Disabled) revert InboundDisabled(t.token);
+        if (inflow == Inflow.RateLimited) revert RateLimited(t.amount, available);
+
         _processed[word] = bits | bit;
-        IERC20(t.token).safeTransfer(t.recipient, t.amount);
-        emit Released(t.nonce, id, t.recipient, t.token, t.amount);
+        if (inflow == Inflow.Delayed) {
+            _enqueue(id, t.nonce, t.token);
+        } else {
+            _pay(t, id);
+        }
     }
 
-    /// @notice Whether the side-chain transfer `nonce` was released.
+    /// @notice Pays out a queued (large) withdrawal once its delay has passed, unless a guardian
+    /// holds it or governance canceled it. Anyone may call.
+    function executeQueued(Transfer calldata t) external nonReentrant whenActive {
+        bytes32 id = _hashTypedDataV4(TransferHash.hash(t));
+        _takeQueued(id);
+        _pay(t, id);
+    }
+
+    /// @notice Whether the side-chain transfer `nonce` was released (or queued for release).
     function isProcessed(uint64 nonce) external view returns (bool) {
         return _processed[nonce >> 8] & (1 << (nonce & 0xff)) != 0;
+    }
+
+    function _beforeFinishSetup() internal override {
+        if (sideBridge == address(0)) revert SideBridgeNotSet();
+        super._beforeFinishSetup();
+    }
+
+    /// @dev Transfers `t.amount` to the recipient and checks that the recipient's balance grew by
+    /// exactly that: a token whose transfer moves nothing (or less) reverts the whole release.
+    function _pay(Transfer calldata t, bytes32 id) private {
+        IERC20 token = IERC20(t.token);
+        uint256 before = token.balanceOf(t.recipient);
+        token.safeTransfer(t.recipient, t.amount);
+        uint256 received = token.balanceOf(t.recipient) - before;
+        if (received != t.amount) revert BalanceMismatch(t.recipient, t.amount, received);
+        emit Released(t.nonce, id, t.recipient, t.token, t.amount);
     }
 
     /// @dev One ecrecover per signature and one walk over the ascending set: the signers must be

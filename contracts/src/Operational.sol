@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
-import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
+import {Governed} from "./Governed.sol";
 import {IOperational} from "./IOperational.sol";
 
 interface IPausableBridge {
@@ -15,9 +15,10 @@ interface IPausableBridge {
 /// @notice The running settings of one chain's bridge, owned by governance: the token registry
 /// (local token ↔ its counterpart on the other chain), per-token limits (min and max per
 /// transfer, a rolling-window cap as a token bucket), fees (basis points plus flat, capped) and
-/// the guardians who may pause at once. Limits and fees apply to transfers leaving this chain.
-contract Operational is Ownable, IOperational {
-    /// @notice Fees above 10% are refused outright.
+/// the guardians who may pause at once. Limits and fees apply to transfers leaving this chain;
+/// the limits on what arrives are the bridge's own (`BridgeBase.setInboundLimits`).
+contract Operational is Governed, IOperational {
+    /// @notice No transfer ever pays more than 10% of its amount in fees, flat part included.
     uint256 public constant MAX_FEE_BPS = 1_000;
 
     struct TokenConfig {
@@ -68,15 +69,15 @@ contract Operational is Ownable, IOperational {
     error BelowMinimum(uint256 amount, uint256 minimum);
     error AboveMaximum(uint256 amount, uint256 maximum);
     error RateLimited(uint256 amount, uint256 available);
-    error FeeNotCovered(uint256 amount, uint256 fee);
+    error FeeAboveCap(uint256 amount, uint256 fee, uint256 cap);
     error FeeTooHigh(uint256 feeBps);
     error InvalidLimits();
     error NotGuardian(address account);
     error GuardianExists(address guardian);
     error UnknownGuardian(address guardian);
-    error OwnershipCannotBeRenounced();
+    error BridgeNotSet();
 
-    constructor(address owner_, address feeRecipient_) Ownable(owner_) {
+    constructor(address governance_, address setupKey_, address feeRecipient_) Governed(governance_, setupKey_) {
         if (feeRecipient_ == address(0)) revert ZeroAddress();
         feeRecipient = feeRecipient_;
     }
@@ -99,7 +100,8 @@ contract Operational is Ownable, IOperational {
             _buckets[token] = Bucket({available: uint192(available - amount), updatedAt: uint64(block.timestamp)});
         }
         fee = _fee(cfg, amount);
-        if (fee >= amount) revert FeeNotCovered(amount, fee);
+        uint256 cap = _feeCap(amount);
+        if (fee > cap) revert FeeAboveCap(amount, fee, cap);
         return (fee, feeRecipient, cfg.remote);
     }
 
@@ -127,27 +129,28 @@ contract Operational is Ownable, IOperational {
         return _available(cfg, _buckets[token]);
     }
 
-    /// @notice The fee an outbound transfer of `amount` pays.
+    /// @notice The fee an outbound transfer of `amount` pays (`onOutbound` refuses the transfer
+    /// when this is above 10% of the amount).
     function quoteFee(address token, uint256 amount) external view returns (uint256) {
         return _fee(_tokens[token], amount);
     }
 
-    /// @notice Whether the bridge is paused.
+    /// @notice Whether the bridge is paused (false before a bridge is bound).
     function paused() external view returns (bool) {
-        return IPausableBridge(bridge).paused();
+        return bridge != address(0) && IPausableBridge(bridge).paused();
     }
 
     // ---------------------------------------------------------------- pause
 
     /// @notice Any guardian (or governance) pauses the bridge at once.
     function pause() external {
-        if (!isGuardian[msg.sender] && msg.sender != owner()) revert NotGuardian(msg.sender);
+        if (!isGuardian[msg.sender] && msg.sender != governance) revert NotGuardian(msg.sender);
         IPausableBridge(bridge).setPaused(true);
         emit Paused(msg.sender);
     }
 
     /// @notice Only governance unpauses.
-    function unpause() external onlyOwner {
+    function unpause() external onlyGovernance {
         IPausableBridge(bridge).setPaused(false);
         emit Unpaused();
     }
@@ -155,7 +158,7 @@ contract Operational is Ownable, IOperational {
     // ---------------------------------------------------------------- governance
 
     /// @notice Binds the bridge this contract serves; once, at deployment.
-    function setBridge(address bridge_) external onlyOwner {
+    function setBridge(address bridge_) external onlyGovernance {
         if (bridge != address(0)) revert BridgeAlreadySet();
         if (bridge_ == address(0)) revert ZeroAddress();
         bridge = bridge_;
@@ -163,7 +166,7 @@ contract Operational is Ownable, IOperational {
     }
 
     /// @notice Maps local token `local` to its counterpart `remote` on the other chain.
-    function mapToken(address local, address remote) external onlyOwner {
+    function mapToken(address local, address remote) external onlyGovernance {
         if (local == address(0) || remote == address(0)) revert ZeroAddress();
         if (_tokens[local].remote != address(0)) revert TokenAlreadyMapped(local);
         if (localOf[remote] != address(0)) revert TokenAlreadyMapped(remote);
@@ -174,7 +177,7 @@ contract Operational is Ownable, IOperational {
     }
 
     /// @notice Unmaps a token: new outbound transfers of it are refused, inbound ones wait.
-    function unmapToken(address local) external onlyOwner {
+    function unmapToken(address local) external onlyGovernance {
         address remote = _tokens[local].remote;
         if (remote == address(0)) revert TokenNotMapped(local);
         delete _tokens[local].remote;
@@ -186,7 +189,7 @@ contract Operational is Ownable, IOperational {
     /// refilled continuously). Zero `maxAmount` or `windowCap` means unlimited. Resets the bucket.
     function setLimits(address token, uint256 minAmount, uint256 maxAmount, uint256 windowCap, uint64 window)
         external
-        onlyOwner
+        onlyGovernance
     {
         if (_tokens[token].remote == address(0)) revert TokenNotMapped(token);
         if (maxAmount != 0 && minAmount > maxAmount) revert InvalidLimits();
@@ -200,8 +203,10 @@ contract Operational is Ownable, IOperational {
         emit LimitsSet(token, minAmount, maxAmount, windowCap, window);
     }
 
-    /// @notice Fee = `flatFee` + `amount` × `feeBps` / 10,000, at most `maxFee` (0: uncapped).
-    function setFees(address token, uint16 feeBps, uint256 flatFee, uint256 maxFee) external onlyOwner {
+    /// @notice Fee = `flatFee` + `amount` × `feeBps` / 10,000, at most `maxFee` (0: no cap of its
+    /// own). Whatever the settings, a transfer whose fee would exceed 10% of its amount is
+    /// refused at the source, so the flat part can never take a small transfer whole.
+    function setFees(address token, uint16 feeBps, uint256 flatFee, uint256 maxFee) external onlyGovernance {
         if (_tokens[token].remote == address(0)) revert TokenNotMapped(token);
         if (feeBps > MAX_FEE_BPS) revert FeeTooHigh(feeBps);
         TokenConfig storage cfg = _tokens[token];
@@ -212,13 +217,13 @@ contract Operational is Ownable, IOperational {
     }
 
     /// @notice Where fees are sent.
-    function setFeeRecipient(address recipient) external onlyOwner {
+    function setFeeRecipient(address recipient) external onlyGovernance {
         if (recipient == address(0)) revert ZeroAddress();
         feeRecipient = recipient;
         emit FeeRecipientSet(recipient);
     }
 
-    function addGuardian(address guardian) external onlyOwner {
+    function addGuardian(address guardian) external onlyGovernance {
         if (guardian == address(0)) revert ZeroAddress();
         if (isGuardian[guardian]) revert GuardianExists(guardian);
         isGuardian[guardian] = true;
@@ -226,7 +231,7 @@ contract Operational is Ownable, IOperational {
         emit GuardianAdded(guardian);
     }
 
-    function removeGuardian(address guardian) external onlyOwner {
+    function removeGuardian(address guardian) external onlyGovernance {
         if (!isGuardian[guardian]) revert UnknownGuardian(guardian);
         isGuardian[guardian] = false;
         uint256 n = _guardians.length;
@@ -240,16 +245,19 @@ contract Operational is Ownable, IOperational {
         emit GuardianRemoved(guardian);
     }
 
-    /// @notice Governance keeps this contract: renouncing would orphan it.
-    function renounceOwnership() public view override onlyOwner {
-        revert OwnershipCannotBeRenounced();
-    }
-
     // ---------------------------------------------------------------- internals
 
     function _available(TokenConfig memory cfg, Bucket memory b) private view returns (uint256) {
         uint256 refill = Math.mulDiv(block.timestamp - b.updatedAt, cfg.windowCap, cfg.window);
         return Math.min(cfg.windowCap, uint256(b.available) + refill);
+    }
+
+    function _beforeFinishSetup() internal view override {
+        if (bridge == address(0)) revert BridgeNotSet();
+    }
+
+    function _feeCap(uint256 amount) private pure returns (uint256) {
+        return Math.mulDiv(amount, MAX_FEE_BPS, 10_000);
     }
 
     function _fee(TokenConfig memory cfg, uint256 amount) private pure returns (uint256 fee) {

@@ -5,39 +5,48 @@ import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/Messa
 
 import {BridgeBase} from "./BridgeBase.sol";
 import {IOperational} from "./IOperational.sol";
-import {Lanes} from "./Lanes.sol";
 import {SignerSet} from "./SignerSet.sol";
 import {Transfer, TransferHash} from "./Transfer.sol";
+import {Votes} from "./Votes.sol";
 import {WrappedToken} from "./WrappedToken.sol";
 
 /// @title SideBridge
 /// @notice The validators' meeting place. Deposits are voted in on-chain (`approveDeposits`) and
 /// minted at the threshold; withdrawals are burned here, and validators publish their EIP-712
 /// signatures for the main-chain release (`submitSignatures`) so anyone can relay them.
+///
+/// Votes and signatures are counted per content: each transfer id (the full EIP-712 digest) has
+/// its own record of which current validators voted for exactly it (`Votes`). Junk voted by a
+/// validator for any nonce is a record of its own and never stands in the way of the honest
+/// content; a nonce still mints at most once (`_depositDone`), and only the content whose own
+/// votes reached the threshold.
 contract SideBridge is BridgeBase {
-    using Lanes for mapping(uint256 => uint256);
-
     /// @notice Address of the MainBridge that releases withdrawals.
     address public immutable mainBridge;
     /// @notice EIP-712 domain separator of the MainBridge: withdrawal ids and signatures use it.
     bytes32 public immutable mainDomainSeparator;
 
-    mapping(uint256 => uint256) private _depositLanes;
-    mapping(uint256 => uint256) private _withdrawalLanes;
-    /// @dev Per validator, one bit per deposit nonce it voted for (256 to a slot).
-    mapping(address => mapping(uint256 => uint256)) private _depositVoted;
-    /// @dev Per validator, one bit per withdrawal nonce it signed (256 to a slot).
-    mapping(address => mapping(uint256 => uint256)) private _withdrawalSigned;
+    /// @notice Why a deposit that reached the threshold was not minted yet; `executeDeposit`
+    /// mints it once the cause is gone.
+    enum Stall {
+        TokenNotMapped,
+        RateLimited,
+        InboundDisabled
+    }
 
-    /// @notice `validator` voted for the deposits with these nonces (votes it had already cast, or
-    /// for deposits already minted, are included and were skipped).
-    /// `nonces` packs them as 8-byte big-endian integers.
-    event DepositsApproved(address indexed validator, bytes nonces);
-    /// @notice A vote disagreed with the content already voted for this nonce; it was not counted.
-    event VoteConflict(uint64 indexed nonce, address indexed validator, bytes32 transferId);
-    /// @notice The threshold was reached but the token is not mapped here; `executeDeposit`
-    /// mints once governance maps it.
-    event DepositStalled(uint64 indexed nonce, bytes32 indexed transferId, address token);
+    /// @dev Deposit vote records by transfer id.
+    mapping(bytes32 id => uint256) private _depositVotes;
+    /// @dev One bit per deposit nonce, 256 to a slot: minted or queued, with whichever content.
+    mapping(uint256 word => uint256) private _depositDone;
+    /// @dev Withdrawal records by transfer id: EXISTS from the burn, then the signers.
+    mapping(bytes32 id => uint256) private _withdrawals;
+
+    /// @notice `validator`'s votes counted by one `approveDeposits`: per vote the deposit's nonce
+    /// (8 bytes, big-endian) and the transfer id it voted for (32 bytes). Votes it had already
+    /// cast, and votes for nonces already minted, are skipped and not listed.
+    event DepositsApproved(address indexed validator, bytes votes);
+    /// @notice The threshold was reached but the deposit cannot be minted yet.
+    event DepositStalled(uint64 indexed nonce, bytes32 indexed transferId, address token, Stall reason);
     /// @notice A deposit was minted.
     event DepositExecuted(
         uint64 indexed nonce, bytes32 indexed transferId, address indexed recipient, address wrapped, uint256 amount
@@ -67,13 +76,14 @@ contract SideBridge is BridgeBase {
     error NotReady(uint64 nonce);
 
     constructor(
-        address owner_,
+        address governance_,
+        address setupKey_,
         IOperational operational_,
         uint256 mainChainId,
         address mainBridge_,
         address[] memory validators_,
         uint256 threshold_
-    ) BridgeBase(owner_, operational_, mainChainId, validators_, threshold_) {
+    ) BridgeBase(governance_, setupKey_, operational_, mainChainId, validators_, threshold_) {
         mainBridge = mainBridge_;
         mainDomainSeparator = keccak256(
             abi.encode(
@@ -88,94 +98,134 @@ contract SideBridge is BridgeBase {
 
     // ---------------------------------------------------------------- deposits
 
-    /// @notice The caller's (a current validator's) vote for many deposits at once. A transfer
-    /// is minted, exactly once, by the vote that reaches the threshold. Votes for deposits
-    /// already minted, or already cast by this validator, are skipped, so a batch never fails
-    /// because another validator was faster.
+    /// @notice The caller's (a current validator's) vote for many deposits at once, each for
+    /// its exact content. A deposit is minted, exactly once, by the vote that takes its own
+    /// content's count of current validators to the threshold. Votes for nonces already minted,
+    /// or already cast by this validator for the same content, are skipped, so a batch never
+    /// fails because another validator was faster.
     function approveDeposits(Transfer[] calldata transfers) external nonReentrant {
         Config memory c = _config;
-        if (c.paused) revert BridgePaused();
+        _requireActive(c);
         bytes memory set = SignerSet.read(c.validatorSet);
-        if (_findIndex(set, c.validatorCount, msg.sender) == c.validatorCount) revert NotValidator(msg.sender);
-        mapping(uint256 => uint256) storage mine = _depositVoted[msg.sender];
+        uint256 n = c.validatorCount;
+        uint256 me = _findIndex(set, n, msg.sender);
+        if (me == n) revert NotValidator(msg.sender);
+        uint256 myBit = 1 << me;
         uint256 count = transfers.length;
-        bytes memory nonces = new bytes(count * 8);
+        bytes memory votes = new bytes(count * 40);
+        uint256 cast;
 
         for (uint256 i; i < count; ++i) {
             Transfer calldata t = transfers[i];
             if (t.srcChainId != remoteChainId || t.dstChainId != block.chainid) {
                 revert WrongRoute(t.srcChainId, t.dstChainId);
             }
-            uint64 nonce = t.nonce;
-            _writeNonce(nonces, i, nonce);
-            uint256 lane = _depositLanes.load(nonce);
-            if (lane & Lanes.DONE != 0) continue;
-            uint256 bit = 1 << (nonce & 0xff);
-            uint256 voted = mine[nonce >> 8];
-            if (voted & bit != 0) continue;
-
+            if (_isDepositDone(t.nonce)) continue;
             bytes32 id = _hashTypedDataV4(TransferHash.hash(t));
-            if (lane == 0) {
-                lane = Lanes.fresh(id);
-            } else if (!Lanes.matches(lane, id)) {
-                if (_currentVotes(c, set, _depositVoted, nonce) != 0) {
-                    emit VoteConflict(nonce, msg.sender, id);
-                    continue;
-                }
-                // every validator that voted for the recorded content has left the set
-                lane = Lanes.fresh(id);
+            uint256 mask = Votes.current(_depositVotes[id], c.validatorSet, set, n);
+            if (mask & myBit != 0) continue;
+            mask |= myBit;
+            uint256 flags;
+            if (Votes.count(mask) >= c.threshold) {
+                (bool done, Stall why,) = _finalizeDeposit(t, id);
+                if (done) flags = Votes.DONE;
+                else emit DepositStalled(t.nonce, id, t.token, why);
             }
-            mine[nonce >> 8] = voted | bit;
-            lane = Lanes.increment(lane);
-            if (Lanes.count(lane) >= c.threshold && _currentVotes(c, set, _depositVoted, nonce) >= c.threshold) {
-                lane = _tryMint(t, id, lane);
-            }
-            _depositLanes.store(nonce, lane);
+            _depositVotes[id] = Votes.pack(c.validatorSet, mask, flags);
+            _writeVote(votes, cast++, t.nonce, id);
         }
-        emit DepositsApproved(msg.sender, nonces);
+        assembly ("memory-safe") {
+            mstore(votes, mul(cast, 40))
+        }
+        emit DepositsApproved(msg.sender, votes);
     }
 
-    /// @notice Mints a deposit whose votes already reach the threshold but that was not minted
-    /// (its token was unmapped at the time, or the threshold was lowered since). Anyone may call.
-    function executeDeposit(Transfer calldata t) external nonReentrant whenNotPaused {
+    /// @notice Mints (or queues) a deposit whose own content has the votes of a threshold of
+    /// current validators but was not minted: its token was unmapped, the inbound cap was used
+    /// up, or the threshold was lowered since. Anyone may call; it reverts with the reason when
+    /// the deposit still cannot be minted.
+    function executeDeposit(Transfer calldata t) external nonReentrant {
         Config memory c = _config;
+        _requireActive(c);
         if (t.srcChainId != remoteChainId || t.dstChainId != block.chainid) {
             revert WrongRoute(t.srcChainId, t.dstChainId);
         }
-        uint256 lane = _depositLanes.load(t.nonce);
+        if (_isDepositDone(t.nonce)) revert NotReady(t.nonce);
         bytes32 id = _hashTypedDataV4(TransferHash.hash(t));
-        if (
-            lane & Lanes.DONE != 0 || !Lanes.matches(lane, id)
-                || _currentVotes(c, SignerSet.read(c.validatorSet), _depositVoted, t.nonce) < c.threshold
-        ) revert NotReady(t.nonce);
-        lane = _tryMint(t, id, lane);
-        if (lane & Lanes.DONE == 0) revert TokenNotMapped(t.token);
-        _depositLanes.store(t.nonce, lane);
-    }
-
-    /// @notice Vote record of deposit `nonce`: how many current validators voted for it, and
-    /// whether it was minted.
-    function depositVotes(uint64 nonce) external view returns (uint256 votes, bool executed) {
-        Config memory c = _config;
-        uint256 lane = _depositLanes.load(nonce);
-        votes = _currentVotes(c, SignerSet.read(c.validatorSet), _depositVoted, nonce);
-        executed = lane & Lanes.DONE != 0;
-    }
-
-    /// @notice Whether `validator` already voted for deposit `nonce`.
-    function hasVotedDeposit(address validator, uint64 nonce) external view returns (bool) {
-        return _depositVoted[validator][nonce >> 8] & (1 << (nonce & 0xff)) != 0;
-    }
-
-    function _tryMint(Transfer calldata t, bytes32 id, uint256 lane) private returns (uint256) {
-        address wrapped = operational.localOf(t.token);
-        if (wrapped == address(0)) {
-            emit DepositStalled(t.nonce, id, t.token);
-            return lane;
+        uint256 mask =
+            Votes.current(_depositVotes[id], c.validatorSet, SignerSet.read(c.validatorSet), c.validatorCount);
+        if (Votes.count(mask) < c.threshold) revert NotReady(t.nonce);
+        (bool done, Stall why, uint256 available) = _finalizeDeposit(t, id);
+        if (!done) {
+            if (why == Stall.TokenNotMapped) revert TokenNotMapped(t.token);
+            if (why == Stall.InboundDisabled) revert InboundDisabled(t.token);
+            revert RateLimited(t.amount, available);
         }
-        WrappedToken(wrapped).mint(t.recipient, t.amount);
+        _depositVotes[id] = Votes.pack(c.validatorSet, mask, Votes.DONE);
+    }
+
+    /// @notice Mints a queued (large) deposit once its delay has passed, unless a guardian holds
+    /// it or governance canceled it. Anyone may call.
+    function executeQueued(Transfer calldata t) external nonReentrant whenActive {
+        bytes32 id = _hashTypedDataV4(TransferHash.hash(t));
+        _takeQueued(id);
+        address wrapped = operational.localOf(t.token);
+        if (wrapped == address(0)) revert TokenNotMapped(t.token);
+        _mint(t, id, wrapped);
+    }
+
+    /// @notice How many current validators voted for exactly this deposit content, and whether
+    /// this content was minted (or queued).
+    function depositVotes(bytes32 id) external view returns (uint256 votes, bool executed) {
+        Config memory c = _config;
+        uint256 record = _depositVotes[id];
+        votes = Votes.count(Votes.current(record, c.validatorSet, SignerSet.read(c.validatorSet), c.validatorCount));
+        executed = Votes.isDone(record);
+    }
+
+    /// @notice Whether deposit `nonce` was minted or queued, with whichever content.
+    function isDepositDone(uint64 nonce) external view returns (bool) {
+        return _isDepositDone(nonce);
+    }
+
+    /// @notice Whether current validator `validator` voted for exactly this deposit content.
+    function hasVotedDeposit(address validator, bytes32 id) external view returns (bool) {
+        return _hasVoted(_depositVotes[id], validator);
+    }
+
+    /// @dev Mints (or queues) a deposit that reached the threshold, or says why it cannot yet.
+    /// The nonce is marked done before any token moves.
+    function _finalizeDeposit(Transfer calldata t, bytes32 id)
+        private
+        returns (bool done, Stall why, uint256 available)
+    {
+        address wrapped = operational.localOf(t.token);
+        if (wrapped == address(0)) return (false, Stall.TokenNotMapped, 0);
+        Inflow inflow;
+        (inflow, available) = _chargeInbound(t.token, t.amount);
+        if (inflow == Inflow.Disabled) return (false, Stall.InboundDisabled, 0);
+        if (inflow == Inflow.RateLimited) return (false, Stall.RateLimited, available);
+        _depositDone[t.nonce >> 8] |= 1 << (t.nonce & 0xff);
+        if (inflow == Inflow.Delayed) {
+            _enqueue(id, t.nonce, t.token);
+        } else {
+            _mint(t, id, wrapped);
+        }
+        done = true;
+    }
+
+    /// @dev Mints and checks that the recipient's balance grew by exactly the amount.
+    function _mint(Transfer calldata t, bytes32 id, address wrapped) private {
+        WrappedToken w = WrappedToken(wrapped);
+        uint256 before = w.balanceOf(t.recipient);
+        w.mint(t.recipient, t.amount);
+        uint256 received = w.balanceOf(t.recipient) - before;
+        if (received != t.amount) revert BalanceMismatch(t.recipient, t.amount, received);
         emit DepositExecuted(t.nonce, id, t.recipient, wrapped, t.amount);
-        return lane | Lanes.DONE;
+    }
+
+    function _isDepositDone(uint64 nonce) private view returns (bool) {
+        return _depositDone[nonce >> 8] & (1 << (nonce & 0xff)) != 0;
     }
 
     // ---------------------------------------------------------------- withdrawals
@@ -186,11 +236,13 @@ contract SideBridge is BridgeBase {
     function burn(address wrapped, uint256 amount, address recipient)
         external
         nonReentrant
-        whenNotPaused
+        whenActive
         returns (uint64 nonce)
     {
         if (amount == 0) revert ZeroAmount();
         if (recipient == address(0)) revert ZeroRecipient();
+        // a bridge pays out to nobody when it is the recipient: the tokens would be stuck
+        if (recipient == mainBridge || recipient == address(this)) revert BridgeRecipient(recipient);
         (uint256 fee, address feeRecipient, address mainToken) = operational.onOutbound(wrapped, amount);
         WrappedToken(wrapped).burn(msg.sender, amount);
         // the fee stays wrapped, still backed by the tokens locked on the main chain
@@ -209,102 +261,79 @@ contract SideBridge is BridgeBase {
                 amount: net
             })
         );
-        _withdrawalLanes.store(nonce, Lanes.fresh(id));
+        _withdrawals[id] = Votes.EXISTS;
         emit Burned(nonce, mainToken, msg.sender, recipient, net, fee, wrapped, id);
     }
 
     /// @notice The caller's (a current validator's) EIP-712 signatures for many withdrawals:
     /// `signatures` holds one 65-byte `r‖s‖v` per transfer, in order. Each is checked to be the
-    /// caller's and to be over a withdrawal burned here, then published in `SignatureSubmitted`;
-    /// the vote is counted in a bitmap and `ReadyForRelay` is emitted at the threshold.
+    /// caller's and to be over a withdrawal burned here (its full id), then published in
+    /// `SignatureSubmitted`; `ReadyForRelay` is emitted when a threshold of current validators
+    /// has signed.
     function submitSignatures(Transfer[] calldata transfers, bytes calldata signatures) external nonReentrant {
         Config memory c = _config;
-        if (c.paused) revert BridgePaused();
+        _requireActive(c);
         bytes memory set = SignerSet.read(c.validatorSet);
-        if (_findIndex(set, c.validatorCount, msg.sender) == c.validatorCount) revert NotValidator(msg.sender);
+        uint256 me = _findIndex(set, c.validatorCount, msg.sender);
+        if (me == c.validatorCount) revert NotValidator(msg.sender);
         uint256 count = transfers.length;
         if (signatures.length != count * 65) revert MalformedSignatures(signatures.length);
 
         for (uint256 i; i < count; ++i) {
-            _acceptSignature(c, set, transfers[i], signatures[i * 65:i * 65 + 65], i);
+            _acceptSignature(c, set, 1 << me, transfers[i], signatures[i * 65:i * 65 + 65], i);
         }
     }
 
     function _acceptSignature(
         Config memory c,
         bytes memory set,
+        uint256 myBit,
         Transfer calldata t,
         bytes calldata signature,
         uint256 index
     ) private {
-        uint64 nonce = t.nonce;
         bytes32 id = _withdrawalIdCalldata(t);
-        uint256 lane = _withdrawalLanes.load(nonce);
-        if (lane == 0 || !Lanes.matches(lane, id) || t.srcChainId != block.chainid) {
-            revert UnknownWithdrawal(nonce);
+        uint256 record = _withdrawals[id];
+        if (record & Votes.EXISTS == 0) revert UnknownWithdrawal(t.nonce);
+        _checkOwnSignature(id, signature, index);
+
+        uint256 mask = Votes.current(record, c.validatorSet, set, c.validatorCount);
+        if (mask & myBit != 0) return;
+        mask |= myBit;
+        emit SignatureSubmitted(t.nonce, id, msg.sender, signature);
+        uint256 flags = Votes.flags(record);
+        if (flags & Votes.DONE == 0 && Votes.count(mask) >= c.threshold) {
+            flags |= Votes.DONE;
+            emit ReadyForRelay(t.nonce, id);
         }
+        _withdrawals[id] = Votes.pack(c.validatorSet, mask, flags);
+    }
+
+    /// @dev Reverts unless `signature` is the caller's over `id`.
+    function _checkOwnSignature(bytes32 id, bytes calldata signature, uint256 index) private view {
         (uint8 v, bytes32 r, bytes32 s) = _signatureAt(signature, 0);
         (address signer, bool ok) = _recover(id, v, r, s);
         if (!ok || signer != msg.sender) revert InvalidSignature(index);
-
-        if (!_markSigned(nonce)) return;
-        lane = Lanes.increment(lane);
-        emit SignatureSubmitted(nonce, id, msg.sender, signature);
-        if (
-            lane & Lanes.DONE == 0 && Lanes.count(lane) >= c.threshold
-                && _currentVotes(c, set, _withdrawalSigned, nonce) >= c.threshold
-        ) {
-            lane |= Lanes.DONE;
-            emit ReadyForRelay(nonce, id);
-        }
-        _withdrawalLanes.store(nonce, lane);
     }
 
-    /// @notice Signature record of withdrawal `nonce`: how many current validators signed it,
-    /// and whether `ReadyForRelay` was announced. After a validator-set change the count is what
+    /// @notice Signature record of withdrawal `id`: how many current validators signed it, and
+    /// whether `ReadyForRelay` was announced. After a validator-set change the count is what
     /// `MainBridge.release` will accept; the announcement is not repeated.
-    function withdrawalSignatures(uint64 nonce) external view returns (uint256 signers, bool ready) {
+    function withdrawalSignatures(bytes32 id) external view returns (uint256 signers, bool ready) {
         Config memory c = _config;
-        uint256 lane = _withdrawalLanes.load(nonce);
-        signers = _currentVotes(c, SignerSet.read(c.validatorSet), _withdrawalSigned, nonce);
-        ready = lane & Lanes.DONE != 0;
+        uint256 record = _withdrawals[id];
+        signers = Votes.count(Votes.current(record, c.validatorSet, SignerSet.read(c.validatorSet), c.validatorCount));
+        ready = Votes.isDone(record);
     }
 
-    /// @notice Whether `validator` already published its signature for withdrawal `nonce`.
-    function hasSignedWithdrawal(address validator, uint64 nonce) external view returns (bool) {
-        return _withdrawalSigned[validator][nonce >> 8] & (1 << (nonce & 0xff)) != 0;
+    /// @notice Whether current validator `validator` published its signature for withdrawal `id`.
+    function hasSignedWithdrawal(address validator, bytes32 id) external view returns (bool) {
+        return _hasVoted(_withdrawals[id], validator);
     }
 
-    /// @dev Sets the caller's signature bit for withdrawal `nonce`; false when it was set.
-    function _markSigned(uint64 nonce) private returns (bool) {
-        mapping(uint256 => uint256) storage mine = _withdrawalSigned[msg.sender];
-        uint256 bit = 1 << (nonce & 0xff);
-        uint256 signed = mine[nonce >> 8];
-        if (signed & bit != 0) return false;
-        mine[nonce >> 8] = signed | bit;
-        return true;
-    }
-
-    /// @dev How many current validators have their bit set for `nonce`.
-    function _currentVotes(
-        Config memory c,
-        bytes memory set,
-        mapping(address => mapping(uint256 => uint256)) storage bits,
-        uint64 nonce
-    ) private view returns (uint256 votes) {
-        uint256 word = nonce >> 8;
-        uint256 bit = 1 << (nonce & 0xff);
-        uint256 n = c.validatorCount;
-        for (uint256 i; i < n; ++i) {
-            if (bits[SignerSet.at(set, i)][word] & bit != 0) ++votes;
-        }
-    }
-
-    function _writeNonce(bytes memory out, uint256 i, uint64 nonce) private pure {
-        assembly ("memory-safe") {
-            let p := add(add(out, 0x20), mul(i, 8))
-            mstore(p, or(shl(192, nonce), and(mload(p), 0xffffffffffffffffffffffffffffffffffffffffffffffff)))
-        }
+    /// @notice Whether withdrawal `id` was burned here.
+    function isBurned(bytes32 id) external view returns (bool) {
+        return _withdrawals[id] & Votes.EXISTS != 0;
     }
 
     /// @notice The id (MainBridge EIP-712 digest) of a withdrawal: what validators sign.
@@ -314,5 +343,23 @@ contract SideBridge is BridgeBase {
 
     function _withdrawalIdCalldata(Transfer calldata t) private view returns (bytes32) {
         return MessageHashUtils.toTypedDataHash(mainDomainSeparator, TransferHash.hash(t));
+    }
+
+    // ---------------------------------------------------------------- shared
+
+    function _hasVoted(uint256 record, address validator) private view returns (bool) {
+        Config memory c = _config;
+        bytes memory set = SignerSet.read(c.validatorSet);
+        uint256 index = _findIndex(set, c.validatorCount, validator);
+        if (index == c.validatorCount) return false;
+        return Votes.current(record, c.validatorSet, set, c.validatorCount) & (1 << index) != 0;
+    }
+
+    function _writeVote(bytes memory out, uint256 i, uint64 nonce, bytes32 id) private pure {
+        assembly ("memory-safe") {
+            let p := add(add(out, 0x20), mul(i, 40))
+            mstore(p, shl(192, nonce))
+            mstore(add(p, 8), id)
+        }
     }
 }

@@ -1,6 +1,10 @@
 //! Stands the whole system up on both chains: governance, Operational and the bridge on each,
-//! a wrapped token per mapped main-chain token, limits, fees and guardians, and finally hands
-//! every contract to its chain's governance.
+//! a wrapped token per mapped main-chain token, limits, fees and guardians.
+//!
+//! Every contract is governed by its chain's `AuthorityGovernance` from construction on; the
+//! deployer's address is only a one-time setup key, which configures and then finishes setup
+//! on each contract, after which it holds no power at all (and the bridges move no value
+//! before that).
 
 use alloy::{
     network::ReceiptResponse,
@@ -23,6 +27,8 @@ pub struct DeployConfig {
     pub member_threshold: usize,
     /// Timelock delay of governance proposals, in seconds.
     pub timelock_delay: u64,
+    /// The shortest delay governance may ever set (at least 60 s, at most `timelock_delay`).
+    pub min_timelock_delay: u64,
     /// Validators (hot relayer keys), the same on both chains.
     pub validators: Vec<Address>,
     pub validator_threshold: usize,
@@ -38,6 +44,13 @@ pub struct DeployConfig {
 #[derive(Debug, Clone, Default)]
 pub struct TokenSpec {
     pub main_token: Address,
+    /// Most that may arrive per `inbound_window_secs` on each bridge (must not be zero).
+    pub inbound_cap: U256,
+    pub inbound_window_secs: u64,
+    /// Transfers above this wait `large_delay_secs` (guardians may hold them meanwhile); at
+    /// most `inbound_cap`.
+    pub large_amount: U256,
+    pub large_delay_secs: u64,
     pub min_amount: U256,
     /// Zero: no maximum.
     pub max_amount: U256,
@@ -117,9 +130,10 @@ pub async fn deploy(
     let side_chain_id = chain_id(side).await?;
 
     let main_gov = deploy_governance(main, config).await?;
-    let main_op = deploy_operational(main, config).await?;
+    let main_op = deploy_operational(main, config, main_gov).await?;
     let main_bridge = MainBridge::deploy(
         main,
+        main_gov,
         config.deployer,
         main_op,
         U256::from(side_chain_id),
@@ -131,9 +145,10 @@ pub async fn deploy(
     let main_bridge = *main_bridge.address();
 
     let side_gov = deploy_governance(side, config).await?;
-    let side_op = deploy_operational(side, config).await?;
+    let side_op = deploy_operational(side, config, side_gov).await?;
     let side_bridge = SideBridge::deploy(
         side,
+        side_gov,
         config.deployer,
         side_op,
         U256::from(main_chain_id),
@@ -157,10 +172,49 @@ pub async fn deploy(
         "Operational.setBridge (side)",
     )
     .await?;
+    let main_bridge_c = MainBridge::new(main_bridge, main);
+    let side_bridge_c = SideBridge::new(side_bridge, side);
+    confirm(
+        main_bridge_c.setSideBridge(side_bridge).send().await,
+        "MainBridge.setSideBridge",
+    )
+    .await?;
 
     let mut tokens = Vec::with_capacity(config.tokens.len());
     for spec in &config.tokens {
         tokens.push(map_token(main, side, &main_ops, &side_ops, side_bridge, spec).await?);
+        let (window, delay) = (
+            U256::from(spec.inbound_window_secs),
+            U256::from(spec.large_delay_secs),
+        );
+        confirm(
+            main_bridge_c
+                .setInboundLimits(
+                    spec.main_token,
+                    spec.inbound_cap,
+                    window,
+                    spec.large_amount,
+                    delay,
+                )
+                .send()
+                .await,
+            "setInboundLimits (main)",
+        )
+        .await?;
+        confirm(
+            side_bridge_c
+                .setInboundLimits(
+                    spec.main_token,
+                    spec.inbound_cap,
+                    window,
+                    spec.large_amount,
+                    delay,
+                )
+                .send()
+                .await,
+            "setInboundLimits (side)",
+        )
+        .await?;
     }
     for guardian in &config.guardians {
         confirm(
@@ -175,27 +229,41 @@ pub async fn deploy(
         .await?;
     }
 
-    // Hand over: from here on only governance changes anything.
-    let main_bridge_c = MainBridge::new(main_bridge, main);
-    let side_bridge_c = SideBridge::new(side_bridge, side);
+    // Finish setup: from here on only governance changes anything, and value may move.
     confirm(
-        main_ops.transferOwnership(main_gov).send().await,
-        "Operational.transferOwnership (main)",
+        AuthorityGovernance::new(main_gov, main)
+            .bindOperational(main_op)
+            .send()
+            .await,
+        "AuthorityGovernance.bindOperational (main)",
     )
     .await?;
     confirm(
-        main_bridge_c.transferOwnership(main_gov).send().await,
-        "MainBridge.transferOwnership",
+        AuthorityGovernance::new(side_gov, side)
+            .bindOperational(side_op)
+            .send()
+            .await,
+        "AuthorityGovernance.bindOperational (side)",
     )
     .await?;
     confirm(
-        side_ops.transferOwnership(side_gov).send().await,
-        "Operational.transferOwnership (side)",
+        main_ops.finishSetup().send().await,
+        "Operational.finishSetup (main)",
     )
     .await?;
     confirm(
-        side_bridge_c.transferOwnership(side_gov).send().await,
-        "SideBridge.transferOwnership",
+        side_ops.finishSetup().send().await,
+        "Operational.finishSetup (side)",
+    )
+    .await?;
+    confirm(
+        main_bridge_c.finishSetup().send().await,
+        "MainBridge.finishSetup",
+    )
+    .await?;
+    confirm(
+        side_bridge_c.finishSetup().send().await,
+        "SideBridge.finishSetup",
     )
     .await?;
 
@@ -216,30 +284,50 @@ pub async fn deploy(
     })
 }
 
+/// The contracts' own rule: a strict majority of the set, at most all of it.
+pub fn is_majority_threshold(threshold: usize, n: usize) -> bool {
+    threshold <= n && threshold * 2 > n
+}
+
 fn check(config: &DeployConfig) -> Result<(), DeployError> {
     let bad = |m: String| Err(DeployError::Config(m));
-    if config.members.is_empty()
-        || config.member_threshold == 0
-        || config.member_threshold > config.members.len()
-    {
+    if !is_majority_threshold(config.member_threshold, config.members.len()) {
         return bad(format!(
-            "member threshold {} must be between 1 and the {} members",
+            "member threshold {} must be a strict majority of the {} members (at least {})",
             config.member_threshold,
-            config.members.len()
+            config.members.len(),
+            config.members.len() / 2 + 1
         ));
     }
-    if config.validators.is_empty()
-        || config.validator_threshold == 0
-        || config.validator_threshold > config.validators.len()
-    {
+    if !is_majority_threshold(config.validator_threshold, config.validators.len()) {
         return bad(format!(
-            "validator threshold {} must be between 1 and the {} validators",
+            "validator threshold {} must be a strict majority of the {} validators (at least {})",
             config.validator_threshold,
-            config.validators.len()
+            config.validators.len(),
+            config.validators.len() / 2 + 1
+        ));
+    }
+    if config.min_timelock_delay < 60 || config.min_timelock_delay > config.timelock_delay {
+        return bad(format!(
+            "the timelock floor {} s must be at least 60 s and at most the delay ({} s)",
+            config.min_timelock_delay, config.timelock_delay
         ));
     }
     if config.fee_recipient == Address::ZERO {
         return bad("fee recipient must not be the zero address".into());
+    }
+    for spec in &config.tokens {
+        if spec.inbound_cap.is_zero()
+            || spec.inbound_window_secs == 0
+            || spec.large_amount.is_zero()
+            || spec.large_amount > spec.inbound_cap
+            || spec.large_delay_secs < 60
+        {
+            return bad(format!(
+                "token {}: inbound limits need a cap, a window, a large-transfer size between 1 and the cap, and a delay of at least 60 s",
+                spec.main_token
+            ));
+        }
     }
     Ok(())
 }
@@ -263,6 +351,8 @@ async fn deploy_governance(
         config.members.clone(),
         U256::from(config.member_threshold),
         U256::from(config.timelock_delay),
+        U256::from(config.min_timelock_delay),
+        config.deployer,
     )
     .await
     .map_err(rpc("deploying AuthorityGovernance"))?;
@@ -272,8 +362,9 @@ async fn deploy_governance(
 async fn deploy_operational(
     provider: &DynProvider,
     config: &DeployConfig,
+    governance: Address,
 ) -> Result<Address, DeployError> {
-    let op = Operational::deploy(provider, config.deployer, config.fee_recipient)
+    let op = Operational::deploy(provider, governance, config.deployer, config.fee_recipient)
         .await
         .map_err(rpc("deploying Operational"))?;
     Ok(*op.address())

@@ -11,6 +11,7 @@ mod transfer;
 
 pub use deploy::{
     ChainDeployment, DeployConfig, DeployError, Deployment, TokenDeployment, TokenSpec, deploy,
+    is_majority_threshold,
 };
 pub use transfer::{Transfer, pack_signatures, transfer_digest, transfer_domain};
 

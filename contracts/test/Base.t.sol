@@ -50,23 +50,36 @@ abstract contract BridgeTestBase is Test {
     address internal feeMain = makeAddr("feeMain");
     address internal feeSide = makeAddr("feeSide");
 
+    /// @dev Inbound limits wide enough never to bind (tests of the limits set their own).
+    uint256 internal constant OPEN_CAP = type(uint112).max;
+
     function setUp() public virtual {
         mainChainId = block.chainid;
         outsider = vm.addr(outsiderKey);
         (validatorKeys, validatorAddrs) = _makeValidators(N_VALIDATORS, 0x1000);
-
         token = new MockERC20("Main Token", "MAIN", 18);
-        opMain = new Operational(address(this), feeMain);
-        main = new MainBridge(address(this), opMain, SIDE_CHAIN_ID, validatorAddrs, THRESHOLD);
+        // the test contract is governance; no setup phase
+        _deploy(address(this), address(0));
+    }
+
+    /// @dev Deploys and configures both bridges, their Operational contracts and the wrapped
+    /// token, governed by `governance_`. Configuration runs as this contract, which must be
+    /// `governance_` or the `setupKey_` (the caller finishes setup then).
+    function _deploy(address governance_, address setupKey_) internal {
+        opMain = new Operational(governance_, setupKey_, feeMain);
+        main = new MainBridge(governance_, setupKey_, opMain, SIDE_CHAIN_ID, validatorAddrs, THRESHOLD);
         opMain.setBridge(address(main));
 
-        opSide = new Operational(address(this), feeSide);
-        side = new SideBridge(address(this), opSide, mainChainId, address(main), validatorAddrs, THRESHOLD);
+        opSide = new Operational(governance_, setupKey_, feeSide);
+        side = new SideBridge(governance_, setupKey_, opSide, mainChainId, address(main), validatorAddrs, THRESHOLD);
         opSide.setBridge(address(side));
+        main.setSideBridge(address(side));
         wrapped = new WrappedToken("Wrapped Main Token", "wMAIN", 18, address(side), address(token));
 
         opMain.mapToken(address(token), address(wrapped));
         opSide.mapToken(address(wrapped), address(token));
+        main.setInboundLimits(address(token), OPEN_CAP, 1 days, OPEN_CAP, 1 days);
+        side.setInboundLimits(address(token), OPEN_CAP, 1 days, OPEN_CAP, 1 days);
         opMain.addGuardian(guardian);
         opSide.addGuardian(guardian);
         opMain.addGuardian(guardian2);
@@ -210,6 +223,16 @@ abstract contract BridgeTestBase is Test {
             recipient: recipient,
             amount: amount
         });
+    }
+
+    /// @dev The id of deposit `t` (its EIP-712 digest under the side bridge's domain).
+    function _depositId(Transfer memory t) internal view returns (bytes32) {
+        return _typedDigest(SIDE_CHAIN_ID, address(side), t);
+    }
+
+    /// @dev A MainBridge governed by this contract, live at once, with the given set.
+    function _newMainBridge(address[] memory set, uint256 threshold) internal returns (MainBridge) {
+        return new MainBridge(address(this), address(0), opMain, SIDE_CHAIN_ID, set, threshold);
     }
 
     function _one(Transfer memory t) internal pure returns (Transfer[] memory ts) {

@@ -150,6 +150,7 @@ contract MainBridgeLockTest is BridgeTestBase {
 
     function test_release_reentrancyThroughTokenHookReverts() public {
         ReentrantToken ree = new ReentrantToken();
+        main.setInboundLimits(address(ree), OPEN_CAP, 1 days, OPEN_CAP, 1 days);
         ree.mint(address(main), 100e18);
         Transfer memory t = _withdrawal(0, bob, 10e18);
         t.token = address(ree);

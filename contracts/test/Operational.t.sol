@@ -9,8 +9,7 @@ import {SideBridge} from "../src/SideBridge.sol";
 import {WrappedToken} from "../src/WrappedToken.sol";
 import {Operational} from "../src/Operational.sol";
 import {Transfer} from "../src/Transfer.sol";
-
-import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {Governed} from "../src/Governed.sol";
 
 /// @notice Operational: pause switch (guardians pause, only governance unpauses) on every entry
 /// point of both bridges, per-transfer limits, the rolling cap, fees; and WrappedToken's minter.
@@ -68,6 +67,7 @@ contract OperationalTest is BridgeTestBase {
         bytes memory sig = _sign(validatorKeys[0], side.withdrawalId(w));
         WrappedToken later = new WrappedToken("Later", "LTR", 18, address(side), stalled.token);
         opSide.mapToken(address(later), stalled.token);
+        side.setInboundLimits(stalled.token, OPEN_CAP, 1 days, OPEN_CAP, 1 days);
 
         vm.prank(guardian2);
         opSide.pause();
@@ -98,7 +98,7 @@ contract OperationalTest is BridgeTestBase {
         side.burn(address(wrapped), 10e18, bob);
         vm.prank(validatorAddrs[0]);
         side.submitSignatures(_one(w), sig);
-        (uint256 signers,) = side.withdrawalSignatures(0);
+        (uint256 signers,) = side.withdrawalSignatures(side.withdrawalId(w));
         assertEq(signers, 1);
     }
 
@@ -107,10 +107,10 @@ contract OperationalTest is BridgeTestBase {
 
         // neither guardian may unpause
         vm.prank(guardian);
-        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, guardian));
+        vm.expectRevert(abi.encodeWithSelector(Governed.NotGovernance.selector, guardian));
         opMain.unpause();
         vm.prank(guardian2);
-        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, guardian2));
+        vm.expectRevert(abi.encodeWithSelector(Governed.NotGovernance.selector, guardian2));
         opMain.unpause();
         assertTrue(main.paused());
 
@@ -197,7 +197,7 @@ contract OperationalTest is BridgeTestBase {
         vm.expectRevert(abi.encodeWithSelector(Operational.TokenNotMapped.selector, alice));
         opMain.setLimits(alice, 0, 0, 0, 0);
         vm.prank(alice);
-        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, alice));
+        vm.expectRevert(abi.encodeWithSelector(Governed.NotGovernance.selector, alice));
         opMain.setLimits(address(token), 0, 0, 0, 0);
     }
 
@@ -261,7 +261,8 @@ contract OperationalTest is BridgeTestBase {
 
     // ---------------------------------------------------------------- fees
 
-    /// @dev fee + net == locked; the fee recipient gets the fee; the fee never exceeds maxFee.
+    /// @dev fee + net == locked; the fee recipient gets the fee; the fee never exceeds maxFee nor
+    /// 10% of the amount (the transfer is refused instead).
     function testFuzz_fees_lockArithmetic(uint256 amount, uint16 bps, uint256 flat, uint256 maxFee) public {
         amount = bound(amount, 1, 1e30);
         bps = uint16(bound(bps, 0, opMain.MAX_FEE_BPS()));
@@ -276,8 +277,9 @@ contract OperationalTest is BridgeTestBase {
         token.mint(alice, amount);
         vm.startPrank(alice);
         token.approve(address(main), amount);
-        if (expected >= amount) {
-            vm.expectRevert(abi.encodeWithSelector(Operational.FeeNotCovered.selector, amount, expected));
+        uint256 cap = amount * opMain.MAX_FEE_BPS() / 10_000;
+        if (expected > cap) {
+            vm.expectRevert(abi.encodeWithSelector(Operational.FeeAboveCap.selector, amount, expected, cap));
             main.lock(address(token), amount, bob);
             vm.stopPrank();
             return;
@@ -294,6 +296,7 @@ contract OperationalTest is BridgeTestBase {
         assertEq(token.balanceOf(alice), 0);
         if (maxFee != 0) assertLe(fee, maxFee, "maxFee caps the fee");
         assertLe(fee, flat + amount * bps / 10_000);
+        assertLe(fee * 10_000, amount * opMain.MAX_FEE_BPS(), "never above 10% of the amount");
     }
 
     /// @dev The same arithmetic on the side chain: the fee is minted wrapped to the fee recipient
@@ -309,9 +312,10 @@ contract OperationalTest is BridgeTestBase {
 
         _onSide();
         _mintWrapped(alice, amount);
-        if (expected >= amount) {
+        uint256 cap = amount * opSide.MAX_FEE_BPS() / 10_000;
+        if (expected > cap) {
             vm.prank(alice);
-            vm.expectRevert(abi.encodeWithSelector(Operational.FeeNotCovered.selector, amount, expected));
+            vm.expectRevert(abi.encodeWithSelector(Operational.FeeAboveCap.selector, amount, expected, cap));
             side.burn(address(wrapped), amount, bob);
             return;
         }
@@ -343,6 +347,36 @@ contract OperationalTest is BridgeTestBase {
         _lock(alice, 1000, bob);
         assertEq(token.balanceOf(carol), 7);
         assertEq(token.balanceOf(feeMain), 0);
+    }
+
+    /// @dev Finding 6: only the basis points were capped, so a flat fee (or a max fee) of any
+    /// size took `amount - 1` of a transfer. Governance sets the greediest fees it can; no lock
+    /// or burn ever pays more than 10% of its amount, the flat part included.
+    function test_fees_flatFeeCannotTakeMoreThanTheCap() public {
+        opMain.setFees(address(token), 1000, 1e30, 0); // 10% + a flat fee bigger than any amount
+        token.mint(alice, 100e18);
+        vm.startPrank(alice);
+        token.approve(address(main), 100e18);
+        vm.expectRevert(abi.encodeWithSelector(Operational.FeeAboveCap.selector, 100e18, 1e30 + 10e18, 10e18));
+        main.lock(address(token), 100e18, bob);
+        vm.stopPrank();
+        assertEq(token.balanceOf(alice), 100e18, "nothing taken");
+        assertEq(token.balanceOf(feeMain), 0);
+
+        // a max fee does not lift the cap either: 10% + flat 1, capped at amount - 1
+        opSide.setFees(address(wrapped), 1000, 1, 99e18);
+        _onSide();
+        _mintWrapped(alice, 100e18);
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(Operational.FeeAboveCap.selector, 100e18, 10e18 + 1, 10e18));
+        side.burn(address(wrapped), 100e18, bob);
+        assertEq(wrapped.balanceOf(alice), 100e18);
+
+        // at exactly the cap it goes through
+        opSide.setFees(address(wrapped), 900, 1e18, 0);
+        vm.prank(alice);
+        side.burn(address(wrapped), 100e18, bob);
+        assertEq(wrapped.balanceOf(feeSide), 10e18);
     }
 
     // ---------------------------------------------------------------- wrapped token
@@ -393,15 +427,14 @@ contract OperationalTest is BridgeTestBase {
         assertEq(opMain.mappedTokens().length, 1, "remapping does not duplicate the registry entry");
     }
 
-    function test_ownership_cannotBeRenounced() public {
-        vm.expectRevert(Operational.OwnershipCannotBeRenounced.selector);
-        opMain.renounceOwnership();
-        vm.expectRevert(BridgeBase.OwnershipCannotBeRenounced.selector);
-        main.renounceOwnership();
-        vm.expectRevert(BridgeBase.OwnershipCannotBeRenounced.selector);
-        side.renounceOwnership();
-        vm.prank(alice);
-        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, alice));
-        main.renounceOwnership();
+    /// @dev A bridge or Operational governed by an EOA would put every power behind one key
+    /// with no timelock: construction refuses it.
+    function test_ownership_governanceMustBeAContract() public {
+        vm.expectRevert(abi.encodeWithSelector(Governed.GovernanceNotContract.selector, alice));
+        new Operational(alice, address(0), feeMain);
+        vm.expectRevert(abi.encodeWithSelector(Governed.GovernanceNotContract.selector, alice));
+        new MainBridge(alice, address(0), opMain, SIDE_CHAIN_ID, validatorAddrs, THRESHOLD);
+        assertEq(main.governance(), address(this));
+        assertEq(opMain.governance(), address(this));
     }
 }

@@ -24,57 +24,67 @@ contract SideBridgeTest is BridgeTestBase {
         _onSide();
     }
 
-    function _depositId(Transfer memory t) internal view returns (bytes32) {
-        return _typedDigest(SIDE_CHAIN_ID, address(side), t);
+    /// @dev The `DepositsApproved.votes` entry of one counted vote.
+    function _vote(Transfer memory t) internal view returns (bytes memory) {
+        return abi.encodePacked(t.nonce, _depositId(t));
     }
 
     // ---------------------------------------------------------------- approveDeposits
 
     function test_approveDeposits_votesBelowThresholdDoNotMint() public {
         Transfer memory t = _deposit(0, bob, AMOUNT);
+        bytes32 id = _depositId(t);
         vm.expectEmit(true, true, true, true, address(side));
-        emit SideBridge.DepositsApproved(validatorAddrs[0], abi.encodePacked(uint64(0)));
+        emit SideBridge.DepositsApproved(validatorAddrs[0], _vote(t));
         _approve(t, THRESHOLD - 1);
 
         assertEq(wrapped.balanceOf(bob), 0);
         assertEq(wrapped.totalSupply(), 0);
-        (uint256 votes, bool executed) = side.depositVotes(0);
+        (uint256 votes, bool executed) = side.depositVotes(id);
         assertEq(votes, THRESHOLD - 1);
         assertFalse(executed);
+        assertFalse(side.isDepositDone(0));
         for (uint256 i; i < N_VALIDATORS; ++i) {
-            assertEq(side.hasVotedDeposit(validatorAddrs[i], 0), i < THRESHOLD - 1);
+            assertEq(side.hasVotedDeposit(validatorAddrs[i], id), i < THRESHOLD - 1);
         }
-        assertFalse(side.hasVotedDeposit(validatorAddrs[0], 1), "a vote is for one nonce only");
+        Transfer memory other = _deposit(0, carol, AMOUNT);
+        assertFalse(side.hasVotedDeposit(validatorAddrs[0], _depositId(other)), "a vote is for one content only");
+        (votes,) = side.depositVotes(_depositId(other));
+        assertEq(votes, 0);
     }
 
     function test_approveDeposits_thresholdVoteMintsExactlyOnce() public {
         Transfer memory t = _deposit(0, bob, AMOUNT);
+        bytes32 id = _depositId(t);
         _approve(t, THRESHOLD - 1);
 
         vm.expectEmit(true, true, true, true, address(side));
-        emit SideBridge.DepositExecuted(0, _depositId(t), bob, address(wrapped), AMOUNT);
+        emit SideBridge.DepositExecuted(0, id, bob, address(wrapped), AMOUNT);
         vm.prank(validatorAddrs[THRESHOLD - 1]);
         side.approveDeposits(_one(t));
         assertEq(wrapped.balanceOf(bob), AMOUNT);
-        (uint256 votes, bool executed) = side.depositVotes(0);
+        (uint256 votes, bool executed) = side.depositVotes(id);
         assertTrue(executed);
+        assertTrue(side.isDepositDone(0));
         assertEq(votes, THRESHOLD);
 
-        // later votes (and repeated ones) are skipped: no mint, no revert
-        bytes32 executedSig = SideBridge.DepositExecuted.selector;
+        // later votes (and repeated ones) are skipped: no mint, no revert, nothing listed
         vm.recordLogs();
         for (uint256 i; i < N_VALIDATORS; ++i) {
             vm.prank(validatorAddrs[i]);
             side.approveDeposits(_one(t));
         }
         Vm.Log[] memory logs = vm.getRecordedLogs();
-        assertEq(_countLogs(logs, address(side), executedSig), 0, "no second DepositExecuted");
+        assertEq(_countLogs(logs, address(side), SideBridge.DepositExecuted.selector), 0, "no second mint");
         assertEq(_countLogs(logs, address(side), SideBridge.DepositsApproved.selector), N_VALIDATORS);
+        for (uint256 i; i < logs.length; ++i) {
+            assertEq(abi.decode(logs[i].data, (bytes)).length, 0, "skipped votes are not listed");
+        }
         assertEq(wrapped.balanceOf(bob), AMOUNT);
         assertEq(wrapped.totalSupply(), AMOUNT);
-        (votes,) = side.depositVotes(0);
+        (votes,) = side.depositVotes(id);
         assertEq(votes, THRESHOLD, "votes after execution are not recorded");
-        assertFalse(side.hasVotedDeposit(validatorAddrs[THRESHOLD], 0));
+        assertFalse(side.hasVotedDeposit(validatorAddrs[THRESHOLD], id));
 
         // the executed deposit cannot be executed again either
         vm.expectRevert(abi.encodeWithSelector(SideBridge.NotReady.selector, 0));
@@ -87,7 +97,7 @@ contract SideBridgeTest is BridgeTestBase {
             vm.prank(validatorAddrs[0]);
             side.approveDeposits(_one(t));
         }
-        (uint256 votes,) = side.depositVotes(0);
+        (uint256 votes,) = side.depositVotes(_depositId(t));
         assertEq(votes, 1);
         assertEq(wrapped.totalSupply(), 0);
 
@@ -114,24 +124,25 @@ contract SideBridgeTest is BridgeTestBase {
         assertEq(wrapped.balanceOf(bob), 2 * AMOUNT + 2);
         assertEq(wrapped.balanceOf(carol), AMOUNT + 1);
         for (uint64 n; n < 3; ++n) {
-            (uint256 votes, bool executed) = side.depositVotes(n);
+            (uint256 votes, bool executed) = side.depositVotes(_depositId(ts[n]));
             assertEq(votes, THRESHOLD);
             assertTrue(executed);
         }
     }
 
-    /// @dev `DepositsApproved.nonces` is the batch's nonces as 8-byte big-endian integers, in
-    /// order, skipped ones included; lanes of distant nonces (other slots, other bitmap words) are
-    /// independent.
-    function test_approveDeposits_eventPacksNoncesAsUint64() public {
+    /// @dev `DepositsApproved.votes` lists each counted vote as an 8-byte big-endian nonce and
+    /// the 32-byte id voted for, in batch order; a repeat in the batch counts once and is listed
+    /// once; distant nonces (other bitmap words) are independent.
+    function test_approveDeposits_eventListsNonceAndIdOfEachCountedVote() public {
         uint64 big = 0x0102030405060708;
         Transfer[] memory ts = new Transfer[](4);
         ts[0] = _deposit(big, bob, 1);
         ts[1] = _deposit(255, bob, 10);
         ts[2] = _deposit(256, bob, 100);
-        ts[3] = ts[0]; // repeated in the batch: skipped, still listed
-        bytes memory packed = hex"0102030405060708" hex"00000000000000ff" hex"0000000000000100" hex"0102030405060708";
-        assertEq(packed, abi.encodePacked(big, uint64(255), uint64(256), big));
+        ts[3] = ts[0]; // repeated in the batch: skipped
+        bytes memory packed = bytes.concat(_vote(ts[0]), _vote(ts[1]), _vote(ts[2]));
+        assertEq(packed.length, 120);
+        assertEq(bytes8(packed), bytes8(hex"0102030405060708"));
 
         vm.recordLogs();
         vm.prank(validatorAddrs[0]);
@@ -142,7 +153,7 @@ contract SideBridgeTest is BridgeTestBase {
         assertEq(logs[0].topics[1], bytes32(uint256(uint160(validatorAddrs[0]))));
         assertEq(abi.decode(logs[0].data, (bytes)), packed);
 
-        (uint256 votes,) = side.depositVotes(big);
+        (uint256 votes,) = side.depositVotes(_depositId(ts[0]));
         assertEq(votes, 1, "the repeat in the batch counted once");
         for (uint256 v = 1; v < THRESHOLD; ++v) {
             vm.prank(validatorAddrs[v]);
@@ -150,47 +161,41 @@ contract SideBridgeTest is BridgeTestBase {
         }
         assertEq(wrapped.balanceOf(bob), 111);
         for (uint256 i; i < 3; ++i) {
-            (uint256 n, bool executed) = side.depositVotes(ts[i].nonce);
+            (uint256 n, bool executed) = side.depositVotes(_depositId(ts[i]));
             assertEq(n, THRESHOLD);
             assertTrue(executed);
         }
-        (votes,) = side.depositVotes(257);
-        assertEq(votes, 0);
+        assertFalse(side.isDepositDone(257));
     }
 
-    function test_approveDeposits_conflictingVoteEmitsVoteConflictAndIsNotCounted() public {
+    /// @dev Two contents for one nonce are two records: each counts only its own voters, the
+    /// first to reach the threshold mints, and the nonce is then closed to every other content.
+    function test_approveDeposits_nonceMintsAtMostOnceWhicheverContentWins() public {
         Transfer memory t = _deposit(5, bob, AMOUNT);
-        Transfer memory conflicting = _deposit(5, bob, AMOUNT * 1000); // same nonce, other content
+        Transfer memory other = _deposit(5, carol, AMOUNT * 2);
         vm.prank(validatorAddrs[0]);
         side.approveDeposits(_one(t));
-
-        vm.expectEmit(true, true, true, true, address(side));
-        emit SideBridge.VoteConflict(5, validatorAddrs[1], _depositId(conflicting));
-        vm.prank(validatorAddrs[1]);
-        side.approveDeposits(_one(conflicting));
-
-        // enough conflicting votes to reach the threshold still mint nothing
-        vm.prank(validatorAddrs[2]);
-        side.approveDeposits(_one(conflicting));
-        vm.prank(validatorAddrs[3]);
-        side.approveDeposits(_one(conflicting));
-        (uint256 votes, bool executed) = side.depositVotes(5);
-        assertEq(votes, 1, "only the first content's vote");
-        assertFalse(executed);
-        assertEq(wrapped.totalSupply(), 0);
-        for (uint256 i = 1; i < 4; ++i) {
-            assertFalse(side.hasVotedDeposit(validatorAddrs[i], 5), "a conflicting vote is not recorded");
+        for (uint256 i = 1; i <= THRESHOLD; ++i) {
+            vm.prank(validatorAddrs[i]);
+            side.approveDeposits(_one(other));
         }
-        vm.expectRevert(abi.encodeWithSelector(SideBridge.NotReady.selector, 5));
-        side.executeDeposit(conflicting);
+        assertEq(wrapped.balanceOf(carol), AMOUNT * 2, "a threshold agreed on this content");
+        (uint256 votes, bool executed) = side.depositVotes(_depositId(t));
+        assertEq(votes, 1);
+        assertFalse(executed);
 
-        // the same validators can still vote for the agreed content
-        vm.prank(validatorAddrs[1]);
-        side.approveDeposits(_one(t));
-        vm.prank(validatorAddrs[2]);
-        side.approveDeposits(_one(t));
-        assertEq(wrapped.balanceOf(bob), AMOUNT);
-        assertEq(wrapped.totalSupply(), AMOUNT);
+        // t can never mint now: further votes are skipped, executeDeposit is refused
+        for (uint256 i = 1; i < N_VALIDATORS; ++i) {
+            vm.prank(validatorAddrs[i]);
+            side.approveDeposits(_one(t));
+        }
+        (votes, executed) = side.depositVotes(_depositId(t));
+        assertEq(votes, 1);
+        assertFalse(executed);
+        vm.expectRevert(abi.encodeWithSelector(SideBridge.NotReady.selector, 5));
+        side.executeDeposit(t);
+        assertEq(wrapped.balanceOf(bob), 0);
+        assertEq(wrapped.totalSupply(), AMOUNT * 2);
     }
 
     function test_approveDeposits_nonValidatorReverts() public {
@@ -213,21 +218,28 @@ contract SideBridgeTest is BridgeTestBase {
         side.approveDeposits(_one(t));
     }
 
-    function test_approveDeposits_votesSurviveSetVersionChange() public {
+    /// @dev A rotation re-indexes the set (the newcomer sorts in among the others); votes
+    /// already cast keep counting for the validators still in it.
+    function test_approveDeposits_votesSurviveSetChange() public {
         Transfer memory t = _deposit(0, bob, AMOUNT);
+        bytes32 id = _depositId(t);
         _approve(t, THRESHOLD - 1);
 
-        address newcomer = makeAddr("newcomer");
-        side.addValidator(newcomer);
+        address newcomer = address(1); // sorts first: every index moves
+        side.rotateValidator(validatorAddrs[4], newcomer);
         side.setValidatorThreshold(THRESHOLD); // same value, still a new set version
         assertEq(side.validatorSetVersion(), 3);
-        (uint256 votes, bool executed) = side.depositVotes(0);
+        (uint256 votes, bool executed) = side.depositVotes(id);
         assertEq(votes, THRESHOLD - 1, "a set change does not reset votes");
         assertFalse(executed);
+        for (uint256 i; i < THRESHOLD - 1; ++i) {
+            assertTrue(side.hasVotedDeposit(validatorAddrs[i], id));
+        }
+        assertFalse(side.hasVotedDeposit(newcomer, id));
 
         // the vote that reaches the threshold mints; nobody votes again
         vm.expectEmit(true, true, true, true, address(side));
-        emit SideBridge.DepositExecuted(0, _depositId(t), bob, address(wrapped), AMOUNT);
+        emit SideBridge.DepositExecuted(0, id, bob, address(wrapped), AMOUNT);
         vm.prank(validatorAddrs[THRESHOLD - 1]);
         side.approveDeposits(_one(t));
         assertEq(wrapped.balanceOf(bob), AMOUNT);
@@ -236,28 +248,28 @@ contract SideBridgeTest is BridgeTestBase {
         vm.prank(newcomer);
         side.approveDeposits(_one(t));
         assertEq(wrapped.totalSupply(), AMOUNT);
-        (votes, executed) = side.depositVotes(0);
+        (votes, executed) = side.depositVotes(id);
         assertEq(votes, THRESHOLD);
         assertTrue(executed);
     }
 
-    /// @dev Only current validators' votes count: a removed validator's vote stays recorded but
-    /// no longer counts, although the lane's vote hint already reached the threshold.
+    /// @dev Only current validators' votes count: a removed validator's vote no longer counts.
     function test_approveDeposits_removedValidatorVoteStopsCounting() public {
         Transfer memory t = _deposit(0, bob, AMOUNT);
+        bytes32 id = _depositId(t);
         _approve(t, THRESHOLD - 1);
         address removed = validatorAddrs[0];
         side.removeValidator(removed);
 
-        (uint256 votes,) = side.depositVotes(0);
+        (uint256 votes,) = side.depositVotes(id);
         assertEq(votes, THRESHOLD - 2);
-        assertTrue(side.hasVotedDeposit(removed, 0));
+        assertFalse(side.hasVotedDeposit(removed, id), "not a current validator");
 
         // the third vote cast is only the second that counts
         vm.prank(validatorAddrs[THRESHOLD - 1]);
         side.approveDeposits(_one(t));
         assertEq(wrapped.totalSupply(), 0);
-        (votes,) = side.depositVotes(0);
+        (votes,) = side.depositVotes(id);
         assertEq(votes, THRESHOLD - 1);
         vm.expectRevert(abi.encodeWithSelector(SideBridge.NotReady.selector, 0));
         side.executeDeposit(t);
@@ -266,100 +278,31 @@ contract SideBridgeTest is BridgeTestBase {
         vm.prank(validatorAddrs[THRESHOLD]);
         side.approveDeposits(_one(t));
         assertEq(wrapped.balanceOf(bob), AMOUNT);
-        (uint256 counted, bool executed) = side.depositVotes(0);
+        (uint256 counted, bool executed) = side.depositVotes(id);
         assertEq(counted, THRESHOLD);
         assertTrue(executed);
     }
 
-    /// @dev A malicious validator votes first with the wrong content, so honest votes conflict.
-    /// Once governance removes it, no current validator backs the recorded content: the next
-    /// honest vote restarts the lane and the honest content mints exactly once.
-    function test_approveDeposits_conflictRecoversAfterMaliciousFirstVoterRemoved() public {
-        Transfer memory honest = _deposit(7, bob, AMOUNT);
-        Transfer memory forged = _deposit(7, carol, AMOUNT * 1000);
-        address malicious = validatorAddrs[0];
-        vm.prank(malicious);
-        side.approveDeposits(_one(forged));
-
-        for (uint256 i = 1; i < THRESHOLD; ++i) {
-            vm.expectEmit(true, true, true, true, address(side));
-            emit SideBridge.VoteConflict(7, validatorAddrs[i], _depositId(honest));
-            vm.prank(validatorAddrs[i]);
-            side.approveDeposits(_one(honest));
-            assertFalse(side.hasVotedDeposit(validatorAddrs[i], 7));
-        }
-        (uint256 votes, bool executed) = side.depositVotes(7);
-        assertEq(votes, 1);
-        assertFalse(executed);
-
-        side.removeValidator(malicious);
-        (votes,) = side.depositVotes(7);
-        assertEq(votes, 0, "the forged content has no current voter left");
-
-        vm.recordLogs();
-        // the first honest vote restarts the lane with the honest content
-        vm.prank(validatorAddrs[1]);
-        side.approveDeposits(_one(honest));
-        (votes,) = side.depositVotes(7);
-        assertEq(votes, 1);
-        // now the forged content is the conflicting one
-        vm.expectEmit(true, true, true, true, address(side));
-        emit SideBridge.VoteConflict(7, validatorAddrs[4], _depositId(forged));
-        vm.prank(validatorAddrs[4]);
-        side.approveDeposits(_one(forged));
-        assertFalse(side.hasVotedDeposit(validatorAddrs[4], 7));
-        for (uint256 i = 2; i <= THRESHOLD; ++i) {
-            vm.prank(validatorAddrs[i]);
-            side.approveDeposits(_one(honest));
-        }
-        // late votes for either content change nothing
-        vm.startPrank(validatorAddrs[4]);
-        side.approveDeposits(_one(honest));
-        side.approveDeposits(_one(forged));
-        vm.stopPrank();
-
-        Vm.Log[] memory logs = vm.getRecordedLogs();
-        assertEq(_countLogs(logs, address(side), SideBridge.DepositExecuted.selector), 1, "minted exactly once");
-        assertEq(
-            _countLogs(logs, address(side), SideBridge.VoteConflict.selector), 1, "only the forged vote conflicted"
-        );
-        assertEq(wrapped.balanceOf(bob), AMOUNT);
-        assertEq(wrapped.balanceOf(carol), 0);
-        assertEq(wrapped.totalSupply(), AMOUNT);
-        (votes, executed) = side.depositVotes(7);
-        assertEq(votes, THRESHOLD);
-        assertTrue(executed);
-
-        vm.expectRevert(abi.encodeWithSelector(SideBridge.NotReady.selector, 7));
-        side.executeDeposit(honest);
-        vm.expectRevert(abi.encodeWithSelector(SideBridge.NotReady.selector, 7));
-        side.executeDeposit(forged);
-    }
-
-    /// @dev A vote bit records the nonce, not the content. After a removed validator's vote for one
-    /// content, the lane may restart with other content; were that validator added back, its old
-    /// bit would count for the new content (here: a third "vote" for a transfer only two
-    /// validators approved). So a removed validator cannot be added back.
-    function test_approveDeposits_restartedLaneNeverCountsRemovedVoter() public {
+    /// @dev A validator removed and added back keeps exactly the votes it cast for each content
+    /// — never a vote for content it did not vote for (votes were once per nonce, and a
+    /// returning key's old bit counted for other content).
+    function test_approveDeposits_returningValidatorCountsOnlyItsOwnContent() public {
         Transfer memory t = _deposit(9, bob, AMOUNT);
         Transfer memory forged = _deposit(9, carol, AMOUNT * 1000);
-        address rotated = validatorAddrs[0];
-        vm.prank(rotated);
+        address returning = validatorAddrs[0];
+        vm.prank(returning);
         side.approveDeposits(_one(t));
-        side.removeValidator(rotated);
-
-        // no current validator backs t any more: the next vote restarts the lane, no conflict
-        vm.recordLogs();
+        side.removeValidator(returning);
         vm.prank(validatorAddrs[1]);
         side.approveDeposits(_one(forged));
         vm.prank(validatorAddrs[2]);
         side.approveDeposits(_one(forged));
-        assertEq(_countLogs(vm.getRecordedLogs(), address(side), SideBridge.VoteConflict.selector), 0);
-        (uint256 votes,) = side.depositVotes(9);
-        assertEq(votes, 2);
+        side.addValidator(returning, THRESHOLD);
 
-        vm.expectRevert(abi.encodeWithSelector(BridgeBase.InvalidValidator.selector, rotated));
-        side.addValidator(rotated);
+        (uint256 forgedVotes,) = side.depositVotes(_depositId(forged));
+        assertEq(forgedVotes, 2, "the returning key never voted for this content");
+        (uint256 honestVotes,) = side.depositVotes(_depositId(t));
+        assertEq(honestVotes, 1, "its own vote for t is still its own");
         vm.expectRevert(abi.encodeWithSelector(SideBridge.NotReady.selector, 9));
         side.executeDeposit(forged);
         assertEq(wrapped.totalSupply(), 0);
@@ -372,10 +315,10 @@ contract SideBridgeTest is BridgeTestBase {
         _approve(t, THRESHOLD - 1);
 
         vm.expectEmit(true, true, true, true, address(side));
-        emit SideBridge.DepositStalled(0, _depositId(t), address(other));
+        emit SideBridge.DepositStalled(0, _depositId(t), address(other), SideBridge.Stall.TokenNotMapped);
         vm.prank(validatorAddrs[THRESHOLD - 1]);
         side.approveDeposits(_one(t));
-        (uint256 votes, bool executed) = side.depositVotes(0);
+        (uint256 votes, bool executed) = side.depositVotes(_depositId(t));
         assertEq(votes, THRESHOLD);
         assertFalse(executed);
 
@@ -385,12 +328,16 @@ contract SideBridgeTest is BridgeTestBase {
         // governance maps the token; anyone executes
         WrappedToken wOther = new WrappedToken("Wrapped Other", "wOTH", 6, address(side), address(other));
         opSide.mapToken(address(wOther), address(other));
+        // mapped but inbound still closed: nothing mints
+        vm.expectRevert(abi.encodeWithSelector(BridgeBase.InboundDisabled.selector, address(other)));
+        side.executeDeposit(t);
+        side.setInboundLimits(address(other), OPEN_CAP, 1 days, OPEN_CAP, 1 days);
         vm.expectEmit(true, true, true, true, address(side));
         emit SideBridge.DepositExecuted(0, _depositId(t), bob, address(wOther), 5e6);
         vm.prank(carol);
         side.executeDeposit(t);
         assertEq(wOther.balanceOf(bob), 5e6);
-        (, executed) = side.depositVotes(0);
+        (, executed) = side.depositVotes(_depositId(t));
         assertTrue(executed);
 
         vm.expectRevert(abi.encodeWithSelector(SideBridge.NotReady.selector, 0));
@@ -411,13 +358,14 @@ contract SideBridgeTest is BridgeTestBase {
     /// @dev Lowering the threshold does not void votes: the current validators' votes already cast
     /// suffice, and anyone mints with executeDeposit (NotReady before the change).
     function test_executeDeposit_mintsAfterThresholdLowered() public {
+        side.setValidatorThreshold(4);
         Transfer memory t = _deposit(0, bob, AMOUNT);
-        _approve(t, 2);
+        _approve(t, 3);
         vm.expectRevert(abi.encodeWithSelector(SideBridge.NotReady.selector, 0));
         side.executeDeposit(t);
         assertEq(wrapped.totalSupply(), 0);
 
-        side.setValidatorThreshold(2);
+        side.setValidatorThreshold(3);
         // other content for the same nonce is still not ready
         vm.expectRevert(abi.encodeWithSelector(SideBridge.NotReady.selector, 0));
         side.executeDeposit(_deposit(0, carol, AMOUNT));
@@ -427,16 +375,16 @@ contract SideBridgeTest is BridgeTestBase {
         vm.prank(carol);
         side.executeDeposit(t);
         assertEq(wrapped.balanceOf(bob), AMOUNT);
-        (uint256 votes, bool executed) = side.depositVotes(0);
-        assertEq(votes, 2);
+        (uint256 votes, bool executed) = side.depositVotes(_depositId(t));
+        assertEq(votes, 3);
         assertTrue(executed);
 
         // exactly once: neither executeDeposit nor a late vote mints again
         vm.expectRevert(abi.encodeWithSelector(SideBridge.NotReady.selector, 0));
         side.executeDeposit(t);
-        vm.prank(validatorAddrs[2]);
+        vm.prank(validatorAddrs[3]);
         side.approveDeposits(_one(t));
-        assertFalse(side.hasVotedDeposit(validatorAddrs[2], 0));
+        assertFalse(side.hasVotedDeposit(validatorAddrs[3], _depositId(t)));
         assertEq(wrapped.totalSupply(), AMOUNT);
     }
 
@@ -460,10 +408,11 @@ contract SideBridgeTest is BridgeTestBase {
         assertEq(side.outboundNonce(), 1);
         assertEq(wrapped.balanceOf(alice), 0);
         assertEq(wrapped.totalSupply(), 0);
-        (uint256 signers, bool ready) = side.withdrawalSignatures(0);
+        assertTrue(side.isBurned(mainId));
+        (uint256 signers, bool ready) = side.withdrawalSignatures(mainId);
         assertEq(signers, 0);
         assertFalse(ready);
-        assertFalse(side.hasSignedWithdrawal(validatorAddrs[0], 0));
+        assertFalse(side.hasSignedWithdrawal(validatorAddrs[0], mainId));
     }
 
     function test_burn_feeIsMintedToFeeRecipient() public {
@@ -531,10 +480,10 @@ contract SideBridgeTest is BridgeTestBase {
             vm.prank(validatorAddrs[i]);
             side.submitSignatures(_one(w), sig);
         }
-        (uint256 signers, bool ready) = side.withdrawalSignatures(0);
+        (uint256 signers, bool ready) = side.withdrawalSignatures(id);
         assertEq(signers, THRESHOLD - 1);
         for (uint256 i; i < N_VALIDATORS; ++i) {
-            assertEq(side.hasSignedWithdrawal(validatorAddrs[i], 0), i < THRESHOLD - 1);
+            assertEq(side.hasSignedWithdrawal(validatorAddrs[i], id), i < THRESHOLD - 1);
         }
         assertFalse(ready);
 
@@ -545,7 +494,7 @@ contract SideBridgeTest is BridgeTestBase {
         emit SideBridge.ReadyForRelay(0, id);
         vm.prank(validatorAddrs[THRESHOLD - 1]);
         side.submitSignatures(_one(w), last);
-        (signers, ready) = side.withdrawalSignatures(0);
+        (signers, ready) = side.withdrawalSignatures(id);
         assertEq(signers, THRESHOLD);
         assertTrue(ready);
 
@@ -574,8 +523,8 @@ contract SideBridgeTest is BridgeTestBase {
             vm.prank(validatorAddrs[i]);
             side.submitSignatures(ws, bytes.concat(_sign(validatorKeys[i], id0), _sign(validatorKeys[i], id1)));
         }
-        (uint256 signers0, bool ready0) = side.withdrawalSignatures(0);
-        (uint256 signers1, bool ready1) = side.withdrawalSignatures(1);
+        (uint256 signers0, bool ready0) = side.withdrawalSignatures(id0);
+        (uint256 signers1, bool ready1) = side.withdrawalSignatures(id1);
         assertEq(signers0, THRESHOLD);
         assertEq(signers1, THRESHOLD);
         assertTrue(ready0 && ready1);
@@ -593,9 +542,9 @@ contract SideBridgeTest is BridgeTestBase {
         vm.expectRevert(abi.encodeWithSelector(SideBridge.InvalidSignature.selector, 0));
         side.submitSignatures(_one(w), new bytes(65));
 
-        (uint256 signers,) = side.withdrawalSignatures(0);
+        (uint256 signers,) = side.withdrawalSignatures(id);
         assertEq(signers, 0);
-        assertFalse(side.hasSignedWithdrawal(validatorAddrs[0], 0));
+        assertFalse(side.hasSignedWithdrawal(validatorAddrs[0], id));
     }
 
     function test_submitSignatures_unknownWithdrawalReverts() public {
@@ -638,14 +587,14 @@ contract SideBridgeTest is BridgeTestBase {
         }
         side.setValidatorThreshold(THRESHOLD); // same value, still a new set version
         assertEq(side.validatorSetVersion(), 2);
-        (uint256 signers, bool ready) = side.withdrawalSignatures(0);
+        (uint256 signers, bool ready) = side.withdrawalSignatures(id);
         assertEq(signers, THRESHOLD - 1, "a set change does not reset signatures");
 
         address removed = validatorAddrs[0];
         side.removeValidator(removed);
-        (signers,) = side.withdrawalSignatures(0);
+        (signers,) = side.withdrawalSignatures(id);
         assertEq(signers, THRESHOLD - 2);
-        assertTrue(side.hasSignedWithdrawal(removed, 0));
+        assertFalse(side.hasSignedWithdrawal(removed, id), "not a current validator");
 
         // the third signature published is only the second that counts: not ready
         vm.recordLogs();
@@ -654,7 +603,7 @@ contract SideBridgeTest is BridgeTestBase {
         Vm.Log[] memory logs = vm.getRecordedLogs();
         assertEq(_countLogs(logs, address(side), SideBridge.SignatureSubmitted.selector), 1);
         assertEq(_countLogs(logs, address(side), SideBridge.ReadyForRelay.selector), 0);
-        (signers, ready) = side.withdrawalSignatures(0);
+        (signers, ready) = side.withdrawalSignatures(id);
         assertEq(signers, THRESHOLD - 1);
         assertFalse(ready);
 
@@ -663,13 +612,13 @@ contract SideBridgeTest is BridgeTestBase {
         emit SideBridge.ReadyForRelay(0, id);
         vm.prank(validatorAddrs[THRESHOLD]);
         side.submitSignatures(_one(w), _sign(validatorKeys[THRESHOLD], id));
-        (signers, ready) = side.withdrawalSignatures(0);
+        (signers, ready) = side.withdrawalSignatures(id);
         assertEq(signers, THRESHOLD);
         assertTrue(ready);
 
         // a later removal lowers the count, but the announcement stays and is not repeated
         side.removeValidator(validatorAddrs[1]);
-        (signers, ready) = side.withdrawalSignatures(0);
+        (signers, ready) = side.withdrawalSignatures(id);
         assertEq(signers, THRESHOLD - 1);
         assertTrue(ready);
         vm.recordLogs();
@@ -678,7 +627,7 @@ contract SideBridgeTest is BridgeTestBase {
         logs = vm.getRecordedLogs();
         assertEq(_countLogs(logs, address(side), SideBridge.SignatureSubmitted.selector), 1);
         assertEq(_countLogs(logs, address(side), SideBridge.ReadyForRelay.selector), 0);
-        (signers, ready) = side.withdrawalSignatures(0);
+        (signers, ready) = side.withdrawalSignatures(id);
         assertEq(signers, THRESHOLD);
         assertTrue(ready);
     }

@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 
 use alloy::{
-    primitives::{Address, Bytes, U256},
+    primitives::{Address, B256, Bytes, U256},
     sol_types::{SolCall, SolInterface},
 };
 use serde_json::{Value, json};
@@ -36,11 +36,27 @@ pub type TokenLookup<'a> = &'a dyn Fn(Address) -> Option<TokenInfo>;
 /// chain, its wrapped twin on the side chain).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    AddValidator(Address),
+    /// Adds a validator and sets the threshold for the larger set.
+    AddValidator {
+        validator: Address,
+        threshold: U256,
+    },
     RemoveValidator(Address),
+    RotateValidator {
+        old: Address,
+        new: Address,
+    },
     SetValidatorThreshold(U256),
-    AddMember(Address),
+    /// Adds a member and sets the member threshold for the larger council.
+    AddMember {
+        member: Address,
+        threshold: U256,
+    },
     RemoveMember(Address),
+    RotateMember {
+        old: Address,
+        new: Address,
+    },
     SetMemberThreshold(U256),
     /// Seconds.
     SetTimelockDelay(U256),
@@ -67,6 +83,19 @@ pub enum Action {
     RemoveGuardian(Address),
     Pause,
     Unpause,
+    /// Inbound limits of a route, keyed by the main-chain token on both bridges; a zero cap
+    /// closes inbound.
+    SetInboundLimits {
+        token: Address,
+        cap: U256,
+        window: U256,
+        large: U256,
+        delay: U256,
+    },
+    /// Lifts a guardian's hold on a queued transfer.
+    LiftHold(B256),
+    /// Cancels a queued transfer for good.
+    CancelTransfer(B256),
     /// A call this tool does not know how to describe.
     Raw {
         target: Address,
@@ -81,20 +110,51 @@ impl Action {
         use MainBridge as B;
         use Operational as O;
         let (target, data) = match self.clone() {
-            Action::AddValidator(validator) => {
-                (c.bridge, B::addValidatorCall { validator }.abi_encode())
-            }
+            Action::AddValidator {
+                validator,
+                threshold,
+            } => (
+                c.bridge,
+                B::addValidatorCall {
+                    validator,
+                    threshold,
+                }
+                .abi_encode(),
+            ),
             Action::RemoveValidator(validator) => {
                 (c.bridge, B::removeValidatorCall { validator }.abi_encode())
             }
+            Action::RotateValidator { old, new } => (
+                c.bridge,
+                B::rotateValidatorCall {
+                    old,
+                    replacement: new,
+                }
+                .abi_encode(),
+            ),
             Action::SetValidatorThreshold(threshold) => (
                 c.bridge,
                 B::setValidatorThresholdCall { threshold }.abi_encode(),
             ),
-            Action::AddMember(member) => (c.governance, G::addMemberCall { member }.abi_encode()),
+            Action::AddMember { member, threshold } => (
+                c.governance,
+                G::addMemberCall {
+                    member,
+                    threshold_: threshold,
+                }
+                .abi_encode(),
+            ),
             Action::RemoveMember(member) => {
                 (c.governance, G::removeMemberCall { member }.abi_encode())
             }
+            Action::RotateMember { old, new } => (
+                c.governance,
+                G::rotateMemberCall {
+                    old,
+                    replacement: new,
+                }
+                .abi_encode(),
+            ),
             Action::SetMemberThreshold(threshold_) => (
                 c.governance,
                 G::setThresholdCall { threshold_ }.abi_encode(),
@@ -152,6 +212,25 @@ impl Action {
             ),
             Action::Pause => (c.operational, O::pauseCall {}.abi_encode()),
             Action::Unpause => (c.operational, O::unpauseCall {}.abi_encode()),
+            Action::SetInboundLimits {
+                token,
+                cap,
+                window,
+                large,
+                delay,
+            } => (
+                c.bridge,
+                B::setInboundLimitsCall {
+                    token,
+                    cap,
+                    window,
+                    large,
+                    delay,
+                }
+                .abi_encode(),
+            ),
+            Action::LiftHold(id) => (c.bridge, B::liftHoldCall { id }.abi_encode()),
+            Action::CancelTransfer(id) => (c.bridge, B::cancelTransferCall { id }.abi_encode()),
             Action::Raw { target, data } => return (target, data),
         };
         (target, data.into())
@@ -164,15 +243,38 @@ impl Action {
         use Operational::OperationalCalls as O;
         let decoded = if target == c.bridge {
             match B::abi_decode(data) {
-                Ok(B::addValidator(x)) => Some(Action::AddValidator(x.validator)),
+                Ok(B::addValidator(x)) => Some(Action::AddValidator {
+                    validator: x.validator,
+                    threshold: x.threshold,
+                }),
                 Ok(B::removeValidator(x)) => Some(Action::RemoveValidator(x.validator)),
+                Ok(B::rotateValidator(x)) => Some(Action::RotateValidator {
+                    old: x.old,
+                    new: x.replacement,
+                }),
                 Ok(B::setValidatorThreshold(x)) => Some(Action::SetValidatorThreshold(x.threshold)),
+                Ok(B::setInboundLimits(x)) => Some(Action::SetInboundLimits {
+                    token: x.token,
+                    cap: x.cap,
+                    window: x.window,
+                    large: x.large,
+                    delay: x.delay,
+                }),
+                Ok(B::liftHold(x)) => Some(Action::LiftHold(x.id)),
+                Ok(B::cancelTransfer(x)) => Some(Action::CancelTransfer(x.id)),
                 _ => None,
             }
         } else if target == c.governance {
             match G::abi_decode(data) {
-                Ok(G::addMember(x)) => Some(Action::AddMember(x.member)),
+                Ok(G::addMember(x)) => Some(Action::AddMember {
+                    member: x.member,
+                    threshold: x.threshold_,
+                }),
                 Ok(G::removeMember(x)) => Some(Action::RemoveMember(x.member)),
+                Ok(G::rotateMember(x)) => Some(Action::RotateMember {
+                    old: x.old,
+                    new: x.replacement,
+                }),
                 Ok(G::setThreshold(x)) => Some(Action::SetMemberThreshold(x.threshold_)),
                 Ok(G::setDelay(x)) => Some(Action::SetTimelockDelay(x.delay_)),
                 _ => None,
@@ -216,11 +318,13 @@ impl Action {
     /// A stable machine name (`addValidator`, `setLimits`, ...).
     pub fn kind(&self) -> &'static str {
         match self {
-            Action::AddValidator(_) => "addValidator",
+            Action::AddValidator { .. } => "addValidator",
             Action::RemoveValidator(_) => "removeValidator",
+            Action::RotateValidator { .. } => "rotateValidator",
             Action::SetValidatorThreshold(_) => "setValidatorThreshold",
-            Action::AddMember(_) => "addMember",
+            Action::AddMember { .. } => "addMember",
             Action::RemoveMember(_) => "removeMember",
+            Action::RotateMember { .. } => "rotateMember",
             Action::SetMemberThreshold(_) => "setMemberThreshold",
             Action::SetTimelockDelay(_) => "setTimelockDelay",
             Action::MapToken { .. } => "mapToken",
@@ -232,6 +336,9 @@ impl Action {
             Action::RemoveGuardian(_) => "removeGuardian",
             Action::Pause => "pause",
             Action::Unpause => "unpause",
+            Action::SetInboundLimits { .. } => "setInboundLimits",
+            Action::LiftHold(_) => "liftHold",
+            Action::CancelTransfer(_) => "cancelTransfer",
             Action::Raw { .. } => "call",
         }
     }
@@ -239,7 +346,9 @@ impl Action {
     /// The token whose decimals the amounts of this action are in, if any.
     pub fn token(&self) -> Option<Address> {
         match self {
-            Action::SetLimits { token, .. } | Action::SetFees { token, .. } => Some(*token),
+            Action::SetLimits { token, .. }
+            | Action::SetFees { token, .. }
+            | Action::SetInboundLimits { token, .. } => Some(*token),
             Action::MapToken { local, .. } | Action::UnmapToken(local) => Some(*local),
             _ => None,
         }
@@ -263,11 +372,22 @@ impl Action {
             }
         };
         match self {
-            Action::AddValidator(a) => format!("add validator {a}"),
+            Action::AddValidator {
+                validator,
+                threshold,
+            } => format!("add validator {validator}, threshold {threshold}"),
             Action::RemoveValidator(a) => format!("remove validator {a}"),
+            Action::RotateValidator { old, new } => {
+                format!("replace validator {old} by {new}")
+            }
             Action::SetValidatorThreshold(n) => format!("set validator threshold to {n}"),
-            Action::AddMember(a) => format!("add governance member {a}"),
+            Action::AddMember { member, threshold } => {
+                format!("add governance member {member}, member threshold {threshold}")
+            }
             Action::RemoveMember(a) => format!("remove governance member {a}"),
+            Action::RotateMember { old, new } => {
+                format!("replace governance member {old} by {new}")
+            }
             Action::SetMemberThreshold(n) => format!("set member threshold to {n}"),
             Action::SetTimelockDelay(s) => format!("set timelock delay to {}", duration(*s)),
             Action::MapToken { local, remote } => {
@@ -318,6 +438,28 @@ impl Action {
             Action::RemoveGuardian(a) => format!("remove guardian {a}"),
             Action::Pause => "pause the bridge".to_string(),
             Action::Unpause => "unpause the bridge".to_string(),
+            Action::SetInboundLimits {
+                token,
+                cap,
+                window,
+                large,
+                delay,
+            } => {
+                if cap.is_zero() {
+                    format!("close inbound transfers of {}", token_name(*token))
+                } else {
+                    format!(
+                        "set inbound limits of {}: at most {} per {}; above {} waits {}",
+                        token_name(*token),
+                        amount(*token, *cap),
+                        duration(*window),
+                        amount(*token, *large),
+                        duration(*delay)
+                    )
+                }
+            }
+            Action::LiftHold(id) => format!("lift the hold on queued transfer {id}"),
+            Action::CancelTransfer(id) => format!("cancel queued transfer {id} for good"),
             Action::Raw { target, data } => {
                 format!("call {target} with unrecognised data {data}")
             }
@@ -329,8 +471,36 @@ impl Action {
     pub fn to_json(&self, tokens: TokenLookup<'_>) -> Value {
         let human = |t: Address, v: U256| tokens(t).map(|i| format_amount(v, i.decimals));
         let args = match self {
-            Action::AddValidator(a) | Action::RemoveValidator(a) => json!({ "validator": a }),
-            Action::AddMember(a) | Action::RemoveMember(a) => json!({ "member": a }),
+            Action::AddValidator {
+                validator,
+                threshold,
+            } => json!({ "validator": validator, "threshold": threshold.to_string() }),
+            Action::RemoveValidator(a) => json!({ "validator": a }),
+            Action::AddMember { member, threshold } => {
+                json!({ "member": member, "threshold": threshold.to_string() })
+            }
+            Action::RemoveMember(a) => json!({ "member": a }),
+            Action::RotateValidator { old, new } | Action::RotateMember { old, new } => {
+                json!({ "old": old, "new": new })
+            }
+            Action::SetInboundLimits {
+                token,
+                cap,
+                window,
+                large,
+                delay,
+            } => json!({
+                "token": token,
+                "cap": cap.to_string(),
+                "windowSecs": window.to_string(),
+                "large": large.to_string(),
+                "delaySecs": delay.to_string(),
+                "formatted": {
+                    "cap": human(*token, *cap),
+                    "large": human(*token, *large),
+                },
+            }),
+            Action::LiftHold(id) | Action::CancelTransfer(id) => json!({ "transferId": id }),
             Action::AddGuardian(a) | Action::RemoveGuardian(a) => json!({ "guardian": a }),
             Action::SetFeeRecipient(a) => json!({ "recipient": a }),
             Action::SetValidatorThreshold(n) | Action::SetMemberThreshold(n) => {
@@ -426,11 +596,19 @@ mod tests {
         let a = Address::repeat_byte(7);
         let token = Address::repeat_byte(9);
         let actions = [
-            Action::AddValidator(a),
+            Action::AddValidator {
+                validator: a,
+                threshold: U256::from(3),
+            },
             Action::RemoveValidator(a),
+            Action::RotateValidator { old: a, new: token },
             Action::SetValidatorThreshold(U256::from(3)),
-            Action::AddMember(a),
+            Action::AddMember {
+                member: a,
+                threshold: U256::from(2),
+            },
             Action::RemoveMember(a),
+            Action::RotateMember { old: a, new: token },
             Action::SetMemberThreshold(U256::from(2)),
             Action::SetTimelockDelay(U256::from(3600)),
             Action::MapToken {
@@ -456,6 +634,15 @@ mod tests {
             Action::RemoveGuardian(a),
             Action::Pause,
             Action::Unpause,
+            Action::SetInboundLimits {
+                token,
+                cap: U256::from(10),
+                window: U256::from(60),
+                large: U256::from(5),
+                delay: U256::from(3600),
+            },
+            Action::LiftHold(B256::repeat_byte(4)),
+            Action::CancelTransfer(B256::repeat_byte(5)),
         ];
         let c = contracts();
         for action in actions {
@@ -467,7 +654,11 @@ mod tests {
     #[test]
     fn unknown_calls_stay_raw() {
         let c = contracts();
-        let (_, data) = Action::AddValidator(Address::ZERO).encode(&c);
+        let (_, data) = Action::AddValidator {
+            validator: Address::ZERO,
+            threshold: U256::from(1),
+        }
+        .encode(&c);
         // the right selector sent to the wrong contract is not what it looks like
         let decoded = Action::decode(c.operational, &data, &c);
         assert!(matches!(decoded, Action::Raw { .. }));

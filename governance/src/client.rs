@@ -1,6 +1,6 @@
 //! Where bridgectl finds the chains, the contracts and the member's key: flags first, then
 //! environment variables, then the relayer's config file (`--config`). Only the bridge address
-//! is needed per chain; its Operational contract and its owner (governance) are read from it.
+//! is needed per chain; its Operational contract and its governance are read from it.
 
 use std::{
     io::{BufRead, IsTerminal, Write},
@@ -159,7 +159,7 @@ impl ConnArgs {
             let governance =
                 match from_config {
                     Some(c) => c.governance,
-                    None => b.owner().call().await.wrap_err_with(|| {
+                    None => b.governance().call().await.wrap_err_with(|| {
                         format!("{bridge} on the {chain} chain is not a bridge")
                     })?,
                 };

@@ -9,7 +9,12 @@ use alloy::{
 };
 use clap::Args;
 use eyre::{WrapErr, bail};
-use sidebridge_contracts::{DeployConfig, Deployment, TokenSpec, bindings::DemoToken, deploy};
+use sidebridge_contracts::{
+    DeployConfig, Deployment, TokenSpec,
+    bindings::{DemoToken, IERC20Metadata},
+    deploy,
+};
+use sidebridge_governance::amount::parse_amount;
 
 #[derive(Debug, Args)]
 pub(crate) struct DeployArgs {
@@ -30,6 +35,10 @@ pub(crate) struct DeployArgs {
     /// Timelock delay of governance proposals, in seconds.
     #[arg(long, default_value_t = 86_400)]
     timelock_delay: u64,
+    /// The shortest delay governance may ever set, in seconds (at least 60); default: the
+    /// timelock delay itself.
+    #[arg(long)]
+    timelock_floor: Option<u64>,
     /// Validator addresses (comma separated).
     #[arg(long, value_delimiter = ',', required = true)]
     validators: Vec<Address>,
@@ -47,6 +56,18 @@ pub(crate) struct DeployArgs {
     /// Fee in basis points for every mapped token.
     #[arg(long, default_value_t = 0)]
     fee_bps: u16,
+    /// Most of each token that may arrive per window on either bridge, in whole tokens.
+    #[arg(long, default_value = "1000000")]
+    inbound_cap: String,
+    /// Inbound window in seconds (the cap refills continuously over it).
+    #[arg(long, default_value_t = 86_400)]
+    inbound_window: u64,
+    /// Transfers above this (whole tokens, at most the cap) wait --large-delay.
+    #[arg(long, default_value = "100000")]
+    large_amount: String,
+    /// Seconds a large transfer waits, during which a guardian can hold it.
+    #[arg(long, default_value_t = 86_400)]
+    large_delay: u64,
     /// Also deploy a demo ERC-20 on the main chain (whole supply to the deployer) and map it.
     /// For local devnets.
     #[arg(long)]
@@ -100,23 +121,34 @@ pub(crate) async fn run_deploy(args: DeployArgs) -> eyre::Result<()> {
         eprintln!("deployed demo token DEMO at {}", token.address());
         tokens.push(*token.address());
     }
+    let mut specs = Vec::with_capacity(tokens.len());
+    for main_token in tokens {
+        let decimals = IERC20Metadata::new(main_token, &main)
+            .decimals()
+            .call()
+            .await
+            .wrap_err_with(|| format!("{main_token} on the main chain is not an ERC-20"))?;
+        specs.push(TokenSpec {
+            main_token,
+            fee_bps: args.fee_bps,
+            inbound_cap: parse_amount(&args.inbound_cap, decimals).wrap_err("--inbound-cap")?,
+            inbound_window_secs: args.inbound_window,
+            large_amount: parse_amount(&args.large_amount, decimals).wrap_err("--large-amount")?,
+            large_delay_secs: args.large_delay,
+            ..Default::default()
+        });
+    }
     let config = DeployConfig {
         deployer: key.address(),
         members: args.members,
         member_threshold: args.member_threshold,
         timelock_delay: args.timelock_delay,
+        min_timelock_delay: args.timelock_floor.unwrap_or(args.timelock_delay),
         validators: args.validators,
         validator_threshold: args.validator_threshold,
         guardians: args.guardians,
         fee_recipient: args.fee_recipient,
-        tokens: tokens
-            .into_iter()
-            .map(|main_token| TokenSpec {
-                main_token,
-                fee_bps: args.fee_bps,
-                ..Default::default()
-            })
-            .collect(),
+        tokens: specs,
     };
     eprintln!("deploying on both chains as {}", key.address());
     let deployment = deploy(&main, &side, &config).await?;

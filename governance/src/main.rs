@@ -1,6 +1,6 @@
 //! `bridgectl`: how governance members, guardians and operators run Sidebridge. It deploys the
 //! system, and on both chains proposes, votes, executes, cancels and inspects governance
-//! proposals, and lets a guardian pause at once.
+//! proposals, and lets a guardian pause or hold a queued transfer at once.
 //!
 //! Results go to stdout (tables for people, `--json` for scripts); progress, the decoded
 //! action a member is about to sign, and errors go to stderr. Anything that signs checks the
@@ -9,6 +9,8 @@
 mod client;
 mod commands;
 mod deploy;
+mod guardian;
+mod propose;
 mod state;
 
 use std::process::ExitCode;
@@ -18,7 +20,8 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::{
     client::{ChainSel, ConnArgs, WalletArgs},
-    commands::{Confirm, ProposeAction},
+    commands::Confirm,
+    propose::ProposeAction,
 };
 
 #[derive(Debug, Parser)]
@@ -44,10 +47,13 @@ enum Command {
     Vote(ProposalArgs),
     /// Execute a proposal that reached its threshold and waited out the timelock.
     Execute(ProposalArgs),
-    /// Withdraw a proposal you made.
+    /// Cancel a proposal before it runs (its proposer, any member or any guardian).
     Cancel(ProposalArgs),
     /// Pause the bridge at once (guardians).
     Pause(PauseArgs),
+    /// Hold a queued (large) transfer at once so it cannot execute (guardians); governance
+    /// lifts the hold or cancels it.
+    Hold(HoldArgs),
 }
 
 #[derive(Debug, Args)]
@@ -119,6 +125,17 @@ struct PauseArgs {
     sign: SignArgs,
 }
 
+#[derive(Debug, Args)]
+struct HoldArgs {
+    /// The transfer id, as `TransferQueued` and the relayer's audit report it.
+    transfer_id: B256,
+    /// The chain whose bridge queued it: main for a withdrawal, side for a deposit.
+    #[arg(long, value_enum)]
+    chain: ChainSel,
+    #[command(flatten)]
+    sign: SignArgs,
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     match run(Cli::parse()).await {
@@ -140,7 +157,7 @@ async fn run(cli: Cli) -> eyre::Result<()> {
                 .ok_or_else(|| eyre::eyre!("--chain main|side|both is required"))?;
             let key = args.sign.wallet.signer().await?;
             let chains = args.sign.conn.connect(chain, Some(&key)).await?;
-            commands::propose(&chains, &key, &args.action, args.sign.confirm()).await
+            propose::propose(&chains, &key, &args.action, args.sign.confirm()).await
         }
         Command::Vote(args) => {
             let key = args.sign.wallet.signer().await?;
@@ -160,7 +177,15 @@ async fn run(cli: Cli) -> eyre::Result<()> {
         Command::Pause(args) => {
             let key = args.sign.wallet.signer().await?;
             let chains = args.sign.conn.connect(args.chain, Some(&key)).await?;
-            commands::pause(&chains, &key, args.sign.json).await
+            guardian::pause(&chains, &key, args.sign.json).await
+        }
+        Command::Hold(args) => {
+            if args.chain == ChainSel::Both {
+                eyre::bail!("a transfer is queued on one chain: use --chain main or --chain side");
+            }
+            let key = args.sign.wallet.signer().await?;
+            let chains = args.sign.conn.connect(args.chain, Some(&key)).await?;
+            guardian::hold(&chains[0], &key, args.transfer_id, args.sign.json).await
         }
     }
 }

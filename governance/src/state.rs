@@ -83,6 +83,9 @@ pub(crate) struct TokenView {
     pub(crate) info: TokenInfo,
     pub(crate) config: Operational::TokenConfig,
     pub(crate) available: U256,
+    /// Inbound limits on this chain's bridge (keyed by the main-chain token).
+    pub(crate) inbound: MainBridge::inboundLimitReturn,
+    pub(crate) inbound_available: U256,
 }
 
 /// Everything `show` prints for one chain.
@@ -97,6 +100,8 @@ pub(crate) struct Snapshot {
     pub(crate) members: Vec<Address>,
     pub(crate) member_threshold: U256,
     pub(crate) timelock: U256,
+    /// The timelock floor fixed at deployment.
+    pub(crate) min_timelock: U256,
     pub(crate) validators: Vec<Address>,
     pub(crate) validator_threshold: U256,
     pub(crate) set_version: U256,
@@ -131,17 +136,25 @@ impl GovChain {
         Ok(TokenInfo { symbol, decimals })
     }
 
-    /// Infos of the tokens the actions mention, for describing them.
+    /// Infos of the tokens the actions mention, for describing them. A main-chain token named
+    /// on the side chain (inbound limits key on it) is described by its wrapped twin.
     pub(crate) async fn token_infos(
         &self,
         actions: impl IntoIterator<Item = &Action>,
     ) -> BTreeMap<Address, TokenInfo> {
         let mut infos = BTreeMap::new();
         for token in actions.into_iter().filter_map(Action::token) {
-            if let std::collections::btree_map::Entry::Vacant(e) = infos.entry(token)
-                && let Ok(info) = self.token_info(token).await
-            {
-                e.insert(info);
+            if let std::collections::btree_map::Entry::Vacant(e) = infos.entry(token) {
+                let info = match self.token_info(token).await {
+                    Ok(info) => Some(info),
+                    Err(_) => match self.operational().localOf(token).call().await {
+                        Ok(local) if !local.is_zero() => self.token_info(local).await.ok(),
+                        _ => None,
+                    },
+                };
+                if let Some(info) = info {
+                    e.insert(info);
+                }
             }
         }
         infos
@@ -192,10 +205,16 @@ impl GovChain {
             if config.remote.is_zero() {
                 continue;
             }
+            let main_token = match chain {
+                sidebridge_relayer::domain::Chain::Main => address,
+                sidebridge_relayer::domain::Chain::Side => config.remote,
+            };
             tokens.push(TokenView {
                 address,
                 info: self.token_info(address).await?,
                 available: op.availableCapacity(address).call().await?,
+                inbound: bridge.inboundLimit(main_token).call().await?,
+                inbound_available: bridge.inboundAvailable(main_token).call().await?,
                 config,
             });
         }
@@ -224,6 +243,7 @@ impl GovChain {
                 .wrap_err_with(|| ctx("members"))?,
             member_threshold: gov.threshold().call().await?,
             timelock: gov.delay().call().await?,
+            min_timelock: gov.minDelay().call().await?,
             validators: bridge
                 .validators()
                 .call()
@@ -261,6 +281,7 @@ impl Snapshot {
                 "members": self.members,
                 "threshold": self.member_threshold.to_string(),
                 "timelockSecs": self.timelock.to_string(),
+                "minTimelockSecs": self.min_timelock.to_string(),
             },
             "bridge": {
                 "address": self.bridge,
@@ -290,6 +311,13 @@ impl Snapshot {
                     "feeBps": c.feeBps,
                     "flatFee": format_amount(c.flatFee, d),
                     "maxFee": format_amount(c.maxFee, d),
+                    "inbound": {
+                        "cap": format_amount(t.inbound.cap, d),
+                        "windowSecs": t.inbound.window.to_string(),
+                        "large": format_amount(t.inbound.large, d),
+                        "delaySecs": t.inbound.delay.to_string(),
+                        "available": format_amount(t.inbound_available, d),
+                    },
                 })
             }).collect::<Vec<_>>(),
             "proposals": self.proposals.iter().map(|p| proposal_json(p, &lookup)).collect::<Vec<_>>(),
@@ -300,11 +328,12 @@ impl Snapshot {
         let lookup = self.lookup();
         println!("{} chain (chain id {})", self.chain, self.chain_id);
         println!(
-            "  governance   {}  threshold {} of {} members, timelock {}",
+            "  governance   {}  threshold {} of {} members, timelock {} (never below {})",
             self.governance,
             self.member_threshold,
             self.members.len(),
-            duration(self.timelock)
+            duration(self.timelock),
+            duration(self.min_timelock)
         );
         for m in &self.members {
             println!("    member     {m}");
@@ -370,6 +399,19 @@ impl Snapshot {
                 amount(c.flatFee),
                 or_none(c.maxFee)
             );
+            let i = &t.inbound;
+            if i.cap.is_zero() {
+                println!("      inbound closed");
+            } else {
+                println!(
+                    "      inbound cap {} per {} ({} available now); above {} waits {}",
+                    amount(i.cap),
+                    duration(i.window),
+                    amount(t.inbound_available),
+                    amount(i.large),
+                    duration(i.delay)
+                );
+            }
         }
         let shown: Vec<_> = self
             .proposals

@@ -159,13 +159,19 @@ pub enum TxKind {
     ApproveDeposits,
     SubmitSignatures,
     Release,
+    /// `SideBridge.executeQueued`: a large deposit whose delay passed.
+    ExecuteQueuedMint,
+    /// `MainBridge.executeQueued`: a large withdrawal whose delay passed.
+    ExecuteQueuedRelease,
 }
 
 impl TxKind {
-    pub const ALL: [TxKind; 3] = [
+    pub const ALL: [TxKind; 5] = [
         TxKind::ApproveDeposits,
         TxKind::SubmitSignatures,
         TxKind::Release,
+        TxKind::ExecuteQueuedMint,
+        TxKind::ExecuteQueuedRelease,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -173,14 +179,18 @@ impl TxKind {
             TxKind::ApproveDeposits => "approve_deposits",
             TxKind::SubmitSignatures => "submit_signatures",
             TxKind::Release => "release",
+            TxKind::ExecuteQueuedMint => "execute_queued_mint",
+            TxKind::ExecuteQueuedRelease => "execute_queued_release",
         }
     }
 
     /// The chain this kind of transaction is sent to.
     pub fn chain(self) -> Chain {
         match self {
-            TxKind::ApproveDeposits | TxKind::SubmitSignatures => Chain::Side,
-            TxKind::Release => Chain::Main,
+            TxKind::ApproveDeposits | TxKind::SubmitSignatures | TxKind::ExecuteQueuedMint => {
+                Chain::Side
+            }
+            TxKind::Release | TxKind::ExecuteQueuedRelease => Chain::Main,
         }
     }
 }
@@ -244,6 +254,83 @@ pub struct PublishedSignature {
     pub validator: Address,
     /// 65 bytes `r‖s‖v`.
     pub signature: Vec<u8>,
+}
+
+/// What a destination bridge accepted for a nonce: a mint (`DepositExecuted`), a release
+/// (`Released`) or a large transfer put in the queue (`TransferQueued`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Execution {
+    pub direction: Direction,
+    pub nonce: u64,
+    pub transfer_id: B256,
+    /// Queued for the large-transfer delay rather than paid out.
+    pub queued: bool,
+    pub tx_hash: B256,
+    pub block: u64,
+}
+
+/// A validator's deposit vote, as listed in `DepositsApproved`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DepositVote {
+    pub nonce: u64,
+    pub transfer_id: B256,
+    pub validator: Address,
+    pub tx_hash: B256,
+}
+
+/// Why an alarm was raised. Persisted as text; variants are only ever added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AlarmKind {
+    /// A destination bridge minted, released or queued content that is not the transfer this
+    /// relayer saw at the source for that nonce (or no transfer exists there at all). Only a
+    /// threshold of validator keys, or a broken contract, can do that.
+    Forgery,
+    /// A validator voted for deposit content other than the transfer seen at the source.
+    VoteConflict,
+}
+
+impl AlarmKind {
+    pub const ALL: [AlarmKind; 2] = [AlarmKind::Forgery, AlarmKind::VoteConflict];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlarmKind::Forgery => "forgery",
+            AlarmKind::VoteConflict => "vote_conflict",
+        }
+    }
+}
+
+impl fmt::Display for AlarmKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for AlarmKind {
+    type Err = UnknownVariant;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        AlarmKind::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| UnknownVariant(s.to_string()))
+    }
+}
+
+/// A raised alarm: what was expected at a nonce and what was seen instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alarm {
+    pub kind: AlarmKind,
+    pub direction: Direction,
+    pub nonce: u64,
+    /// The id of the transfer seen at the source, or zero when none exists at this nonce.
+    pub expected_id: B256,
+    pub seen_id: B256,
+    /// The voting validator (vote conflicts); zero for forgeries.
+    pub actor: Address,
+    /// The destination transaction that minted, released, queued or voted.
+    pub tx_hash: B256,
+    /// Unix seconds.
+    pub raised_at: i64,
 }
 
 /// One transaction's cost charged to one transfer it served.

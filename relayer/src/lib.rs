@@ -14,13 +14,16 @@
 //! - [`signer`]: the validator key (encrypted keystore) signing EIP-712 transfers;
 //! - [`submitter`]: the one owner of an account's nonce on a chain, fees, replacement, retries;
 //! - [`ledger`]: every wei of gas charged to the transfers it served;
-//! - [`http`]: metrics, health, readiness and a small JSON API.
+//! - [`audit`]: every mint, release and vote compared with what the source emitted; alarms;
+//! - [`http`] and [`metrics`]: Prometheus metrics, health, readiness and a small JSON API.
 
+pub mod audit;
 pub mod config;
 pub mod domain;
 pub mod http;
 pub mod keys;
 pub mod ledger;
+pub mod metrics;
 pub mod node;
 pub mod planner;
 pub mod retry;

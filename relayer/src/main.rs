@@ -65,6 +65,19 @@ enum Command {
         #[command(subcommand)]
         command: DbCommand,
     },
+    /// Forgery alarms and vote conflicts the audit raised (open ones unless --all).
+    Alarms {
+        #[arg(long, env = "SIDEBRIDGE_CONFIG")]
+        config: PathBuf,
+        /// Include alarms already cleared.
+        #[arg(long)]
+        all: bool,
+        /// Mark every open alarm cleared (after investigating): `/readyz` turns green again.
+        #[arg(long, conflicts_with = "all")]
+        clear: bool,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -219,6 +232,12 @@ async fn run(command: Command) -> eyre::Result<()> {
                 Ok(())
             }
         },
+        Command::Alarms {
+            config,
+            all,
+            clear,
+            json,
+        } => alarms(&Config::load(&config)?, all, clear, json).await,
         Command::Db {
             command: DbCommand::Migrate { config },
         } => {
@@ -254,6 +273,63 @@ fn install_stop_signals(shutdown: CancellationToken) -> eyre::Result<()> {
         let _ = tokio::signal::ctrl_c().await;
         shutdown.cancel();
     });
+    Ok(())
+}
+
+async fn alarms(config: &Config, all: bool, clear: bool, json: bool) -> eyre::Result<()> {
+    let store = Store::connect(config.database_url.expose()).await?;
+    store.migrate().await?;
+    if clear {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let n = store.clear_alarms(now).await?;
+        eprintln!("cleared {n} alarm(s); a running relayer turns ready within one poll interval");
+        return Ok(());
+    }
+    let alarms = store.alarms(all).await?;
+    if json {
+        let value: Vec<_> = alarms
+            .iter()
+            .map(|a| {
+                serde_json::json!({
+                    "kind": a.kind.as_str(),
+                    "direction": a.direction.as_str(),
+                    "nonce": a.nonce,
+                    "expectedId": a.expected_id,
+                    "seenId": a.seen_id,
+                    "validator": (!a.actor.is_zero()).then_some(a.actor),
+                    "txHash": a.tx_hash,
+                    "raisedAt": a.raised_at,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(());
+    }
+    if alarms.is_empty() {
+        eprintln!("no {}alarms", if all { "" } else { "open " });
+        return Ok(());
+    }
+    println!(
+        "{:<14} {:<10} {:>8}  {:<66}  {:<66}  VALIDATOR",
+        "KIND", "DIRECTION", "NONCE", "SEEN ID", "EXPECTED ID"
+    );
+    for a in &alarms {
+        println!(
+            "{:<14} {:<10} {:>8}  {:<66}  {:<66}  {}",
+            a.kind.as_str(),
+            a.direction.as_str(),
+            a.nonce,
+            a.seen_id,
+            sidebridge_relayer::store::describe_id(a.expected_id),
+            if a.actor.is_zero() {
+                "-".to_string()
+            } else {
+                a.actor.to_string()
+            }
+        );
+    }
     Ok(())
 }
 

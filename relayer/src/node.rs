@@ -19,11 +19,13 @@ use tokio::{sync::Notify, task::JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
+    audit::Auditor,
     config::{ChainConfig, Config},
     domain::{Chain, Direction, TransferRecord, TransferState, TxKind},
     http::{HttpState, Metrics, Readiness, TransferApi},
     planner::{
-        Action, DepositFacts, ValidatorView, WithdrawalFacts, plan_deposits, plan_withdrawals,
+        Action, DepositFacts, QueueFacts, ValidatorView, WithdrawalFacts, plan_deposits,
+        plan_withdrawals,
     },
     signer::ValidatorSigner,
     store::{Store, StoreError},
@@ -230,7 +232,17 @@ pub async fn run(
     let side_tx = submitters.pop().expect("two submitters were started");
     let main_tx = submitters.pop().expect("two submitters were started");
 
+    let auditor = Auditor::new(
+        store.clone(),
+        main.clone(),
+        side.clone(),
+        route,
+        metrics.clone(),
+        readiness.clone(),
+    );
+    auditor.restore().await?;
     let planner = PlannerLoop {
+        auditor,
         store: store.clone(),
         main: main.clone(),
         side: side.clone(),
@@ -291,6 +303,7 @@ pub async fn run(
 }
 
 struct PlannerLoop {
+    auditor: Auditor,
     store: Store,
     main: DynProvider,
     side: DynProvider,
@@ -330,6 +343,13 @@ impl PlannerLoop {
                 _ = shutdown.cancelled() => return Ok(()),
                 _ = self.progress.notified() => {}
                 _ = tokio::time::sleep(self.poll) => {}
+            }
+            // the audit runs even when halted: it only reads what was confirmed
+            if let Err(err) = self.auditor.round(unix_now()).await {
+                if !err.is_retryable() {
+                    return Err(NodeError::TaskDied("audit", err.to_string()));
+                }
+                tracing::warn!(target: "audit", error = %err, "audit round failed; retrying");
             }
             if self.readiness.any_halted() {
                 continue; // a deep reorg: act on nothing until an operator looks
@@ -409,26 +429,51 @@ impl PlannerLoop {
             let view = &side_view;
             let mut with_facts = Vec::with_capacity(deposits.len());
             for record in deposits {
+                // every fact is about this exact content (its id), never just its nonce
                 let voted_by_me = side_bridge
-                    .hasVotedDeposit(me, record.nonce())
+                    .hasVotedDeposit(me, record.id)
                     .call()
                     .await
                     .map_err(rpc)?;
                 let executed = side_bridge
-                    .depositVotes(record.nonce())
+                    .depositVotes(record.id)
                     .call()
                     .await
                     .map_err(rpc)?
                     .executed;
+                let nonce_taken = executed
+                    || side_bridge
+                        .isDepositDone(record.nonce())
+                        .call()
+                        .await
+                        .map_err(rpc)?;
+                let queue = if executed {
+                    let q = side_bridge
+                        .queuedTransfer(record.id)
+                        .call()
+                        .await
+                        .map_err(rpc)?;
+                    queue_facts(q.eta, q.held, q.canceled, q.executed)
+                } else {
+                    None
+                };
                 with_facts.push((
                     record,
                     DepositFacts {
                         voted_by_me,
                         executed,
+                        nonce_taken,
+                        queue,
                     },
                 ));
             }
-            actions.extend(plan_deposits(view, &with_facts, self.batch_size));
+            actions.extend(plan_deposits(
+                view,
+                &with_facts,
+                self.batch_size,
+                now,
+                self.takeover_secs,
+            ));
         }
 
         // withdrawals: signed by the side set, released under the main set
@@ -439,15 +484,25 @@ impl PlannerLoop {
             let mut with_facts = Vec::with_capacity(withdrawals.len());
             for record in withdrawals {
                 let signed_by_me = side_bridge
-                    .hasSignedWithdrawal(me, record.nonce())
+                    .hasSignedWithdrawal(me, record.id)
                     .call()
                     .await
                     .map_err(rpc)?;
-                let released = main_bridge
+                let processed = main_bridge
                     .isProcessed(record.nonce())
                     .call()
                     .await
                     .map_err(rpc)?;
+                let queue = if processed {
+                    let q = main_bridge
+                        .queuedTransfer(record.id)
+                        .call()
+                        .await
+                        .map_err(rpc)?;
+                    queue_facts(q.eta, q.held, q.canceled, q.executed)
+                } else {
+                    None
+                };
                 let current_signers = self
                     .store
                     .signatures(record.id)
@@ -460,7 +515,8 @@ impl PlannerLoop {
                     WithdrawalFacts {
                         signed_by_me,
                         current_signers,
-                        released,
+                        processed,
+                        queue,
                     },
                 ));
             }
@@ -581,6 +637,25 @@ impl PlannerLoop {
                 self.after(&batch, &outcome, TransferState::Completed, now)
                     .await?;
             }
+            Action::ExecuteQueued(record) => {
+                let t = record.transfer.clone();
+                let (kind, to, input, handle) = match record.direction {
+                    Direction::Deposit => (
+                        TxKind::ExecuteQueuedMint,
+                        self.route.side_bridge,
+                        SideBridge::executeQueuedCall { t: t.into() }.abi_encode(),
+                        &self.side_tx,
+                    ),
+                    Direction::Withdrawal => (
+                        TxKind::ExecuteQueuedRelease,
+                        self.route.main_bridge,
+                        MainBridge::executeQueuedCall { t: t.into() }.abi_encode(),
+                        &self.main_tx,
+                    ),
+                };
+                // completion comes from the DepositExecuted / Released the watcher sees
+                handle.submit(request(kind, to, input, &[*record])).await?;
+            }
         }
         Ok(())
     }
@@ -604,6 +679,16 @@ impl PlannerLoop {
         }
         Ok(())
     }
+}
+
+/// What `queuedTransfer` says, when the transfer is in the queue at all (a zero ETA: not).
+fn queue_facts(eta: U256, held: bool, canceled: bool, executed: bool) -> Option<QueueFacts> {
+    (eta != U256::ZERO).then(|| QueueFacts {
+        eta: eta.saturating_to(),
+        held,
+        canceled,
+        executed,
+    })
 }
 
 fn request(kind: TxKind, to: Address, input: Vec<u8>, batch: &[TransferRecord]) -> TxRequest {

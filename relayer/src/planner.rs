@@ -30,11 +30,34 @@ impl ValidatorView {
     }
 }
 
-/// On-chain facts about a deposit.
+/// A large transfer in the destination bridge's queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueFacts {
+    /// Unix seconds from which anyone may execute it.
+    pub eta: u64,
+    pub held: bool,
+    pub canceled: bool,
+    pub executed: bool,
+}
+
+impl QueueFacts {
+    /// Open (not held, canceled or executed) and past its ETA at `now`.
+    fn executable(&self, now: i64) -> bool {
+        !self.held && !self.canceled && !self.executed && now >= 0 && now as u64 >= self.eta
+    }
+}
+
+/// On-chain facts about a deposit, all for its exact content (its id).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DepositFacts {
     pub voted_by_me: bool,
+    /// This content was minted, or queued to be.
     pub executed: bool,
+    /// The nonce was minted or queued — by this content, or by another (a forgery, which the
+    /// audit reports; voting for this one is pointless then).
+    pub nonce_taken: bool,
+    /// Present when this content waits in the queue.
+    pub queue: Option<QueueFacts>,
 }
 
 /// On-chain facts about a withdrawal.
@@ -43,7 +66,10 @@ pub struct WithdrawalFacts {
     pub signed_by_me: bool,
     /// Current validators whose signature is published.
     pub current_signers: usize,
-    pub released: bool,
+    /// The main bridge released (or queued) this nonce — this content, or another.
+    pub processed: bool,
+    /// Present when this content waits in the queue.
+    pub queue: Option<QueueFacts>,
 }
 
 /// One thing to do.
@@ -57,13 +83,18 @@ pub enum Action {
     Sign(Vec<TransferRecord>),
     /// Assemble the signatures and call `MainBridge.release`.
     Release(Box<TransferRecord>),
+    /// Execute a queued transfer whose delay passed (`executeQueued` on its destination).
+    ExecuteQueued(Box<TransferRecord>),
 }
 
-/// Plans deposits (main → side).
+/// Plans deposits (main → side). `now` and `takeover_secs` decide who executes a queued one.
+/// A deposit is completed only when its own `DepositExecuted` is seen (the watcher marks it).
 pub fn plan_deposits(
     view: &ValidatorView,
     deposits: &[(TransferRecord, DepositFacts)],
     batch_size: usize,
+    now: i64,
+    takeover_secs: u64,
 ) -> Vec<Action> {
     let mut actions = Vec::new();
     let mut approve = Vec::new();
@@ -71,7 +102,12 @@ pub fn plan_deposits(
     for (record, facts) in deposits {
         debug_assert_eq!(record.direction, Direction::Deposit);
         if facts.executed {
-            push_mark(&mut actions, record, TransferState::Completed);
+            push_mark(&mut actions, record, TransferState::Voted);
+            if let Some(queue) = facts.queue {
+                push_execute_queued(&mut actions, view, record, queue, now, takeover_secs);
+            }
+        } else if facts.nonce_taken {
+            // another content took this nonce: a vote would be skipped, the audit alarms
         } else if facts.voted_by_me {
             push_mark(&mut actions, record, TransferState::Voted);
         } else if is_validator {
@@ -85,7 +121,7 @@ pub fn plan_deposits(
 }
 
 /// Plans withdrawals (side → main). `now` and `takeover_secs` decide when a relayer other than
-/// the assigned one releases.
+/// the assigned one releases. A withdrawal is completed only when its own `Released` is seen.
 pub fn plan_withdrawals(
     view: &ValidatorView,
     withdrawals: &[(TransferRecord, WithdrawalFacts)],
@@ -98,8 +134,10 @@ pub fn plan_withdrawals(
     let is_validator = view.my_index().is_some();
     for (record, facts) in withdrawals {
         debug_assert_eq!(record.direction, Direction::Withdrawal);
-        if facts.released {
-            push_mark(&mut actions, record, TransferState::Completed);
+        if facts.processed {
+            if let Some(queue) = facts.queue {
+                push_execute_queued(&mut actions, view, record, queue, now, takeover_secs);
+            }
             continue;
         }
         if !is_validator {
@@ -117,9 +155,7 @@ pub fn plan_withdrawals(
             } else {
                 now
             };
-            let turn = view.release_turn(record.nonce()).unwrap_or(u64::MAX);
-            let due = ready_since.saturating_add((turn.saturating_mul(takeover_secs)) as i64);
-            if now >= due {
+            if now >= due(view, record.nonce(), ready_since, takeover_secs) {
                 actions.push(Action::Release(Box::new(record.clone())));
             }
         }
@@ -128,6 +164,27 @@ pub fn plan_withdrawals(
         actions.push(Action::Sign(chunk.to_vec()));
     }
     actions
+}
+
+/// When this validator's turn for `nonce` comes: the assigned one at `since`, each next one a
+/// takeover period later; never for a non-validator.
+fn due(view: &ValidatorView, nonce: u64, since: i64, takeover_secs: u64) -> i64 {
+    let turn = view.release_turn(nonce).unwrap_or(u64::MAX);
+    since.saturating_add(turn.saturating_mul(takeover_secs).min(i64::MAX as u64) as i64)
+}
+
+fn push_execute_queued(
+    actions: &mut Vec<Action>,
+    view: &ValidatorView,
+    record: &TransferRecord,
+    queue: QueueFacts,
+    now: i64,
+    takeover_secs: u64,
+) {
+    let eta = i64::try_from(queue.eta).unwrap_or(i64::MAX);
+    if queue.executable(now) && now >= due(view, record.nonce(), eta, takeover_secs) {
+        actions.push(Action::ExecuteQueued(Box::new(record.clone())));
+    }
 }
 
 fn push_mark(actions: &mut Vec<Action>, record: &TransferRecord, state: TransferState) {
@@ -182,20 +239,44 @@ mod tests {
         }
     }
 
+    fn deposit_facts(voted_by_me: bool, executed: bool) -> DepositFacts {
+        DepositFacts {
+            voted_by_me,
+            executed,
+            nonce_taken: executed,
+            queue: None,
+        }
+    }
+
+    fn withdrawal_facts(signed_by_me: bool, current_signers: usize) -> WithdrawalFacts {
+        WithdrawalFacts {
+            signed_by_me,
+            current_signers,
+            processed: false,
+            queue: None,
+        }
+    }
+
+    fn open_queue(eta: u64) -> QueueFacts {
+        QueueFacts {
+            eta,
+            held: false,
+            canceled: false,
+            executed: false,
+        }
+    }
+
     #[test]
     fn deposits_not_voted_are_approved_in_batches() {
         let deposits: Vec<_> = (0..5)
             .map(|n| {
                 (
                     record(Direction::Deposit, n, TransferState::Observed, 0),
-                    DepositFacts {
-                        voted_by_me: false,
-                        executed: false,
-                    },
+                    deposit_facts(false, false),
                 )
             })
             .collect();
-        let actions = plan_deposits(&view(1), &deposits, 2);
+        let actions = plan_deposits(&view(1), &deposits, 2, 0, 60);
         let sizes: Vec<_> = actions
             .iter()
             .map(|a| match a {
@@ -206,29 +287,21 @@ mod tests {
         assert_eq!(sizes, vec![2, 2, 1]);
     }
 
+    /// Voted or executed deposits spend no gas; an executed one is not marked completed here
+    /// (only its own `DepositExecuted`, seen by the watcher, completes it).
     #[test]
     fn deposits_already_done_spend_no_gas() {
         let voted = record(Direction::Deposit, 0, TransferState::Observed, 0);
-        let executed = record(Direction::Deposit, 1, TransferState::Voted, 0);
+        let executed = record(Direction::Deposit, 1, TransferState::Observed, 0);
         let actions = plan_deposits(
             &view(1),
             &[
-                (
-                    voted.clone(),
-                    DepositFacts {
-                        voted_by_me: true,
-                        executed: false,
-                    },
-                ),
-                (
-                    executed.clone(),
-                    DepositFacts {
-                        voted_by_me: true,
-                        executed: true,
-                    },
-                ),
+                (voted.clone(), deposit_facts(true, false)),
+                (executed.clone(), deposit_facts(false, true)),
             ],
             50,
+            0,
+            60,
         );
         assert_eq!(
             actions,
@@ -239,30 +312,59 @@ mod tests {
                 },
                 Action::Mark {
                     id: executed.id,
-                    state: TransferState::Completed
+                    state: TransferState::Voted
                 },
             ]
         );
     }
 
+    /// The nonce was taken by other content (a forgery): voting again is pointless, and the
+    /// honest deposit is not marked anything.
     #[test]
-    fn a_non_validator_only_observes() {
+    fn a_nonce_taken_by_other_content_gets_no_vote() {
         let d = record(Direction::Deposit, 0, TransferState::Observed, 0);
         let facts = DepositFacts {
             voted_by_me: false,
             executed: false,
+            nonce_taken: true,
+            queue: None,
         };
-        assert!(plan_deposits(&view(9), &[(d, facts)], 50).is_empty());
+        assert!(plan_deposits(&view(1), &[(d, facts)], 50, 0, 60).is_empty());
+    }
+
+    #[test]
+    fn a_non_validator_only_observes() {
+        let d = record(Direction::Deposit, 0, TransferState::Observed, 0);
+        assert!(plan_deposits(&view(9), &[(d, deposit_facts(false, false))], 50, 0, 60).is_empty());
+    }
+
+    /// A queued deposit is executed once its ETA passed, by the assigned validator first and the
+    /// next after the takeover period; a held one by nobody.
+    #[test]
+    fn queued_deposits_are_executed_after_their_eta_in_turn() {
+        let d = record(Direction::Deposit, 5, TransferState::Voted, 0);
+        let mut facts = deposit_facts(true, true);
+        facts.queue = Some(open_queue(1_000));
+        let at = |me: u8, now: i64, facts: DepositFacts| {
+            plan_deposits(&view(me), &[(d.clone(), facts)], 50, now, 60)
+                .contains(&Action::ExecuteQueued(Box::new(d.clone())))
+        };
+        assert!(!at(2, 999, facts), "not before the ETA");
+        assert!(at(2, 1_000, facts), "the assigned one at the ETA");
+        assert!(!at(3, 1_059, facts));
+        assert!(at(3, 1_060, facts), "the next one after the takeover");
+        let mut held = facts;
+        held.queue = Some(QueueFacts {
+            held: true,
+            ..open_queue(1_000)
+        });
+        assert!(!at(2, 5_000, held), "a held transfer waits for governance");
     }
 
     #[test]
     fn the_assigned_relayer_releases_at_once_the_next_after_the_takeover() {
         let w = record(Direction::Withdrawal, 5, TransferState::Ready, 1_000);
-        let facts = WithdrawalFacts {
-            signed_by_me: true,
-            current_signers: 3,
-            released: false,
-        };
+        let facts = withdrawal_facts(true, 3);
         // nonce 5 over 4 validators: index 1 (addr 2) is assigned, index 2 is next
         let assigned = plan_withdrawals(&view(2), &[(w.clone(), facts)], 50, 1_000, 60);
         assert!(assigned.contains(&Action::Release(Box::new(w.clone()))));
@@ -277,50 +379,40 @@ mod tests {
     #[test]
     fn withdrawals_below_threshold_are_not_released() {
         let w = record(Direction::Withdrawal, 0, TransferState::Ready, 0);
-        let facts = WithdrawalFacts {
-            signed_by_me: true,
-            current_signers: 2,
-            released: false,
-        };
-        let actions = plan_withdrawals(&view(1), &[(w, facts)], 50, 10_000, 60);
+        let actions = plan_withdrawals(&view(1), &[(w, withdrawal_facts(true, 2))], 50, 10_000, 60);
         assert!(actions.is_empty(), "{actions:?}");
     }
 
+    /// A processed nonce is never released again (completion comes from its `Released`), a
+    /// queued one is executed after its ETA, and unsigned ones are signed.
     #[test]
-    fn released_withdrawals_complete_and_unsigned_ones_are_signed() {
+    fn processed_withdrawals_wait_and_unsigned_ones_are_signed() {
         let done = record(Direction::Withdrawal, 0, TransferState::Voted, 0);
+        let queued = record(Direction::Withdrawal, 4, TransferState::Ready, 0);
         let fresh = record(Direction::Withdrawal, 1, TransferState::Observed, 0);
+        let processed = WithdrawalFacts {
+            processed: true,
+            ..withdrawal_facts(true, 3)
+        };
+        let in_queue = WithdrawalFacts {
+            queue: Some(open_queue(100)),
+            ..processed
+        };
         let actions = plan_withdrawals(
             &view(1),
             &[
-                (
-                    done.clone(),
-                    WithdrawalFacts {
-                        signed_by_me: true,
-                        current_signers: 3,
-                        released: true,
-                    },
-                ),
-                (
-                    fresh.clone(),
-                    WithdrawalFacts {
-                        signed_by_me: false,
-                        current_signers: 0,
-                        released: false,
-                    },
-                ),
+                (done.clone(), processed),
+                (queued.clone(), in_queue),
+                (fresh.clone(), withdrawal_facts(false, 0)),
             ],
             50,
-            0,
+            100,
             60,
         );
         assert_eq!(
             actions,
             vec![
-                Action::Mark {
-                    id: done.id,
-                    state: TransferState::Completed
-                },
+                Action::ExecuteQueued(Box::new(queued)),
                 Action::Sign(vec![fresh]),
             ]
         );

@@ -391,15 +391,21 @@ impl Submitter {
             }
             return Err(SubmitError::Rpc(message));
         };
-        let reason = match request.kind {
-            TxKind::Release => match MainBridge::MainBridgeErrors::abi_decode(&data) {
-                Ok(MainBridge::MainBridgeErrors::AlreadyProcessed(_)) => {
+        let reason = match request.kind.chain() {
+            Chain::Main => match MainBridge::MainBridgeErrors::abi_decode(&data) {
+                Ok(
+                    MainBridge::MainBridgeErrors::AlreadyProcessed(_)
+                    | MainBridge::MainBridgeErrors::QueueClosed(_),
+                ) => {
                     return Ok(TxOutcome::AlreadyDone);
                 }
                 Ok(e) => format!("{e:?}"),
                 Err(_) => format!("revert 0x{}", alloy::hex::encode(&data)),
             },
-            _ => match SideBridge::SideBridgeErrors::abi_decode(&data) {
+            Chain::Side => match SideBridge::SideBridgeErrors::abi_decode(&data) {
+                Ok(SideBridge::SideBridgeErrors::QueueClosed(_)) => {
+                    return Ok(TxOutcome::AlreadyDone);
+                }
                 Ok(e) => format!("{e:?}"),
                 Err(_) => format!("revert 0x{}", alloy::hex::encode(&data)),
             },

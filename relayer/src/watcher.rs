@@ -24,7 +24,10 @@ use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    domain::{Chain, Direction, PublishedSignature, SeenBlock, TransferRecord, TransferState},
+    domain::{
+        Chain, DepositVote, Direction, Execution, PublishedSignature, SeenBlock, TransferRecord,
+        TransferState,
+    },
     retry::{is_transient, rpc_backoff},
     store::{FeeEntry, Store, StoreError, WatchBatch},
 };
@@ -144,6 +147,8 @@ pub fn decode(chain: Chain, route: &Route, logs: &[Log], timestamp: i64, now: i6
         signatures: Vec::new(),
         ready: Vec::new(),
         fees: Vec::new(),
+        executions: Vec::new(),
+        votes: Vec::new(),
     };
     for log in logs {
         let (Some(block), Some(tx)) = (log.block_number, log.transaction_hash) else {
@@ -151,6 +156,14 @@ pub fn decode(chain: Chain, route: &Route, logs: &[Log], timestamp: i64, now: i6
         };
         let ts = log.block_timestamp.map(|t| t as i64).unwrap_or(timestamp);
         let Some(topic) = log.topic0() else { continue };
+        let execution = |direction, nonce, transfer_id, queued| Execution {
+            direction,
+            nonce,
+            transfer_id,
+            queued,
+            tx_hash: tx,
+            block,
+        };
         let mut record = |direction, transfer: Transfer, id, fee| {
             batch.fees.push(FeeEntry {
                 transfer_id: id,
@@ -182,6 +195,14 @@ pub fn decode(chain: Chain, route: &Route, logs: &[Log], timestamp: i64, now: i6
             (Chain::Main, MainBridge::Released::SIGNATURE_HASH) => {
                 if let Ok(ev) = MainBridge::Released::decode_log_data(log.data()) {
                     batch.completed.push(ev.transferId);
+                    let e = execution(Direction::Withdrawal, ev.nonce, ev.transferId, false);
+                    batch.executions.push(e);
+                }
+            }
+            (Chain::Main, MainBridge::TransferQueued::SIGNATURE_HASH) => {
+                if let Ok(ev) = MainBridge::TransferQueued::decode_log_data(log.data()) {
+                    let e = execution(Direction::Withdrawal, ev.nonce, ev.transferId, true);
+                    batch.executions.push(e);
                 }
             }
             (Chain::Side, SideBridge::Burned::SIGNATURE_HASH) => {
@@ -199,6 +220,26 @@ pub fn decode(chain: Chain, route: &Route, logs: &[Log], timestamp: i64, now: i6
             (Chain::Side, SideBridge::DepositExecuted::SIGNATURE_HASH) => {
                 if let Ok(ev) = SideBridge::DepositExecuted::decode_log_data(log.data()) {
                     batch.completed.push(ev.transferId);
+                    let e = execution(Direction::Deposit, ev.nonce, ev.transferId, false);
+                    batch.executions.push(e);
+                }
+            }
+            (Chain::Side, SideBridge::TransferQueued::SIGNATURE_HASH) => {
+                if let Ok(ev) = SideBridge::TransferQueued::decode_log_data(log.data()) {
+                    let e = execution(Direction::Deposit, ev.nonce, ev.transferId, true);
+                    batch.executions.push(e);
+                }
+            }
+            (Chain::Side, SideBridge::DepositsApproved::SIGNATURE_HASH) => {
+                if let Ok(ev) = SideBridge::DepositsApproved::decode_log_data(log.data()) {
+                    for (nonce, transfer_id) in decode_votes(&ev.votes) {
+                        batch.votes.push(DepositVote {
+                            nonce,
+                            transfer_id,
+                            validator: ev.validator,
+                            tx_hash: tx,
+                        });
+                    }
                 }
             }
             (Chain::Side, SideBridge::SignatureSubmitted::SIGNATURE_HASH) => {
@@ -227,6 +268,16 @@ pub fn decode(chain: Chain, route: &Route, logs: &[Log], timestamp: i64, now: i6
         }
     }
     batch
+}
+
+/// The `(nonce, transfer id)` pairs of a `DepositsApproved.votes` field: 40 bytes each, an
+/// 8-byte big-endian nonce then the 32-byte id. A trailing partial entry is ignored.
+pub fn decode_votes(votes: &[u8]) -> impl Iterator<Item = (u64, B256)> + '_ {
+    votes.chunks_exact(40).map(|entry| {
+        let (nonce, id) = entry.split_at(8);
+        let nonce = u64::from_be_bytes(nonce.try_into().expect("chunks of 40 split at 8"));
+        (nonce, B256::from_slice(id))
+    })
 }
 
 /// The watcher of one chain.

@@ -5,9 +5,12 @@
 //!   held none of the token before (not the first release of its 256-nonce bitmap word; that
 //!   one is printed once as `release-first-in-word`);
 //! - `approve batch=<b> gas_per_transfer=<N>`: one validator's first vote for b deposits, below
-//!   the threshold; `approve-final batch=<b> ...`: the vote that mints;
+//!   the threshold (it creates each content's vote record); `approve-second ...`: the next
+//!   vote, still below it; `approve-final batch=<b> ...`: the vote that mints;
 //! - `submitSignatures batch=<b> gas_per_transfer=<N>`: one validator's signatures for b
-//!   withdrawals.
+//!   withdrawals;
+//! - `lock gas=<N>` and `burn gas=<N>`: a holder's transfer out of each chain (not the first,
+//!   which also creates the nonce slot).
 
 use alloy::{
     primitives::{Address, U256},
@@ -48,8 +51,9 @@ async fn main() -> eyre::Result<()> {
 
 async fn gas() -> eyre::Result<()> {
     for &(k, n) in RELEASE_CASES {
-        let (first, steady) = release_gas(k, n).await?;
+        let (lock, first, steady) = release_gas(k, n).await?;
         if (k, n) == (5, 7) {
+            println!("lock gas={lock}");
             println!("release-first-in-word {k}/{n} gas={first}");
         }
         println!("release {k}/{n} gas={steady}");
@@ -70,9 +74,9 @@ fn checked(receipt: TransactionReceipt, what: &str) -> eyre::Result<u64> {
     Ok(receipt.gas_used)
 }
 
-/// Gas of two releases signed by `k` of `n` validators: the first one of a bitmap word and
-/// a later one.
-async fn release_gas(k: usize, n: usize) -> eyre::Result<(u64, u64)> {
+/// Gas of the lock that funds custody, and of two releases signed by `k` of `n` validators:
+/// the first one of a bitmap word and a later one.
+async fn release_gas(k: usize, n: usize) -> eyre::Result<(u64, u64, u64)> {
     let sys = System::start(SystemSpec {
         validators: n,
         validator_threshold: k,
@@ -89,12 +93,17 @@ async fn release_gas(k: usize, n: usize) -> eyre::Result<(u64, u64)> {
         .await?
         .get_receipt()
         .await?;
-    MainBridge::new(d.main.bridge, &main)
-        .lock(sys.main_token, amount, sys.holder.address())
-        .send()
-        .await?
-        .get_receipt()
-        .await?;
+    // the first lock creates the nonce and custody slots; the second is the steady-state one
+    let mut lock = 0;
+    for part in [amount - unit(), unit()] {
+        let receipt = MainBridge::new(d.main.bridge, &main)
+            .lock(sys.main_token, part, sys.holder.address())
+            .send()
+            .await?
+            .get_receipt()
+            .await?;
+        lock = checked(receipt, "lock")?;
+    }
 
     let signers: Vec<PrivateKeySigner> = sys.validators_sorted().into_iter().take(k).collect();
     let mut gas = Vec::new();
@@ -121,7 +130,7 @@ async fn release_gas(k: usize, n: usize) -> eyre::Result<(u64, u64)> {
             .await?;
         gas.push(checked(receipt, "release")?);
     }
-    Ok((gas[0], gas[1]))
+    Ok((lock, gas[0], gas[1]))
 }
 
 /// Side-chain votes and signatures with 4 validators and threshold 3.
@@ -178,24 +187,31 @@ async fn side_gas() -> eyre::Result<()> {
         }
         println!("approve batch={batch} gas_per_transfer={}", per_vote[0]);
         println!(
+            "approve-second batch={batch} gas_per_transfer={}",
+            per_vote[1]
+        );
+        println!(
             "approve-final batch={batch} gas_per_transfer={}",
             per_vote[2]
         );
     }
 
     let user_side = sys.side_as(&user);
+    let mut burn_gas = Vec::new();
     for &batch in BATCHES {
         let mut withdrawals = Vec::new();
         for _ in 0..batch {
-            let burned = SideBridge::new(d.side.bridge, &user_side)
+            let receipt = SideBridge::new(d.side.bridge, &user_side)
                 .burn(sys.wrapped_token, unit(), user.address())
                 .send()
                 .await?
                 .get_receipt()
-                .await?
+                .await?;
+            let burned = receipt
                 .decoded_log::<SideBridge::Burned>()
                 .ok_or_else(|| eyre::eyre!("burn emitted no Burned"))?
                 .data;
+            burn_gas.push(checked(receipt, "burn")?);
             withdrawals.push(Transfer::from_burned(&burned, SIDE_CHAIN_ID, MAIN_CHAIN_ID));
         }
         let signer = &validators[0];
@@ -219,6 +235,10 @@ async fn side_gas() -> eyre::Result<()> {
             "submitSignatures batch={batch} gas_per_transfer={}",
             checked(receipt, "submitSignatures")? / batch as u64
         );
+    }
+    // the first burn creates the nonce slot; the second is the steady-state one
+    if let Some(gas) = burn_gas.get(1) {
+        println!("burn gas={gas}");
     }
     Ok(())
 }

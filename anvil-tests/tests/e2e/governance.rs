@@ -320,6 +320,8 @@ async fn members_propose_vote_and_execute_on_both_chains() -> eyre::Result<()> {
             "{chain}: {bridge}"
         );
         assert_eq!(bridge["validatorSetVersion"], "2");
+        // 2 of 4 would not be a majority: bridgectl proposed the smallest one with it
+        assert_eq!(bridge["validatorThreshold"], "3");
         assert_eq!(proposal(&show, chain, id)?["status"], "executed");
         assert_eq!(show[chain.as_str()]["governance"]["threshold"], "2");
         assert_eq!(
@@ -508,18 +510,43 @@ async fn every_refusal_has_its_message_and_a_nonzero_exit() -> eyre::Result<()> 
         "a config for another chain must be refused: {run:?}"
     );
 
-    // only the proposer cancels; a canceled proposal takes no more votes
+    // strangers cannot cancel; any other member (or guardian) can, and a canceled proposal
+    // takes no more votes
     let ids = ctl
         .propose(a, "side", &["set-timelock-delay", "60"])
         .await?;
     let id = ids[0].1.as_str();
-    ctl.refused(b, &["cancel", id, "--yes"], "not the proposer")
+    let stranger = PrivateKeySigner::random();
+    ctl.refused(&stranger, &["cancel", id, "--yes"], "not a canceller")
         .await?;
     let out: Value =
-        serde_json::from_str(&ctl.ok(Some(a), &["cancel", id, "--yes", "--json"]).await?)?;
+        serde_json::from_str(&ctl.ok(Some(b), &["cancel", id, "--yes", "--json"]).await?)?;
     assert_eq!(out["status"], "canceled");
     assert_eq!(out["action"]["kind"], "setTimelockDelay");
     ctl.refused(b, &["vote", id, "--yes"], "canceled").await?;
+    // nobody but the proposer cancels their own removal
+    let ids = ctl
+        .propose(a, "main", &["remove-member", &c.address().to_string()])
+        .await?;
+    ctl.refused(
+        c,
+        &["cancel", ids[0].1.as_str(), "--yes"],
+        "CannotCancelOwnRemoval",
+    )
+    .await?;
+    // a timelock under the floor fixed at deployment is refused whatever the votes
+    let ids = ctl
+        .propose(a, "main", &["set-timelock-delay", "59"])
+        .await?;
+    ctl.ok(Some(b), &["vote", ids[0].1.as_str(), "--yes"])
+        .await?;
+    travel(&sys, 3_601).await?;
+    ctl.refused(
+        c,
+        &["execute", ids[0].1.as_str(), "--yes"],
+        "reverted with DelayTooShort",
+    )
+    .await?;
 
     // a raw call names one chain's contract, so it is never proposed on both
     let gov = sys.deployment.main.governance.to_string();
@@ -642,9 +669,21 @@ async fn validators_rotate_while_fifty_transfers_are_in_flight() -> eyre::Result
 
     // the last deposit needed three of the new set: the newcomer's relayer voted for it
     let side = sys.side_as(&bridge.user);
+    let last = Transfer {
+        srcChainId: U256::from(MAIN_CHAIN_ID),
+        dstChainId: U256::from(SIDE_CHAIN_ID),
+        nonce: 49,
+        token: sys.main_token,
+        sender: sys.holder.address(),
+        recipient: user,
+        amount: tokens(1),
+    };
     assert!(
         SideBridge::new(sys.deployment.side.bridge, &side)
-            .hasVotedDeposit(newcomer.address(), 49)
+            .hasVotedDeposit(
+                newcomer.address(),
+                transfer_digest(&last, sys.deployment.side.bridge)
+            )
             .call()
             .await?
     );

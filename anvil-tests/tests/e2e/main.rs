@@ -1,5 +1,6 @@
 //! End-to-end tests: the whole system on two anvil chains. One test binary, one module per area.
 
+mod attacks;
 mod bad_input;
 mod digest;
 mod governance;

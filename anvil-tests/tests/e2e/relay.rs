@@ -35,12 +35,17 @@ impl Bridge {
         threshold: usize,
         options: NodeOptions,
     ) -> eyre::Result<Self> {
-        let sys = System::start(SystemSpec {
+        let spec = SystemSpec {
             validators,
             validator_threshold: threshold,
             ..SystemSpec::default()
-        })
-        .await?;
+        };
+        Self::start_spec(spec, options).await
+    }
+
+    /// A system deployed as `spec` says, with a (stopped) node per validator.
+    pub(crate) async fn start_spec(spec: SystemSpec, options: NodeOptions) -> eyre::Result<Self> {
+        let sys = System::start(spec).await?;
         let dir = tempfile::tempdir()?;
         let mut nodes = Vec::new();
         let mut start_balances = Vec::new();

@@ -1,0 +1,162 @@
+//! The audit: every mint, release and queued transfer a destination bridge accepts is compared
+//! with the transfer this relayer saw at the source for that nonce, and every deposit vote any
+//! validator casts with the deposit seen. The bridges bind votes to full 256-bit ids, so a
+//! mismatch at the destination means a threshold of validator keys (or a broken contract)
+//! produced it: a forgery alarm is logged with both ids, counted
+//! (`sidebridge_forgery_alarms_total`) and turns `/readyz` red until an operator clears it
+//! (`relayer alarms --clear`). A conflicting vote is a warning
+//! (`sidebridge_vote_conflicts_total`): one validator below the threshold cannot mint with it,
+//! but its operator should be asked why.
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicU64, Ordering},
+};
+
+use alloy::providers::DynProvider;
+use sidebridge_contracts::bindings::{MainBridge, SideBridge};
+
+use crate::{
+    domain::{Alarm, AlarmKind, Direction},
+    http::{Metrics, Readiness},
+    store::{Store, StoreError, describe_id},
+    watcher::Route,
+};
+
+/// Compares what the chains accepted with what this relayer saw.
+#[derive(Debug)]
+pub struct Auditor {
+    pub store: Store,
+    pub main: DynProvider,
+    pub side: DynProvider,
+    pub route: Route,
+    pub metrics: Arc<Metrics>,
+    pub readiness: Arc<Readiness>,
+    /// The store's watch-commit count when the last complete round ran (`u64::MAX`: none yet).
+    pub audited_through: AtomicU64,
+}
+
+impl Auditor {
+    pub fn new(
+        store: Store,
+        main: DynProvider,
+        side: DynProvider,
+        route: Route,
+        metrics: Arc<Metrics>,
+        readiness: Arc<Readiness>,
+    ) -> Self {
+        Auditor {
+            store,
+            main,
+            side,
+            route,
+            metrics,
+            readiness,
+            audited_through: AtomicU64::new(u64::MAX),
+        }
+    }
+}
+
+impl Auditor {
+    /// Restores the counters and readiness from the alarms already in the database.
+    pub async fn restore(&self) -> Result<(), StoreError> {
+        for (kind, direction, n) in self.store.alarm_totals().await? {
+            match kind {
+                AlarmKind::Forgery => self.metrics.forgery_alarms(direction, n),
+                AlarmKind::VoteConflict => self.metrics.vote_conflicts(n),
+            }
+        }
+        self.refresh_readiness().await
+    }
+
+    /// One comparison of everything that arrived since the last one; nothing to do (not even a
+    /// database write) when no watch batch was committed since the last complete round. An RPC
+    /// failure reading a source's outbound nonce only postpones judging executions at unknown
+    /// nonces (the round then counts as incomplete and runs again).
+    pub async fn round(&self, now: i64) -> Result<Vec<Alarm>, StoreError> {
+        let commits = self.store.watch_commits();
+        if self.audited_through.load(Ordering::Acquire) == commits {
+            // an operator may have cleared the open alarms from another process
+            if self.readiness.alarm().is_some() {
+                self.refresh_readiness().await?;
+            }
+            return Ok(Vec::new());
+        }
+        let mut outbound = Vec::new();
+        let mut complete = true;
+        for direction in self.store.unaudited_directions().await? {
+            match self.source_next_nonce(direction).await {
+                Ok(next) => outbound.push((direction, next)),
+                Err(reason) => {
+                    complete = false;
+                    tracing::warn!(target: "audit", %direction, %reason, "cannot read the source bridge's next nonce; judging later")
+                }
+            }
+        }
+        let raised = self.store.audit(now, &outbound).await?;
+        if complete {
+            self.audited_through.store(commits, Ordering::Release);
+        }
+        for alarm in &raised {
+            report(alarm);
+            match alarm.kind {
+                AlarmKind::Forgery => self.metrics.forgery_alarms(alarm.direction, 1),
+                AlarmKind::VoteConflict => self.metrics.vote_conflicts(1),
+            }
+        }
+        self.refresh_readiness().await?;
+        Ok(raised)
+    }
+
+    async fn refresh_readiness(&self) -> Result<(), StoreError> {
+        let open: Vec<Alarm> = self
+            .store
+            .alarms(false)
+            .await?
+            .into_iter()
+            .filter(|a| a.kind == AlarmKind::Forgery)
+            .collect();
+        self.readiness.set_alarm(open.first().map(|first| {
+            format!(
+                "{} open forgery alarm(s); first: {} nonce {} accepted {}, expected {}",
+                open.len(),
+                first.direction,
+                first.nonce,
+                first.seen_id,
+                describe_id(first.expected_id)
+            )
+        }));
+        Ok(())
+    }
+
+    /// The nonce the source bridge of `direction` will give its next outbound transfer.
+    async fn source_next_nonce(&self, direction: Direction) -> Result<u64, String> {
+        match direction {
+            Direction::Deposit => MainBridge::new(self.route.main_bridge, &self.main)
+                .outboundNonce()
+                .call()
+                .await
+                .map_err(|e| e.to_string()),
+            Direction::Withdrawal => SideBridge::new(self.route.side_bridge, &self.side)
+                .outboundNonce()
+                .call()
+                .await
+                .map_err(|e| e.to_string()),
+        }
+    }
+}
+
+fn report(alarm: &Alarm) {
+    match alarm.kind {
+        AlarmKind::Forgery => tracing::error!(target: "audit",
+            direction = %alarm.direction, nonce = alarm.nonce,
+            accepted_id = %alarm.seen_id, expected_id = %describe_id(alarm.expected_id),
+            tx_hash = %alarm.tx_hash,
+            "FORGERY: the destination bridge accepted content that is not the transfer seen at the source; hold it (queued) or pause, and rotate the validator keys"),
+        AlarmKind::VoteConflict => tracing::warn!(target: "audit",
+            validator = %alarm.actor, nonce = alarm.nonce,
+            voted_id = %alarm.seen_id, expected_id = %describe_id(alarm.expected_id),
+            tx_hash = %alarm.tx_hash,
+            "conflicting vote: a validator voted for deposit content that was not locked"),
+    }
+}

@@ -1,0 +1,358 @@
+//! What the node exports to Prometheus: one registry, one struct ([`Metrics`]), every series
+//! created at zero at start so dashboards and `increase()` alerts see it before the first event.
+//! Labels are bounded by construction (chain, kind, direction, state); a transfer id or a
+//! transaction hash is never a label. Served by [`crate::http`] at `/metrics`.
+
+use std::{
+    fmt,
+    sync::{Mutex, PoisonError, atomic::AtomicU64},
+};
+
+use alloy::primitives::U256;
+use prometheus_client::{
+    encoding::{EncodeLabelSet, EncodeMetric, MetricEncoder, NoLabelSet, prometheus_text},
+    metrics::{MetricType, TypedMetric, counter::Counter, family::Family, gauge::Gauge},
+    registry::Registry,
+};
+
+use crate::domain::{Chain, Direction, TransferState, TxKind};
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ChainLabels {
+    chain: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ChainKindLabels {
+    chain: &'static str,
+    kind: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DirectionLabels {
+    direction: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TransferLabels {
+    direction: &'static str,
+    state: &'static str,
+}
+
+fn chain_labels(chain: Chain) -> ChainLabels {
+    ChainLabels {
+        chain: chain.as_str(),
+    }
+}
+
+fn chain_kind(chain: Chain, kind: TxKind) -> ChainKindLabels {
+    ChainKindLabels {
+        chain: chain.as_str(),
+        kind: kind.as_str(),
+    }
+}
+
+type F64Gauge = Gauge<f64, AtomicU64>;
+
+/// Everything the node exports to Prometheus, in one registry. All names start with
+/// `sidebridge_`:
+///
+/// | metric | type | labels |
+/// | --- | --- | --- |
+/// | `transfers` | gauge | direction, state |
+/// | `chain_head_block`, `chain_cursor_block`, `chain_lag_blocks` | gauge | chain |
+/// | `tx_sent_total`, `tx_failed_total`, `tx_replaced_total` | counter | chain, kind |
+/// | `gas_spent_wei_total` | counter | chain, kind |
+/// | `account_balance_wei` | gauge | chain |
+/// | `reorg_halts_total` | counter | chain |
+/// | `ready` | gauge (0/1) | chain |
+/// | `forgery_alarms_total` | counter | direction |
+/// | `vote_conflicts_total` | counter | |
+///
+/// The two alarm counters start at what the database holds, so a restart does not hide them.
+///
+/// Gas is summed exactly, in wei, as a 256-bit integer and exported as the nearest `f64`:
+/// the export is off by at most one part in 2^53 of the total and never drifts, since it is
+/// rounded once per scrape rather than per transaction. (A `u64` wei counter would overflow
+/// at 18.4 ETH; a gwei one would drop the sub-gwei remainder of every receipt.) The cost
+/// ledger, not this metric, is the book that reconciles to the wei.
+pub struct Metrics {
+    registry: Registry,
+    transfers: Family<TransferLabels, Gauge>,
+    head_block: Family<ChainLabels, Gauge>,
+    cursor_block: Family<ChainLabels, Gauge>,
+    lag_blocks: Family<ChainLabels, Gauge>,
+    tx_sent: Family<ChainKindLabels, Counter>,
+    tx_failed: Family<ChainKindLabels, Counter>,
+    tx_replaced: Family<ChainKindLabels, Counter>,
+    gas_spent: Family<ChainKindLabels, WeiTotal>,
+    balance: Family<ChainLabels, F64Gauge>,
+    reorg_halts: Family<ChainLabels, Counter>,
+    ready: Family<ChainLabels, Gauge>,
+    forgery_alarms: Family<DirectionLabels, Counter>,
+    vote_conflicts: Counter,
+}
+
+impl fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn saturating_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+impl Metrics {
+    /// Registers every metric and creates every series at zero, so that dashboards and
+    /// `increase()` alerts see them before the first event.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("sidebridge");
+        let metrics = Metrics {
+            transfers: Family::default(),
+            head_block: Family::default(),
+            cursor_block: Family::default(),
+            lag_blocks: Family::default(),
+            tx_sent: Family::default(),
+            tx_failed: Family::default(),
+            tx_replaced: Family::default(),
+            gas_spent: Family::default(),
+            balance: Family::default(),
+            reorg_halts: Family::default(),
+            ready: Family::default(),
+            forgery_alarms: Family::default(),
+            vote_conflicts: Counter::default(),
+            registry: Registry::default(),
+        };
+        registry.register(
+            "transfers",
+            "Transfers this relayer tracks, by direction and state",
+            metrics.transfers.clone(),
+        );
+        registry.register(
+            "chain_head_block",
+            "Latest block number the chain's node reported",
+            metrics.head_block.clone(),
+        );
+        registry.register(
+            "chain_cursor_block",
+            "Last block the watcher processed",
+            metrics.cursor_block.clone(),
+        );
+        registry.register(
+            "chain_lag_blocks",
+            "Blocks between the watcher's cursor and the confirmed head",
+            metrics.lag_blocks.clone(),
+        );
+        registry.register(
+            "tx_sent",
+            "Transactions broadcast, by chain and kind",
+            metrics.tx_sent.clone(),
+        );
+        registry.register(
+            "tx_failed",
+            "Transactions that reverted or were rejected, by chain and kind",
+            metrics.tx_failed.clone(),
+        );
+        registry.register(
+            "tx_replaced",
+            "Stuck transactions replaced with a higher fee, by chain and kind",
+            metrics.tx_replaced.clone(),
+        );
+        registry.register(
+            "gas_spent_wei",
+            "Gas paid (gasUsed x effectiveGasPrice) in wei, summed exactly, exported as f64",
+            metrics.gas_spent.clone(),
+        );
+        registry.register(
+            "account_balance_wei",
+            "The validator account's native balance in wei (as f64)",
+            metrics.balance.clone(),
+        );
+        registry.register(
+            "reorg_halts",
+            "Times a watcher halted on a reorg deeper than its confirmations",
+            metrics.reorg_halts.clone(),
+        );
+        registry.register(
+            "ready",
+            "1 when the chain's watcher is caught up and not halted",
+            metrics.ready.clone(),
+        );
+        registry.register(
+            "forgery_alarms",
+            "Mints, releases or queued transfers whose content is not the transfer seen at the source",
+            metrics.forgery_alarms.clone(),
+        );
+        registry.register(
+            "vote_conflicts",
+            "Deposit votes by any validator for content other than the deposit seen at the source",
+            metrics.vote_conflicts.clone(),
+        );
+        for direction in [Direction::Deposit, Direction::Withdrawal] {
+            let _ = metrics.forgery_alarms.get_or_create(&DirectionLabels {
+                direction: direction.as_str(),
+            });
+        }
+
+        for direction in [Direction::Deposit, Direction::Withdrawal] {
+            for state in TransferState::ALL {
+                let _ = metrics.transfers.get_or_create(&TransferLabels {
+                    direction: direction.as_str(),
+                    state: state.as_str(),
+                });
+            }
+        }
+        for chain in Chain::ALL {
+            let c = chain_labels(chain);
+            let _ = metrics.head_block.get_or_create(&c);
+            let _ = metrics.cursor_block.get_or_create(&c);
+            let _ = metrics.lag_blocks.get_or_create(&c);
+            let _ = metrics.balance.get_or_create(&c);
+            let _ = metrics.reorg_halts.get_or_create(&c);
+            let _ = metrics.ready.get_or_create(&c);
+        }
+        for kind in TxKind::ALL {
+            let ck = chain_kind(kind.chain(), kind);
+            let _ = metrics.tx_sent.get_or_create(&ck);
+            let _ = metrics.tx_failed.get_or_create(&ck);
+            let _ = metrics.tx_replaced.get_or_create(&ck);
+            let _ = metrics.gas_spent.get_or_create(&ck);
+        }
+        Metrics {
+            registry,
+            ..metrics
+        }
+    }
+
+    /// Sets the transfer gauges from the store's counts; combinations absent from `counts`
+    /// are set to zero.
+    pub fn set_transfer_counts(&self, counts: &[(Direction, TransferState, i64)]) {
+        for direction in [Direction::Deposit, Direction::Withdrawal] {
+            for state in TransferState::ALL {
+                let n = counts
+                    .iter()
+                    .filter(|(d, s, _)| *d == direction && *s == state)
+                    .map(|(_, _, n)| *n)
+                    .sum::<i64>();
+                self.transfers
+                    .get_or_create(&TransferLabels {
+                        direction: direction.as_str(),
+                        state: state.as_str(),
+                    })
+                    .set(n);
+            }
+        }
+    }
+
+    /// A watcher's progress: the node's head, the last processed block and the gap between
+    /// the cursor and the confirmed head.
+    pub fn set_chain_progress(&self, chain: Chain, head: u64, cursor: u64, lag: u64) {
+        let c = chain_labels(chain);
+        self.head_block.get_or_create(&c).set(saturating_i64(head));
+        self.cursor_block
+            .get_or_create(&c)
+            .set(saturating_i64(cursor));
+        self.lag_blocks.get_or_create(&c).set(saturating_i64(lag));
+    }
+
+    pub fn tx_sent(&self, chain: Chain, kind: TxKind) {
+        self.tx_sent.get_or_create(&chain_kind(chain, kind)).inc();
+    }
+
+    pub fn tx_failed(&self, chain: Chain, kind: TxKind) {
+        self.tx_failed.get_or_create(&chain_kind(chain, kind)).inc();
+    }
+
+    pub fn tx_replaced(&self, chain: Chain, kind: TxKind) {
+        self.tx_replaced
+            .get_or_create(&chain_kind(chain, kind))
+            .inc();
+    }
+
+    /// Adds a mined transaction's cost (`gasUsed × effectiveGasPrice`).
+    pub fn gas_spent(&self, chain: Chain, kind: TxKind, cost_wei: U256) {
+        self.gas_spent
+            .get_or_create(&chain_kind(chain, kind))
+            .add(cost_wei);
+    }
+
+    /// The exact gas total behind `gas_spent_wei_total`.
+    pub fn gas_spent_wei(&self, chain: Chain, kind: TxKind) -> U256 {
+        self.gas_spent.get_or_create(&chain_kind(chain, kind)).get()
+    }
+
+    pub fn set_balance(&self, chain: Chain, balance_wei: U256) {
+        self.balance
+            .get_or_create(&chain_labels(chain))
+            .set(f64::from(balance_wei));
+    }
+
+    pub fn reorg_halt(&self, chain: Chain) {
+        self.reorg_halts.get_or_create(&chain_labels(chain)).inc();
+    }
+
+    /// Counts `n` newly raised forgery alarms.
+    pub fn forgery_alarms(&self, direction: Direction, n: u64) {
+        self.forgery_alarms
+            .get_or_create(&DirectionLabels {
+                direction: direction.as_str(),
+            })
+            .inc_by(n);
+    }
+
+    /// Counts `n` newly seen conflicting votes.
+    pub fn vote_conflicts(&self, n: u64) {
+        self.vote_conflicts.inc_by(n);
+    }
+
+    /// Set from [`Readiness`] on every scrape; callable directly too.
+    pub fn set_ready(&self, chain: Chain, ready: bool) {
+        self.ready
+            .get_or_create(&chain_labels(chain))
+            .set(i64::from(ready));
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn encode(&self) -> Result<String, fmt::Error> {
+        let mut out = String::new();
+        prometheus_text::encode(&mut out, &self.registry)?;
+        Ok(out)
+    }
+}
+
+/// A counter of wei: summed exactly as a `U256`, encoded as the nearest `f64`.
+#[derive(Debug, Default)]
+struct WeiTotal(Mutex<U256>);
+
+impl WeiTotal {
+    fn add(&self, wei: U256) {
+        let mut total = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        *total = total.saturating_add(wei);
+    }
+
+    fn get(&self) -> U256 {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl TypedMetric for WeiTotal {
+    const TYPE: MetricType = MetricType::Counter;
+}
+
+impl EncodeMetric for WeiTotal {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), fmt::Error> {
+        let total = f64::from(self.get());
+        encoder.encode_counter::<NoLabelSet, f64, f64>(&total, None)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        Self::TYPE
+    }
+}
