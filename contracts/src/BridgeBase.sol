@@ -152,6 +152,23 @@ abstract contract BridgeBase is Governed, EIP712, ReentrancyGuardTransient {
         return _config.setVersion;
     }
 
+    /// @notice Everything a relayer reads about the set in one call: the validators
+    /// (ascending), the threshold, the set version, and the pause and live flags.
+    function bridgeState()
+        external
+        view
+        returns (address[] memory set, uint256 threshold, uint256 setVersion, bool isPaused, bool isLive)
+    {
+        Config memory c = _config;
+        return (
+            SignerSet.toArray(SignerSet.read(c.validatorSet), c.validatorCount),
+            c.threshold,
+            c.setVersion,
+            c.paused,
+            c.live
+        );
+    }
+
     /// @notice Whether `account` is in the current validator set.
     function isValidator(address account) external view returns (bool) {
         Config memory c = _config;
@@ -196,7 +213,7 @@ abstract contract BridgeBase is Governed, EIP712, ReentrancyGuardTransient {
     }
 
     /// @notice A queued transfer: when it may execute, and whether it is held, canceled or done.
-    function queuedTransfer(bytes32 id) external view returns (uint256 eta, bool held, bool canceled, bool executed) {
+    function queuedTransfer(bytes32 id) public view returns (uint256 eta, bool held, bool canceled, bool executed) {
         uint256 q = _queue[id];
         return (uint64(q), q & QUEUE_HELD != 0, q & QUEUE_CANCELED != 0, q & QUEUE_EXECUTED != 0);
     }
@@ -370,8 +387,10 @@ abstract contract BridgeBase is Governed, EIP712, ReentrancyGuardTransient {
 
     /// @dev The bucket refilled to now: `cap / window` per second, never above `cap`.
     function _refilled(InboundLimit memory l) private view returns (uint256) {
-        // elapsed < 2^32 and cap < 2^112: the product cannot overflow
-        uint256 refill = (block.timestamp - l.updatedAt) * l.cap / l.window;
+        // elapsed < 2^32 and cap < 2^112: the product cannot overflow. A chain's clock never
+        // runs back, but a simulation's block may be stamped before the latest write: no refill
+        uint256 elapsed = block.timestamp > l.updatedAt ? block.timestamp - l.updatedAt : 0;
+        uint256 refill = elapsed * l.cap / l.window;
         return Math.min(l.cap, uint256(l.available) + refill);
     }
 

@@ -36,6 +36,9 @@ contract MainBridge is BridgeBase {
     event Released(
         uint64 indexed nonce, bytes32 indexed transferId, address indexed recipient, address token, uint256 amount
     );
+    /// @notice A withdrawal in a `releaseBatch` was not released; the others were. `reason` is
+    /// the revert data its own `release` would have given.
+    event ReleaseSkipped(uint64 indexed nonce, bytes32 indexed transferId, bytes reason);
     event SideBridgeSet(address sideBridge);
 
     error TokenNotContract(address token);
@@ -47,6 +50,17 @@ contract MainBridge is BridgeBase {
     error SignersNotAscending(uint256 index);
     error SideBridgeAlreadySet();
     error SideBridgeNotSet();
+    error OnlyBatch();
+    error LengthMismatch();
+
+    /// @notice Where a withdrawal stands on this chain, for relayers asking about many at once.
+    struct ReleaseStatus {
+        bool processed; // this nonce was released or queued, by whichever content
+        uint64 eta; // queued: when it may execute (0: not queued)
+        bool held;
+        bool canceled;
+        bool executed;
+    }
 
     constructor(
         address governance_,
@@ -102,6 +116,63 @@ contract MainBridge is BridgeBase {
     /// @param signatures Concatenated 65-byte `r‖s‖v` signatures over the transfer's EIP-712
     /// digest, ordered by strictly ascending signer address.
     function release(Transfer calldata t, bytes calldata signatures) external nonReentrant {
+        _release(t, signatures);
+    }
+
+    /// @notice Releases many withdrawals in one transaction, each checked against its own
+    /// signatures exactly as `release` checks it. One that would revert (already released,
+    /// over the cap, a token that does not pay, ...) is skipped with `ReleaseSkipped` and the
+    /// others go through. Returns how many were released or queued.
+    /// @param signatures One packed signature set per transfer, as `release` takes it.
+    function releaseBatch(Transfer[] calldata transfers, bytes[] calldata signatures)
+        external
+        nonReentrant
+        returns (uint256 released)
+    {
+        uint256 n = transfers.length;
+        if (signatures.length != n) revert LengthMismatch();
+        for (uint256 i; i < n; ++i) {
+            // each in its own call frame, so a failure undoes exactly that transfer's effects
+            try this.releaseInBatch(transfers[i], signatures[i]) {
+                ++released;
+            } catch (bytes memory reason) {
+                Transfer calldata t = transfers[i];
+                emit ReleaseSkipped(t.nonce, _hashTypedDataV4(TransferHash.hash(t)), reason);
+            }
+        }
+    }
+
+    /// @notice One transfer of a `releaseBatch`; callable only by this contract while the batch
+    /// holds the reentrancy guard (a token hook calling it directly is refused).
+    function releaseInBatch(Transfer calldata t, bytes calldata signatures) external {
+        if (msg.sender != address(this) || !_reentrancyGuardEntered()) revert OnlyBatch();
+        _release(t, signatures);
+    }
+
+    /// @notice For each withdrawal (id and nonce): whether its nonce was processed and its
+    /// queue entry. One call answers for a whole batch.
+    function releaseStatus(bytes32[] calldata ids, uint64[] calldata nonces)
+        external
+        view
+        returns (ReleaseStatus[] memory out)
+    {
+        uint256 n = ids.length;
+        if (nonces.length != n) revert LengthMismatch();
+        out = new ReleaseStatus[](n);
+        for (uint256 i; i < n; ++i) {
+            uint64 nonce = nonces[i];
+            (uint256 eta, bool held, bool canceled, bool executed) = queuedTransfer(ids[i]);
+            out[i] = ReleaseStatus({
+                processed: _processed[nonce >> 8] & (1 << (nonce & 0xff)) != 0,
+                eta: uint64(eta),
+                held: held,
+                canceled: canceled,
+                executed: executed
+            });
+        }
+    }
+
+    function _release(Transfer calldata t, bytes calldata signatures) private {
         Config memory c = _config;
         _requireActive(c);
         if (t.srcChainId != remoteChainId || t.dstChainId != block.chainid) {

@@ -74,6 +74,27 @@ contract SideBridge is BridgeBase {
     error MalformedSignatures(uint256 length);
     error InvalidSignature(uint256 index);
     error NotReady(uint64 nonce);
+    error LengthMismatch();
+
+    /// @notice Where a deposit stands, for relayers asking about many at once.
+    struct DepositStatus {
+        uint8 votes; // current validators who voted for exactly this content
+        bool voted; // the asked-about validator is one of them
+        bool executed; // this content was minted or queued
+        bool nonceTaken; // its nonce was minted or queued, by whichever content
+        uint64 eta; // queued: when it may execute (0: not queued)
+        bool held;
+        bool canceled;
+        bool queueExecuted;
+    }
+
+    /// @notice Where a withdrawal stands on the side chain, for relayers asking about many.
+    struct WithdrawalStatus {
+        uint8 signers; // current validators whose signature is published
+        bool signed; // the asked-about validator is one of them
+        bool ready; // ReadyForRelay was announced
+        bool burned; // this content was burned here
+    }
 
     constructor(
         address governance_,
@@ -181,6 +202,66 @@ contract SideBridge is BridgeBase {
         uint256 record = _depositVotes[id];
         votes = Votes.count(Votes.current(record, c.validatorSet, SignerSet.read(c.validatorSet), c.validatorCount));
         executed = Votes.isDone(record);
+    }
+
+    /// @notice For each deposit (id and nonce): its votes, whether `validator` voted for it,
+    /// whether it (or any content at its nonce) was executed, and its queue entry. One call
+    /// answers for a whole batch.
+    function depositStatus(address validator, bytes32[] calldata ids, uint64[] calldata nonces)
+        external
+        view
+        returns (DepositStatus[] memory out)
+    {
+        uint256 n = ids.length;
+        if (nonces.length != n) revert LengthMismatch();
+        Config memory c = _config;
+        bytes memory set = SignerSet.read(c.validatorSet);
+        uint256 index = _findIndex(set, c.validatorCount, validator);
+        uint256 mine = index < c.validatorCount ? 1 << index : 0;
+        out = new DepositStatus[](n);
+        for (uint256 i; i < n; ++i) {
+            uint256 record = _depositVotes[ids[i]];
+            uint256 mask = Votes.current(record, c.validatorSet, set, c.validatorCount);
+            DepositStatus memory status = out[i];
+            status.votes = uint8(Votes.count(mask));
+            status.voted = mask & mine != 0;
+            status.executed = Votes.isDone(record);
+            status.nonceTaken = _isDepositDone(nonces[i]);
+            _fillQueue(status, ids[i]);
+        }
+    }
+
+    function _fillQueue(DepositStatus memory status, bytes32 id) private view {
+        (uint256 eta, bool held, bool canceled, bool executed) = queuedTransfer(id);
+        status.eta = uint64(eta);
+        status.held = held;
+        status.canceled = canceled;
+        status.queueExecuted = executed;
+    }
+
+    /// @notice For each withdrawal id: its current signers, whether `validator` signed it,
+    /// whether it was announced ready, and whether it was burned here.
+    function withdrawalStatus(address validator, bytes32[] calldata ids)
+        external
+        view
+        returns (WithdrawalStatus[] memory out)
+    {
+        Config memory c = _config;
+        bytes memory set = SignerSet.read(c.validatorSet);
+        uint256 index = _findIndex(set, c.validatorCount, validator);
+        uint256 mine = index < c.validatorCount ? 1 << index : 0;
+        uint256 n = ids.length;
+        out = new WithdrawalStatus[](n);
+        for (uint256 i; i < n; ++i) {
+            uint256 record = _withdrawals[ids[i]];
+            uint256 mask = Votes.current(record, c.validatorSet, set, c.validatorCount);
+            out[i] = WithdrawalStatus({
+                signers: uint8(Votes.count(mask)),
+                signed: mask & mine != 0,
+                ready: Votes.isDone(record),
+                burned: record & Votes.EXISTS != 0
+            });
+        }
     }
 
     /// @notice Whether deposit `nonce` was minted or queued, with whichever content.

@@ -178,4 +178,31 @@ contract MainBridgeLockTest is BridgeTestBase {
         main.release(t2, sigs2);
         assertEq(ree.balanceOf(bob), 20e18);
     }
+
+    /// @dev A token hook reentering during a batch reaches neither the batch nor its
+    /// per-transfer entry point.
+    function test_releaseBatch_reentrancyThroughTokenHookIsSkipped() public {
+        ReentrantToken ree = new ReentrantToken();
+        main.setInboundLimits(address(ree), OPEN_CAP, 1 days, OPEN_CAP, 1 days);
+        ree.mint(address(main), 100e18);
+        Transfer memory t = _withdrawal(0, bob, 10e18);
+        t.token = address(ree);
+        Transfer memory t2 = _withdrawal(1, bob, 10e18);
+        t2.token = address(ree);
+        Transfer[] memory one = new Transfer[](1);
+        one[0] = t;
+        bytes[] memory sigs = new bytes[](1);
+        sigs[0] = _signRelease(t, THRESHOLD);
+        bytes memory sigs2 = _signRelease(t2, THRESHOLD);
+
+        ree.arm(address(main), abi.encodeCall(MainBridge.releaseInBatch, (t2, sigs2)));
+        assertEq(main.releaseBatch(one, sigs), 0, "the transfer whose hook reentered is skipped");
+        assertFalse(main.isProcessed(0));
+        assertFalse(main.isProcessed(1));
+        assertEq(ree.balanceOf(bob), 0);
+
+        ree.arm(address(ree), abi.encodeCall(ree.totalSupply, ()));
+        assertEq(main.releaseBatch(one, sigs), 1);
+        assertEq(ree.balanceOf(bob), 10e18);
+    }
 }

@@ -411,4 +411,79 @@ contract MainBridgeReleaseTest is BridgeTestBase {
         main.release(t, sigs);
         assertFalse(main.isProcessed(0));
     }
+
+    // ---------------------------------------------------------------- batches
+
+    /// @dev A batch releases each transfer on its own signatures; one that would revert
+    /// (replayed, under-signed, over the cap, a token that does not pay) is skipped with its
+    /// reason and the others are paid.
+    function test_releaseBatch_releasesEachAndSkipsTheFailures() public {
+        Transfer[] memory ts = new Transfer[](4);
+        bytes[] memory sigs = new bytes[](4);
+        ts[0] = _withdrawal(0, bob, AMOUNT);
+        ts[1] = _withdrawal(1, carol, AMOUNT);
+        ts[2] = _withdrawal(2, alice, AMOUNT);
+        ts[3] = ts[0]; // the same transfer again: already processed by then
+        sigs[0] = _signRelease(ts[0], THRESHOLD);
+        sigs[1] = _signRelease(ts[1], THRESHOLD - 1); // short
+        sigs[2] = _signRelease(ts[2], THRESHOLD);
+        sigs[3] = sigs[0];
+
+        bytes32 id1 = main.hashTransfer(ts[1]);
+        vm.expectEmit(true, true, true, true, address(main));
+        emit MainBridge.ReleaseSkipped(
+            1, id1, abi.encodeWithSelector(MainBridge.InsufficientSignatures.selector, THRESHOLD - 1, THRESHOLD)
+        );
+        vm.expectEmit(true, true, true, true, address(main));
+        emit MainBridge.ReleaseSkipped(
+            0, main.hashTransfer(ts[0]), abi.encodeWithSelector(MainBridge.AlreadyProcessed.selector, 0)
+        );
+        vm.prank(carol); // anyone may relay
+        uint256 released = main.releaseBatch(ts, sigs);
+        assertEq(released, 2);
+        assertEq(token.balanceOf(bob), AMOUNT);
+        assertEq(token.balanceOf(alice), AMOUNT);
+        assertEq(token.balanceOf(carol), 0);
+        assertTrue(main.isProcessed(0) && main.isProcessed(2));
+        assertFalse(main.isProcessed(1), "a skipped transfer can still be released");
+        main.release(ts[1], _signRelease(ts[1], THRESHOLD));
+        assertEq(token.balanceOf(carol), AMOUNT);
+
+        vm.expectRevert(MainBridge.LengthMismatch.selector);
+        main.releaseBatch(ts, new bytes[](3));
+    }
+
+    /// @dev A batch's per-transfer entry point cannot be called from outside the batch, not
+    /// even by a token hook while the batch runs.
+    function test_releaseInBatch_onlyFromItsOwnBatch() public {
+        Transfer memory t = _withdrawal(0, bob, AMOUNT);
+        bytes memory sigs = _signRelease(t, THRESHOLD);
+        vm.expectRevert(MainBridge.OnlyBatch.selector);
+        main.releaseInBatch(t, sigs);
+        vm.prank(address(main)); // the bridge's address, but no batch holds the guard
+        vm.expectRevert(MainBridge.OnlyBatch.selector);
+        main.releaseInBatch(t, sigs);
+        assertFalse(main.isProcessed(0));
+    }
+
+    /// @dev The status view answers for many withdrawals at once, as the relayer asks.
+    function test_releaseStatus_answersForABatch() public {
+        main.setInboundLimits(address(token), OPEN_CAP, 1 days, 50e18, 1 hours);
+        Transfer memory small = _withdrawal(0, bob, 10e18);
+        Transfer memory large = _withdrawal(1, bob, AMOUNT);
+        main.release(small, _signRelease(small, THRESHOLD));
+        main.release(large, _signRelease(large, THRESHOLD));
+        bytes32[] memory ids = new bytes32[](3);
+        uint64[] memory nonces = new uint64[](3);
+        ids[0] = main.hashTransfer(small);
+        ids[1] = main.hashTransfer(large);
+        ids[2] = keccak256("not released");
+        (nonces[0], nonces[1], nonces[2]) = (0, 1, 2);
+        MainBridge.ReleaseStatus[] memory st = main.releaseStatus(ids, nonces);
+        assertTrue(st[0].processed && st[0].eta == 0);
+        assertTrue(st[1].processed);
+        assertEq(st[1].eta, block.timestamp + 1 hours);
+        assertFalse(st[1].held || st[1].canceled || st[1].executed);
+        assertFalse(st[2].processed);
+    }
 }

@@ -631,4 +631,58 @@ contract SideBridgeTest is BridgeTestBase {
         assertEq(signers, THRESHOLD);
         assertTrue(ready);
     }
+
+    // ---------------------------------------------------------------- status views
+
+    /// @dev One call answers for many deposits: votes for exactly each content, the asked-about
+    /// validator's vote, execution, the nonce taken by other content, and the queue.
+    function test_depositStatus_answersForABatch() public {
+        side.setInboundLimits(address(token), OPEN_CAP, 1 days, AMOUNT, 1 hours);
+        Transfer memory minted = _deposit(0, bob, AMOUNT);
+        Transfer memory voted = _deposit(1, bob, AMOUNT);
+        Transfer memory queued = _deposit(2, bob, AMOUNT + 1);
+        Transfer memory displaced = _deposit(0, carol, AMOUNT); // other content at nonce 0
+        _approve(minted, THRESHOLD);
+        _approve(voted, 1);
+        _approve(queued, THRESHOLD);
+        bytes32[] memory ids = new bytes32[](4);
+        uint64[] memory nonces = new uint64[](4);
+        (ids[0], ids[1], ids[2], ids[3]) =
+        (_depositId(minted), _depositId(voted), _depositId(queued), _depositId(displaced));
+        (nonces[0], nonces[1], nonces[2], nonces[3]) = (0, 1, 2, 0);
+        SideBridge.DepositStatus[] memory st = side.depositStatus(validatorAddrs[0], ids, nonces);
+        assertEq(st[0].votes, THRESHOLD);
+        assertTrue(st[0].voted && st[0].executed && st[0].nonceTaken);
+        assertEq(st[0].eta, 0);
+        assertEq(st[1].votes, 1);
+        assertTrue(st[1].voted);
+        assertFalse(st[1].executed || st[1].nonceTaken);
+        assertTrue(st[2].executed && st[2].nonceTaken);
+        assertEq(st[2].eta, block.timestamp + 1 hours);
+        assertEq(st[3].votes, 0);
+        assertFalse(st[3].voted || st[3].executed);
+        assertTrue(st[3].nonceTaken, "another content took its nonce");
+        st = side.depositStatus(validatorAddrs[4], ids, nonces);
+        assertFalse(st[0].voted, "validator 4 did not vote");
+        vm.expectRevert(SideBridge.LengthMismatch.selector);
+        side.depositStatus(validatorAddrs[0], ids, new uint64[](3));
+    }
+
+    function test_withdrawalStatus_answersForABatch() public {
+        (Transfer memory w, bytes32 id) = _burned(AMOUNT, bob);
+        for (uint256 i; i < THRESHOLD; ++i) {
+            vm.prank(validatorAddrs[i]);
+            side.submitSignatures(_one(w), _sign(validatorKeys[i], id));
+        }
+        bytes32[] memory ids = new bytes32[](2);
+        ids[0] = id;
+        ids[1] = keccak256("never burned");
+        SideBridge.WithdrawalStatus[] memory st = side.withdrawalStatus(validatorAddrs[1], ids);
+        assertEq(st[0].signers, THRESHOLD);
+        assertTrue(st[0].signed && st[0].ready && st[0].burned);
+        assertFalse(st[1].burned || st[1].ready);
+        assertEq(st[1].signers, 0);
+        st = side.withdrawalStatus(validatorAddrs[4], ids);
+        assertFalse(st[0].signed);
+    }
 }

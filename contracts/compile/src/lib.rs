@@ -31,7 +31,7 @@ pub const CONTRACTS: &[&str] = &[
 ];
 
 /// Optimizer runs: the bridges are called far more often than deployed.
-const OPTIMIZER_RUNS: usize = 20_000;
+const OPTIMIZER_RUNS: usize = 5_000;
 
 /// The `contracts/` directory.
 pub fn contracts_dir() -> PathBuf {

@@ -157,6 +157,22 @@ contract AdversarialHandler is Test {
         try main.release(t, sigs) {} catch {}
     }
 
+    /// @notice A relayer releases two real withdrawals in one batch, with a forged one (signed
+    /// by the attacker's keys) between them: the forged one is skipped, the others released.
+    function releaseBatch(uint256 seedA, uint256 seedB, uint256 amount) external audited("releaseBatch") {
+        if (_withdrawals.length == 0) return;
+        vm.chainId(mainChainId);
+        Transfer[] memory ts = new Transfer[](3);
+        bytes[] memory sigs = new bytes[](3);
+        ts[0] = _withdrawals[seedA % _withdrawals.length];
+        ts[1] = _forge(uint64(seedB % (_withdrawals.length + 2)), amount, uint8(seedB), false);
+        ts[2] = _withdrawals[seedB % _withdrawals.length];
+        sigs[0] = _signSorted(_firstHonest(threshold), main.hashTransfer(ts[0]));
+        sigs[1] = _signSorted(_malicious, main.hashTransfer(ts[1]));
+        sigs[2] = _signSorted(_firstHonest(threshold), main.hashTransfer(ts[2]));
+        try main.releaseBatch(ts, sigs) {} catch {}
+    }
+
     /// @notice Anyone executes queued transfers whose delay passed.
     function executeQueued(uint256 indexSeed, bool deposit) external audited("executeQueued") {
         if (deposit && _deposits.length > 0) {

@@ -35,7 +35,7 @@ contract AdversarialInvariantTest is BridgeTestBase {
         handler =
             new AdversarialHandler(main, side, wrapped, token, address(this), SIDE_CHAIN_ID, honest, malicious, actors);
 
-        bytes4[] memory selectors = new bytes4[](13);
+        bytes4[] memory selectors = new bytes4[](14);
         selectors[0] = AdversarialHandler.lock.selector;
         selectors[1] = AdversarialHandler.honestVote.selector;
         selectors[2] = AdversarialHandler.burn.selector;
@@ -49,6 +49,7 @@ contract AdversarialInvariantTest is BridgeTestBase {
         selectors[10] = AdversarialHandler.maliciousSign.selector;
         selectors[11] = AdversarialHandler.forgedRelease.selector;
         selectors[12] = AdversarialHandler.honestVote.selector; // honest voting twice as often
+        selectors[13] = AdversarialHandler.releaseBatch.selector;
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
         targetContract(address(handler));
     }
