@@ -16,14 +16,14 @@ use alloy::{
 use clap::{Args, ValueEnum};
 use eyre::{WrapErr, bail, eyre};
 use sidebridge_contracts::bindings::MainBridge;
-use sidebridge_governance::{
-    action::Contracts,
-    revert::{Source, decode_revert},
-};
-use sidebridge_relayer::{
+use sidebridge_core::{
     config::{Config, SecretRef},
     domain::Chain,
     keys::{KeyError, keystore_address, load_signer, read_password},
+};
+use sidebridge_governance::{
+    action::Contracts,
+    revert::{Source, decode_revert},
 };
 
 /// Which chain(s) a command acts on.

@@ -13,12 +13,12 @@ use clap::Subcommand;
 use eyre::{WrapErr, bail, eyre};
 use serde_json::json;
 use sidebridge_contracts::bindings::{AuthorityGovernance, MainBridge};
+use sidebridge_core::domain::Chain;
 use sidebridge_governance::{
     action::{Action, TokenInfo},
     amount::parse_amount,
     revert::{Source, decode_revert},
 };
-use sidebridge_relayer::domain::Chain;
 
 use crate::{
     client::{GovChain, confirm, explain, mined},

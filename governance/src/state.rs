@@ -206,8 +206,8 @@ impl GovChain {
                 continue;
             }
             let main_token = match chain {
-                sidebridge_relayer::domain::Chain::Main => address,
-                sidebridge_relayer::domain::Chain::Side => config.remote,
+                sidebridge_core::domain::Chain::Main => address,
+                sidebridge_core::domain::Chain::Side => config.remote,
             };
             tokens.push(TokenView {
                 address,

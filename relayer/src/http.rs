@@ -32,8 +32,11 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use crate::domain::Chain;
 pub use crate::metrics::Metrics;
+use crate::{
+    domain::{Chain, TransferRecord},
+    store::Store,
+};
 
 /// A boxed, sendable future: what [`TransferApi`] methods return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -298,6 +301,53 @@ impl Readiness {
     fn lock(&self) -> MutexGuard<'_, BTreeMap<Chain, ChainReadiness>> {
         // the map is replaced entry by entry, so a panicking writer cannot leave it torn
         self.chains.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The JSON API over the store
+
+/// The JSON API over the store: transfers as JSON for `/api/transfers`.
+#[derive(Debug)]
+pub struct StoreApi(pub Store);
+
+fn transfer_json(r: &TransferRecord) -> serde_json::Value {
+    serde_json::json!({
+        "id": r.id,
+        "direction": r.direction.as_str(),
+        "state": r.state.as_str(),
+        "nonce": r.nonce(),
+        "token": r.transfer.token,
+        "sender": r.transfer.sender,
+        "recipient": r.transfer.recipient,
+        "amount": r.transfer.amount.to_string(),
+        "fee": r.fee.to_string(),
+        "sourceBlock": r.source_block,
+        "sourceTx": r.source_tx,
+        "createdAt": r.created_at,
+        "updatedAt": r.updated_at,
+    })
+}
+
+impl TransferApi for StoreApi {
+    fn transfer(&self, id: B256) -> BoxFuture<'_, Result<Option<serde_json::Value>, String>> {
+        Box::pin(async move {
+            self.0
+                .transfer(id)
+                .await
+                .map(|r| r.as_ref().map(transfer_json))
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    fn recent(&self, limit: u32) -> BoxFuture<'_, Result<Vec<serde_json::Value>, String>> {
+        Box::pin(async move {
+            self.0
+                .recent_transfers(limit)
+                .await
+                .map(|rs| rs.iter().map(transfer_json).collect())
+                .map_err(|e| e.to_string())
+        })
     }
 }
 

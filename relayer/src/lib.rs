@@ -18,18 +18,21 @@
 //! - [`http`] and [`metrics`]: Prometheus metrics, health, readiness and a small JSON API.
 
 pub mod audit;
-pub mod config;
-pub mod domain;
 pub mod http;
-pub mod keys;
 pub mod ledger;
 pub mod metrics;
 pub mod node;
 pub mod planner;
-pub mod retry;
+pub mod rpc;
 pub mod signer;
 pub mod store;
 pub mod submitter;
 pub mod watcher;
 
+#[cfg(test)]
+mod testing;
+
 pub use sidebridge_contracts as contracts;
+/// The configuration, the domain types and the keystore live in `sidebridge-core` (shared with
+/// `bridgectl`); they are re-exported under their old names.
+pub use sidebridge_core::{config, domain, keys};

@@ -68,6 +68,8 @@ type F64Gauge = Gauge<f64, AtomicU64>;
 /// | `ready` | gauge (0/1) | chain |
 /// | `forgery_alarms_total` | counter | direction |
 /// | `vote_conflicts_total` | counter | |
+/// | `planner_rounds_total`, `planner_rpc_calls_total` | counter | |
+/// | `planner_round_rpc_calls`, `planner_round_rpc_calls_max` | gauge (last round, largest) | |
 ///
 /// The two alarm counters start at what the database holds, so a restart does not hide them.
 ///
@@ -91,6 +93,10 @@ pub struct Metrics {
     ready: Family<ChainLabels, Gauge>,
     forgery_alarms: Family<DirectionLabels, Counter>,
     vote_conflicts: Counter,
+    planner_rounds: Counter,
+    planner_rpc_calls: Counter,
+    planner_round_rpc_calls: Gauge,
+    planner_round_rpc_calls_max: Gauge,
 }
 
 impl fmt::Debug for Metrics {
@@ -128,6 +134,10 @@ impl Metrics {
             ready: Family::default(),
             forgery_alarms: Family::default(),
             vote_conflicts: Counter::default(),
+            planner_rounds: Counter::default(),
+            planner_rpc_calls: Counter::default(),
+            planner_round_rpc_calls: Gauge::default(),
+            planner_round_rpc_calls_max: Gauge::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -194,6 +204,26 @@ impl Metrics {
             "vote_conflicts",
             "Deposit votes by any validator for content other than the deposit seen at the source",
             metrics.vote_conflicts.clone(),
+        );
+        registry.register(
+            "planner_rounds",
+            "Planning rounds that had work to look at",
+            metrics.planner_rounds.clone(),
+        );
+        registry.register(
+            "planner_rpc_calls",
+            "RPC calls made by planning rounds",
+            metrics.planner_rpc_calls.clone(),
+        );
+        registry.register(
+            "planner_round_rpc_calls",
+            "RPC calls the last planning round made (batched: independent of how many transfers)",
+            metrics.planner_round_rpc_calls.clone(),
+        );
+        registry.register(
+            "planner_round_rpc_calls_max",
+            "Most RPC calls one planning round made since the start",
+            metrics.planner_round_rpc_calls_max.clone(),
         );
         for direction in [Direction::Deposit, Direction::Withdrawal] {
             let _ = metrics.forgery_alarms.get_or_create(&DirectionLabels {
@@ -294,6 +324,19 @@ impl Metrics {
             .set(f64::from(balance_wei));
     }
 
+    /// A planning round finished having made `calls` RPC calls (0: it had nothing to do).
+    pub fn planner_round(&self, calls: u64) {
+        if calls > 0 {
+            let calls = saturating_i64(calls);
+            self.planner_rounds.inc();
+            self.planner_rpc_calls.inc_by(calls as u64);
+            self.planner_round_rpc_calls.set(calls);
+            if calls > self.planner_round_rpc_calls_max.get() {
+                self.planner_round_rpc_calls_max.set(calls);
+            }
+        }
+    }
+
     pub fn reorg_halt(&self, chain: Chain) {
         self.reorg_halts.get_or_create(&chain_labels(chain)).inc();
     }
@@ -354,5 +397,20 @@ impl EncodeMetric for WeiTotal {
 
     fn metric_type(&self) -> MetricType {
         Self::TYPE
+    }
+}
+
+impl crate::submitter::TxObserver for Metrics {
+    fn sent(&self, chain: Chain, kind: TxKind) {
+        self.tx_sent(chain, kind);
+    }
+    fn replaced(&self, chain: Chain, kind: TxKind) {
+        self.tx_replaced(chain, kind);
+    }
+    fn failed(&self, chain: Chain, kind: TxKind) {
+        self.tx_failed(chain, kind);
+    }
+    fn mined(&self, chain: Chain, kind: TxKind, cost_wei: U256) {
+        self.gas_spent(chain, kind, cost_wei);
     }
 }

@@ -1,19 +1,14 @@
-//! A relayer node: checks its chains and database, then runs the pipeline — two watchers, the
-//! planner loop, two submitters and the HTTP surface — until asked to stop. A critical task
-//! that dies ends the node with an error; SIGINT/SIGTERM stop taking work, let what is in
-//! flight finish (every attempt is persisted first anyway) and return within a deadline.
+//! A relayer node, wired: checks its chains and database, then runs the pipeline — two
+//! watchers, the planner, two submitters and the HTTP surface — until asked to stop. Nothing
+//! here decides anything; each stage lives in its own module. A critical task that dies ends
+//! the node with an error; SIGINT/SIGTERM stop taking work and return within a deadline (every
+//! attempt is persisted first, and a restart follows what is still pending).
 
-use std::{collections::HashSet, sync::Arc, time::Duration};
+use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use alloy::{
-    primitives::{Address, B256, Bytes, U256},
-    providers::{DynProvider, Provider, ProviderBuilder},
-    signers::Signature,
-    sol_types::SolCall,
-};
-use sidebridge_contracts::{
-    bindings::{MainBridge, SideBridge},
-    pack_signatures,
+    primitives::Address,
+    providers::{DynProvider, Provider},
 };
 use tokio::{sync::Notify, task::JoinSet};
 use tokio_util::sync::CancellationToken;
@@ -21,16 +16,14 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     audit::Auditor,
     config::{ChainConfig, Config},
-    domain::{Chain, Direction, TransferRecord, TransferState, TxKind},
-    http::{HttpState, Metrics, Readiness, TransferApi},
-    planner::{
-        Action, DepositFacts, QueueFacts, ValidatorView, WithdrawalFacts, plan_deposits,
-        plan_withdrawals,
-    },
+    domain::Chain,
+    http::{HttpState, Readiness, StoreApi},
+    metrics::Metrics,
+    planner::{Planner, RpcFacts, Settings, Sweep},
     signer::ValidatorSigner,
     store::{Store, StoreError},
-    submitter::{SubmitConfig, Submitter, SubmitterHandle, TxObserver, TxOutcome, TxRequest},
-    watcher::{ChainStatus, Route, RpcEventSource, Watcher, unix_now},
+    submitter::{RpcSink, SubmitConfig, Submitter, TxObserver},
+    watcher::{ChainStatus, Route, RpcEventSource, UnconfirmedTail, Watcher},
 };
 
 /// How long in-flight work may take after a stop signal.
@@ -78,11 +71,7 @@ pub async fn connect_chain(chain: Chain, cfg: &ChainConfig) -> Result<DynProvide
         url: cfg.rpc_url_redacted(),
         reason,
     };
-    let url = cfg
-        .rpc_url
-        .parse()
-        .map_err(|e| unreachable(format!("{e}")))?;
-    let provider = ProviderBuilder::new().connect_http(url).erased();
+    let provider = crate::rpc::provider(&cfg.rpc_url).map_err(unreachable)?;
     let actual = provider
         .get_chain_id()
         .await
@@ -115,6 +104,35 @@ pub async fn connect_chain(chain: Chain, cfg: &ChainConfig) -> Result<DynProvide
     Ok(provider)
 }
 
+/// Transfers of each direction one planning round considers, lowest nonce first. A transfer
+/// stays in a round's window from its confirmation until this validator's transaction for it
+/// mines (about one block), so this bounds the rate at about this many per block per direction.
+pub const TRANSFERS_PER_ROUND: u32 = 2_000;
+
+/// Longest a planner waits between rounds when nothing wakes it (watcher progress and freed
+/// work do): time-driven work such as a takeover turn or a queue's ETA is seen within it.
+pub const PLANNER_SAFETY_NET: Duration = Duration::from_secs(1);
+
+/// How often a round reads every unfinished transfer, not only those that need this validator.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(30);
+
+/// Where the node writes the address its HTTP surface bound (port 0 picks a free one): beside
+/// a SQLite database, else beside the config file.
+pub fn http_addr_file(config: &Config) -> Option<PathBuf> {
+    let url = config.database_url.expose();
+    let sqlite = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .or_else(|| (!url.contains("://")).then_some(url));
+    let dir = match sqlite {
+        Some(path) => PathBuf::from(path.split('?').next().unwrap_or(path))
+            .parent()?
+            .to_path_buf(),
+        None => config.source.as_ref()?.parent()?.to_path_buf(),
+    };
+    Some(dir.join("relayer.http-addr"))
+}
+
 /// Runs a node until `shutdown` is cancelled.
 pub async fn run(
     config: Config,
@@ -132,7 +150,20 @@ pub async fn run(
             addr: config.http_listen,
             source,
         })?;
-    tracing::info!(target: "node", validator = %signer.address(), http = %config.http_listen,
+    let http_addr = listener.local_addr().map_err(|source| NodeError::Listen {
+        addr: config.http_listen,
+        source,
+    })?;
+    if let Some(file) = http_addr_file(&config) {
+        // written whole, then renamed: a reader never sees half an address
+        let tmp = file.with_extension("tmp");
+        let written = std::fs::write(&tmp, format!("{http_addr}\n"))
+            .and_then(|()| std::fs::rename(&tmp, &file));
+        if let Err(e) = written {
+            tracing::warn!(target: "node", file = %file.display(), error = %e, "cannot write the HTTP address file");
+        }
+    }
+    tracing::info!(target: "node", validator = %signer.address(), http = %http_addr,
         database = store.backend(), "relayer starting");
 
     let route = Route {
@@ -144,93 +175,47 @@ pub async fn run(
     let metrics = Arc::new(Metrics::default());
     let readiness = Arc::new(Readiness::default());
     let progress = Arc::new(Notify::new());
-    let mut tasks: JoinSet<(&'static str, Result<(), NodeError>)> = JoinSet::new();
+    let mut tasks: JoinSet<(&'static str, Result<(), String>)> = JoinSet::new();
     let work = shutdown.child_token();
 
     for (chain, provider) in [(Chain::Main, &main), (Chain::Side, &side)] {
-        let cfg = config.chain(chain).clone();
-        let (status, mut updates) = tokio::sync::watch::channel(ChainStatus::default());
-        let watcher = Watcher {
+        spawn_watcher(
+            &mut tasks,
+            &config,
             chain,
-            source: RpcEventSource {
-                provider: provider.clone(),
-                bridge: cfg.bridge,
-            },
-            store: store.clone(),
+            provider,
+            &store,
             route,
-            confirmations: cfg.confirmations,
-            poll_interval: cfg.poll_interval,
-            log_range: config.relay.log_range,
-            start_block: cfg.start_block,
-            status,
-            progress: progress.clone(),
-        };
-        let token = work.clone();
-        tasks.spawn(async move {
-            let name = match chain {
-                Chain::Main => "watcher(main)",
-                Chain::Side => "watcher(side)",
-            };
-            (
-                name,
-                watcher
-                    .run(token)
-                    .await
-                    .map_err(|e| NodeError::TaskDied(name, e.to_string())),
-            )
-        });
-        // the watcher's status feeds metrics and readiness
-        let (metrics, readiness) = (metrics.clone(), readiness.clone());
-        tokio::spawn(async move {
-            let mut halted = false;
-            while updates.changed().await.is_ok() {
-                let s = updates.borrow_and_update().clone();
-                metrics.set_chain_progress(chain, s.head, s.cursor.unwrap_or_default(), s.lag);
-                match &s.halted {
-                    Some(reason) => {
-                        if !halted {
-                            metrics.reorg_halt(chain);
-                            halted = true;
-                        }
-                        readiness.set_halted(chain, reason);
-                    }
-                    None if s.lag > 64 => {
-                        readiness.set_ready(chain, false, &format!("{} blocks behind", s.lag))
-                    }
-                    None => readiness.set_ready(chain, true, "caught up"),
-                }
-            }
-        });
+            &progress,
+            &metrics,
+            &readiness,
+            work.clone(),
+        );
     }
 
     let observer: Arc<dyn TxObserver> = metrics.clone();
-    let mut submitters = Vec::new();
-    for (chain, provider) in [(Chain::Main, &main), (Chain::Side, &side)] {
+    let submitter = |chain: Chain, provider: &DynProvider| {
         let cfg = config.chain(chain);
-        let submitter = Submitter::new(
+        Submitter::new(
             SubmitConfig {
                 chain,
                 chain_id: cfg.chain_id,
                 max_fee_per_gas: cfg.max_fee_per_gas,
                 tx_timeout: config.relay.tx_timeout,
                 fee_bump_percent: config.relay.fee_bump_percent,
+                max_in_flight: config.relay.max_in_flight,
+                poll_interval: cfg.poll_interval.min(Duration::from_millis(500)),
             },
-            provider.clone(),
+            RpcSink::new(provider.clone()),
             signer.key().clone(),
             store.clone(),
             observer.clone(),
-        );
-        let (handle, task) = submitter.spawn(shutdown.clone());
-        tasks.spawn(async move {
-            let result = task
-                .await
-                .map_err(|e| NodeError::TaskDied("submitter", e.to_string()));
-            ("submitter", result)
-        });
-        submitters.push(handle);
-    }
-    let side_tx = submitters.pop().expect("two submitters were started");
-    let main_tx = submitters.pop().expect("two submitters were started");
+        )
+    };
+    let (main_tx, task) = submitter(Chain::Main, &main).spawn(shutdown.clone());
+    tasks.spawn(async move { ("submitter(main)", flatten(task.await)) });
+    let (side_tx, task) = submitter(Chain::Side, &side).spawn(shutdown.clone());
+    tasks.spawn(async move { ("submitter(side)", flatten(task.await)) });
 
     let auditor = Auditor::new(
         store.clone(),
@@ -241,24 +226,36 @@ pub async fn run(
         readiness.clone(),
     );
     auditor.restore().await?;
-    let planner = PlannerLoop {
+    let account = signer.address();
+    let planner = Planner {
+        facts: RpcFacts::new(main.clone(), side.clone(), route),
         auditor,
         store: store.clone(),
-        main: main.clone(),
-        side: side.clone(),
         main_tx,
         side_tx,
         signer,
         route,
-        batch_size: config.relay.batch_size,
-        takeover_secs: config.relay.release_takeover.as_secs(),
-        poll: config.main.poll_interval.min(config.side.poll_interval),
-        progress: progress.clone(),
+        settings: Settings {
+            batch_size: config.relay.batch_size,
+            takeover_secs: config.relay.release_takeover.as_secs(),
+        },
+        per_round: TRANSFERS_PER_ROUND,
+        sweep: Sweep::every(SWEEP_EVERY),
+        verified: Default::default(),
+        poll: PLANNER_SAFETY_NET,
+        progress,
         readiness: readiness.clone(),
         metrics: metrics.clone(),
     };
     let token = work.clone();
-    tasks.spawn(async move { ("planner", planner.run(token).await) });
+    tasks.spawn(async move {
+        (
+            "planner",
+            planner.run(token).await.map_err(|e| e.to_string()),
+        )
+    });
+
+    spawn_balances(&mut tasks, account, &main, &side, &metrics, work.clone());
 
     let http_state = HttpState {
         metrics: metrics.clone(),
@@ -269,7 +266,7 @@ pub async fn run(
     tasks.spawn(async move {
         let result = crate::http::serve(listener, http_state, token)
             .await
-            .map_err(|e| NodeError::TaskDied("http", e.to_string()));
+            .map_err(|e| e.to_string());
         ("http", result)
     });
 
@@ -280,7 +277,7 @@ pub async fn run(
         Some(joined) = tasks.join_next() => match joined {
             _ if shutdown.is_cancelled() => None,
             Ok((name, Ok(()))) => Some(NodeError::TaskDied(name, "returned".into())),
-            Ok((_, Err(err))) => Some(err),
+            Ok((name, Err(err))) => Some(NodeError::TaskDied(name, err)),
             Err(err) => Some(NodeError::TaskDied("task", err.to_string())),
         },
     };
@@ -302,464 +299,97 @@ pub async fn run(
     }
 }
 
-struct PlannerLoop {
-    auditor: Auditor,
-    store: Store,
-    main: DynProvider,
-    side: DynProvider,
-    main_tx: SubmitterHandle,
-    side_tx: SubmitterHandle,
-    signer: ValidatorSigner,
+fn flatten<E: std::fmt::Display>(
+    joined: Result<Result<(), E>, tokio::task::JoinError>,
+) -> Result<(), String> {
+    match joined {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// A chain's watcher, and the task that turns its status into metrics and readiness.
+#[allow(clippy::too_many_arguments)]
+fn spawn_watcher(
+    tasks: &mut JoinSet<(&'static str, Result<(), String>)>,
+    config: &Config,
+    chain: Chain,
+    provider: &DynProvider,
+    store: &Store,
     route: Route,
-    batch_size: usize,
-    takeover_secs: u64,
-    poll: Duration,
-    progress: Arc<Notify>,
-    readiness: Arc<Readiness>,
-    metrics: Arc<Metrics>,
+    progress: &Arc<Notify>,
+    metrics: &Arc<Metrics>,
+    readiness: &Arc<Readiness>,
+    token: CancellationToken,
+) {
+    let cfg = config.chain(chain).clone();
+    let (status, mut updates) = tokio::sync::watch::channel(ChainStatus::default());
+    let watcher = Watcher {
+        chain,
+        source: RpcEventSource {
+            provider: provider.clone(),
+            bridge: cfg.bridge,
+        },
+        store: store.clone(),
+        route,
+        confirmations: cfg.confirmations,
+        poll_interval: cfg.poll_interval,
+        log_range: config.relay.log_range,
+        start_block: cfg.start_block,
+        status,
+        progress: progress.clone(),
+        unconfirmed: (chain == Chain::Side).then(UnconfirmedTail::default),
+    };
+    let name = match chain {
+        Chain::Main => "watcher(main)",
+        Chain::Side => "watcher(side)",
+    };
+    tasks.spawn(async move { (name, watcher.run(token).await.map_err(|e| e.to_string())) });
+    let (metrics, readiness) = (metrics.clone(), readiness.clone());
+    tokio::spawn(async move {
+        let mut halted = false;
+        while updates.changed().await.is_ok() {
+            let s = updates.borrow_and_update().clone();
+            metrics.set_chain_progress(chain, s.head, s.cursor.unwrap_or_default(), s.lag);
+            match &s.halted {
+                Some(reason) => {
+                    if !halted {
+                        metrics.reorg_halt(chain);
+                        halted = true;
+                    }
+                    readiness.set_halted(chain, reason);
+                }
+                None if s.lag > 64 => {
+                    readiness.set_ready(chain, false, &format!("{} blocks behind", s.lag))
+                }
+                None => readiness.set_ready(chain, true, "caught up"),
+            }
+        }
+    });
 }
 
-/// Failures of one planning round; the loop logs them and tries again.
-#[derive(Debug, thiserror::Error)]
-enum RoundError {
-    #[error("rpc: {0}")]
-    Rpc(String),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Submit(#[from] crate::submitter::SubmitError),
-    #[error(transparent)]
-    Sign(#[from] crate::signer::SignError),
-}
-
-fn rpc<E: std::fmt::Display>(e: E) -> RoundError {
-    RoundError::Rpc(e.to_string())
-}
-
-impl PlannerLoop {
-    async fn run(self, shutdown: CancellationToken) -> Result<(), NodeError> {
+/// Reports the validator account's balance on both chains every few seconds.
+fn spawn_balances(
+    tasks: &mut JoinSet<(&'static str, Result<(), String>)>,
+    account: Address,
+    main: &DynProvider,
+    side: &DynProvider,
+    metrics: &Arc<Metrics>,
+    token: CancellationToken,
+) {
+    let (main, side, metrics) = (main.clone(), side.clone(), metrics.clone());
+    tasks.spawn(async move {
         loop {
+            for (chain, provider) in [(Chain::Main, &main), (Chain::Side, &side)] {
+                if let Ok(balance) = provider.get_balance(account).await {
+                    metrics.set_balance(chain, balance);
+                }
+            }
             tokio::select! {
-                _ = shutdown.cancelled() => return Ok(()),
-                _ = self.progress.notified() => {}
-                _ = tokio::time::sleep(self.poll) => {}
-            }
-            // the audit runs even when halted: it only reads what was confirmed
-            if let Err(err) = self.auditor.round(unix_now()).await {
-                if !err.is_retryable() {
-                    return Err(NodeError::TaskDied("audit", err.to_string()));
-                }
-                tracing::warn!(target: "audit", error = %err, "audit round failed; retrying");
-            }
-            if self.readiness.any_halted() {
-                continue; // a deep reorg: act on nothing until an operator looks
-            }
-            if let Err(err) = self.round(&shutdown).await {
-                match &err {
-                    RoundError::Store(e) if !e.is_retryable() => {
-                        return Err(NodeError::TaskDied("planner", err.to_string()));
-                    }
-                    _ => {
-                        tracing::warn!(target: "planner", error = %err, "planning round failed; retrying")
-                    }
-                }
-            }
-            self.refresh_metrics().await;
-        }
-    }
-
-    async fn refresh_metrics(&self) {
-        if let Ok(counts) = self.store.count_by_state().await {
-            self.metrics.set_transfer_counts(&counts);
-        }
-        let me = self.signer.address();
-        for (chain, provider) in [(Chain::Main, &self.main), (Chain::Side, &self.side)] {
-            if let Ok(balance) = provider.get_balance(me).await {
-                self.metrics.set_balance(chain, balance);
+                _ = token.cancelled() => return ("balances", Ok(())),
+                _ = tokio::time::sleep(Duration::from_secs(5)) => {}
             }
         }
-    }
-
-    async fn view(&self, chain: Chain) -> Result<ValidatorView, RoundError> {
-        let (validators, threshold) = match chain {
-            Chain::Main => {
-                let bridge = MainBridge::new(self.route.main_bridge, &self.main);
-                (
-                    bridge.validators().call().await.map_err(rpc)?,
-                    bridge.validatorThreshold().call().await.map_err(rpc)?,
-                )
-            }
-            Chain::Side => {
-                let bridge = SideBridge::new(self.route.side_bridge, &self.side);
-                (
-                    bridge.validators().call().await.map_err(rpc)?,
-                    bridge.validatorThreshold().call().await.map_err(rpc)?,
-                )
-            }
-        };
-        Ok(ValidatorView {
-            me: self.signer.address(),
-            validators,
-            threshold: threshold.saturating_to(),
-        })
-    }
-
-    async fn round(&self, shutdown: &CancellationToken) -> Result<(), RoundError> {
-        let now = unix_now();
-        let side_bridge = SideBridge::new(self.route.side_bridge, &self.side);
-        let main_bridge = MainBridge::new(self.route.main_bridge, &self.main);
-        let me = self.signer.address();
-
-        // deposits: voted in on the side chain by the side set
-        let deposits = self
-            .store
-            .unfinished_transfers(Direction::Deposit, 1_000)
-            .await?;
-        let withdrawals = self
-            .store
-            .unfinished_transfers(Direction::Withdrawal, 1_000)
-            .await?;
-        if deposits.is_empty() && withdrawals.is_empty() {
-            return Ok(());
-        }
-        // one read of each set per round: votes and signatures need the side set
-        let side_view = self.view(Chain::Side).await?;
-        let mut actions = Vec::new();
-        if !deposits.is_empty() {
-            let view = &side_view;
-            let mut with_facts = Vec::with_capacity(deposits.len());
-            for record in deposits {
-                // every fact is about this exact content (its id), never just its nonce
-                let voted_by_me = side_bridge
-                    .hasVotedDeposit(me, record.id)
-                    .call()
-                    .await
-                    .map_err(rpc)?;
-                let executed = side_bridge
-                    .depositVotes(record.id)
-                    .call()
-                    .await
-                    .map_err(rpc)?
-                    .executed;
-                let nonce_taken = executed
-                    || side_bridge
-                        .isDepositDone(record.nonce())
-                        .call()
-                        .await
-                        .map_err(rpc)?;
-                let queue = if executed {
-                    let q = side_bridge
-                        .queuedTransfer(record.id)
-                        .call()
-                        .await
-                        .map_err(rpc)?;
-                    queue_facts(q.eta, q.held, q.canceled, q.executed)
-                } else {
-                    None
-                };
-                with_facts.push((
-                    record,
-                    DepositFacts {
-                        voted_by_me,
-                        executed,
-                        nonce_taken,
-                        queue,
-                    },
-                ));
-            }
-            actions.extend(plan_deposits(
-                view,
-                &with_facts,
-                self.batch_size,
-                now,
-                self.takeover_secs,
-            ));
-        }
-
-        // withdrawals: signed by the side set, released under the main set
-        let mut release_view = None;
-        if !withdrawals.is_empty() {
-            let main_view = self.view(Chain::Main).await?;
-            let current: HashSet<Address> = main_view.validators.iter().copied().collect();
-            let mut with_facts = Vec::with_capacity(withdrawals.len());
-            for record in withdrawals {
-                let signed_by_me = side_bridge
-                    .hasSignedWithdrawal(me, record.id)
-                    .call()
-                    .await
-                    .map_err(rpc)?;
-                let processed = main_bridge
-                    .isProcessed(record.nonce())
-                    .call()
-                    .await
-                    .map_err(rpc)?;
-                let queue = if processed {
-                    let q = main_bridge
-                        .queuedTransfer(record.id)
-                        .call()
-                        .await
-                        .map_err(rpc)?;
-                    queue_facts(q.eta, q.held, q.canceled, q.executed)
-                } else {
-                    None
-                };
-                let current_signers = self
-                    .store
-                    .signatures(record.id)
-                    .await?
-                    .iter()
-                    .filter(|s| current.contains(&s.validator))
-                    .count();
-                with_facts.push((
-                    record,
-                    WithdrawalFacts {
-                        signed_by_me,
-                        current_signers,
-                        processed,
-                        queue,
-                    },
-                ));
-            }
-            // signing needs a side-chain validator, releasing a main-chain one
-            let is_side_validator = side_view.my_index().is_some();
-            for action in plan_withdrawals(
-                &main_view,
-                &with_facts,
-                self.batch_size,
-                now,
-                self.takeover_secs,
-            ) {
-                match action {
-                    Action::Sign(_) if !is_side_validator => {}
-                    other => actions.push(other),
-                }
-            }
-            release_view = Some(main_view);
-        }
-
-        for action in actions {
-            if shutdown.is_cancelled() {
-                break;
-            }
-            self.execute(action, release_view.as_ref()).await?;
-        }
-        Ok(())
-    }
-
-    async fn execute(
-        &self,
-        action: Action,
-        main_view: Option<&ValidatorView>,
-    ) -> Result<(), RoundError> {
-        let now = unix_now();
-        match action {
-            Action::Mark { id, state } => {
-                self.store.set_state(id, state, now).await?;
-            }
-            Action::Approve(batch) => {
-                let transfers: Vec<SideBridge::Transfer> =
-                    batch.iter().map(|r| r.transfer.clone().into()).collect();
-                let input = SideBridge::approveDepositsCall { transfers }.abi_encode();
-                let outcome = self
-                    .side_tx
-                    .submit(request(
-                        TxKind::ApproveDeposits,
-                        self.route.side_bridge,
-                        input,
-                        &batch,
-                    ))
-                    .await?;
-                self.after(&batch, &outcome, TransferState::Voted, now)
-                    .await?;
-            }
-            Action::Sign(batch) => {
-                let mut signatures = Vec::with_capacity(batch.len() * 65);
-                for record in &batch {
-                    let (_, sig) = self
-                        .signer
-                        .sign_withdrawal(&record.transfer, self.route.main_bridge)?;
-                    signatures.extend_from_slice(&sig.as_bytes());
-                }
-                let transfers: Vec<SideBridge::Transfer> =
-                    batch.iter().map(|r| r.transfer.clone().into()).collect();
-                let input = SideBridge::submitSignaturesCall {
-                    transfers,
-                    signatures: signatures.into(),
-                }
-                .abi_encode();
-                let outcome = self
-                    .side_tx
-                    .submit(request(
-                        TxKind::SubmitSignatures,
-                        self.route.side_bridge,
-                        input,
-                        &batch,
-                    ))
-                    .await?;
-                self.after(&batch, &outcome, TransferState::Voted, now)
-                    .await?;
-            }
-            Action::Release(record) => {
-                let Some(view) = main_view else { return Ok(()) };
-                let current: HashSet<Address> = view.validators.iter().copied().collect();
-                let mut published: Vec<(Address, Signature)> = self
-                    .store
-                    .signatures(record.id)
-                    .await?
-                    .into_iter()
-                    .filter(|s| current.contains(&s.validator))
-                    .filter_map(|s| {
-                        Signature::try_from(s.signature.as_slice())
-                            .ok()
-                            .map(|sig| (s.validator, sig))
-                    })
-                    .collect();
-                published.sort_by_key(|(v, _)| *v);
-                published.truncate(view.threshold);
-                if published.len() < view.threshold {
-                    return Ok(());
-                }
-                let input = MainBridge::releaseCall {
-                    t: record.transfer.clone().into(),
-                    signatures: pack_signatures(published),
-                }
-                .abi_encode();
-                let batch = [*record];
-                let outcome = self
-                    .main_tx
-                    .submit(request(
-                        TxKind::Release,
-                        self.route.main_bridge,
-                        input,
-                        &batch,
-                    ))
-                    .await?;
-                self.after(&batch, &outcome, TransferState::Completed, now)
-                    .await?;
-            }
-            Action::ExecuteQueued(record) => {
-                let t = record.transfer.clone();
-                let (kind, to, input, handle) = match record.direction {
-                    Direction::Deposit => (
-                        TxKind::ExecuteQueuedMint,
-                        self.route.side_bridge,
-                        SideBridge::executeQueuedCall { t: t.into() }.abi_encode(),
-                        &self.side_tx,
-                    ),
-                    Direction::Withdrawal => (
-                        TxKind::ExecuteQueuedRelease,
-                        self.route.main_bridge,
-                        MainBridge::executeQueuedCall { t: t.into() }.abi_encode(),
-                        &self.main_tx,
-                    ),
-                };
-                // completion comes from the DepositExecuted / Released the watcher sees
-                handle.submit(request(kind, to, input, &[*record])).await?;
-            }
-        }
-        Ok(())
-    }
-
-    async fn after(
-        &self,
-        batch: &[TransferRecord],
-        outcome: &TxOutcome,
-        state: TransferState,
-        now: i64,
-    ) -> Result<(), RoundError> {
-        let done = match outcome {
-            TxOutcome::Mined { success, .. } => *success,
-            TxOutcome::AlreadyDone => true,
-            TxOutcome::Rejected(_) => false,
-        };
-        if done {
-            for record in batch {
-                self.store.set_state(record.id, state, now).await?;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// What `queuedTransfer` says, when the transfer is in the queue at all (a zero ETA: not).
-fn queue_facts(eta: U256, held: bool, canceled: bool, executed: bool) -> Option<QueueFacts> {
-    (eta != U256::ZERO).then(|| QueueFacts {
-        eta: eta.saturating_to(),
-        held,
-        canceled,
-        executed,
-    })
-}
-
-fn request(kind: TxKind, to: Address, input: Vec<u8>, batch: &[TransferRecord]) -> TxRequest {
-    TxRequest {
-        kind,
-        to,
-        input: Bytes::from(input),
-        transfers: batch.iter().map(|r| (r.id, r.token())).collect(),
-    }
-}
-
-/// The JSON API over the store.
-struct StoreApi(Store);
-
-fn transfer_json(r: &TransferRecord) -> serde_json::Value {
-    serde_json::json!({
-        "id": r.id,
-        "direction": r.direction.as_str(),
-        "state": r.state.as_str(),
-        "nonce": r.nonce(),
-        "token": r.transfer.token,
-        "sender": r.transfer.sender,
-        "recipient": r.transfer.recipient,
-        "amount": r.transfer.amount.to_string(),
-        "fee": r.fee.to_string(),
-        "sourceBlock": r.source_block,
-        "sourceTx": r.source_tx,
-        "createdAt": r.created_at,
-        "updatedAt": r.updated_at,
-    })
-}
-
-impl TransferApi for StoreApi {
-    fn transfer(
-        &self,
-        id: B256,
-    ) -> crate::http::BoxFuture<'_, Result<Option<serde_json::Value>, String>> {
-        Box::pin(async move {
-            self.0
-                .transfer(id)
-                .await
-                .map(|r| r.as_ref().map(transfer_json))
-                .map_err(|e| e.to_string())
-        })
-    }
-
-    fn recent(
-        &self,
-        limit: u32,
-    ) -> crate::http::BoxFuture<'_, Result<Vec<serde_json::Value>, String>> {
-        Box::pin(async move {
-            self.0
-                .recent_transfers(limit)
-                .await
-                .map(|rs| rs.iter().map(transfer_json).collect())
-                .map_err(|e| e.to_string())
-        })
-    }
-}
-
-impl TxObserver for Metrics {
-    fn sent(&self, chain: Chain, kind: TxKind) {
-        self.tx_sent(chain, kind);
-    }
-    fn replaced(&self, chain: Chain, kind: TxKind) {
-        self.tx_replaced(chain, kind);
-    }
-    fn failed(&self, chain: Chain, kind: TxKind) {
-        self.tx_failed(chain, kind);
-    }
-    fn mined(&self, chain: Chain, kind: TxKind, cost_wei: U256) {
-        self.gas_spent(chain, kind, cost_wei);
-    }
+    });
 }

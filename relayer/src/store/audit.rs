@@ -255,3 +255,129 @@ pub fn describe_id(id: B256) -> String {
         id.to_string()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::testing::*;
+
+    /// Executions are compared with the transfer at their nonce whichever arrives first;
+    /// matching ones raise nothing, a different content raises one forgery, once.
+    async fn audit_compares_executions_with_the_transfer_at_their_nonce(store: Store) {
+        let mut side = batch(Chain::Side, 10);
+        side.executions = vec![
+            execution(Direction::Deposit, 0, 1, false), // honest
+            execution(Direction::Deposit, 1, 9, false), // forged: transfer 2 was locked at 1
+            execution(Direction::Deposit, 2, 3, true),  // honest, queued
+        ];
+        store.commit_watch(&side).await.expect("commit side");
+        // nothing known at the source yet: nothing judged
+        assert!(store.audit(100, &[]).await.expect("audit").is_empty());
+        assert_eq!(
+            store.unaudited_directions().await.expect("dirs"),
+            vec![Direction::Deposit]
+        );
+
+        let mut main = batch(Chain::Main, 20);
+        main.new_transfers = vec![
+            record(1, Direction::Deposit, 0),
+            record(2, Direction::Deposit, 1),
+            record(3, Direction::Deposit, 2),
+        ];
+        store.commit_watch(&main).await.expect("commit main");
+        let raised = store.audit(200, &[]).await.expect("audit");
+        assert_eq!(raised.len(), 1, "{raised:?}");
+        let alarm = &raised[0];
+        assert_eq!(alarm.kind, AlarmKind::Forgery);
+        assert_eq!((alarm.direction, alarm.nonce), (Direction::Deposit, 1));
+        assert_eq!((alarm.expected_id, alarm.seen_id), (id(2), id(9)));
+        assert_eq!(alarm.tx_hash, B256::repeat_byte(0x79));
+        assert_eq!(alarm.raised_at, 200);
+        assert!(store.unaudited_directions().await.expect("dirs").is_empty());
+
+        // the same event seen again (a re-read range) raises nothing new
+        store.commit_watch(&side).await.expect("commit again");
+        assert!(store.audit(300, &[]).await.expect("audit").is_empty());
+        assert_eq!(store.alarms(false).await.expect("alarms").len(), 1);
+        assert_eq!(
+            store.alarm_totals().await.expect("totals"),
+            vec![(AlarmKind::Forgery, Direction::Deposit, 1)]
+        );
+    }
+
+    /// An execution at a nonce the source bridge has not reached is a forgery at once; one at
+    /// a nonce the source has reached but this relayer has not seen yet waits.
+    async fn audit_flags_executions_beyond_the_source_nonce(store: Store) {
+        let mut main = batch(Chain::Main, 10);
+        main.executions = vec![
+            execution(Direction::Withdrawal, 3, 4, false),
+            execution(Direction::Withdrawal, 7, 5, false),
+        ];
+        store.commit_watch(&main).await.expect("commit");
+        let raised = store
+            .audit(100, &[(Direction::Withdrawal, 5)])
+            .await
+            .expect("audit");
+        assert_eq!(raised.len(), 1, "{raised:?}");
+        assert_eq!(raised[0].nonce, 7);
+        assert_eq!(raised[0].expected_id, B256::ZERO);
+        assert_eq!(raised[0].seen_id, id(5));
+        // nonce 3 is below the source's next nonce: it waits for its Burned
+        assert_eq!(
+            store.unaudited_directions().await.expect("dirs"),
+            vec![Direction::Withdrawal]
+        );
+        let mut side = batch(Chain::Side, 30);
+        side.new_transfers.push(record(4, Direction::Withdrawal, 3));
+        store.commit_watch(&side).await.expect("commit");
+        assert!(store.audit(200, &[]).await.expect("audit").is_empty());
+        assert!(store.unaudited_directions().await.expect("dirs").is_empty());
+    }
+
+    /// Each validator's vote for other content than the deposit seen is one conflict; matching
+    /// votes are dropped once compared.
+    async fn audit_raises_one_conflict_per_validator_and_content(store: Store) {
+        let mut side = batch(Chain::Side, 10);
+        side.votes = vec![
+            vote(0, 1, 0xA1),
+            vote(0, 8, 0xA2), // junk at a live nonce
+            vote(5, 9, 0xA2), // a pre-vote for a future nonce
+            vote(0, 1, 0xA3),
+        ];
+        store.commit_watch(&side).await.expect("commit");
+        assert_eq!(store.pending_vote_count().await.expect("count"), 4);
+        let mut main = batch(Chain::Main, 20);
+        main.new_transfers = vec![record(1, Direction::Deposit, 0)];
+        store.commit_watch(&main).await.expect("commit");
+        let raised = store.audit(100, &[]).await.expect("audit");
+        assert_eq!(raised.len(), 1, "{raised:?}");
+        assert_eq!(raised[0].kind, AlarmKind::VoteConflict);
+        assert_eq!(raised[0].actor, Address::repeat_byte(0xA2));
+        assert_eq!((raised[0].expected_id, raised[0].seen_id), (id(1), id(8)));
+        assert_eq!(
+            store.pending_vote_count().await.expect("count"),
+            1,
+            "the pre-vote waits"
+        );
+
+        // the future nonce is used by honest content: the pre-vote is a conflict too
+        let mut main = batch(Chain::Main, 21);
+        main.new_transfers = vec![record(2, Direction::Deposit, 5)];
+        store.commit_watch(&main).await.expect("commit");
+        let raised = store.audit(200, &[]).await.expect("audit");
+        assert_eq!(raised.len(), 1);
+        assert_eq!((raised[0].nonce, raised[0].seen_id), (5, id(9)));
+        assert_eq!(store.pending_vote_count().await.expect("count"), 0);
+        // conflicts are open until cleared, forgeries none
+        assert_eq!(store.alarms(false).await.expect("alarms").len(), 2);
+        assert_eq!(store.clear_alarms(300).await.expect("clear"), 2);
+        assert!(store.alarms(false).await.expect("alarms").is_empty());
+        assert_eq!(store.alarms(true).await.expect("alarms").len(), 2);
+    }
+
+    on_both_backends!(
+        audit_compares_executions_with_the_transfer_at_their_nonce,
+        audit_flags_executions_beyond_the_source_nonce,
+        audit_raises_one_conflict_per_validator_and_content,
+    );
+}

@@ -1,6 +1,8 @@
-//! What this validator must do next: a pure function of the stored transfers and what the
-//! chains say about them now. The node gathers the facts (already voted? already released?)
-//! before asking, so no gas is spent on work that is already done.
+//! What this validator must do next: a pure function of the stored transfers, what the chains
+//! say about them now (gathered a batch at a time by [`super::facts`]) and both validator
+//! views. No chain, clock or database in here: every rule has a unit test.
+
+use std::collections::HashSet;
 
 use alloy::primitives::{Address, B256};
 
@@ -81,20 +83,61 @@ pub enum Action {
     Approve(Vec<TransferRecord>),
     /// Sign these withdrawals and publish them in one `submitSignatures`.
     Sign(Vec<TransferRecord>),
-    /// Assemble the signatures and call `MainBridge.release`.
-    Release(Box<TransferRecord>),
+    /// Release these withdrawals with their published signatures, in one transaction.
+    Release(Vec<TransferRecord>),
     /// Execute a queued transfer whose delay passed (`executeQueued` on its destination).
     ExecuteQueued(Box<TransferRecord>),
 }
 
-/// Plans deposits (main → side). `now` and `takeover_secs` decide who executes a queued one.
-/// A deposit is completed only when its own `DepositExecuted` is seen (the watcher marks it).
+/// Both chains' validator sets: deposits are voted in and withdrawals signed by the side set,
+/// withdrawals released under the main set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Views {
+    pub side: ValidatorView,
+    pub main: ValidatorView,
+}
+
+/// How the planner batches and hands over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// Most transfers per transaction.
+    pub batch_size: usize,
+    /// After this long the next validator takes over a release (or a queued execution) the
+    /// assigned one has not done.
+    pub takeover_secs: u64,
+}
+
+/// Everything this validator must do now, final as returned: a validator acts only on the
+/// chain whose set it is in, and a transfer with work in flight gets no new work (its state
+/// may still be marked).
+pub fn plan(
+    views: &Views,
+    deposits: &[(TransferRecord, DepositFacts)],
+    withdrawals: &[(TransferRecord, WithdrawalFacts)],
+    in_flight: &HashSet<B256>,
+    settings: Settings,
+    now: i64,
+) -> Vec<Action> {
+    let mut actions = plan_deposits(&views.side, deposits, settings, now);
+    actions.extend(plan_withdrawals(views, withdrawals, settings, now));
+    actions.retain_mut(|action| match action {
+        Action::Mark { .. } => true,
+        Action::ExecuteQueued(record) => !in_flight.contains(&record.id),
+        Action::Approve(batch) | Action::Sign(batch) | Action::Release(batch) => {
+            batch.retain(|r| !in_flight.contains(&r.id));
+            !batch.is_empty()
+        }
+    });
+    actions
+}
+
+/// Plans deposits (main → side) under the side set. A deposit is completed only when its own
+/// `DepositExecuted` is seen (the watcher marks it).
 pub fn plan_deposits(
     view: &ValidatorView,
     deposits: &[(TransferRecord, DepositFacts)],
-    batch_size: usize,
+    settings: Settings,
     now: i64,
-    takeover_secs: u64,
 ) -> Vec<Action> {
     let mut actions = Vec::new();
     let mut approve = Vec::new();
@@ -104,7 +147,7 @@ pub fn plan_deposits(
         if facts.executed {
             push_mark(&mut actions, record, TransferState::Voted);
             if let Some(queue) = facts.queue {
-                push_execute_queued(&mut actions, view, record, queue, now, takeover_secs);
+                push_execute_queued(&mut actions, view, record, queue, now, settings);
             }
         } else if facts.nonce_taken {
             // another content took this nonce: a vote would be skipped, the audit alarms
@@ -114,63 +157,82 @@ pub fn plan_deposits(
             approve.push(record.clone());
         }
     }
-    for chunk in approve.chunks(batch_size.max(1)) {
+    for chunk in approve.chunks(settings.batch_size.max(1)) {
         actions.push(Action::Approve(chunk.to_vec()));
     }
     actions
 }
 
-/// Plans withdrawals (side → main). `now` and `takeover_secs` decide when a relayer other than
-/// the assigned one releases. A withdrawal is completed only when its own `Released` is seen.
+/// Plans withdrawals (side → main): signed by side validators, released under the main set by
+/// rotation, the next one taking over after the takeover period. A withdrawal is completed
+/// only when its own `Released` is seen.
 pub fn plan_withdrawals(
-    view: &ValidatorView,
+    views: &Views,
     withdrawals: &[(TransferRecord, WithdrawalFacts)],
-    batch_size: usize,
+    settings: Settings,
     now: i64,
-    takeover_secs: u64,
 ) -> Vec<Action> {
     let mut actions = Vec::new();
     let mut sign = Vec::new();
-    let is_validator = view.my_index().is_some();
+    let mut release = Vec::new();
+    let signs = views.side.my_index().is_some();
+    let releases = views.main.my_index().is_some();
     for (record, facts) in withdrawals {
         debug_assert_eq!(record.direction, Direction::Withdrawal);
         if facts.processed {
             if let Some(queue) = facts.queue {
-                push_execute_queued(&mut actions, view, record, queue, now, takeover_secs);
+                push_execute_queued(&mut actions, &views.main, record, queue, now, settings);
             }
             continue;
         }
-        if !is_validator {
-            continue;
+        if signs {
+            if facts.signed_by_me {
+                push_mark(&mut actions, record, TransferState::Voted);
+            } else {
+                sign.push(record.clone());
+            }
         }
-        if !facts.signed_by_me {
-            sign.push(record.clone());
-        } else {
-            push_mark(&mut actions, record, TransferState::Voted);
-        }
-        if facts.current_signers >= view.threshold {
+        if facts.current_signers >= views.main.threshold {
             push_mark(&mut actions, record, TransferState::Ready);
             let ready_since = if record.state == TransferState::Ready {
                 record.updated_at
             } else {
                 now
             };
-            if now >= due(view, record.nonce(), ready_since, takeover_secs) {
-                actions.push(Action::Release(Box::new(record.clone())));
+            if releases && now >= due(&views.main, record.nonce(), ready_since, settings) {
+                release.push(record.clone());
             }
         }
     }
-    for chunk in sign.chunks(batch_size.max(1)) {
+    for chunk in sign.chunks(settings.batch_size.max(1)) {
         actions.push(Action::Sign(chunk.to_vec()));
+    }
+    for chunk in release.chunks(settings.batch_size.max(1)) {
+        actions.push(Action::Release(chunk.to_vec()));
     }
     actions
 }
 
+/// Whether this validator may release `record` now: announced ready, and its turn came.
+pub fn release_due(
+    view: &ValidatorView,
+    record: &TransferRecord,
+    settings: Settings,
+    now: i64,
+) -> bool {
+    record.state == TransferState::Ready
+        && view.my_index().is_some()
+        && now >= due(view, record.nonce(), record.updated_at, settings)
+}
+
 /// When this validator's turn for `nonce` comes: the assigned one at `since`, each next one a
 /// takeover period later; never for a non-validator.
-fn due(view: &ValidatorView, nonce: u64, since: i64, takeover_secs: u64) -> i64 {
+fn due(view: &ValidatorView, nonce: u64, since: i64, settings: Settings) -> i64 {
     let turn = view.release_turn(nonce).unwrap_or(u64::MAX);
-    since.saturating_add(turn.saturating_mul(takeover_secs).min(i64::MAX as u64) as i64)
+    let wait = turn
+        .saturating_mul(settings.takeover_secs)
+        .min(i64::MAX as u64) as i64;
+    since.saturating_add(wait)
 }
 
 fn push_execute_queued(
@@ -179,10 +241,10 @@ fn push_execute_queued(
     record: &TransferRecord,
     queue: QueueFacts,
     now: i64,
-    takeover_secs: u64,
+    settings: Settings,
 ) {
     let eta = i64::try_from(queue.eta).unwrap_or(i64::MAX);
-    if queue.executable(now) && now >= due(view, record.nonce(), eta, takeover_secs) {
+    if queue.executable(now) && now >= due(view, record.nonce(), eta, settings) {
         actions.push(Action::ExecuteQueued(Box::new(record.clone())));
     }
 }
@@ -239,6 +301,20 @@ mod tests {
         }
     }
 
+    fn views(me: u8) -> Views {
+        Views {
+            side: view(me),
+            main: view(me),
+        }
+    }
+
+    fn settings(batch_size: usize, takeover_secs: u64) -> Settings {
+        Settings {
+            batch_size,
+            takeover_secs,
+        }
+    }
+
     fn deposit_facts(voted_by_me: bool, executed: bool) -> DepositFacts {
         DepositFacts {
             voted_by_me,
@@ -276,7 +352,7 @@ mod tests {
                 )
             })
             .collect();
-        let actions = plan_deposits(&view(1), &deposits, 2, 0, 60);
+        let actions = plan_deposits(&view(1), &deposits, settings(2, 60), 0);
         let sizes: Vec<_> = actions
             .iter()
             .map(|a| match a {
@@ -299,9 +375,8 @@ mod tests {
                 (voted.clone(), deposit_facts(true, false)),
                 (executed.clone(), deposit_facts(false, true)),
             ],
-            50,
+            settings(50, 60),
             0,
-            60,
         );
         assert_eq!(
             actions,
@@ -329,13 +404,21 @@ mod tests {
             nonce_taken: true,
             queue: None,
         };
-        assert!(plan_deposits(&view(1), &[(d, facts)], 50, 0, 60).is_empty());
+        assert!(plan_deposits(&view(1), &[(d, facts)], settings(50, 60), 0).is_empty());
     }
 
     #[test]
     fn a_non_validator_only_observes() {
         let d = record(Direction::Deposit, 0, TransferState::Observed, 0);
-        assert!(plan_deposits(&view(9), &[(d, deposit_facts(false, false))], 50, 0, 60).is_empty());
+        assert!(
+            plan_deposits(
+                &view(9),
+                &[(d, deposit_facts(false, false))],
+                settings(50, 60),
+                0
+            )
+            .is_empty()
+        );
     }
 
     /// A queued deposit is executed once its ETA passed, by the assigned validator first and the
@@ -346,7 +429,7 @@ mod tests {
         let mut facts = deposit_facts(true, true);
         facts.queue = Some(open_queue(1_000));
         let at = |me: u8, now: i64, facts: DepositFacts| {
-            plan_deposits(&view(me), &[(d.clone(), facts)], 50, now, 60)
+            plan_deposits(&view(me), &[(d.clone(), facts)], settings(50, 60), now)
                 .contains(&Action::ExecuteQueued(Box::new(d.clone())))
         };
         assert!(!at(2, 999, facts), "not before the ETA");
@@ -366,20 +449,43 @@ mod tests {
         let w = record(Direction::Withdrawal, 5, TransferState::Ready, 1_000);
         let facts = withdrawal_facts(true, 3);
         // nonce 5 over 4 validators: index 1 (addr 2) is assigned, index 2 is next
-        let assigned = plan_withdrawals(&view(2), &[(w.clone(), facts)], 50, 1_000, 60);
-        assert!(assigned.contains(&Action::Release(Box::new(w.clone()))));
-        let next_early = plan_withdrawals(&view(3), &[(w.clone(), facts)], 50, 1_059, 60);
+        let assigned = plan_withdrawals(&views(2), &[(w.clone(), facts)], settings(50, 60), 1_000);
+        assert!(assigned.contains(&Action::Release(vec![w.clone()])));
+        let next_early =
+            plan_withdrawals(&views(3), &[(w.clone(), facts)], settings(50, 60), 1_059);
         assert!(!next_early.iter().any(|a| matches!(a, Action::Release(_))));
-        let next_late = plan_withdrawals(&view(3), &[(w.clone(), facts)], 50, 1_060, 60);
-        assert!(next_late.contains(&Action::Release(Box::new(w.clone()))));
-        let last = plan_withdrawals(&view(1), &[(w.clone(), facts)], 50, 1_179, 60);
+        let next_late = plan_withdrawals(&views(3), &[(w.clone(), facts)], settings(50, 60), 1_060);
+        assert!(next_late.contains(&Action::Release(vec![w.clone()])));
+        let last = plan_withdrawals(&views(1), &[(w.clone(), facts)], settings(50, 60), 1_179);
         assert!(!last.iter().any(|a| matches!(a, Action::Release(_))));
+
+        // release_due (which decides whose signatures a round reads) agrees with the plan
+        let s = settings(50, 60);
+        assert!(release_due(&views(2).main, &w, s, 1_000));
+        assert!(!release_due(&views(3).main, &w, s, 1_059));
+        assert!(release_due(&views(3).main, &w, s, 1_060));
+        assert!(!release_due(&views(1).main, &w, s, 1_179));
+        let voted = record(Direction::Withdrawal, 5, TransferState::Voted, 1_000);
+        assert!(
+            !release_due(&views(2).main, &voted, s, 5_000),
+            "not announced ready"
+        );
+        let outsider = ValidatorView {
+            me: Address::repeat_byte(0xEE),
+            ..views(2).main
+        };
+        assert!(!release_due(&outsider, &w, s, 5_000), "not a validator");
     }
 
     #[test]
     fn withdrawals_below_threshold_are_not_released() {
         let w = record(Direction::Withdrawal, 0, TransferState::Ready, 0);
-        let actions = plan_withdrawals(&view(1), &[(w, withdrawal_facts(true, 2))], 50, 10_000, 60);
+        let actions = plan_withdrawals(
+            &views(1),
+            &[(w, withdrawal_facts(true, 2))],
+            settings(50, 60),
+            10_000,
+        );
         assert!(actions.is_empty(), "{actions:?}");
     }
 
@@ -399,15 +505,14 @@ mod tests {
             ..processed
         };
         let actions = plan_withdrawals(
-            &view(1),
+            &views(1),
             &[
                 (done.clone(), processed),
                 (queued.clone(), in_queue),
                 (fresh.clone(), withdrawal_facts(false, 0)),
             ],
-            50,
+            settings(50, 60),
             100,
-            60,
         );
         assert_eq!(
             actions,
@@ -416,6 +521,74 @@ mod tests {
                 Action::Sign(vec![fresh]),
             ]
         );
+    }
+
+    /// A validator in the main set but not (yet) in the side set releases but does not sign;
+    /// one only in the side set signs but does not release. The plan is final.
+    #[test]
+    fn each_chain_acts_under_its_own_set() {
+        let w = record(Direction::Withdrawal, 5, TransferState::Ready, 0);
+        let facts = withdrawal_facts(false, 3);
+        let mut main_only = views(2);
+        main_only.side.validators.retain(|v| *v != addr(2));
+        let actions = plan_withdrawals(&main_only, &[(w.clone(), facts)], settings(50, 60), 0);
+        assert!(actions.contains(&Action::Release(vec![w.clone()])));
+        assert!(!actions.iter().any(|a| matches!(a, Action::Sign(_))));
+        let mut side_only = views(2);
+        side_only.main.validators.retain(|v| *v != addr(2));
+        let actions = plan_withdrawals(&side_only, &[(w.clone(), facts)], settings(50, 60), 0);
+        assert!(actions.contains(&Action::Sign(vec![w.clone()])));
+        assert!(!actions.iter().any(|a| matches!(a, Action::Release(_))));
+    }
+
+    /// Due releases are batched; transfers with work in flight get no new work, but their
+    /// state is still marked.
+    #[test]
+    fn releases_are_batched_and_work_in_flight_is_not_repeated() {
+        // nonces 1, 5 and 9 are all assigned to index 1 (addr 2) of 4 validators
+        let ws: Vec<_> = [1u64, 5, 9]
+            .into_iter()
+            .map(|n| {
+                (
+                    record(Direction::Withdrawal, n, TransferState::Voted, 0),
+                    withdrawal_facts(true, 3),
+                )
+            })
+            .collect();
+        let busy: HashSet<B256> = [ws[1].0.id].into_iter().collect();
+        let actions = plan(&views(2), &[], &ws, &busy, settings(2, 60), 0);
+        let released: Vec<Vec<u64>> = actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Release(b) => Some(b.iter().map(|r| r.nonce()).collect()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            released,
+            vec![vec![1], vec![9]],
+            "batches of 2, the busy one left out"
+        );
+        let marked = actions
+            .iter()
+            .filter(|a| {
+                matches!(
+                    a,
+                    Action::Mark {
+                        state: TransferState::Ready,
+                        ..
+                    }
+                )
+            })
+            .count();
+        assert_eq!(marked, 3, "the busy one is still marked ready");
+
+        let ds = vec![(
+            record(Direction::Deposit, 0, TransferState::Observed, 0),
+            deposit_facts(false, false),
+        )];
+        let busy: HashSet<B256> = [ds[0].0.id].into_iter().collect();
+        assert!(plan(&views(1), &ds, &[], &busy, settings(50, 60), 0).is_empty());
     }
 
     proptest! {

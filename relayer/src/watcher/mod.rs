@@ -11,10 +11,9 @@ use alloy::{
     primitives::{Address, B256},
     providers::{DynProvider, Provider},
     rpc::types::{Filter, Log},
-    signers::Signature,
     sol_types::SolEvent,
+    transports::{RpcError, TransportErrorKind},
 };
-use backon::Retryable;
 use sidebridge_contracts::{
     Transfer,
     bindings::{MainBridge, SideBridge},
@@ -28,15 +27,20 @@ use crate::{
         Chain, DepositVote, Direction, Execution, PublishedSignature, SeenBlock, TransferRecord,
         TransferState,
     },
-    retry::{is_transient, rpc_backoff},
+    rpc::{Classify, Disposition},
     store::{FeeEntry, Store, StoreError, WatchBatch},
 };
 
 /// Why a watcher step failed.
 #[derive(Debug, thiserror::Error)]
 pub enum WatchError {
-    #[error("rpc: {0}")]
-    Rpc(String),
+    /// The node did not answer (the provider already retried).
+    #[error("{call}: {source}")]
+    Rpc {
+        call: &'static str,
+        #[source]
+        source: RpcError<TransportErrorKind>,
+    },
     #[error("block {0} is not available from the node")]
     MissingBlock(u64),
     #[error(
@@ -51,13 +55,13 @@ pub enum WatchError {
     Store(#[from] StoreError),
 }
 
-impl WatchError {
-    /// Whether trying again later can help. A reorg is never retried: it needs an operator.
-    pub fn is_retryable(&self) -> bool {
+impl Classify for WatchError {
+    /// A reorg deeper than the confirmations needs an operator; the rest may pass.
+    fn disposition(&self) -> Disposition {
         match self {
-            WatchError::Rpc(_) | WatchError::MissingBlock(_) => true,
-            WatchError::Reorg { .. } => false,
-            WatchError::Store(e) => e.is_retryable(),
+            WatchError::Rpc { .. } | WatchError::MissingBlock(_) => Disposition::Transient,
+            WatchError::Reorg { .. } => Disposition::Halt,
+            WatchError::Store(e) => e.disposition(),
         }
     }
 }
@@ -81,24 +85,25 @@ pub struct RpcEventSource {
 
 impl EventSource for RpcEventSource {
     async fn head(&self) -> Result<u64, WatchError> {
-        (|| async { self.provider.get_block_number().await })
-            .retry(rpc_backoff())
-            .when(is_transient)
+        self.provider
+            .get_block_number()
             .await
-            .map_err(|e| WatchError::Rpc(e.to_string()))
+            .map_err(|source| WatchError::Rpc {
+                call: "eth_blockNumber",
+                source,
+            })
     }
 
     async fn block(&self, number: u64) -> Result<(B256, i64), WatchError> {
-        let block = (|| async {
-            self.provider
-                .get_block_by_number(BlockNumberOrTag::Number(number))
-                .await
-        })
-        .retry(rpc_backoff())
-        .when(is_transient)
-        .await
-        .map_err(|e| WatchError::Rpc(e.to_string()))?
-        .ok_or(WatchError::MissingBlock(number))?;
+        let block = self
+            .provider
+            .get_block_by_number(BlockNumberOrTag::Number(number))
+            .await
+            .map_err(|source| WatchError::Rpc {
+                call: "eth_getBlockByNumber",
+                source,
+            })?
+            .ok_or(WatchError::MissingBlock(number))?;
         Ok((block.header.hash, block.header.timestamp as i64))
     }
 
@@ -107,11 +112,13 @@ impl EventSource for RpcEventSource {
             .address(self.bridge)
             .from_block(from)
             .to_block(to);
-        (|| async { self.provider.get_logs(&filter).await })
-            .retry(rpc_backoff())
-            .when(is_transient)
+        self.provider
+            .get_logs(&filter)
             .await
-            .map_err(|e| WatchError::Rpc(e.to_string()))
+            .map_err(|source| WatchError::Rpc {
+                call: "eth_getLogs",
+                source,
+            })
     }
 }
 
@@ -137,19 +144,14 @@ pub struct ChainStatus {
 }
 
 /// Decodes one chain's bridge logs into a batch (without cursor and blocks). Pure.
+///
+/// A `SignatureSubmitted` is taken as published, unchecked: recovering every validator's
+/// signature in every relayer would cost each of them a recovery per signature (four per
+/// withdrawal, the largest share of a relayer's CPU under load); the relayer that releases
+/// recovers the few it uses (see `planner::encode::assemble`). A forged record stored here can
+/// neither be used nor keep the genuine one out (signatures are stored by content).
 pub fn decode(chain: Chain, route: &Route, logs: &[Log], timestamp: i64, now: i64) -> WatchBatch {
-    let mut batch = WatchBatch {
-        chain,
-        to_block: 0,
-        blocks: Vec::new(),
-        new_transfers: Vec::new(),
-        completed: Vec::new(),
-        signatures: Vec::new(),
-        ready: Vec::new(),
-        fees: Vec::new(),
-        executions: Vec::new(),
-        votes: Vec::new(),
-    };
+    let mut batch = WatchBatch::empty(chain, 0);
     for log in logs {
         let (Some(block), Some(tx)) = (log.block_number, log.transaction_hash) else {
             continue; // pending logs carry no position; never stored
@@ -243,20 +245,16 @@ pub fn decode(chain: Chain, route: &Route, logs: &[Log], timestamp: i64, now: i6
                 }
             }
             (Chain::Side, SideBridge::SignatureSubmitted::SIGNATURE_HASH) => {
-                if let Ok(ev) = SideBridge::SignatureSubmitted::decode_log_data(log.data()) {
-                    // the contract checked it; check again so a bad record never reaches release
-                    let valid = Signature::try_from(ev.signature.as_ref())
-                        .ok()
-                        .and_then(|s| s.recover_address_from_prehash(&ev.transferId).ok())
-                        == Some(ev.validator);
-                    if valid {
-                        batch.signatures.push(PublishedSignature {
-                            transfer_id: ev.transferId,
-                            nonce: ev.nonce,
-                            validator: ev.validator,
-                            signature: ev.signature.to_vec(),
-                        });
-                    }
+                // kept as published; recovered by the relayer that uses it (see `decode`)
+                if let Ok(ev) = SideBridge::SignatureSubmitted::decode_log_data(log.data())
+                    && ev.signature.len() == 65
+                {
+                    batch.signatures.push(PublishedSignature {
+                        transfer_id: ev.transferId,
+                        nonce: ev.nonce,
+                        validator: ev.validator,
+                        signature: ev.signature.to_vec(),
+                    });
                 }
             }
             (Chain::Side, SideBridge::ReadyForRelay::SIGNATURE_HASH) => {
@@ -293,8 +291,19 @@ pub struct Watcher<S> {
     /// First block to read when the database has no cursor.
     pub start_block: u64,
     pub status: watch::Sender<ChainStatus>,
-    /// Woken after every step that stored something.
+    /// Woken after every step that stored something (a permit: the planner, its one waiter,
+    /// sees it even if it was busy).
     pub progress: Arc<Notify>,
+    /// Side chain only: also read the blocks above the confirmed head for withdrawal
+    /// signatures (see [`Store::commit_unconfirmed_signatures`]), so a release need not wait
+    /// for the signatures' own confirmations.
+    pub unconfirmed: Option<UnconfirmedTail>,
+}
+
+/// How far the unconfirmed blocks were read: each block is read once there.
+#[derive(Debug, Default)]
+pub struct UnconfirmedTail {
+    read_to: std::sync::atomic::AtomicU64,
 }
 
 impl<S: EventSource> Watcher<S> {
@@ -304,18 +313,21 @@ impl<S: EventSource> Watcher<S> {
         loop {
             let caught_up = match self.step().await {
                 Ok(caught_up) => caught_up,
-                Err(err @ WatchError::Reorg { .. }) => {
-                    tracing::error!(target: "watcher", chain = %self.chain, error = %err,
-                        "HALTED: a processed block is no longer canonical; this relayer stops acting until an operator intervenes");
-                    let reason = err.to_string();
-                    self.status.send_modify(|s| s.halted = Some(reason));
-                    shutdown.cancelled().await;
-                    return Ok(());
-                }
-                Err(err) => {
-                    tracing::warn!(target: "watcher", chain = %self.chain, error = %err, "watcher step failed; retrying");
-                    true
-                }
+                Err(err) => match err.disposition() {
+                    Disposition::Halt => {
+                        tracing::error!(target: "watcher", chain = %self.chain, error = %err,
+                            "HALTED: a processed block is no longer canonical; this relayer stops acting until an operator intervenes");
+                        let reason = err.to_string();
+                        self.status.send_modify(|s| s.halted = Some(reason));
+                        shutdown.cancelled().await;
+                        return Ok(());
+                    }
+                    Disposition::Fatal => return Err(err),
+                    Disposition::Transient => {
+                        tracing::warn!(target: "watcher", chain = %self.chain, error = %err, "watcher step failed; retrying");
+                        true
+                    }
+                },
             };
             if caught_up {
                 tokio::select! {
@@ -339,6 +351,7 @@ impl<S: EventSource> Watcher<S> {
         let next = cursor.map_or(self.start_block, |c| c + 1);
         if next > safe {
             self.report(head, cursor, 0);
+            self.read_unconfirmed(safe, head).await?;
             return Ok(true);
         }
         let to = safe.min(next + self.log_range.max(1) - 1);
@@ -354,8 +367,41 @@ impl<S: EventSource> Watcher<S> {
             tracing::debug!(target: "watcher", chain = %self.chain, from = next, to, events = stored, "stored events");
         }
         self.report(head, Some(to), safe - to);
-        self.progress.notify_waiters();
+        self.progress.notify_one();
+        if to == safe {
+            self.read_unconfirmed(safe, head).await?;
+        }
         Ok(to == safe)
+    }
+
+    /// Takes the withdrawal signatures and readiness from blocks `safe + 1..=head`, nothing
+    /// else: a lock, burn or mint there is read only once confirmed. An attacker who can
+    /// reorganise those blocks gains nothing: a signature is recovered to its validator before
+    /// a release uses it and authorises exactly the (confirmed) burn it signs, whichever
+    /// transaction carried it.
+    async fn read_unconfirmed(&self, safe: u64, head: u64) -> Result<(), WatchError> {
+        use std::sync::atomic::Ordering;
+        let Some(tail) = &self.unconfirmed else {
+            return Ok(());
+        };
+        // each block once: one the node replaces later is read when confirmed
+        let from = (safe.max(tail.read_to.load(Ordering::Relaxed)) + 1)
+            .max(head.saturating_sub(self.log_range.max(1) - 1));
+        if from > head {
+            return Ok(());
+        }
+        let logs = self.source.logs(from, head).await?;
+        let batch = decode(self.chain, &self.route, &logs, 0, unix_now());
+        self.store
+            .commit_unconfirmed_signatures(&batch.signatures, &batch.ready)
+            .await?;
+        tail.read_to.store(head, Ordering::Relaxed);
+        if !batch.signatures.is_empty() || !batch.ready.is_empty() {
+            tracing::debug!(target: "watcher", chain = %self.chain, from, to = head,
+                signatures = batch.signatures.len(), ready = batch.ready.len(), "stored unconfirmed signatures");
+            self.progress.notify_one();
+        }
+        Ok(())
     }
 
     async fn check_canonical(&self, number: u64) -> Result<(), WatchError> {
@@ -390,3 +436,8 @@ pub fn unix_now() -> i64 {
         .map(|d| d.as_secs() as i64)
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod fake;
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,297 @@
+//! The relayer's configuration: one TOML file (`relayer run --config FILE`), a few environment
+//! overrides, and a validated [`Config`] the rest of the node trusts without re-checking.
+//!
+//! Parsing happens in two steps. First the text becomes raw serde structs (with
+//! `deny_unknown_fields`) whose leaves are plain TOML values; stray keys are taken out and
+//! reported before serde sees them, so an operator fixing a config hears about every mistake at
+//! once rather than the first. Then validation turns each raw value into its real type and
+//! records every problem with its path (`chains.side.confirmations: expected an integer, found
+//! a string`), with a "did you mean" when an unknown key is close to a known one.
+//!
+//! Secrets never sit in the file in plain text: the keystore password is a reference
+//! ([`SecretRef`]: `env:NAME` or `file:/path`), read only when the key is unlocked, and every
+//! resolved secret is a [`SecretString`] that is wiped on drop and redacted in `Debug`. The
+//! database URL may carry a password, so [`DatabaseUrl`] redacts it when shown and may itself
+//! be given as a reference.
+
+mod raw;
+mod secret;
+mod validate;
+
+use std::{
+    fmt,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use alloy::{primitives::Address, transports::http::reqwest::Url};
+
+pub use self::secret::{DatabaseUrl, InvalidSecretRef, SecretRef, SecretString};
+use self::{raw::Errors, validate::validate};
+use crate::domain::Chain;
+
+/// Overrides `database_url`.
+pub const ENV_DATABASE_URL: &str = "SIDEBRIDGE_DATABASE_URL";
+/// Overrides `http_listen`.
+pub const ENV_HTTP_LISTEN: &str = "SIDEBRIDGE_HTTP_LISTEN";
+/// Overrides `chains.main.rpc_url`.
+pub const ENV_MAIN_RPC_URL: &str = "SIDEBRIDGE_MAIN_RPC_URL";
+/// Overrides `chains.side.rpc_url`.
+pub const ENV_SIDE_RPC_URL: &str = "SIDEBRIDGE_SIDE_RPC_URL";
+/// Overrides `key.password`; a reference (`env:NAME` or `file:/path`), never the password.
+pub const ENV_KEY_PASSWORD: &str = "SIDEBRIDGE_KEY_PASSWORD";
+
+/// Where `/metrics` and the status API listen when the file says nothing.
+pub const DEFAULT_HTTP_LISTEN: &str = "127.0.0.1:9100";
+
+/// A validated relayer configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub database_url: DatabaseUrl,
+    pub http_listen: SocketAddr,
+    pub key: KeyConfig,
+    pub main: ChainConfig,
+    pub side: ChainConfig,
+    pub relay: RelayConfig,
+    /// The file it was read from, if any.
+    pub source: Option<PathBuf>,
+}
+
+/// Where the validator key lives and how its password is found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyConfig {
+    /// An encrypted Web3 Secret Storage file.
+    pub keystore: PathBuf,
+    /// `None`: ask on the terminal.
+    pub password: Option<SecretRef>,
+}
+
+/// One chain of the route.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ChainConfig {
+    /// May embed a provider's API key: show [`ChainConfig::rpc_url_redacted`] instead.
+    pub rpc_url: String,
+    pub chain_id: u64,
+    pub bridge: Address,
+    pub governance: Address,
+    pub operational: Address,
+    /// Blocks an event must be buried under before the relayer acts on it.
+    pub confirmations: u64,
+    pub poll_interval: Duration,
+    /// Fee cap in wei; the submitter never offers more per gas.
+    pub max_fee_per_gas: u128,
+    /// Where the watcher starts when the database has no cursor for this chain.
+    pub start_block: u64,
+}
+
+impl ChainConfig {
+    /// The RPC URL as safe to log: scheme, host and port; user info, path and query (where
+    /// providers put API keys) become `…`.
+    pub fn rpc_url_redacted(&self) -> String {
+        redact_rpc_url(&self.rpc_url)
+    }
+}
+
+impl fmt::Debug for ChainConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChainConfig")
+            .field("rpc_url", &self.rpc_url_redacted())
+            .field("chain_id", &self.chain_id)
+            .field("bridge", &self.bridge)
+            .field("governance", &self.governance)
+            .field("operational", &self.operational)
+            .field("confirmations", &self.confirmations)
+            .field("poll_interval", &self.poll_interval)
+            .field("max_fee_per_gas", &self.max_fee_per_gas)
+            .field("start_block", &self.start_block)
+            .finish()
+    }
+}
+
+fn redact_rpc_url(url: &str) -> String {
+    let Ok(parsed) = Url::parse(url) else {
+        return "…".to_string();
+    };
+    let mut shown = format!("{}://{}", parsed.scheme(), parsed.host_str().unwrap_or(""));
+    if let Some(port) = parsed.port() {
+        shown.push_str(&format!(":{port}"));
+    }
+    let hidden = !parsed.username().is_empty()
+        || parsed.password().is_some()
+        || !matches!(parsed.path(), "" | "/")
+        || parsed.query().is_some();
+    if hidden {
+        shown.push_str("/…");
+    }
+    shown
+}
+
+/// How the relayer batches, hands over and replaces its work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelayConfig {
+    /// Most transfers in one `approveDeposits` / `submitSignatures`.
+    pub batch_size: usize,
+    /// After this long another relayer takes over a release the assigned one has not done.
+    pub release_takeover: Duration,
+    /// An unmined transaction is replaced with a bumped fee after this long.
+    pub tx_timeout: Duration,
+    pub fee_bump_percent: u64,
+    /// Most blocks in one `eth_getLogs`.
+    pub log_range: u64,
+    /// Transactions a submitter keeps out at once on each chain (consecutive nonces).
+    pub max_in_flight: usize,
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        Self {
+            batch_size: 50,
+            release_takeover: Duration::from_secs(60),
+            tx_timeout: Duration::from_secs(30),
+            fee_bump_percent: 20,
+            log_range: 2_000,
+            max_in_flight: 8,
+        }
+    }
+}
+
+impl Config {
+    /// Reads and validates the file at `path`, with the process environment's overrides.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut config = Self::from_toml_str(&text, &|name| std::env::var(name).ok())
+            .map_err(|e| e.in_file(path))?;
+        config.source = Some(path.to_path_buf());
+        Ok(config)
+    }
+
+    /// Validates TOML text; `env` stands in for the process environment.
+    pub fn from_toml_str(
+        s: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let table: toml::Table = toml::from_str(s).map_err(|e| ConfigError::Syntax {
+            file: None,
+            message: e.to_string(),
+        })?;
+        let mut errors = Errors::default();
+        let config = validate(table, env, &mut errors);
+        match config {
+            Some(config) if errors.found.is_empty() => Ok(config),
+            _ => Err(ConfigError::Invalid {
+                file: None,
+                errors: errors.found,
+            }),
+        }
+    }
+
+    /// The settings of one chain.
+    pub fn chain(&self, chain: Chain) -> &ChainConfig {
+        match chain {
+            Chain::Main => &self.main,
+            Chain::Side => &self.side,
+        }
+    }
+}
+
+/// Why a configuration or a secret could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}invalid TOML: {message}", file_prefix(file))]
+    Syntax {
+        file: Option<PathBuf>,
+        message: String,
+    },
+    #[error("{}", invalid_message(file, errors))]
+    Invalid {
+        file: Option<PathBuf>,
+        errors: Vec<FieldError>,
+    },
+    #[error("environment variable {name} is not set")]
+    EnvNotSet { name: String },
+    #[error("environment variable {name} is not valid UTF-8")]
+    EnvNotUnicode { name: String },
+    #[error("cannot read secret file {}: {source}", path.display())]
+    SecretFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("secret {reference} is empty")]
+    EmptySecret { reference: String },
+}
+
+impl ConfigError {
+    /// The per-field problems of an invalid configuration (empty for other errors).
+    pub fn field_errors(&self) -> &[FieldError] {
+        match self {
+            ConfigError::Invalid { errors, .. } => errors,
+            _ => &[],
+        }
+    }
+
+    fn in_file(self, path: &Path) -> Self {
+        match self {
+            ConfigError::Syntax { message, .. } => ConfigError::Syntax {
+                file: Some(path.to_path_buf()),
+                message,
+            },
+            ConfigError::Invalid { errors, .. } => ConfigError::Invalid {
+                file: Some(path.to_path_buf()),
+                errors,
+            },
+            other => other,
+        }
+    }
+}
+
+fn file_prefix(file: &Option<PathBuf>) -> String {
+    file.as_ref()
+        .map(|f| format!("config file {}: ", f.display()))
+        .unwrap_or_default()
+}
+
+fn invalid_message(file: &Option<PathBuf>, errors: &[FieldError]) -> String {
+    let what = match file {
+        Some(f) => format!("config file {}", f.display()),
+        None => "config".to_string(),
+    };
+    let count = match errors.len() {
+        1 => "1 error".to_string(),
+        n => format!("{n} errors"),
+    };
+    let mut message = format!("{what} has {count}:");
+    for e in errors {
+        message.push_str("\n  ");
+        message.push_str(&e.to_string());
+    }
+    message
+}
+
+/// One problem with one setting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// Dotted path of the setting, e.g. `chains.side.confirmations`, with the environment
+    /// variable appended when the value came from one.
+    pub path: String,
+    pub message: String,
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+#[cfg(test)]
+mod tests;

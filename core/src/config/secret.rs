@@ -1,0 +1,220 @@
+//! Secrets by reference: the config names where a secret is (`env:NAME`, `file:/path`), never
+//! the secret; resolved secrets are wiped on drop and redacted in `Debug`, and a database URL's
+//! password is redacted wherever it is shown.
+
+use std::{fmt, ops::Deref, path::PathBuf, str::FromStr};
+
+use alloy::signers::k256::elliptic_curve::zeroize::Zeroizing;
+
+use super::ConfigError;
+
+/// Where a secret is found: the config names the place, never the secret.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SecretRef {
+    /// `env:NAME`: the value of an environment variable.
+    Env(String),
+    /// `file:/path`: the contents of a file, trailing newlines removed.
+    File(PathBuf),
+}
+
+/// A string that is neither `env:NAME` nor `file:/path`. It does not repeat the string, which
+/// may well be the secret itself.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("expected a reference env:NAME or file:/path (never the secret itself)")]
+pub struct InvalidSecretRef;
+
+impl FromStr for SecretRef {
+    type Err = InvalidSecretRef;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if let Some(name) = s.strip_prefix("env:") {
+            let valid =
+                !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            return if valid {
+                Ok(SecretRef::Env(name.to_string()))
+            } else {
+                Err(InvalidSecretRef)
+            };
+        }
+        match s.strip_prefix("file:") {
+            Some(path) if !path.is_empty() => Ok(SecretRef::File(PathBuf::from(path))),
+            _ => Err(InvalidSecretRef),
+        }
+    }
+}
+
+impl fmt::Display for SecretRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SecretRef::Env(name) => write!(f, "env:{name}"),
+            SecretRef::File(path) => write!(f, "file:{}", path.display()),
+        }
+    }
+}
+
+// The reference is not secret; showing it helps an operator find the right file.
+impl fmt::Debug for SecretRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SecretRef({self})")
+    }
+}
+
+impl SecretRef {
+    /// `env:NAME` or `file:/path`; the same as `str::parse`.
+    pub fn parse(s: &str) -> Result<Self, InvalidSecretRef> {
+        s.parse()
+    }
+
+    /// Reads the secret from the process environment or the file system.
+    pub fn read(&self) -> Result<SecretString, ConfigError> {
+        match self {
+            SecretRef::Env(name) => match std::env::var(name) {
+                Ok(value) => self.non_empty(value),
+                Err(std::env::VarError::NotPresent) => {
+                    Err(ConfigError::EnvNotSet { name: name.clone() })
+                }
+                Err(std::env::VarError::NotUnicode(_)) => {
+                    Err(ConfigError::EnvNotUnicode { name: name.clone() })
+                }
+            },
+            SecretRef::File(_) => self.read_with(&|_| None),
+        }
+    }
+
+    /// Like [`SecretRef::read`], with `env` standing in for the process environment.
+    pub fn read_with(
+        &self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<SecretString, ConfigError> {
+        match self {
+            SecretRef::Env(name) => match env(name) {
+                Some(value) => self.non_empty(value),
+                None => Err(ConfigError::EnvNotSet { name: name.clone() }),
+            },
+            SecretRef::File(path) => {
+                let mut text =
+                    std::fs::read_to_string(path)
+                        .map(Zeroizing::new)
+                        .map_err(|source| ConfigError::SecretFile {
+                            path: path.clone(),
+                            source,
+                        })?;
+                let keep = text.trim_end_matches(['\n', '\r']).len();
+                text.truncate(keep);
+                if text.is_empty() {
+                    return Err(ConfigError::EmptySecret {
+                        reference: self.to_string(),
+                    });
+                }
+                Ok(SecretString(text))
+            }
+        }
+    }
+
+    fn non_empty(&self, value: String) -> Result<SecretString, ConfigError> {
+        let value = SecretString::from(value);
+        if value.is_empty() {
+            return Err(ConfigError::EmptySecret {
+                reference: self.to_string(),
+            });
+        }
+        Ok(value)
+    }
+}
+
+/// A resolved secret: wiped from memory when dropped, `[redacted]` when debug-printed.
+/// Dereferences to `&str` so it can be handed to functions that take one.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretString(Zeroizing<String>);
+
+impl SecretString {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for SecretString {
+    fn from(value: String) -> Self {
+        SecretString(Zeroizing::new(value))
+    }
+}
+
+impl Deref for SecretString {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretString([redacted])")
+    }
+}
+
+/// The store's URL (`sqlite:...` or `postgres://...`). Shown with its password replaced by
+/// `***`; [`DatabaseUrl::expose`] gives the real one to the driver.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(SecretString);
+
+impl DatabaseUrl {
+    /// Accepts `sqlite:` and `postgres://` / `postgresql://` URLs.
+    pub fn new(url: impl Into<String>) -> Result<Self, String> {
+        let url = SecretString::from(url.into());
+        let lower = url.to_ascii_lowercase();
+        if lower.starts_with("sqlite:")
+            || lower.starts_with("postgres://")
+            || lower.starts_with("postgresql://")
+        {
+            Ok(DatabaseUrl(url))
+        } else {
+            Err("must be a sqlite: or postgres:// URL".to_string())
+        }
+    }
+
+    pub fn expose(&self) -> &str {
+        self.0.expose()
+    }
+
+    /// The URL with the password, if any, replaced by `***`.
+    pub fn redacted(&self) -> String {
+        redact_url_password(self.expose())
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({:?})", self.redacted())
+    }
+}
+
+pub(super) fn redact_url_password(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    // the password is percent-encoded, so the last '@' ends the user info
+    let Some(at) = authority.rfind('@') else {
+        return url.to_string();
+    };
+    let Some(colon) = authority[..at].find(':') else {
+        return url.to_string();
+    };
+    format!(
+        "{}{}:***{}",
+        &url[..scheme_end],
+        &authority[..colon],
+        &rest[at..]
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw layer: what serde reads. Leaves stay TOML values so validation can name every bad one.

@@ -1,0 +1,397 @@
+//! From raw values to the validated [`Config`]: every setting parsed into its real type, every
+//! problem recorded with its path, environment overrides applied.
+
+use std::{net::SocketAddr, ops::RangeInclusive, path::PathBuf, str::FromStr, time::Duration};
+
+use alloy::{primitives::Address, transports::http::reqwest::Url};
+use toml::Value;
+
+use super::{
+    ChainConfig, Config, DEFAULT_HTTP_LISTEN, DatabaseUrl, ENV_DATABASE_URL, ENV_HTTP_LISTEN,
+    ENV_KEY_PASSWORD, ENV_MAIN_RPC_URL, ENV_SIDE_RPC_URL, KeyConfig, RelayConfig, SecretRef,
+    raw::*,
+};
+use crate::domain::Chain;
+
+pub(super) fn validate(
+    table: toml::Table,
+    env: &dyn Fn(&str) -> Option<String>,
+    errors: &mut Errors,
+) -> Option<Config> {
+    let env_var = |name: &str| env(name).filter(|v| !v.is_empty());
+    errors.note_datetimes("", &table);
+    let raw: RawConfig = errors.section("", Value::Table(table), CONFIG_KEYS)?;
+
+    let override_with = |errors: &mut Errors, path: &str, var: &'static str| {
+        env_var(var).map(|v| {
+            errors.from_env.insert(path.to_string(), var);
+            errors.datetimes.remove(path);
+            Value::String(v)
+        })
+    };
+
+    let database_url = override_with(errors, "database_url", ENV_DATABASE_URL).or(raw.database_url);
+    let database_url = match database_url {
+        None => {
+            errors.push(
+                "database_url",
+                format!("missing (set it here or in {ENV_DATABASE_URL})"),
+            );
+            None
+        }
+        Some(v) => errors.parse("database_url", v, |v| database(v, env)),
+    };
+
+    let http_listen = override_with(errors, "http_listen", ENV_HTTP_LISTEN).or(raw.http_listen);
+    let http_listen = errors.optional(
+        "http_listen",
+        http_listen,
+        SocketAddr::from(([127, 0, 0, 1], 9100)),
+        socket_addr,
+    );
+
+    let key = match raw.key {
+        None => {
+            errors.push("key", "missing (a [key] table with keystore = \"/path\")");
+            None
+        }
+        Some(v) => errors
+            .section::<RawKey>("key", v, KEY_KEYS)
+            .and_then(|mut raw| {
+                if let Some(v) = override_with(errors, "key.password", ENV_KEY_PASSWORD) {
+                    raw.password = Some(v);
+                }
+                key_config(raw, errors)
+            }),
+    };
+
+    let (main, side) = match raw.chains {
+        None => {
+            errors.push("chains", "missing ([chains.main] and [chains.side] tables)");
+            (None, None)
+        }
+        Some(v) => match errors.table("chains", v) {
+            None => (None, None),
+            Some(mut chains) => {
+                let mut one = |errors: &mut Errors, chain: Chain, var: &'static str| {
+                    let path = format!("chains.{chain}");
+                    let Some(v) = chains.remove(chain.as_str()) else {
+                        errors.push(&path, format!("missing (a [{path}] table)"));
+                        return None;
+                    };
+                    let mut raw: RawChain = errors.section(&path, v, CHAIN_KEYS)?;
+                    if let Some(v) = override_with(errors, &format!("{path}.rpc_url"), var) {
+                        raw.rpc_url = Some(v);
+                    }
+                    chain_config(&path, raw, errors)
+                };
+                let main = one(errors, Chain::Main, ENV_MAIN_RPC_URL);
+                let side = one(errors, Chain::Side, ENV_SIDE_RPC_URL);
+                for (name, _) in chains {
+                    errors.push(
+                        &format!("chains.{name}"),
+                        "unknown chain (expected main or side)",
+                    );
+                }
+                (main, side)
+            }
+        },
+    };
+    if let (Some(main), Some(side)) = (&main, &side)
+        && main.chain_id == side.chain_id
+    {
+        errors.push(
+            "chains.side.chain_id",
+            "must differ from chains.main.chain_id",
+        );
+    }
+
+    let relay = match raw.relay {
+        None => Some(RelayConfig::default()),
+        Some(v) => errors
+            .section::<RawRelay>("relay", v, RELAY_KEYS)
+            .and_then(|raw| relay_config(raw, errors)),
+    };
+
+    Some(Config {
+        database_url: database_url?,
+        http_listen: http_listen?,
+        key: key?,
+        main: main?,
+        side: side?,
+        relay: relay?,
+        source: None,
+    })
+}
+
+pub(super) fn key_config(raw: RawKey, errors: &mut Errors) -> Option<KeyConfig> {
+    let keystore = errors.required("key.keystore", raw.keystore, |v| {
+        let path = string(v)?;
+        if path.is_empty() {
+            return Err("must not be empty".to_string());
+        }
+        Ok(PathBuf::from(path))
+    });
+    let password = match raw.password {
+        None => Some(None),
+        Some(v) => errors.parse("key.password", v, |v| {
+            string(v)?
+                .parse::<SecretRef>()
+                .map(Some)
+                .map_err(|e| e.to_string())
+        }),
+    };
+    Some(KeyConfig {
+        keystore: keystore?,
+        password: password?,
+    })
+}
+
+pub(super) fn chain_config(path: &str, raw: RawChain, errors: &mut Errors) -> Option<ChainConfig> {
+    let at = |key: &str| format!("{path}.{key}");
+    let rpc_url = errors.required(&at("rpc_url"), raw.rpc_url, rpc_url);
+    let chain_id = errors.required(&at("chain_id"), raw.chain_id, |v| in_range(v, 1..=u64::MAX));
+    let bridge = errors.required(&at("bridge"), raw.bridge, address);
+    let governance = errors.required(&at("governance"), raw.governance, address);
+    let operational = errors.required(&at("operational"), raw.operational, address);
+    let confirmations = errors.required(&at("confirmations"), raw.confirmations, |v| {
+        in_range(v, CONFIRMATIONS)
+    });
+    let poll_interval_ms =
+        errors.optional(&at("poll_interval_ms"), raw.poll_interval_ms, 1_000, |v| {
+            in_range(v, POLL_INTERVAL_MS)
+        });
+    let max_fee_per_gas =
+        errors.required(&at("max_fee_per_gas_gwei"), raw.max_fee_per_gas_gwei, gwei);
+    let start_block = errors.optional(&at("start_block"), raw.start_block, 0, |v| {
+        in_range(v, 0..=u64::MAX)
+    });
+    Some(ChainConfig {
+        rpc_url: rpc_url?,
+        chain_id: chain_id?,
+        bridge: bridge?,
+        governance: governance?,
+        operational: operational?,
+        confirmations: confirmations?,
+        poll_interval: Duration::from_millis(poll_interval_ms?),
+        max_fee_per_gas: max_fee_per_gas?,
+        start_block: start_block?,
+    })
+}
+
+pub(super) fn relay_config(raw: RawRelay, errors: &mut Errors) -> Option<RelayConfig> {
+    let d = RelayConfig::default();
+    let batch_size = errors.optional(
+        "relay.batch_size",
+        raw.batch_size,
+        d.batch_size as u64,
+        |v| in_range(v, BATCH_SIZE),
+    );
+    let release_takeover = errors.optional(
+        "relay.release_takeover_secs",
+        raw.release_takeover_secs,
+        d.release_takeover.as_secs(),
+        |v| in_range(v, RELEASE_TAKEOVER_SECS),
+    );
+    let tx_timeout = errors.optional(
+        "relay.tx_timeout_secs",
+        raw.tx_timeout_secs,
+        d.tx_timeout.as_secs(),
+        |v| in_range(v, TX_TIMEOUT_SECS),
+    );
+    let fee_bump_percent = errors.optional(
+        "relay.fee_bump_percent",
+        raw.fee_bump_percent,
+        d.fee_bump_percent,
+        |v| in_range(v, FEE_BUMP_PERCENT),
+    );
+    let log_range = errors.optional("relay.log_range", raw.log_range, d.log_range, |v| {
+        in_range(v, LOG_RANGE)
+    });
+    let max_in_flight = errors.optional(
+        "relay.max_in_flight",
+        raw.max_in_flight,
+        d.max_in_flight as u64,
+        |v| in_range(v, MAX_IN_FLIGHT),
+    );
+    Some(RelayConfig {
+        batch_size: usize::try_from(batch_size?).ok()?,
+        release_takeover: Duration::from_secs(release_takeover?),
+        tx_timeout: Duration::from_secs(tx_timeout?),
+        fee_bump_percent: fee_bump_percent?,
+        log_range: log_range?,
+        max_in_flight: usize::try_from(max_in_flight?).ok()?,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Leaf parsers: a TOML value in, the real type or a message (without the path) out.
+
+pub(super) fn found(v: &Value) -> String {
+    let t = v.type_str();
+    let article = if t.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {t}")
+}
+
+pub(super) fn string(v: Value) -> Result<String, String> {
+    match v {
+        Value::String(s) => Ok(s),
+        other => Err(format!("expected a string, found {}", found(&other))),
+    }
+}
+
+pub(super) fn integer(v: Value) -> Result<u64, String> {
+    match v {
+        Value::Integer(i) => u64::try_from(i).map_err(|_| "must not be negative".to_string()),
+        other => Err(format!("expected an integer, found {}", found(&other))),
+    }
+}
+
+pub(super) fn in_range(v: Value, range: RangeInclusive<u64>) -> Result<u64, String> {
+    let n = integer(v)?;
+    if range.contains(&n) {
+        return Ok(n);
+    }
+    Err(match (*range.start(), *range.end()) {
+        (lo, u64::MAX) => format!("must be at least {lo}"),
+        (lo, hi) => format!("must be between {lo} and {hi}"),
+    })
+}
+
+pub(super) fn address(v: Value) -> Result<Address, String> {
+    let s = string(v)?;
+    let hex = s.strip_prefix("0x").unwrap_or(&s);
+    let address = Address::from_str(&s).map_err(|_| "not an address".to_string())?;
+    let mixed_case =
+        hex.chars().any(|c| c.is_ascii_uppercase()) && hex.chars().any(|c| c.is_ascii_lowercase());
+    if mixed_case && Address::parse_checksummed(&s, None).is_err() {
+        return Err("not an address: bad EIP-55 checksum".to_string());
+    }
+    if address.is_zero() {
+        return Err("must not be the zero address".to_string());
+    }
+    Ok(address)
+}
+
+pub(super) fn rpc_url(v: Value) -> Result<String, String> {
+    let s = string(v)?;
+    let url = Url::parse(&s).map_err(|e| format!("not a URL: {e}"))?;
+    match url.scheme() {
+        "http" | "https" => Ok(s),
+        other => Err(format!(
+            "unsupported scheme {other}:// (expected http:// or https://)"
+        )),
+    }
+}
+
+pub(super) fn socket_addr(v: Value) -> Result<SocketAddr, String> {
+    string(v)?
+        .parse()
+        .map_err(|_| format!("not a socket address (ip:port, e.g. {DEFAULT_HTTP_LISTEN})"))
+}
+
+pub(super) fn database(
+    v: Value,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<DatabaseUrl, String> {
+    let s = string(v)?;
+    let url = if s.starts_with("env:") || s.starts_with("file:") {
+        let reference = s.parse::<SecretRef>().map_err(|e| e.to_string())?;
+        let resolved = match &reference {
+            SecretRef::Env(name) => reference.read_with(&|_| env(name)),
+            SecretRef::File(_) => reference.read_with(env),
+        };
+        resolved.map_err(|e| e.to_string())?.expose().to_string()
+    } else {
+        s
+    };
+    DatabaseUrl::new(url)
+}
+
+/// A fee in gwei, as an integer, a float or a decimal string, to exact wei.
+pub(super) fn gwei(v: Value) -> Result<u128, String> {
+    let text = match v {
+        Value::Integer(i) => i.to_string(),
+        // Display prints the shortest decimal that reads back as the same float
+        Value::Float(f) if f.is_finite() => f.to_string(),
+        Value::String(s) => s,
+        other => return Err(format!("expected a number, found {}", found(&other))),
+    };
+    let wei = decimal_gwei_to_wei(&text)?;
+    if wei == 0 {
+        return Err("must be greater than 0".to_string());
+    }
+    if wei > MAX_FEE_GWEI * WEI_PER_GWEI {
+        return Err(format!(
+            "must be at most {MAX_FEE_GWEI} gwei (the unit is gwei, not wei)"
+        ));
+    }
+    Ok(wei)
+}
+
+pub(super) fn decimal_gwei_to_wei(text: &str) -> Result<u128, String> {
+    let bad = || format!("not a decimal number of gwei: {text:?}");
+    let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
+    if whole.is_empty() && frac.is_empty() {
+        return Err(bad());
+    }
+    if !whole.chars().all(|c| c.is_ascii_digit()) || !frac.chars().all(|c| c.is_ascii_digit()) {
+        return Err(if whole.starts_with('-') {
+            "must be greater than 0".to_string()
+        } else {
+            bad()
+        });
+    }
+    let frac = frac.trim_end_matches('0');
+    if frac.len() > 9 {
+        return Err("more precise than 1 wei (at most 9 decimal places)".to_string());
+    }
+    let too_big = || format!("must be at most {MAX_FEE_GWEI} gwei (the unit is gwei, not wei)");
+    let whole: u128 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|_| too_big())?
+    };
+    let frac_wei: u128 = if frac.is_empty() {
+        0
+    } else {
+        format!("{frac:0<9}").parse().map_err(|_| bad())?
+    };
+    whole
+        .checked_mul(WEI_PER_GWEI)
+        .and_then(|w| w.checked_add(frac_wei))
+        .ok_or_else(too_big)
+}
+
+/// The known key closest to a misspelt one, if it is close enough to be what was meant.
+pub(super) fn suggest<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|k| (edit_distance(key, k), *k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 4))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+pub(super) fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                prev
+            } else {
+                1 + prev.min(cur).min(row[j])
+            };
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}

@@ -1,0 +1,312 @@
+//! The planner's loop. Each round: read the transfers that may need this validator from the
+//! store (all unfinished ones on a periodic sweep), ask the chains
+//! about all of them in a few batched calls ([`FactsSource`]), decide ([`plan`]), and hand the
+//! resulting transactions to each chain's submitter, which queue them and return at once. The
+//! loop has the shape every task has: cancellation first, the watchers' progress as a hint,
+//! a timer as the safety net.
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use alloy::primitives::{B256, Bytes};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use super::{
+    decide::{Action, Settings, WithdrawalFacts, plan, release_due},
+    encode,
+    facts::{FactsError, FactsSource},
+};
+use crate::{
+    audit::Auditor,
+    domain::{Direction, PublishedSignature, TransferRecord},
+    http::Readiness,
+    metrics::Metrics,
+    rpc::{Classify, Disposition},
+    signer::{SignError, ValidatorSigner},
+    store::{Store, StoreError},
+    submitter::{SubmitError, SubmitterHandle},
+    watcher::{Route, unix_now},
+};
+
+/// Why a planning round failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RoundError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Facts(#[from] FactsError),
+    #[error(transparent)]
+    Submit(#[from] SubmitError),
+    #[error(transparent)]
+    Sign(#[from] SignError),
+}
+
+impl Classify for RoundError {
+    fn disposition(&self) -> Disposition {
+        match self {
+            RoundError::Store(e) => e.disposition(),
+            RoundError::Facts(e) => e.disposition(),
+            RoundError::Submit(e) => e.disposition(),
+            RoundError::Sign(_) => Disposition::Fatal,
+        }
+    }
+}
+
+/// When a round reads every unfinished transfer instead of the active ones
+/// ([`Store::active_transfers`]): the first round, then once per period. Transfers this
+/// validator voted for wait on the others and need nothing from it, unless the validator set
+/// changed under them (a count that reaches the threshold without a new signature is never
+/// announced); the sweep finds those.
+#[derive(Debug)]
+pub struct Sweep {
+    every: Duration,
+    last: std::sync::Mutex<Option<tokio::time::Instant>>,
+}
+
+impl Sweep {
+    pub fn every(every: Duration) -> Self {
+        Self {
+            every,
+            last: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Whether this round sweeps (and if so, the next one a period later).
+    fn due(&self) -> bool {
+        let now = tokio::time::Instant::now();
+        let mut last = self
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if last.is_some_and(|at| now.duration_since(at) < self.every) {
+            return false;
+        }
+        *last = Some(now);
+        true
+    }
+}
+
+/// How often the transfer counts are read for the metrics (a count over the whole table).
+const METRICS_EVERY: Duration = Duration::from_secs(1);
+
+/// The planning stage of one node.
+#[derive(Debug)]
+pub struct Planner<F> {
+    pub facts: F,
+    pub auditor: Auditor,
+    pub store: Store,
+    pub main_tx: SubmitterHandle,
+    pub side_tx: SubmitterHandle,
+    pub signer: ValidatorSigner,
+    pub route: Route,
+    pub settings: Settings,
+    /// Most transfers of each direction one round considers, lowest nonce first.
+    pub per_round: u32,
+    pub sweep: Sweep,
+    /// Signatures already recovered (see [`encode::assemble`]).
+    pub verified: encode::SignatureCache,
+    /// The safety net between wake-ups (watcher progress, work freed by a submitter): what
+    /// only time changes (a takeover turn, a queue's ETA) is seen within this.
+    pub poll: Duration,
+    pub progress: Arc<Notify>,
+    pub readiness: Arc<Readiness>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl<F: FactsSource> Planner<F> {
+    /// Runs until cancelled; returns an error only when it needs an operator.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), RoundError> {
+        let mut metrics_refreshed = tokio::time::Instant::now();
+        loop {
+            tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => return Ok(()),
+                _ = self.progress.notified() => {}
+                _ = self.main_tx.in_flight().freed() => {}
+                _ = self.side_tx.in_flight().freed() => {}
+                _ = tokio::time::sleep(self.poll) => {}
+            }
+            // the audit runs even when halted: it only reads what was confirmed
+            if let Err(err) = self.auditor.round(unix_now()).await {
+                if err.disposition() == Disposition::Fatal {
+                    return Err(err.into());
+                }
+                tracing::warn!(target: "audit", error = %err, "audit round failed; retrying");
+            }
+            if self.readiness.any_halted() {
+                continue; // a deep reorg: act on nothing until an operator looks
+            }
+            match self.round().await {
+                Ok(calls) => self.metrics.planner_round(calls),
+                Err(err) if err.disposition() == Disposition::Fatal => return Err(err),
+                Err(err) => {
+                    tracing::warn!(target: "planner", error = %err, "planning round failed; retrying")
+                }
+            }
+            if metrics_refreshed.elapsed() >= METRICS_EVERY {
+                self.refresh_metrics().await;
+                metrics_refreshed = tokio::time::Instant::now();
+            }
+        }
+    }
+
+    async fn refresh_metrics(&self) {
+        if let Ok(counts) = self.store.count_by_state().await {
+            self.metrics.set_transfer_counts(&counts);
+        }
+    }
+
+    /// One round; returns the RPC calls it made.
+    pub async fn round(&self) -> Result<u64, RoundError> {
+        let calls_before = self.facts.rpc_calls();
+        let now = unix_now();
+        let me = self.signer.address();
+        let sweep = self.sweep.due();
+        let (deposits, withdrawals) = if sweep {
+            (
+                self.store
+                    .unfinished_transfers(Direction::Deposit, self.per_round)
+                    .await?,
+                self.store
+                    .unfinished_transfers(Direction::Withdrawal, self.per_round)
+                    .await?,
+            )
+        } else {
+            (
+                self.store
+                    .active_transfers(Direction::Deposit, self.per_round)
+                    .await?,
+                self.store
+                    .active_transfers(Direction::Withdrawal, self.per_round)
+                    .await?,
+            )
+        };
+        // transfers with work queued or in flight get none now: no need to ask about them
+        let mut in_flight = self.main_tx.in_flight().snapshot();
+        in_flight.extend(self.side_tx.in_flight().snapshot());
+        let (deposits, withdrawals): (Vec<_>, Vec<_>) = (
+            deposits
+                .into_iter()
+                .filter(|r| !in_flight.contains(&r.id))
+                .collect(),
+            withdrawals
+                .into_iter()
+                .filter(|r| !in_flight.contains(&r.id))
+                .collect(),
+        );
+        if deposits.is_empty() && withdrawals.is_empty() {
+            return Ok(0);
+        }
+        let views = self.facts.views(me).await?;
+        let deposit_facts = if deposits.is_empty() {
+            Vec::new()
+        } else {
+            self.facts.deposits(me, &deposits).await?
+        };
+        let chain_facts = if withdrawals.is_empty() {
+            Vec::new()
+        } else {
+            self.facts.withdrawals(me, &withdrawals).await?
+        };
+        // the published signatures matter only where this validator may release now (the
+        // sweep reads them all, for counts a validator-set change may have completed)
+        let ids: Vec<B256> = withdrawals
+            .iter()
+            .filter(|r| sweep || release_due(&views.main, r, self.settings, now))
+            .map(|r| r.id)
+            .collect();
+        let published = self.store.signatures_for(&ids).await?;
+        let withdrawal_facts: Vec<WithdrawalFacts> = chain_facts
+            .into_iter()
+            .zip(&withdrawals)
+            .map(|(f, r)| {
+                // distinct current validators with a published record (checked when used)
+                let current_signers = published.get(&r.id).map_or(0, |sigs| {
+                    sigs.iter()
+                        .map(|s| s.validator)
+                        .filter(|v| views.main.validators.contains(v))
+                        .collect::<std::collections::HashSet<_>>()
+                        .len()
+                });
+                WithdrawalFacts {
+                    signed_by_me: f.signed_by_me,
+                    current_signers,
+                    processed: f.processed,
+                    queue: f.queue,
+                }
+            })
+            .collect();
+        let deposits: Vec<_> = deposits.into_iter().zip(deposit_facts).collect();
+        let withdrawals: Vec<_> = withdrawals.into_iter().zip(withdrawal_facts).collect();
+        let actions = plan(
+            &views,
+            &deposits,
+            &withdrawals,
+            &in_flight,
+            self.settings,
+            now,
+        );
+        tracing::debug!(target: "planner", deposits = deposits.len(), withdrawals = withdrawals.len(),
+            in_flight = in_flight.len(), actions = actions.len(), "round planned");
+        let (marks, work): (Vec<_>, Vec<_>) = actions
+            .into_iter()
+            .partition(|a| matches!(a, Action::Mark { .. }));
+        let marks: Vec<_> = marks
+            .into_iter()
+            .filter_map(|a| match a {
+                Action::Mark { id, state } => Some((id, state)),
+                _ => None,
+            })
+            .collect();
+        self.store.set_states(&marks, now).await?;
+        for action in work {
+            self.act(action, &views.main, &published, now).await?;
+        }
+        Ok(self.facts.rpc_calls() - calls_before)
+    }
+
+    async fn act(
+        &self,
+        action: Action,
+        main_view: &super::decide::ValidatorView,
+        published: &HashMap<B256, Vec<PublishedSignature>>,
+        now: i64,
+    ) -> Result<(), RoundError> {
+        match action {
+            Action::Mark { id, state } => {
+                self.store.set_states(&[(id, state)], now).await?;
+            }
+            Action::Approve(batch) => {
+                self.side_tx
+                    .enqueue(encode::approve(&self.route, &batch))
+                    .await?;
+            }
+            Action::Sign(batch) => {
+                let request = encode::sign(&self.route, &self.signer, &batch)?;
+                self.side_tx.enqueue(request).await?;
+            }
+            Action::Release(batch) => {
+                let ready: Vec<(TransferRecord, Bytes)> = batch
+                    .into_iter()
+                    .filter_map(|r| {
+                        let sigs =
+                            encode::assemble(published.get(&r.id)?, main_view, &self.verified)?;
+                        Some((r, sigs))
+                    })
+                    .collect();
+                if let Some(request) = encode::release(&self.route, &ready) {
+                    self.main_tx.enqueue(request).await?;
+                }
+            }
+            Action::ExecuteQueued(record) => {
+                let request = encode::execute_queued(&self.route, &record);
+                let handle = match record.direction {
+                    Direction::Deposit => &self.side_tx,
+                    Direction::Withdrawal => &self.main_tx,
+                };
+                handle.enqueue(request).await?;
+            }
+        }
+        Ok(())
+    }
+}

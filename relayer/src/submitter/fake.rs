@@ -1,0 +1,181 @@
+//! An in-memory chain for the submitter's tests: a mempool keyed by nonce that enforces the
+//! replacement rule, blocks mined on demand (the best offer of each consecutive nonce), calls
+//! that revert on request, and a node that can forget its pool.
+
+use std::{
+    collections::{BTreeMap, HashMap, HashSet},
+    sync::{Arc, Mutex},
+};
+
+use alloy::{
+    consensus::{Transaction as _, TxEnvelope},
+    eips::eip2718::Decodable2718,
+    primitives::{Address, B256, Bytes},
+    rpc::types::TransactionRequest,
+};
+
+use super::{Fees, Mined, SinkError, TxSink};
+
+#[derive(Debug, Default)]
+struct State {
+    mined_nonce: u64,
+    block: u64,
+    base_fee: u128,
+    /// nonce → offers (hash, fees, recipient), oldest first
+    pool: BTreeMap<u64, Vec<(B256, Fees, Address)>>,
+    receipts: HashMap<B256, Mined>,
+    revert: Option<Bytes>,
+    /// every broadcast, in order
+    broadcasts: Vec<B256>,
+    mined_to: Vec<Address>,
+}
+
+/// Shared by a test and the submitter under test.
+#[derive(Debug, Clone, Default)]
+pub(super) struct FakeChain(Arc<Mutex<State>>);
+
+pub(super) const GAS_USED: u64 = 50_000;
+
+impl FakeChain {
+    pub(super) fn new(base_fee: u128) -> Self {
+        let chain = FakeChain::default();
+        chain.state().base_fee = base_fee;
+        chain
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.0.lock().expect("fake chain lock")
+    }
+
+    /// Mines one block: for each consecutive nonce from the account's next, the best offer.
+    pub(super) fn mine(&self) -> Vec<B256> {
+        let mut s = self.state();
+        s.block += 1;
+        let block = s.block;
+        let base_fee = s.base_fee;
+        let mut mined = Vec::new();
+        loop {
+            let nonce = s.mined_nonce;
+            let Some(offers) = s.pool.remove(&nonce) else {
+                break;
+            };
+            let Some((hash, fees, to)) = offers.into_iter().max_by_key(|(_, f, _)| f.max_fee)
+            else {
+                break;
+            };
+            let price = fees.max_fee.min(base_fee + fees.priority);
+            s.receipts.insert(
+                hash,
+                Mined {
+                    tx_hash: hash,
+                    success: true,
+                    gas_used: GAS_USED,
+                    effective_gas_price: price,
+                    block,
+                },
+            );
+            s.mined_to.push(to);
+            s.mined_nonce += 1;
+            mined.push(hash);
+        }
+        mined
+    }
+
+    /// Every call reverts with `data` from now on (`None`: they succeed again).
+    pub(super) fn set_revert(&self, data: Option<Bytes>) {
+        self.state().revert = data;
+    }
+
+    /// The node loses its pool (a restart, an eviction).
+    pub(super) fn forget_pool(&self) {
+        self.state().pool.clear();
+    }
+
+    pub(super) fn broadcasts(&self) -> Vec<B256> {
+        self.state().broadcasts.clone()
+    }
+
+    pub(super) fn pool_nonces(&self) -> Vec<u64> {
+        self.state().pool.keys().copied().collect()
+    }
+
+    pub(super) fn mined_recipients(&self) -> Vec<Address> {
+        self.state().mined_to.clone()
+    }
+}
+
+impl TxSink for FakeChain {
+    async fn estimate(&self, _tx: &TransactionRequest) -> Result<u64, SinkError> {
+        match &self.state().revert {
+            Some(data) => Err(SinkError::Revert(data.clone())),
+            None => Ok(GAS_USED),
+        }
+    }
+
+    async fn fee_market(&self) -> Result<(u128, u128), SinkError> {
+        Ok((self.state().base_fee, 1))
+    }
+
+    async fn nonce(&self, _account: Address, pending: bool) -> Result<u64, SinkError> {
+        let s = self.state();
+        if pending {
+            Ok(s.pool
+                .keys()
+                .next_back()
+                .map_or(s.mined_nonce, |n| (n + 1).max(s.mined_nonce)))
+        } else {
+            Ok(s.mined_nonce)
+        }
+    }
+
+    async fn send_raw(&self, raw: &[u8]) -> Result<(), SinkError> {
+        let envelope = TxEnvelope::decode_2718(&mut &raw[..]).expect("a signed transaction");
+        let hash = *envelope.tx_hash();
+        let nonce = envelope.nonce();
+        let fees = Fees {
+            max_fee: envelope.max_fee_per_gas(),
+            priority: envelope.max_priority_fee_per_gas().unwrap_or_default(),
+        };
+        let to = envelope.to().unwrap_or_default();
+        let mut s = self.state();
+        s.broadcasts.push(hash);
+        if nonce < s.mined_nonce {
+            return Err(SinkError::NonceTooLow);
+        }
+        let offers = s.pool.entry(nonce).or_default();
+        if offers.iter().any(|(h, _, _)| *h == hash) {
+            return Ok(()); // already known
+        }
+        if let Some((_, best, _)) = offers.iter().max_by_key(|(_, f, _)| f.max_fee)
+            && (fees.max_fee * 100 < best.max_fee * 110
+                || fees.priority * 100 < best.priority * 110)
+        {
+            return Err(SinkError::Underpriced);
+        }
+        offers.push((hash, fees, to));
+        Ok(())
+    }
+
+    async fn receipt(&self, hash: B256) -> Result<Option<Mined>, SinkError> {
+        Ok(self.state().receipts.get(&hash).copied())
+    }
+
+    async fn knows(&self, hash: B256) -> Result<bool, SinkError> {
+        let s = self.state();
+        Ok(s.receipts.contains_key(&hash) || s.pool.values().flatten().any(|(h, _, _)| *h == hash))
+    }
+
+    async fn block_time(&self, block: u64) -> Result<i64, SinkError> {
+        Ok(1_700_000_000 + block as i64)
+    }
+}
+
+/// Hashes that appear more than once in `hashes`.
+pub(super) fn repeated(hashes: &[B256]) -> HashSet<B256> {
+    let mut seen = HashSet::new();
+    hashes
+        .iter()
+        .filter(|h| !seen.insert(**h))
+        .copied()
+        .collect()
+}

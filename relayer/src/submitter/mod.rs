@@ -1,0 +1,393 @@
+//! One submitter per chain: the only owner of this validator's account nonce there, and of its
+//! queue of work. The planner enqueues a [`TxRequest`] and moves on; the submitter simulates
+//! it, prices it ([`fees`]), writes the signed attempt to the database, broadcasts it and keeps
+//! up to `max_in_flight` transactions out at once (consecutive nonces). It follows each until
+//! one of its attempts is mined, charges `gasUsed × effectiveGasPrice` to the transfers it
+//! served, replaces a slow one with a bumped fee, and — once the fee is at the cap and the work
+//! is no longer needed — frees its nonce with a zero-value self-transfer.
+//!
+//! Everything it does is driven from the attempts table: after a restart the attempts still
+//! pending are followed again (broadcast anew if the node forgot them) and charged when they
+//! mine. Every wait observes cancellation; one chain's submitter never waits for the other's.
+
+pub mod fees;
+mod follow;
+mod send;
+mod sink;
+
+use std::{
+    collections::{BTreeMap, HashMap, HashSet, VecDeque},
+    sync::{Arc, Mutex, PoisonError},
+    time::{Duration, Instant},
+};
+
+use alloy::{
+    network::{EthereumWallet, TransactionBuilder},
+    primitives::{Address, B256, Bytes, U256},
+    rpc::types::TransactionRequest,
+    signers::local::PrivateKeySigner,
+};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use self::send::decode_call;
+pub use self::{
+    fees::{Fees, MIN_REPLACEMENT_BUMP},
+    sink::{Mined, RpcSink, SinkError, TxSink},
+};
+use crate::{
+    domain::{Chain, CostEntry, TxKind, split_cost},
+    rpc::{Classify, Disposition},
+    store::{AttemptStatus, Store, StoreError, TxAttempt},
+    watcher::unix_now,
+};
+
+/// A transaction the planner wants sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxRequest {
+    pub kind: TxKind,
+    pub to: Address,
+    pub input: Bytes,
+    /// The transfers it serves, with their token, for the cost ledger.
+    pub transfers: Vec<(B256, Address)>,
+}
+
+/// Why a submitter step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Sink(#[from] SinkError),
+    #[error("signing a transaction: {0}")]
+    Sign(String),
+    #[error("the {0} submitter stopped")]
+    Stopped(Chain),
+}
+
+impl Classify for SubmitError {
+    fn disposition(&self) -> Disposition {
+        match self {
+            SubmitError::Store(e) => e.disposition(),
+            SubmitError::Sink(_) => Disposition::Transient,
+            SubmitError::Sign(_) | SubmitError::Stopped(_) => Disposition::Fatal,
+        }
+    }
+}
+
+/// What the submitter tells the metrics.
+pub trait TxObserver: Send + Sync {
+    fn sent(&self, chain: Chain, kind: TxKind);
+    fn replaced(&self, chain: Chain, kind: TxKind);
+    fn failed(&self, chain: Chain, kind: TxKind);
+    fn mined(&self, chain: Chain, kind: TxKind, cost_wei: U256);
+}
+
+/// Settings of one chain's submitter.
+#[derive(Debug, Clone)]
+pub struct SubmitConfig {
+    pub chain: Chain,
+    pub chain_id: u64,
+    pub max_fee_per_gas: u128,
+    /// A transaction not mined after this long is replaced with a bumped fee.
+    pub tx_timeout: Duration,
+    pub fee_bump_percent: u64,
+    /// Transactions out at once (consecutive nonces).
+    pub max_in_flight: usize,
+    /// How often receipts are looked for.
+    pub poll_interval: Duration,
+}
+
+/// The transfers queued or in flight on one chain, for the planner: it plans nothing for them
+/// until their transaction is settled. Shared between the handle and the task; the planner can
+/// wait for work to be freed ([`Self::freed`]).
+#[derive(Debug, Clone, Default)]
+pub struct InFlight {
+    ids: Arc<Mutex<HashMap<B256, usize>>>,
+    freed: Arc<tokio::sync::Notify>,
+}
+
+impl InFlight {
+    fn add(&self, ids: impl IntoIterator<Item = B256>) {
+        let mut map = self.ids.lock().unwrap_or_else(PoisonError::into_inner);
+        for id in ids {
+            *map.entry(id).or_default() += 1;
+        }
+    }
+
+    fn remove(&self, ids: impl IntoIterator<Item = B256>) {
+        let mut map = self.ids.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut freed = false;
+        for id in ids {
+            if let Some(n) = map.get_mut(&id) {
+                *n -= 1;
+                if *n == 0 {
+                    map.remove(&id);
+                    freed = true;
+                }
+            }
+        }
+        if freed {
+            // a permit: a planner busy with a round sees it when it next waits
+            self.freed.notify_one();
+        }
+    }
+
+    /// Returns once some transfer left the set (at once if one did since the last call).
+    pub async fn freed(&self) {
+        self.freed.notified().await;
+    }
+
+    /// Every transfer with work queued or in flight.
+    pub fn snapshot(&self) -> HashSet<B256> {
+        self.ids
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .keys()
+            .copied()
+            .collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.ids
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Hands requests to a running submitter.
+#[derive(Debug, Clone)]
+pub struct SubmitterHandle {
+    chain: Chain,
+    jobs: mpsc::Sender<TxRequest>,
+    in_flight: InFlight,
+}
+
+impl SubmitterHandle {
+    /// Queues a request and returns at once (waiting only while the bounded queue is full).
+    pub async fn enqueue(&self, request: TxRequest) -> Result<(), SubmitError> {
+        let ids: Vec<B256> = request.transfers.iter().map(|(id, _)| *id).collect();
+        self.in_flight.add(ids.iter().copied());
+        if self.jobs.send(request).await.is_err() {
+            self.in_flight.remove(ids);
+            return Err(SubmitError::Stopped(self.chain));
+        }
+        Ok(())
+    }
+
+    pub fn in_flight(&self) -> &InFlight {
+        &self.in_flight
+    }
+}
+
+/// One nonce's transaction, with every attempt sent for it.
+#[derive(Debug, Clone)]
+struct Pending {
+    kind: TxKind,
+    to: Address,
+    input: Bytes,
+    gas_limit: u64,
+    transfers: Vec<(B256, Address)>,
+    /// Hashes and fees, oldest first; the last is the current offer.
+    attempts: Vec<(B256, Fees, Vec<u8>)>,
+    last_sent: Instant,
+    /// Replaced by a zero-value self-transfer: the work was no longer needed.
+    canceled: bool,
+    /// Warned that it sits at the fee cap.
+    warned: bool,
+}
+
+/// The submitter of one chain over any [`TxSink`].
+pub struct Submitter<S> {
+    config: SubmitConfig,
+    sink: S,
+    wallet: EthereumWallet,
+    account: Address,
+    store: Store,
+    observer: Arc<dyn TxObserver>,
+    in_flight: InFlight,
+    queue: VecDeque<TxRequest>,
+    pending: BTreeMap<u64, Pending>,
+    next_nonce: Option<u64>,
+}
+
+impl<S> std::fmt::Debug for Submitter<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Submitter")
+            .field("chain", &self.config.chain)
+            .field("account", &self.account)
+            .field("queued", &self.queue.len())
+            .field("pending", &self.pending.len())
+            .field("next_nonce", &self.next_nonce)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Requests waiting in the channel before the planner has to wait.
+const QUEUE_CAPACITY: usize = 256;
+
+impl<S: TxSink + 'static> Submitter<S> {
+    pub fn new(
+        config: SubmitConfig,
+        sink: S,
+        key: PrivateKeySigner,
+        store: Store,
+        observer: Arc<dyn TxObserver>,
+    ) -> Self {
+        Self {
+            config,
+            sink,
+            account: key.address(),
+            wallet: EthereumWallet::from(key),
+            store,
+            observer,
+            in_flight: InFlight::default(),
+            queue: VecDeque::new(),
+            pending: BTreeMap::new(),
+            next_nonce: None,
+        }
+    }
+
+    /// Starts the task. It returns when cancelled (its attempts are persisted: a restart
+    /// follows them), or with an error that needs an operator.
+    pub fn spawn(
+        self,
+        shutdown: CancellationToken,
+    ) -> (
+        SubmitterHandle,
+        tokio::task::JoinHandle<Result<(), SubmitError>>,
+    ) {
+        let (jobs, rx) = mpsc::channel(QUEUE_CAPACITY);
+        let handle = SubmitterHandle {
+            chain: self.config.chain,
+            jobs,
+            in_flight: self.in_flight.clone(),
+        };
+        (handle, tokio::spawn(self.run(rx, shutdown)))
+    }
+
+    async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<TxRequest>,
+        shutdown: CancellationToken,
+    ) -> Result<(), SubmitError> {
+        let chain = self.config.chain;
+        let mut resumed = false;
+        loop {
+            if !resumed {
+                match self.resume().await {
+                    Ok(()) => resumed = true,
+                    Err(e) if e.is_transient() => {
+                        tracing::warn!(target: "submitter", %chain, error = %e, "cannot read earlier attempts yet; retrying");
+                    }
+                    Err(e) => return Err(e),
+                }
+            } else if let Err(e) = self.step().await {
+                match e.disposition() {
+                    Disposition::Fatal => return Err(e),
+                    _ => {
+                        tracing::warn!(target: "submitter", %chain, error = %e, "submitter step failed; retrying")
+                    }
+                }
+            }
+            tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => return Ok(()),
+                job = rx.recv() => match job {
+                    Some(request) => self.queue.push_back(request),
+                    None => return Ok(()),
+                },
+                _ = tokio::time::sleep(self.config.poll_interval) => {}
+            }
+            while let Ok(request) = rx.try_recv() {
+                self.queue.push_back(request);
+            }
+        }
+    }
+
+    /// Takes back what a previous run left pending: every open attempt is followed again.
+    pub async fn resume(&mut self) -> Result<(), SubmitError> {
+        let open = self.store.open_attempts(self.config.chain).await?;
+        let mut by_nonce: BTreeMap<u64, Vec<TxAttempt>> = BTreeMap::new();
+        for attempt in open {
+            if attempt.account == self.account {
+                by_nonce
+                    .entry(attempt.account_nonce)
+                    .or_default()
+                    .push(attempt);
+            }
+        }
+        // checked at once: they may have mined, or need broadcasting again
+        let long_ago = Instant::now()
+            .checked_sub(self.config.tx_timeout)
+            .unwrap_or_else(Instant::now);
+        for (nonce, attempts) in by_nonce {
+            let Some(latest) = attempts.last() else {
+                continue;
+            };
+            let Some(call) = decode_call(&latest.raw) else {
+                // recorded before raw transactions were kept: only its receipt can settle it
+                tracing::warn!(target: "submitter", chain = %self.config.chain, nonce, tx_hash = %latest.tx_hash,
+                    "an earlier attempt cannot be broadcast again; following its receipt only");
+                continue;
+            };
+            let transfers = self.tokens_of(&latest.transfer_ids).await?;
+            self.in_flight.add(transfers.iter().map(|(id, _)| *id));
+            let kind = latest.kind;
+            self.pending.insert(
+                nonce,
+                Pending {
+                    kind,
+                    to: call.to,
+                    input: call.input,
+                    gas_limit: call.gas_limit,
+                    transfers,
+                    attempts: attempts
+                        .iter()
+                        .map(|a| {
+                            let fees = Fees {
+                                max_fee: a.max_fee_per_gas,
+                                priority: a.max_priority_fee_per_gas,
+                            };
+                            (a.tx_hash, fees, a.raw.clone())
+                        })
+                        .collect(),
+                    last_sent: long_ago,
+                    canceled: call.to == self.account,
+                    warned: false,
+                },
+            );
+        }
+        if !self.pending.is_empty() {
+            tracing::info!(target: "submitter", chain = %self.config.chain, pending = self.pending.len(),
+                "following transactions a previous run left pending");
+        }
+        Ok(())
+    }
+
+    /// Follows what is out, then sends queued work while there is room.
+    pub async fn step(&mut self) -> Result<(), SubmitError> {
+        self.follow().await?;
+        while self.pending.len() < self.config.max_in_flight.max(1) {
+            let Some(request) = self.queue.pop_front() else {
+                break;
+            };
+            if let Err(e) = self.send_new(&request).await {
+                // not sent: it stays first in line
+                self.queue.push_front(request);
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod fake;
+#[cfg(test)]
+mod tests;

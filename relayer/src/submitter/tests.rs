@@ -1,0 +1,302 @@
+//! The submitter against an in-memory chain ([`FakeChain`]) and a real SQLite store: pipelined
+//! nonces, replacement, freeing a stuck nonce, following attempts across a restart, and the
+//! ledger charging exactly what mined.
+
+use std::{sync::Arc, time::Duration};
+
+use alloy::{
+    primitives::{Address, B256, Bytes, U256},
+    signers::local::PrivateKeySigner,
+    sol_types::SolError,
+};
+use sidebridge_contracts::bindings::MainBridge;
+
+use super::{
+    fake::{FakeChain, GAS_USED, repeated},
+    *,
+};
+use crate::store::Store;
+
+#[derive(Debug, Default)]
+struct Counts(Mutex<(u32, u32, u32, u32)>);
+
+impl TxObserver for Counts {
+    fn sent(&self, _: Chain, _: TxKind) {
+        self.0.lock().expect("lock").0 += 1;
+    }
+    fn replaced(&self, _: Chain, _: TxKind) {
+        self.0.lock().expect("lock").1 += 1;
+    }
+    fn failed(&self, _: Chain, _: TxKind) {
+        self.0.lock().expect("lock").2 += 1;
+    }
+    fn mined(&self, _: Chain, _: TxKind, _: U256) {
+        self.0.lock().expect("lock").3 += 1;
+    }
+}
+
+const BASE_FEE: u128 = 1_000;
+const CAP: u128 = 100_000;
+
+struct Rig {
+    chain: FakeChain,
+    store: Store,
+    key: PrivateKeySigner,
+    observer: Arc<Counts>,
+    _dir: tempfile::TempDir,
+}
+
+async fn rig() -> Rig {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("relayer.db");
+    let store = Store::connect(path.to_str().expect("utf-8"))
+        .await
+        .expect("open SQLite");
+    store.migrate().await.expect("migrate");
+    Rig {
+        chain: FakeChain::new(BASE_FEE),
+        store,
+        key: PrivateKeySigner::random(),
+        observer: Arc::new(Counts::default()),
+        _dir: dir,
+    }
+}
+
+fn config(max_in_flight: usize, tx_timeout: Duration, cap: u128) -> SubmitConfig {
+    SubmitConfig {
+        chain: Chain::Main,
+        chain_id: 31_337,
+        max_fee_per_gas: cap,
+        tx_timeout,
+        fee_bump_percent: 20,
+        max_in_flight,
+        poll_interval: Duration::from_millis(10),
+    }
+}
+
+impl Rig {
+    fn submitter(&self, config: SubmitConfig) -> Submitter<FakeChain> {
+        Submitter::new(
+            config,
+            self.chain.clone(),
+            self.key.clone(),
+            self.store.clone(),
+            self.observer.clone(),
+        )
+    }
+}
+
+fn request(n: u8) -> TxRequest {
+    TxRequest {
+        kind: TxKind::Release,
+        to: Address::repeat_byte(0xB0),
+        input: Bytes::from(vec![n; 4]),
+        transfers: vec![(B256::repeat_byte(n), Address::repeat_byte(0xAA))],
+    }
+}
+
+fn queue(s: &mut Submitter<FakeChain>, requests: impl IntoIterator<Item = TxRequest>) {
+    for r in requests {
+        s.in_flight.add(r.transfers.iter().map(|(id, _)| *id));
+        s.queue.push_back(r);
+    }
+}
+
+async fn statuses(store: &Store) -> Vec<AttemptStatus> {
+    let rows: Vec<String> =
+        sqlx::query_scalar("SELECT status FROM attempts ORDER BY sent_at, tx_hash")
+            .fetch_all(store.pool())
+            .await
+            .expect("read attempts");
+    rows.iter().map(|s| s.parse().expect("a status")).collect()
+}
+
+async fn status_of(store: &Store, hash: B256) -> AttemptStatus {
+    let text: String = sqlx::query_scalar("SELECT status FROM attempts WHERE tx_hash = $1")
+        .bind(alloy::hex::encode_prefixed(hash))
+        .fetch_one(store.pool())
+        .await
+        .expect("read the attempt");
+    text.parse().expect("a status")
+}
+
+#[tokio::test]
+async fn consecutive_nonces_are_pipelined_and_each_is_charged_when_mined() {
+    let r = rig().await;
+    let mut s = r.submitter(config(8, Duration::from_secs(60), CAP));
+    queue(&mut s, (1..=3).map(request));
+    s.step().await.expect("step");
+    assert_eq!(r.chain.pool_nonces(), vec![0, 1, 2], "three out at once");
+    assert_eq!(s.in_flight.len(), 3);
+
+    r.chain.mine();
+    s.step().await.expect("step");
+    assert!(s.pending.is_empty());
+    assert!(s.in_flight.is_empty());
+    let costs = r.store.cost_entries().await.expect("costs");
+    assert_eq!(costs.len(), 3);
+    let price = CAP.min(BASE_FEE + 1);
+    for c in &costs {
+        assert_eq!(c.cost_wei, U256::from(GAS_USED) * U256::from(price));
+    }
+    assert_eq!(statuses(&r.store).await, vec![AttemptStatus::Mined; 3]);
+    assert_eq!(*r.observer.0.lock().expect("lock"), (3, 0, 0, 3));
+}
+
+#[tokio::test]
+async fn no_more_than_max_in_flight_are_out_at_once() {
+    let r = rig().await;
+    let mut s = r.submitter(config(2, Duration::from_secs(60), CAP));
+    queue(&mut s, (1..=3).map(request));
+    s.step().await.expect("step");
+    assert_eq!(r.chain.pool_nonces(), vec![0, 1]);
+    assert_eq!(s.queue.len(), 1);
+    r.chain.mine();
+    s.step().await.expect("step");
+    assert_eq!(
+        r.chain.pool_nonces(),
+        vec![2],
+        "the third goes out as room frees"
+    );
+}
+
+#[tokio::test]
+async fn a_slow_transaction_is_replaced_and_only_the_mined_one_is_charged() {
+    let r = rig().await;
+    let mut s = r.submitter(config(8, Duration::ZERO, CAP));
+    queue(&mut s, [request(1)]);
+    s.step().await.expect("send");
+    s.step().await.expect("replace");
+    let broadcasts = r.chain.broadcasts();
+    assert_eq!(broadcasts.len(), 2, "one replacement");
+    assert!(repeated(&broadcasts).is_empty());
+    let replacement = broadcasts[1];
+    assert_eq!(r.chain.mine(), vec![replacement], "the bumped offer mines");
+    s.step().await.expect("settle");
+    assert_eq!(
+        status_of(&r.store, broadcasts[0]).await,
+        AttemptStatus::Replaced
+    );
+    assert_eq!(status_of(&r.store, replacement).await, AttemptStatus::Mined);
+    let costs = r.store.cost_entries().await.expect("costs");
+    assert_eq!(costs.len(), 1);
+    assert_eq!(costs[0].tx_hash, replacement);
+    assert_eq!(r.observer.0.lock().expect("lock").1, 1);
+}
+
+#[tokio::test]
+async fn at_the_cap_a_nonce_whose_work_is_done_is_freed_with_a_self_transfer() {
+    let r = rig().await;
+    // the first offer is already at the cap: no replacement a node would take
+    let cap = 2 * BASE_FEE + 1;
+    let mut s = r.submitter(config(8, Duration::ZERO, cap));
+    queue(&mut s, [request(1)]);
+    s.step().await.expect("send");
+    // another relayer released it meanwhile: the call now reverts
+    r.chain.set_revert(Some(
+        MainBridge::AlreadyProcessed { nonce: 1 }
+            .abi_encode()
+            .into(),
+    ));
+    s.step().await.expect("cancel");
+    assert_eq!(r.chain.broadcasts().len(), 2);
+    r.chain.mine();
+    assert_eq!(
+        r.chain.mined_recipients(),
+        vec![r.key.address()],
+        "a self-transfer mined"
+    );
+    s.step().await.expect("settle");
+    assert!(s.pending.is_empty());
+    assert!(s.in_flight.is_empty());
+    let costs = r.store.cost_entries().await.expect("costs");
+    assert_eq!(costs.len(), 1, "the freeing transaction is charged too");
+    // the next request takes the next nonce
+    r.chain.set_revert(None);
+    queue(&mut s, [request(2)]);
+    s.step().await.expect("send");
+    assert_eq!(r.chain.pool_nonces(), vec![1]);
+}
+
+#[tokio::test]
+async fn an_attempt_pending_at_a_restart_is_followed_and_charged() {
+    let r = rig().await;
+    let mut first = r.submitter(config(8, Duration::from_secs(60), CAP));
+    queue(&mut first, [request(1), request(2)]);
+    first.step().await.expect("send");
+    drop(first); // killed with two transactions out
+
+    let mut second = r.submitter(config(8, Duration::from_secs(60), CAP));
+    second.resume().await.expect("resume");
+    assert_eq!(second.pending.len(), 2);
+    assert_eq!(second.in_flight.len(), 2, "the planner sees them in flight");
+    r.chain.mine();
+    second.step().await.expect("settle");
+    assert!(second.pending.is_empty());
+    assert_eq!(r.store.cost_entries().await.expect("costs").len(), 2);
+    assert_eq!(statuses(&r.store).await, vec![AttemptStatus::Mined; 2]);
+    // and new work continues after them, never reusing a nonce
+    queue(&mut second, [request(3)]);
+    second.step().await.expect("send");
+    assert_eq!(r.chain.pool_nonces(), vec![2]);
+}
+
+#[tokio::test]
+async fn a_transaction_the_node_forgot_is_sent_again() {
+    let r = rig().await;
+    let mut s = r.submitter(config(8, Duration::ZERO, CAP));
+    queue(&mut s, [request(1)]);
+    s.step().await.expect("send");
+    let sent = r.chain.broadcasts();
+    r.chain.forget_pool();
+    s.step().await.expect("resend");
+    let again = r.chain.broadcasts();
+    assert_eq!(again.len(), 2);
+    assert_eq!(again[1], sent[0], "the same signed transaction");
+    r.chain.mine();
+    s.step().await.expect("settle");
+    assert_eq!(statuses(&r.store).await, vec![AttemptStatus::Mined]);
+}
+
+#[tokio::test]
+async fn a_call_that_would_revert_is_not_sent() {
+    let r = rig().await;
+    let mut s = r.submitter(config(8, Duration::from_secs(60), CAP));
+    r.chain.set_revert(Some(
+        MainBridge::AlreadyProcessed { nonce: 1 }
+            .abi_encode()
+            .into(),
+    ));
+    queue(&mut s, [request(1)]);
+    s.step().await.expect("step");
+    assert!(r.chain.broadcasts().is_empty());
+    assert!(s.in_flight.is_empty(), "the planner may plan it again");
+    assert!(statuses(&r.store).await.is_empty());
+}
+
+#[tokio::test]
+async fn the_task_takes_work_without_making_the_caller_wait_for_mining() {
+    let r = rig().await;
+    let s = r.submitter(config(8, Duration::from_secs(60), CAP));
+    let shutdown = CancellationToken::new();
+    let (handle, task) = s.spawn(shutdown.clone());
+    for n in 1..=5 {
+        // nothing is mined: every enqueue still returns at once
+        tokio::time::timeout(Duration::from_secs(5), handle.enqueue(request(n)))
+            .await
+            .expect("enqueue does not wait for mining")
+            .expect("enqueued");
+    }
+    assert_eq!(handle.in_flight().len(), 5);
+    let chain = r.chain.clone();
+    crate::testing::await_condition(Duration::from_secs(10), || chain.pool_nonces().len() == 5)
+        .await
+        .expect("all five sent");
+    r.chain.mine();
+    let in_flight = handle.in_flight().clone();
+    crate::testing::await_condition(Duration::from_secs(10), || in_flight.is_empty())
+        .await
+        .expect("all five settled");
+    shutdown.cancel();
+    task.await.expect("join").expect("clean stop");
+}
