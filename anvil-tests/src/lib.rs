@@ -30,9 +30,17 @@ pub fn anvil_path() -> Option<PathBuf> {
     installed.exists().then_some(installed)
 }
 
-/// Starts an anvil on a free port with the given chain id.
+/// Starts an anvil on a port it picks itself (port 0) with the given chain id.
 pub fn spawn_anvil(chain_id: u64) -> eyre::Result<AnvilInstance> {
+    spawn_anvil_with(chain_id, None)
+}
+
+/// [`spawn_anvil`] with a block gas limit other than anvil's 30 million.
+pub fn spawn_anvil_with(chain_id: u64, gas_limit: Option<u64>) -> eyre::Result<AnvilInstance> {
     let mut anvil = Anvil::new().port(0u16).chain_id(chain_id);
+    if let Some(limit) = gas_limit {
+        anvil = anvil.arg("--gas-limit").arg(limit.to_string());
+    }
     if let Some(path) = anvil_path() {
         anvil = anvil.path(path);
     }
@@ -67,6 +75,8 @@ pub struct SystemSpec {
     pub inbound_cap: u64,
     pub large_amount: u64,
     pub large_delay: u64,
+    /// Block gas limit of both chains (anvil's default when `None`).
+    pub block_gas_limit: Option<u64>,
 }
 
 impl Default for SystemSpec {
@@ -79,6 +89,7 @@ impl Default for SystemSpec {
             inbound_cap: 10_000_000,
             large_amount: 1_000_000,
             large_delay: 3_600,
+            block_gas_limit: None,
         }
     }
 }
@@ -114,8 +125,8 @@ pub fn demo_supply() -> U256 {
 impl System {
     /// Spawns both chains and deploys a system with a demo token mapped.
     pub async fn start(spec: SystemSpec) -> eyre::Result<Self> {
-        let main = spawn_anvil(MAIN_CHAIN_ID)?;
-        let side = spawn_anvil(SIDE_CHAIN_ID)?;
+        let main = spawn_anvil_with(MAIN_CHAIN_ID, spec.block_gas_limit)?;
+        let side = spawn_anvil_with(SIDE_CHAIN_ID, spec.block_gas_limit)?;
         let deployer = dev_key(&main, 0);
         let holder = dev_key(&main, 1);
         let members: Vec<_> = (2..5).map(|i| dev_key(&main, i)).collect();

@@ -37,21 +37,61 @@ pub fn postgres_enabled() -> bool {
     true
 }
 
-/// Creates a fresh PostgreSQL database and returns its URL.
-pub async fn fresh_postgres_database() -> eyre::Result<String> {
-    use sqlx::{Connection, Executor};
-    let base = postgres_base_url();
-    let mut conn = sqlx::PgConnection::connect(&base)
-        .await
-        .wrap_err_with(|| format!("PostgreSQL not reachable at {base}"))?;
-    let name = format!("sb_e2e_{:016x}", rand_u64());
-    conn.execute(format!("CREATE DATABASE {name}").as_str())
-        .await
-        .wrap_err("creating a test database")?;
-    let (prefix, _) = base
-        .rsplit_once('/')
-        .ok_or_else(|| eyre!("database URL without a database name: {base}"))?;
-    Ok(format!("{prefix}/{name}"))
+/// A PostgreSQL database created for one test, dropped (with its connections) when this is.
+#[derive(Debug)]
+pub struct TestDatabase {
+    pub url: String,
+    name: String,
+    base: String,
+}
+
+impl TestDatabase {
+    /// Creates a fresh database on [`postgres_base_url`].
+    pub async fn create() -> eyre::Result<Self> {
+        use sqlx::{Connection, Executor};
+        let base = postgres_base_url();
+        let mut conn = sqlx::PgConnection::connect(&base)
+            .await
+            .wrap_err_with(|| format!("PostgreSQL not reachable at {base}"))?;
+        let name = format!("sb_e2e_{:016x}", rand_u64());
+        conn.execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .wrap_err("creating a test database")?;
+        let _ = conn.close().await;
+        let (prefix, _) = base
+            .rsplit_once('/')
+            .ok_or_else(|| eyre!("database URL without a database name: {base}"))?;
+        Ok(Self {
+            url: format!("{prefix}/{name}"),
+            name,
+            base,
+        })
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        // Drop cannot await, and the test's runtime may be the one dropping us: a thread with
+        // its own runtime does the work and is joined, so the database is gone when drop returns
+        let (base, name) = (self.base.clone(), self.name.clone());
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async {
+                use sqlx::{Connection, Executor};
+                let mut conn = sqlx::PgConnection::connect(&base).await?;
+                conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                    .await?;
+                conn.close().await?;
+                eyre::Ok(())
+            })
+        })
+        .join();
+        if let Ok(Err(e)) = dropped {
+            eprintln!("could not drop test database {}: {e}", self.name);
+        }
+    }
 }
 
 fn rand_u64() -> u64 {
@@ -82,11 +122,18 @@ fn workspace_binary(name: &str, package: &str) -> eyre::Result<PathBuf> {
     let target = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| root.join("target"));
-    let binary = target.join("debug").join(name);
+    // `ops/bench e2e` runs the release build: SIDEBRIDGE_BIN_PROFILE=release
+    let profile = std::env::var("SIDEBRIDGE_BIN_PROFILE").unwrap_or_else(|_| "debug".into());
+    let binary = target.join(&profile).join(name);
     if !binary.exists() {
         bail!(
-            "{} is missing: run `cargo build -p {package}` (ops/test does)",
-            binary.display()
+            "{} is missing: run `cargo build -p {package}{}` (ops/test does)",
+            binary.display(),
+            if profile == "release" {
+                " --release"
+            } else {
+                ""
+            }
         );
     }
     Ok(binary)
@@ -100,6 +147,7 @@ pub struct NodeOptions {
     pub batch_size: usize,
     pub takeover_secs: u64,
     pub poll_interval_ms: u64,
+    pub max_in_flight: usize,
 }
 
 impl Default for NodeOptions {
@@ -110,6 +158,7 @@ impl Default for NodeOptions {
             batch_size: 50,
             takeover_secs: 3,
             poll_interval_ms: 200,
+            max_in_flight: 8,
         }
     }
 }
@@ -121,8 +170,12 @@ pub struct RelayerNode {
     pub dir: PathBuf,
     pub config_path: PathBuf,
     pub database_url: String,
+    /// The port the running node bound (it binds port 0 and reports it); 0 before the first
+    /// start.
     pub http_port: u16,
     child: Option<Child>,
+    /// Dropped after `Drop` below killed the node.
+    _database: Option<TestDatabase>,
 }
 
 impl RelayerNode {
@@ -144,11 +197,14 @@ impl RelayerNode {
                 "correct horse battery staple",
             )?;
         }
-        let database_url = match options.backend {
-            Backend::Sqlite => format!("sqlite://{}", dir.join("relayer.db").display()),
-            Backend::Postgres => fresh_postgres_database().await?,
+        let database = match options.backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(TestDatabase::create().await?),
         };
-        let http_port = free_port()?;
+        let database_url = match &database {
+            None => format!("sqlite://{}", dir.join("relayer.db").display()),
+            Some(db) => db.url.clone(),
+        };
         let d = &system.deployment;
         let chain = |name: &str, url: String, c: &sidebridge_contracts::ChainDeployment| {
             format!(
@@ -173,7 +229,7 @@ start_block = 0
         };
         let config = format!(
             r#"database_url = "{database_url}"
-http_listen = "127.0.0.1:{http_port}"
+http_listen = "127.0.0.1:0"
 
 [key]
 keystore = "{keystore}"
@@ -187,6 +243,7 @@ release_takeover_secs = {takeover}
 tx_timeout_secs = 20
 fee_bump_percent = 20
 log_range = 500
+max_in_flight = {in_flight}
 "#,
             keystore = keystore.display(),
             password = password_file.display(),
@@ -194,6 +251,7 @@ log_range = 500
             side = chain("side", system.side.endpoint(), &d.side),
             batch = options.batch_size,
             takeover = options.takeover_secs,
+            in_flight = options.max_in_flight,
         );
         let config_path = dir.join("relayer.toml");
         std::fs::write(&config_path, config)?;
@@ -202,18 +260,23 @@ log_range = 500
             dir: dir.to_path_buf(),
             config_path,
             database_url,
-            http_port,
+            http_port: 0,
             child: None,
+            _database: database,
         })
     }
 
     /// Starts `relayer run` (logs to `relayer.log` beside the config) and waits until it
-    /// serves HTTP (its database is migrated and its chains checked by then).
+    /// serves HTTP (its database is migrated and its chains checked by then). The node binds
+    /// port 0 and writes the address it got to `relayer.http-addr`; that is where we look.
     pub async fn start(&mut self) -> eyre::Result<()> {
         self.spawn()?;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         while tokio::time::Instant::now() < deadline {
-            if http_get(self.http_port, "/healthz").await.0 == 200 {
+            if self.http_port == 0 {
+                self.http_port = self.reported_port().unwrap_or(0);
+            }
+            if self.http_port != 0 && http_get(self.http_port, "/healthz").await.0 == 200 {
                 return Ok(());
             }
             if let Some(child) = self.child.as_mut()
@@ -227,11 +290,25 @@ log_range = 500
         bail!("relayer did not serve HTTP within 60 s:\n{}", self.log())
     }
 
-    /// Starts `relayer run` without waiting for it.
+    /// The port in the address file the running node wrote.
+    fn reported_port(&self) -> Option<u16> {
+        let text = std::fs::read_to_string(self.dir.join("relayer.http-addr")).ok()?;
+        let addr: std::net::SocketAddr = text.trim().parse().ok()?;
+        Some(addr.port())
+    }
+
+    /// Starts `relayer run` without waiting for it (its port is known once [`Self::start`]
+    /// or [`Self::wait_http`] saw its address file).
     pub fn spawn(&mut self) -> eyre::Result<()> {
         if self.child.is_some() {
             bail!("node {} already runs", self.key.address());
         }
+        // a previous run's address must not be mistaken for this one's
+        match std::fs::remove_file(self.dir.join("relayer.http-addr")) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+            _ => {}
+        }
+        self.http_port = 0;
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -240,7 +317,11 @@ log_range = 500
             .arg("run")
             .arg("--config")
             .arg(&self.config_path)
-            .env("RUST_LOG", "info,sqlx=warn")
+            // SIDEBRIDGE_RELAYER_LOG overrides the filter, e.g. to see a stage's debug lines
+            .env(
+                "RUST_LOG",
+                std::env::var("SIDEBRIDGE_RELAYER_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -321,9 +402,4 @@ pub async fn http_get(port: u16, path: &str) -> (u16, String) {
         .map(|(_, b)| b.to_string())
         .unwrap_or_default();
     (code, body)
-}
-
-fn free_port() -> eyre::Result<u16> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(listener.local_addr()?.port())
 }

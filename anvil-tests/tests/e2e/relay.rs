@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use alloy::{
-    primitives::{Address, U256},
+    consensus::Transaction as _,
+    primitives::{Address, B256, U256},
     providers::Provider,
     rpc::types::Filter,
     signers::local::PrivateKeySigner,
@@ -246,24 +247,83 @@ impl Bridge {
     }
 
     /// Every validator's ledger total on each chain equals its balance decrease, to the wei.
+    /// On a mismatch the error lists the account's mined transactions the ledger lacks and the
+    /// ledger entries no mined transaction of the account backs.
     pub(crate) async fn assert_ledgers_reconcile(&self) -> eyre::Result<()> {
         for (node, (main_start, side_start)) in self.nodes.iter().zip(&self.start_balances) {
             let store = Store::connect(&node.database_url).await?;
             let address = node.key.address();
-            let main_now = self.sys.native_balance(true, address).await?;
-            let side_now = self.sys.native_balance(false, address).await?;
-            assert_eq!(
-                store.total_cost(Chain::Main).await?,
-                *main_start - main_now,
-                "main-chain ledger of {address}"
-            );
-            assert_eq!(
-                store.total_cost(Chain::Side).await?,
-                *side_start - side_now,
-                "side-chain ledger of {address}"
-            );
+            for (chain, start) in [(Chain::Main, main_start), (Chain::Side, side_start)] {
+                let now = self
+                    .sys
+                    .native_balance(chain == Chain::Main, address)
+                    .await?;
+                let ledger = store.total_cost(chain).await?;
+                if ledger != *start - now {
+                    let detail = self.ledger_gaps(&store, chain, address).await?;
+                    eyre::bail!(
+                        "{chain} ledger of {address}: {ledger} wei recorded, balance fell by {}\n{detail}\n{}",
+                        *start - now,
+                        node.log()
+                    );
+                }
+            }
         }
         Ok(())
+    }
+
+    /// What the chain says `account` paid, transaction by transaction, against its ledger.
+    async fn ledger_gaps(
+        &self,
+        store: &Store,
+        chain: Chain,
+        account: Address,
+    ) -> eyre::Result<String> {
+        let anvil = if chain == Chain::Main {
+            &self.sys.main
+        } else {
+            &self.sys.side
+        };
+        let provider = alloy::providers::ProviderBuilder::new().connect_http(anvil.endpoint_url());
+        let mut charged = std::collections::HashMap::<B256, U256>::new();
+        for e in store.cost_entries().await? {
+            if e.chain == chain {
+                *charged.entry(e.tx_hash).or_default() += e.cost_wei;
+            }
+        }
+        let mut out = String::new();
+        let head = provider.get_block_number().await?;
+        for number in 0..=head {
+            let Some(block) = provider.get_block_by_number(number.into()).full().await? else {
+                continue;
+            };
+            for tx in block.transactions.txns() {
+                if tx.inner.signer() != account {
+                    continue;
+                }
+                let hash = *tx.inner.tx_hash();
+                let Some(receipt) = provider.get_transaction_receipt(hash).await? else {
+                    continue;
+                };
+                let paid = U256::from(receipt.gas_used) * U256::from(receipt.effective_gas_price);
+                match charged.remove(&hash) {
+                    Some(cost) if cost == paid => {}
+                    Some(cost) => {
+                        out += &format!("{hash} block {number}: paid {paid}, charged {cost}\n")
+                    }
+                    None => {
+                        out += &format!(
+                            "{hash} block {number} nonce {}: paid {paid}, not in the ledger\n",
+                            tx.inner.nonce()
+                        )
+                    }
+                }
+            }
+        }
+        for (hash, cost) in charged {
+            out += &format!("{hash}: charged {cost}, no mined transaction of the account\n");
+        }
+        Ok(out)
     }
 
     /// Waits until every node's database shows `count` transfers completed.

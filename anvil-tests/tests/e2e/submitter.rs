@@ -19,7 +19,7 @@ use sidebridge_anvil_tests::anvil_path;
 use sidebridge_relayer::{
     domain::{Chain, TxKind},
     store::{AttemptStatus, Store},
-    submitter::{SubmitConfig, Submitter, TxObserver, TxOutcome, TxRequest},
+    submitter::{RpcSink, SubmitConfig, Submitter, TxObserver, TxRequest},
 };
 use tokio_util::sync::CancellationToken;
 
@@ -67,8 +67,10 @@ async fn slow_transaction_is_replaced_with_a_bumped_fee() -> eyre::Result<()> {
             max_fee_per_gas: 100_000_000_000,
             tx_timeout: Duration::from_millis(700),
             fee_bump_percent: 20,
+            max_in_flight: 4,
+            poll_interval: Duration::from_millis(50),
         },
-        provider.clone(),
+        RpcSink::new(provider.clone()),
         key.clone(),
         store.clone(),
         counts.clone(),
@@ -81,7 +83,8 @@ async fn slow_transaction_is_replaced_with_a_bumped_fee() -> eyre::Result<()> {
         input: Bytes::new(),
         transfers: vec![],
     };
-    let sent = tokio::spawn(async move { handle.submit(request).await });
+    // enqueueing returns at once: the submitter owns the work from here
+    handle.enqueue(request).await?;
 
     // nothing is mined until two replacements went out
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
@@ -93,13 +96,16 @@ async fn slow_transaction_is_replaced_with_a_bumped_fee() -> eyre::Result<()> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     provider.anvil_mine(Some(1), None).await?;
-    let outcome = sent.await??;
-    let TxOutcome::Mined { tx_hash, success } = outcome else {
-        eyre::bail!("unexpected outcome {outcome:?}");
-    };
-    assert!(success);
+    // settled: charged and closed (a request serving no transfer is never "in flight")
+    while counts.mined.load(Ordering::SeqCst) == 0 {
+        eyre::ensure!(tokio::time::Instant::now() < deadline, "never settled");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     shutdown.cancel();
-    task.await?;
+    task.await??;
+    let costs = store.cost_entries().await?;
+    eyre::ensure!(costs.len() == 1, "{costs:?}");
+    let tx_hash = costs[0].tx_hash;
 
     // one transaction mined, the others replaced; the fee rose with every attempt
     let receipt = provider

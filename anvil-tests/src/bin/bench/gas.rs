@@ -1,4 +1,4 @@
-//! `sidebridge-bench gas`: gas of the bridge's hot paths, read from real receipts on local anvil
+//! `ops/bench gas`: gas of the bridge's hot paths, read from real receipts on local anvil
 //! chains. One line per case:
 //!
 //! - `release k/n gas=<N>`: an ERC-20 release signed by k of n validators, to a recipient that
@@ -9,15 +9,17 @@
 //!   vote, still below it; `approve-final batch=<b> ...`: the vote that mints;
 //! - `submitSignatures batch=<b> gas_per_transfer=<N>`: one validator's signatures for b
 //!   withdrawals;
+//! - `release-batch k/n batch=<b> gas_per_transfer=<N>`: b releases in one `releaseBatch`
+//!   (each still checked against its own k signatures), after the word's first release;
 //! - `lock gas=<N>` and `burn gas=<N>`: a holder's transfer out of each chain (not the first,
 //!   which also creates the nonce slot).
 
+use alloy::sol_types::SolEvent;
 use alloy::{
     primitives::{Address, U256},
     rpc::types::TransactionReceipt,
     signers::{SignerSync, local::PrivateKeySigner},
 };
-use clap::{Parser, Subcommand};
 use eyre::{WrapErr, ensure};
 use sidebridge_anvil_tests::{MAIN_CHAIN_ID, SIDE_CHAIN_ID, System, SystemSpec, dev_key};
 use sidebridge_contracts::{
@@ -26,30 +28,12 @@ use sidebridge_contracts::{
     pack_signatures, transfer_digest,
 };
 
-#[derive(Debug, Parser)]
-#[command(about = "Sidebridge benchmarks")]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Gas of release, approveDeposits and submitSignatures from real receipts.
-    Gas,
-}
-
 const RELEASE_CASES: &[(usize, usize)] = &[(1, 1), (2, 3), (3, 5), (5, 7), (7, 10), (13, 18)];
 const BATCHES: &[usize] = &[1, 10, 50];
+/// Releases per `releaseBatch`, for the thresholds the e2e benchmark and a larger set use.
+const RELEASE_BATCH_CASES: &[(usize, usize)] = &[(3, 4), (5, 7)];
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> eyre::Result<()> {
-    match Cli::parse().command {
-        Command::Gas => gas().await,
-    }
-}
-
-async fn gas() -> eyre::Result<()> {
+pub(crate) async fn run() -> eyre::Result<()> {
     for &(k, n) in RELEASE_CASES {
         let (lock, first, steady) = release_gas(k, n).await?;
         if (k, n) == (5, 7) {
@@ -57,6 +41,9 @@ async fn gas() -> eyre::Result<()> {
             println!("release-first-in-word {k}/{n} gas={first}");
         }
         println!("release {k}/{n} gas={steady}");
+    }
+    for &(k, n) in RELEASE_BATCH_CASES {
+        release_batch_gas(k, n).await?;
     }
     side_gas().await
 }
@@ -74,9 +61,9 @@ fn checked(receipt: TransactionReceipt, what: &str) -> eyre::Result<u64> {
     Ok(receipt.gas_used)
 }
 
-/// Gas of the lock that funds custody, and of two releases signed by `k` of `n` validators:
-/// the first one of a bitmap word and a later one.
-async fn release_gas(k: usize, n: usize) -> eyre::Result<(u64, u64, u64)> {
+/// A system with `n` validators (threshold `k`) whose main bridge holds custody of the demo
+/// token, and the gas of a steady-state lock.
+async fn funded_system(k: usize, n: usize) -> eyre::Result<(System, u64)> {
     let sys = System::start(SystemSpec {
         validators: n,
         validator_threshold: k,
@@ -85,7 +72,6 @@ async fn release_gas(k: usize, n: usize) -> eyre::Result<(u64, u64, u64)> {
     .await?;
     let d = &sys.deployment;
     let main = sys.main_as(&sys.holder);
-    // custody to release from
     let amount = U256::from(1_000_000u64) * unit();
     IERC20Metadata::new(sys.main_token, &main)
         .approve(d.main.bridge, amount)
@@ -104,26 +90,92 @@ async fn release_gas(k: usize, n: usize) -> eyre::Result<(u64, u64, u64)> {
             .await?;
         lock = checked(receipt, "lock")?;
     }
+    Ok((sys, lock))
+}
 
+/// Withdrawal `nonce` of one token to a fresh recipient, with the signatures of `signers`.
+fn signed_withdrawal(
+    sys: &System,
+    signers: &[PrivateKeySigner],
+    nonce: u64,
+) -> eyre::Result<(Transfer, alloy::primitives::Bytes)> {
+    let t = Transfer {
+        srcChainId: U256::from(SIDE_CHAIN_ID),
+        dstChainId: U256::from(MAIN_CHAIN_ID),
+        nonce,
+        token: sys.main_token,
+        sender: sys.holder.address(),
+        recipient: PrivateKeySigner::random().address(),
+        amount: U256::from(10u64) * unit(),
+    };
+    let id = transfer_digest(&t, sys.deployment.main.bridge);
+    let signatures = signers
+        .iter()
+        .map(|s| Ok((s.address(), s.sign_hash_sync(&id)?)))
+        .collect::<eyre::Result<Vec<_>>>()?;
+    Ok((t, pack_signatures(signatures)))
+}
+
+/// Gas per transfer of `releaseBatch` for each batch size, k of n signatures each.
+async fn release_batch_gas(k: usize, n: usize) -> eyre::Result<()> {
+    let (sys, _) = funded_system(k, n).await?;
+    let main = sys.main_as(&sys.holder);
+    let bridge = MainBridge::new(sys.deployment.main.bridge, &main);
+    let signers: Vec<PrivateKeySigner> = sys.validators_sorted().into_iter().take(k).collect();
+    // nonce 0 creates the bitmap word; the batches below are steady state
+    let (t, sigs) = signed_withdrawal(&sys, &signers, 0)?;
+    checked(
+        bridge
+            .release(t.into(), sigs)
+            .send()
+            .await?
+            .get_receipt()
+            .await?,
+        "release",
+    )?;
+    let mut nonce = 1u64;
+    for &batch in BATCHES {
+        let mut transfers = Vec::with_capacity(batch);
+        let mut signatures = Vec::with_capacity(batch);
+        for _ in 0..batch {
+            let (t, sigs) = signed_withdrawal(&sys, &signers, nonce)?;
+            nonce += 1;
+            transfers.push(t.into());
+            signatures.push(sigs);
+        }
+        let receipt = bridge
+            .releaseBatch(transfers, signatures)
+            .send()
+            .await?
+            .get_receipt()
+            .await?;
+        let skipped = receipt
+            .inner
+            .logs()
+            .iter()
+            .filter(|l| l.topic0() == Some(&MainBridge::ReleaseSkipped::SIGNATURE_HASH))
+            .count();
+        ensure!(skipped == 0, "releaseBatch skipped {skipped} of {batch}");
+        let gas = checked(receipt, "releaseBatch")?;
+        println!(
+            "release-batch {k}/{n} batch={batch} gas_per_transfer={}",
+            gas / batch as u64
+        );
+    }
+    Ok(())
+}
+
+/// Gas of the lock that funds custody, and of two releases signed by `k` of `n` validators:
+/// the first one of a bitmap word and a later one.
+async fn release_gas(k: usize, n: usize) -> eyre::Result<(u64, u64, u64)> {
+    let (sys, lock) = funded_system(k, n).await?;
+    let main = sys.main_as(&sys.holder);
     let signers: Vec<PrivateKeySigner> = sys.validators_sorted().into_iter().take(k).collect();
     let mut gas = Vec::new();
     for nonce in 0..2u64 {
-        let t = Transfer {
-            srcChainId: U256::from(SIDE_CHAIN_ID),
-            dstChainId: U256::from(MAIN_CHAIN_ID),
-            nonce,
-            token: sys.main_token,
-            sender: sys.holder.address(),
-            recipient: PrivateKeySigner::random().address(),
-            amount: U256::from(10u64) * unit(),
-        };
-        let id = transfer_digest(&t, d.main.bridge);
-        let signatures = signers
-            .iter()
-            .map(|s| Ok((s.address(), s.sign_hash_sync(&id)?)))
-            .collect::<eyre::Result<Vec<_>>>()?;
-        let receipt = MainBridge::new(d.main.bridge, &main)
-            .release(t.into(), pack_signatures(signatures))
+        let (t, signatures) = signed_withdrawal(&sys, &signers, nonce)?;
+        let receipt = MainBridge::new(sys.deployment.main.bridge, &main)
+            .release(t.into(), signatures)
             .send()
             .await?
             .get_receipt()

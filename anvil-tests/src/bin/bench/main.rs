@@ -1,0 +1,34 @@
+//! `sidebridge-bench`: benchmarks that print numbers and never pass or fail on timing
+//! (`ops/bench` runs them).
+
+mod clock;
+mod e2e;
+mod gas;
+mod load;
+mod observe;
+mod report;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(about = "Sidebridge benchmarks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Gas of release, releaseBatch, approveDeposits and submitSignatures from real receipts.
+    Gas,
+    /// Transfers end to end through real relayer processes on two anvils.
+    E2e(e2e::Options),
+}
+
+#[tokio::main]
+async fn main() -> eyre::Result<()> {
+    match Cli::parse().command {
+        Command::Gas => gas::run().await,
+        Command::E2e(options) => e2e::run(options).await,
+    }
+}
