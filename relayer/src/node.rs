@@ -28,6 +28,9 @@ use crate::{
 
 /// How long in-flight work may take after a stop signal.
 pub const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(20);
+/// How long each submitter follows its transactions after a SIGTERM so that what mines is
+/// charged before exit (inside [`SHUTDOWN_DEADLINE`]).
+pub const SUBMITTER_DRAIN: Duration = Duration::from_secs(15);
 
 /// Why a node could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -205,6 +208,7 @@ pub async fn run(
                 fee_bump_percent: config.relay.fee_bump_percent,
                 max_in_flight: config.relay.max_in_flight,
                 poll_interval: cfg.poll_interval.min(Duration::from_millis(500)),
+                drain_timeout: SUBMITTER_DRAIN,
             },
             RpcSink::new(provider.clone()),
             signer.key().clone(),

@@ -69,6 +69,7 @@ async fn slow_transaction_is_replaced_with_a_bumped_fee() -> eyre::Result<()> {
             fee_bump_percent: 20,
             max_in_flight: 4,
             poll_interval: Duration::from_millis(50),
+            drain_timeout: Duration::from_secs(5),
         },
         RpcSink::new(provider.clone()),
         key.clone(),

@@ -96,6 +96,9 @@ pub struct SubmitConfig {
     pub max_in_flight: usize,
     /// How often receipts are looked for.
     pub poll_interval: Duration,
+    /// On shutdown, how long transactions already out are followed so that what mines is
+    /// charged before the process ends (queued work is not sent; the next run plans it again).
+    pub drain_timeout: Duration,
 }
 
 /// The transfers queued or in flight on one chain, for the planner: it plans nothing for them
@@ -253,8 +256,9 @@ impl<S: TxSink + 'static> Submitter<S> {
         }
     }
 
-    /// Starts the task. It returns when cancelled (its attempts are persisted: a restart
-    /// follows them), or with an error that needs an operator.
+    /// Starts the task. It returns when cancelled, after following what is out for at most
+    /// [`SubmitConfig::drain_timeout`] (what is still pending then is persisted: a restart
+    /// follows it), or with an error that needs an operator.
     pub fn spawn(
         self,
         shutdown: CancellationToken,
@@ -297,7 +301,10 @@ impl<S: TxSink + 'static> Submitter<S> {
             }
             tokio::select! {
                 biased;
-                _ = shutdown.cancelled() => return Ok(()),
+                _ = shutdown.cancelled() => {
+                    self.drain().await;
+                    return Ok(());
+                }
                 job = rx.recv() => match job {
                     Some(request) => self.queue.push_back(request),
                     None => return Ok(()),
@@ -368,6 +375,25 @@ impl<S: TxSink + 'static> Submitter<S> {
                 "following transactions a previous run left pending");
         }
         Ok(())
+    }
+
+    /// Follows what is out until it settled or the drain timeout passed; sends nothing new.
+    async fn drain(&mut self) {
+        let chain = self.config.chain;
+        let deadline = tokio::time::Instant::now() + self.config.drain_timeout;
+        while !self.pending.is_empty() && tokio::time::Instant::now() < deadline {
+            if let Err(e) = self.follow().await {
+                tracing::warn!(target: "submitter", %chain, error = %e, "following while stopping failed; retrying");
+            }
+            if self.pending.is_empty() {
+                break;
+            }
+            tokio::time::sleep(self.config.poll_interval).await;
+        }
+        if !self.pending.is_empty() {
+            tracing::warn!(target: "submitter", %chain, pending = self.pending.len(),
+                "stopping with transactions still out; the next run follows and charges them");
+        }
     }
 
     /// Follows what is out, then sends queued work while there is room.

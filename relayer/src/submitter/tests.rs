@@ -71,6 +71,7 @@ fn config(max_in_flight: usize, tx_timeout: Duration, cap: u128) -> SubmitConfig
         fee_bump_percent: 20,
         max_in_flight,
         poll_interval: Duration::from_millis(10),
+        drain_timeout: Duration::from_secs(5),
     }
 }
 
@@ -299,4 +300,66 @@ async fn the_task_takes_work_without_making_the_caller_wait_for_mining() {
         .expect("all five settled");
     shutdown.cancel();
     task.await.expect("join").expect("clean stop");
+}
+
+/// Spawns `s`, hands it `n` requests and waits until all are broadcast.
+async fn spawn_with_sent(
+    r: &Rig,
+    s: Submitter<FakeChain>,
+    n: u8,
+) -> (
+    CancellationToken,
+    tokio::task::JoinHandle<Result<(), SubmitError>>,
+) {
+    let shutdown = CancellationToken::new();
+    let (handle, task) = s.spawn(shutdown.clone());
+    for i in 1..=n {
+        handle.enqueue(request(i)).await.expect("enqueued");
+    }
+    let chain = r.chain.clone();
+    crate::testing::await_condition(Duration::from_secs(10), || {
+        chain.pool_nonces().len() == usize::from(n)
+    })
+    .await
+    .expect("all sent");
+    (shutdown, task)
+}
+
+#[tokio::test]
+async fn a_stop_waits_for_what_is_out_to_mine_and_charges_it() {
+    let r = rig().await;
+    let s = r.submitter(config(8, Duration::from_secs(60), CAP));
+    let (shutdown, task) = spawn_with_sent(&r, s, 3).await;
+    // SIGTERM arrives while three transactions are in the pool; they mine a moment later
+    shutdown.cancel();
+    let chain = r.chain.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        chain.mine();
+    });
+    task.await.expect("join").expect("clean stop");
+    let costs = r.store.cost_entries().await.expect("costs");
+    assert_eq!(costs.len(), 3, "what mined while stopping is in the ledger");
+    assert_eq!(statuses(&r.store).await, vec![AttemptStatus::Mined; 3]);
+}
+
+#[tokio::test]
+async fn a_stop_gives_up_at_the_drain_timeout_and_leaves_the_attempts_to_the_next_run() {
+    let r = rig().await;
+    let mut cfg = config(8, Duration::from_secs(60), CAP);
+    cfg.drain_timeout = Duration::from_millis(200);
+    let s = r.submitter(cfg.clone());
+    let (shutdown, task) = spawn_with_sent(&r, s, 2).await;
+    shutdown.cancel();
+    task.await.expect("join").expect("clean stop");
+    assert_eq!(statuses(&r.store).await, vec![AttemptStatus::Pending; 2]);
+    assert!(r.store.cost_entries().await.expect("costs").is_empty());
+
+    // they mine while nothing runs; the next run follows and charges them
+    r.chain.mine();
+    let mut next = r.submitter(cfg);
+    next.resume().await.expect("resume");
+    next.step().await.expect("settle");
+    assert_eq!(statuses(&r.store).await, vec![AttemptStatus::Mined; 2]);
+    assert_eq!(r.store.cost_entries().await.expect("costs").len(), 2);
 }
