@@ -20,6 +20,8 @@ struct State {
     /// `eth_getLogs` calls that fail before any answers.
     failures: VecDeque<&'static str>,
     ranges: Vec<(u64, u64)>,
+    /// Logs a lying node adds to every `eth_getLogs` answer, whatever the range.
+    forged: Vec<Log>,
     /// Bumped on every reorg so replaced blocks get new hashes.
     fork: u8,
 }
@@ -79,6 +81,11 @@ impl FakeEventSource {
         });
     }
 
+    /// Makes the node add `log` to every `eth_getLogs` answer, as a lying node would.
+    pub(super) fn forge(&self, log: Log) {
+        self.state.lock().expect("fake chain lock").forged.push(log);
+    }
+
     /// Replaces every block from `from` on with new ones (new hashes, no logs), keeping the
     /// head height: a reorg of depth `head - from + 1`.
     pub(super) fn reorg_from(&self, from: u64) {
@@ -131,10 +138,13 @@ impl EventSource for FakeEventSource {
             });
         }
         s.ranges.push((from, to));
-        Ok(s.logs
+        let mut answer: Vec<Log> = s
+            .logs
             .iter()
             .filter(|l| l.block_number.is_some_and(|b| (from..=to).contains(&b)))
             .cloned()
-            .collect())
+            .collect();
+        answer.extend(s.forged.iter().cloned());
+        Ok(answer)
     }
 }

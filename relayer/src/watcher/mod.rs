@@ -268,6 +268,33 @@ pub fn decode(chain: Chain, route: &Route, logs: &[Log], timestamp: i64, now: i6
     batch
 }
 
+/// The logs of an `eth_getLogs` answer for blocks `from..=to` that the bridge of `chain` can
+/// have emitted there: from the bridge's address, not marked `removed`, inside the range. A
+/// lying or broken node that adds others (a look-alike contract's `Locked`, a log of a block
+/// it reorganised away, one from another range) gets nothing stored; each is logged.
+pub fn genuine(chain: Chain, route: &Route, logs: Vec<Log>, from: u64, to: u64) -> Vec<Log> {
+    let bridge = match chain {
+        Chain::Main => route.main_bridge,
+        Chain::Side => route.side_bridge,
+    };
+    logs.into_iter()
+        .filter(|log| {
+            let refused = if log.address() != bridge {
+                "not from the bridge"
+            } else if log.removed {
+                "marked removed"
+            } else if !log.block_number.is_some_and(|b| (from..=to).contains(&b)) {
+                "outside the requested blocks"
+            } else {
+                return true;
+            };
+            tracing::warn!(target: "watcher", %chain, address = %log.address(), block = ?log.block_number,
+                tx_hash = ?log.transaction_hash, reason = refused, "the node answered a log the bridge did not emit there; ignored");
+            false
+        })
+        .collect()
+}
+
 /// The `(nonce, transfer id)` pairs of a `DepositsApproved.votes` field: 40 bytes each, an
 /// 8-byte big-endian nonce then the 32-byte id. A trailing partial entry is ignored.
 pub fn decode_votes(votes: &[u8]) -> impl Iterator<Item = (u64, B256)> + '_ {
@@ -355,7 +382,13 @@ impl<S: EventSource> Watcher<S> {
             return Ok(true);
         }
         let to = safe.min(next + self.log_range.max(1) - 1);
-        let logs = self.source.logs(next, to).await?;
+        let logs = genuine(
+            self.chain,
+            &self.route,
+            self.source.logs(next, to).await?,
+            next,
+            to,
+        );
         let (hash, timestamp) = self.source.block(to).await?;
         let now = unix_now();
         let mut batch = decode(self.chain, &self.route, &logs, timestamp, now);
@@ -390,7 +423,13 @@ impl<S: EventSource> Watcher<S> {
         if from > head {
             return Ok(());
         }
-        let logs = self.source.logs(from, head).await?;
+        let logs = genuine(
+            self.chain,
+            &self.route,
+            self.source.logs(from, head).await?,
+            from,
+            head,
+        );
         let batch = decode(self.chain, &self.route, &logs, 0, unix_now());
         self.store
             .commit_unconfirmed_signatures(&batch.signatures, &batch.ready)

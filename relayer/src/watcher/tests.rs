@@ -393,3 +393,52 @@ async fn unconfirmed_blocks_give_signatures_and_readiness_and_nothing_else() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn logs_a_lying_node_adds_are_never_stored() {
+    with_sqlite(|store| async move {
+        let source = FakeEventSource::new(ROUTE.main_bridge, 10);
+        let (genuine, genuine_id) = locked(0, 1_000);
+        source.emit(2, 0x20, genuine.encode_log_data());
+        // what a lying node adds to its answers: the same event from a look-alike contract,
+        // one marked removed (a block it reorganised away), one claiming a block never asked for
+        let forged = |nonce: u64, address: Address, block: u64, removed: bool| {
+            let (event, id) = locked(nonce, 9_999);
+            let log = alloy::rpc::types::Log {
+                inner: alloy::primitives::Log {
+                    address,
+                    data: event.encode_log_data(),
+                },
+                block_hash: Some(B256::repeat_byte(0xEE)),
+                block_number: Some(block),
+                block_timestamp: None,
+                transaction_hash: Some(B256::repeat_byte(0xEE)),
+                transaction_index: Some(0),
+                log_index: Some(0),
+                removed,
+            };
+            (log, id)
+        };
+        let mut forged_ids = Vec::new();
+        for (log, id) in [
+            forged(1, Address::repeat_byte(0x99), 3, false),
+            forged(2, ROUTE.main_bridge, 3, true),
+            forged(3, ROUTE.main_bridge, 500, false),
+        ] {
+            source.forge(log);
+            forged_ids.push(id);
+        }
+        let (w, _status) = watcher(Chain::Main, source, &store, 2, 100);
+        assert!(w.step().await.expect("step"));
+
+        assert_eq!(
+            state(&store, genuine_id).await,
+            Some(TransferState::Observed)
+        );
+        for id in forged_ids {
+            assert_eq!(state(&store, id).await, None, "a forged lock was stored");
+        }
+        assert_eq!(store.fee_entries().await.expect("fees").len(), 1);
+    })
+    .await;
+}
