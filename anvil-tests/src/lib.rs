@@ -95,6 +95,14 @@ impl Default for SystemSpec {
 }
 
 /// `n` whole demo tokens (18 decimals).
+/// Writes a secret (a password file) readable by its owner only, as the relayer and bridgectl
+/// require.
+pub fn write_secret(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, contents)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+}
+
 pub fn tokens(n: u64) -> U256 {
     U256::from(n) * U256::from(10u64).pow(U256::from(18))
 }

@@ -189,7 +189,7 @@ impl RelayerNode {
         std::fs::create_dir_all(dir)?;
         let keystore = dir.join("validator.json");
         let password_file = dir.join("password");
-        std::fs::write(&password_file, "correct horse battery staple\n")?;
+        crate::write_secret(&password_file, "correct horse battery staple\n")?;
         if !keystore.exists() {
             sidebridge_relayer::keys::import_keystore(
                 &keystore,

@@ -60,6 +60,11 @@ pub enum KeyError {
     Prompt(#[source] io::Error),
     #[error("keystore password: {0}")]
     Password(#[from] ConfigError),
+    #[error(
+        "keystore {} is readable or writable by other users (mode {mode:o}); refusing to use it: chmod 600 it",
+        path.display()
+    )]
+    Exposed { path: PathBuf, mode: u32 },
     #[error("keystore {}: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -109,7 +114,7 @@ pub fn load_signer(path: &Path, password: &str) -> Result<PrivateKeySigner, KeyE
     let json = read_json(path)?;
     let declared = declared_address(path, &json)?;
     check_shape(&json).map_err(|reason| malformed(path, reason))?;
-    warn_if_exposed(path);
+    refuse_if_exposed(path)?;
     let signer =
         PrivateKeySigner::decrypt_keystore(path, password).map_err(|e| decrypt_error(path, e))?;
     if let Some(declared) = declared
@@ -270,20 +275,18 @@ fn decrypt_error(path: &Path, error: LocalSignerError) -> KeyError {
     }
 }
 
-#[cfg(unix)]
-fn warn_if_exposed(path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    if let Ok(meta) = fs::metadata(path) {
-        let mode = meta.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
-            tracing::warn!(target: "keys", path = %path.display(), mode = format!("{mode:o}"),
-                "keystore is accessible to other users; chmod 600 it");
-        }
+/// A keystore that group or others may read or write is refused: its password is then the
+/// key's only protection, and a file others may write can be swapped for one whose key they
+/// hold.
+fn refuse_if_exposed(path: &Path) -> Result<(), KeyError> {
+    match crate::config::exposed_mode(path) {
+        Some(mode) => Err(KeyError::Exposed {
+            path: path.to_path_buf(),
+            mode,
+        }),
+        None => Ok(()),
     }
 }
-
-#[cfg(not(unix))]
-fn warn_if_exposed(_path: &Path) {}
 
 /// Encrypts `signer`'s key into a new file at `path`.
 ///
@@ -413,6 +416,17 @@ mod tests {
 
     use super::*;
 
+    /// Writes `contents` to `path` readable by its owner only, as a secret must be.
+    fn write_private(path: &Path, contents: impl AsRef<[u8]>) -> io::Result<()> {
+        fs::write(path, contents)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(path, fs::Permissions::from_mode(0o600))?;
+        }
+        Ok(())
+    }
+
     const ANVIL_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
     const ANVIL_ADDRESS: Address = address!("f39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
 
@@ -447,6 +461,49 @@ mod tests {
         new_keystore(&path, "pw").expect("created");
         let mode = fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_keystore_or_password_file_others_can_read_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("validator.json");
+        import_keystore(&path, ANVIL_KEY, "pw").expect("created");
+        for mode in [0o640, 0o604, 0o622] {
+            fs::set_permissions(&path, fs::Permissions::from_mode(mode)).expect("chmod");
+            let err = load_signer(&path, "pw").expect_err("exposed");
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "keystore {} is readable or writable by other users (mode {mode:o}); \
+                     refusing to use it: chmod 600 it",
+                    path.display()
+                )
+            );
+        }
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o400)).expect("chmod");
+        assert_eq!(
+            load_signer(&path, "pw").expect("private").address(),
+            ANVIL_ADDRESS
+        );
+
+        let password = dir.path().join("pw");
+        write_private(&password, "pw\n").expect("write");
+        let reference = SecretRef::File(password.clone());
+        let mut never = |_: &str| -> io::Result<String> { panic!("must not prompt") };
+        assert!(read_password_with(Some(&reference), false, false, &mut never).is_ok());
+        fs::set_permissions(&password, fs::Permissions::from_mode(0o644)).expect("chmod");
+        let err =
+            read_password_with(Some(&reference), false, false, &mut never).expect_err("exposed");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "keystore password: secret file {} is readable or writable by other users \
+                 (mode 644); refusing to use it: chmod 600 it",
+                password.display()
+            )
+        );
     }
 
     #[test]
@@ -493,7 +550,7 @@ mod tests {
             Err(KeyError::NotFound(_))
         ));
 
-        fs::write(&path, "not json").expect("write");
+        write_private(&path, "not json").expect("write");
         let err = load_signer(&path, "pw").expect_err("malformed");
         assert!(matches!(err, KeyError::Malformed { .. }), "{err}");
         assert!(err.to_string().starts_with(&format!(
@@ -501,7 +558,7 @@ mod tests {
             path.display()
         )));
 
-        fs::write(
+        write_private(
             &path,
             r#"{"address": "f39fd6e51aad88f6f4ce6ab8827279cfffb92266"}"#,
         )
@@ -515,7 +572,7 @@ mod tests {
         let mut json: serde_json::Value =
             serde_json::from_str(&fs::read_to_string(&good).expect("read")).expect("json");
         json["crypto"]["cipherparams"]["iv"] = "00".into();
-        fs::write(&path, json.to_string()).expect("write");
+        write_private(&path, json.to_string()).expect("write");
         let err = load_signer(&path, "pw").expect_err("malformed");
         assert!(err.to_string().contains("iv must be 16 bytes"), "{err}");
     }
@@ -574,7 +631,7 @@ mod tests {
             serde_json::from_str(&fs::read_to_string(&path).expect("read")).expect("json");
         json.as_object_mut().expect("object").remove("address");
         let bare = dir.path().join("bare.json");
-        fs::write(&bare, json.to_string()).expect("write");
+        write_private(&bare, json.to_string()).expect("write");
         let err = keystore_address(&bare).expect_err("no address");
         assert!(matches!(err, KeyError::NoAddress(_)));
         assert!(
@@ -590,7 +647,7 @@ mod tests {
         // a lying address field is caught once decrypted
         json["address"] = "0x0000000000000000000000000000000000000001".into();
         let liar = dir.path().join("liar.json");
-        fs::write(&liar, json.to_string()).expect("write");
+        write_private(&liar, json.to_string()).expect("write");
         let err = load_signer(&liar, "pw").expect_err("mismatch");
         assert!(err.to_string().contains("address field says"), "{err}");
     }
@@ -600,7 +657,7 @@ mod tests {
     fn reads_the_web3_secret_storage_test_vector() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("vector.json");
-        fs::write(
+        write_private(
             &path,
             r#"{
                 "crypto": {
@@ -634,7 +691,7 @@ mod tests {
     fn passwords_come_from_references_or_a_terminal() {
         let dir = tempfile::tempdir().expect("tempdir");
         let file = dir.path().join("pw");
-        fs::write(&file, "s3cret\n").expect("write");
+        write_private(&file, "s3cret\n").expect("write");
         let reference = SecretRef::File(file);
         let mut never = |_: &str| -> io::Result<String> { panic!("must not prompt") };
         let pw = read_password_with(Some(&reference), true, false, &mut never).expect("file");

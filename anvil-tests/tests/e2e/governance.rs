@@ -49,7 +49,10 @@ pub(crate) struct Run {
 impl Ctl {
     pub(crate) fn new(sys: &System) -> eyre::Result<Self> {
         let dir = tempfile::tempdir()?;
-        std::fs::write(dir.path().join("password"), format!("{PASSWORD}\n"))?;
+        sidebridge_anvil_tests::write_secret(
+            &dir.path().join("password"),
+            &format!("{PASSWORD}\n"),
+        )?;
         Ok(Self {
             main_rpc: sys.main.endpoint(),
             side_rpc: sys.side.endpoint(),

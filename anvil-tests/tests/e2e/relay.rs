@@ -232,7 +232,8 @@ impl Bridge {
         Ok(())
     }
 
-    /// Stops every node with SIGTERM and requires exit code 0.
+    /// Stops every node with SIGTERM and requires exit code 0, and a log in plain text (its
+    /// stderr is a file, not a terminal).
     pub(crate) async fn stop_all(&mut self) -> eyre::Result<()> {
         for node in &mut self.nodes {
             let code = node.stop().await?;
@@ -241,6 +242,10 @@ impl Bridge {
                 "node {} exited with {code:?}\n{}",
                 node.key.address(),
                 node.log()
+            );
+            eyre::ensure!(
+                !node.log().contains('\x1b'),
+                "colour codes in a log written to a file"
             );
         }
         Ok(())

@@ -227,6 +227,11 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "secret file {} is readable or writable by other users (mode {mode:o}); refusing to use it: chmod 600 it",
+        path.display()
+    )]
+    SecretFileExposed { path: PathBuf, mode: u32 },
     #[error("secret {reference} is empty")]
     EmptySecret { reference: String },
 }
@@ -290,6 +295,23 @@ pub struct FieldError {
 impl fmt::Display for FieldError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+/// The permission bits of `path` when group or others may read or write it (a secret there is
+/// no longer the owner's alone); `None` when only the owner may, or where the platform has no
+/// such bits. A missing file is `None`: reading it reports that.
+pub(crate) fn exposed_mode(path: &Path) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+        (mode & 0o066 != 0).then_some(mode)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
     }
 }
 

@@ -92,6 +92,12 @@ impl SecretRef {
                 None => Err(ConfigError::EnvNotSet { name: name.clone() }),
             },
             SecretRef::File(path) => {
+                if let Some(mode) = super::exposed_mode(path) {
+                    return Err(ConfigError::SecretFileExposed {
+                        path: path.clone(),
+                        mode,
+                    });
+                }
                 let mut text =
                     std::fs::read_to_string(path)
                         .map(Zeroizing::new)

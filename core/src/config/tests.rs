@@ -499,6 +499,11 @@ fn secret_refs_parse_and_read() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("pw");
     std::fs::write(&path, "pass word\r\n\n").expect("write");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    }
     let secret = SecretRef::File(path.clone()).read().expect("read");
     assert_eq!(secret.expose(), "pass word");
     assert_eq!(format!("{secret:?}"), "SecretString([redacted])");
