@@ -148,14 +148,20 @@ contract MainBridgeLockTest is BridgeTestBase {
         assertEq(ree.balanceOf(address(main)), 5e18);
     }
 
-    function test_release_reentrancyThroughTokenHookReverts() public {
-        ReentrantToken ree = new ReentrantToken();
+    /// @dev A hook-calling token the bridge holds 100e18 of, and withdrawals 0 and 1 of 10e18
+    /// of it to bob.
+    function _reentrantPair() internal returns (ReentrantToken ree, Transfer memory t, Transfer memory t2) {
+        ree = new ReentrantToken();
         main.setInboundLimits(address(ree), OPEN_CAP, 1 days, OPEN_CAP, 1 days);
         ree.mint(address(main), 100e18);
-        Transfer memory t = _withdrawal(0, bob, 10e18);
+        t = _withdrawal(0, bob, 10e18);
         t.token = address(ree);
-        Transfer memory t2 = _withdrawal(1, bob, 10e18);
+        t2 = _withdrawal(1, bob, 10e18);
         t2.token = address(ree);
+    }
+
+    function test_release_reentrancyThroughTokenHookReverts() public {
+        (ReentrantToken ree, Transfer memory t, Transfer memory t2) = _reentrantPair();
         bytes memory sigs = _signRelease(t, THRESHOLD);
         bytes memory sigs2 = _signRelease(t2, THRESHOLD);
 
@@ -182,13 +188,7 @@ contract MainBridgeLockTest is BridgeTestBase {
     /// @dev A token hook reentering during a batch reaches neither the batch nor its
     /// per-transfer entry point.
     function test_releaseBatch_reentrancyThroughTokenHookIsSkipped() public {
-        ReentrantToken ree = new ReentrantToken();
-        main.setInboundLimits(address(ree), OPEN_CAP, 1 days, OPEN_CAP, 1 days);
-        ree.mint(address(main), 100e18);
-        Transfer memory t = _withdrawal(0, bob, 10e18);
-        t.token = address(ree);
-        Transfer memory t2 = _withdrawal(1, bob, 10e18);
-        t2.token = address(ree);
+        (ReentrantToken ree, Transfer memory t, Transfer memory t2) = _reentrantPair();
         Transfer[] memory one = new Transfer[](1);
         one[0] = t;
         bytes[] memory sigs = new bytes[](1);

@@ -483,66 +483,6 @@ fn rpc_urls_are_redacted_when_shown() {
 }
 
 #[test]
-fn secret_refs_parse_and_read() {
-    assert_eq!(
-        "env:PW".parse::<SecretRef>(),
-        Ok(SecretRef::Env("PW".into()))
-    );
-    assert_eq!(
-        "file:/a/b".parse::<SecretRef>(),
-        Ok(SecretRef::File("/a/b".into()))
-    );
-    for bad in ["", "env:", "file:", "pw", "env:A B", "ENV:X"] {
-        assert_eq!(bad.parse::<SecretRef>(), Err(InvalidSecretRef), "{bad}");
-    }
-
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("pw");
-    std::fs::write(&path, "pass word\r\n\n").expect("write");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
-    }
-    let secret = SecretRef::File(path.clone()).read().expect("read");
-    assert_eq!(secret.expose(), "pass word");
-    assert_eq!(format!("{secret:?}"), "SecretString([redacted])");
-
-    std::fs::write(&path, "\n").expect("write");
-    let err = SecretRef::File(path.clone()).read().expect_err("empty");
-    assert_eq!(
-        err.to_string(),
-        format!("secret file:{} is empty", path.display())
-    );
-
-    let missing = dir.path().join("nope");
-    let err = SecretRef::File(missing.clone())
-        .read()
-        .expect_err("missing");
-    assert!(
-        err.to_string()
-            .starts_with(&format!("cannot read secret file {}: ", missing.display())),
-        "{err}"
-    );
-
-    let env = |name: &str| (name == "PW").then(|| "x".to_string());
-    assert_eq!(
-        SecretRef::Env("PW".into())
-            .read_with(&env)
-            .expect("set")
-            .expose(),
-        "x"
-    );
-    let err = SecretRef::Env("NOPE_NOT_SET_1234".into())
-        .read()
-        .expect_err("unset");
-    assert_eq!(
-        err.to_string(),
-        "environment variable NOPE_NOT_SET_1234 is not set"
-    );
-}
-
-#[test]
 fn load_names_the_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let missing = dir.path().join("relayer.toml");

@@ -253,15 +253,7 @@ mod tests {
         let cache = SignatureCache::default();
         let packed = assemble(&published, &view, &cache).expect("enough");
         assert_eq!(packed.len(), 130);
-        let signers: Vec<Address> = packed
-            .chunks(65)
-            .map(|c| {
-                Signature::try_from(c)
-                    .expect("65 bytes")
-                    .recover_address_from_prehash(&digest)
-                    .expect("recover")
-            })
-            .collect();
+        let signers = signers_of(&packed, &digest);
         assert_eq!(signers, vec![keys[1].address(), keys[2].address()]);
         let strict = ValidatorView {
             threshold: 4,
@@ -272,6 +264,19 @@ mod tests {
             None,
             "three current is not four"
         );
+    }
+
+    /// The signer of each 65-byte signature in `packed`, in order.
+    fn signers_of(packed: &[u8], digest: &B256) -> Vec<Address> {
+        packed
+            .chunks(65)
+            .map(|c| {
+                Signature::try_from(c)
+                    .expect("65 bytes")
+                    .recover_address_from_prehash(digest)
+                    .expect("recover")
+            })
+            .collect()
     }
 
     /// A lying node published a record under a validator's name first (and another under a
@@ -303,15 +308,7 @@ mod tests {
         };
         let cache = SignatureCache::default();
         let packed = assemble(&published, &view, &cache).expect("two genuine");
-        let signers: Vec<Address> = packed
-            .chunks(65)
-            .map(|c| {
-                Signature::try_from(c)
-                    .expect("65 bytes")
-                    .recover_address_from_prehash(&digest)
-                    .expect("recover")
-            })
-            .collect();
+        let signers = signers_of(&packed, &digest);
         assert_eq!(signers, vec![keys[0].address(), keys[1].address()]);
         assert!(!cache.is_valid(&sig(&stranger, keys[0].address())));
         assert!(cache.is_valid(&sig(&keys[0], keys[0].address())));
