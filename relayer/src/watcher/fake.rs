@@ -24,6 +24,8 @@ struct State {
     forged: Vec<Log>,
     /// Bumped on every reorg so replaced blocks get new hashes.
     fork: u8,
+    /// What `eth_blockNumber` answers instead of the head, as a lagging node would.
+    stale_head: Option<u64>,
 }
 
 /// An [`EventSource`] the test drives.
@@ -98,6 +100,26 @@ impl FakeEventSource {
         s.logs.retain(|l| l.block_number.is_some_and(|b| b < from));
     }
 
+    /// Drops every block above `head`, with its logs: a reorg to a shorter chain (what a
+    /// snapshot revert does on a dev chain).
+    pub(super) fn truncate(&self, head: u64) {
+        let mut s = self.state.lock().expect("fake chain lock");
+        s.fork += 1;
+        s.hashes.truncate(head as usize + 1);
+        s.logs.retain(|l| l.block_number.is_some_and(|b| b <= head));
+    }
+
+    /// Makes `eth_blockNumber` answer `head` (or the real head again for `None`), while the
+    /// blocks stay served: a node behind a load balancer that lags.
+    pub(super) fn answer_head(&self, head: Option<u64>) {
+        self.state.lock().expect("fake chain lock").stale_head = head;
+    }
+
+    /// Stops adding forged logs.
+    pub(super) fn stop_forging(&self) {
+        self.state.lock().expect("fake chain lock").forged.clear();
+    }
+
     /// The next `count` `eth_getLogs` calls fail as a dropped connection would.
     pub(super) fn fail_next_logs(&self, count: usize) {
         let mut s = self.state.lock().expect("fake chain lock");
@@ -117,7 +139,8 @@ impl FakeEventSource {
 
 impl EventSource for FakeEventSource {
     async fn head(&self) -> Result<u64, WatchError> {
-        Ok(self.state.lock().expect("fake chain lock").hashes.len() as u64 - 1)
+        let s = self.state.lock().expect("fake chain lock");
+        Ok(s.stale_head.unwrap_or(s.hashes.len() as u64 - 1))
     }
 
     async fn block(&self, number: u64) -> Result<(B256, i64), WatchError> {
@@ -127,6 +150,14 @@ impl EventSource for FakeEventSource {
             .get(number as usize)
             .ok_or(WatchError::MissingBlock(number))?;
         Ok((hash, 1_700_000_000 + number as i64))
+    }
+
+    async fn blocks(&self, numbers: &[u64]) -> Result<Vec<(B256, i64)>, WatchError> {
+        let mut out = Vec::with_capacity(numbers.len());
+        for &number in numbers {
+            out.push(self.block(number).await?);
+        }
+        Ok(out)
     }
 
     async fn logs(&self, from: u64, to: u64) -> Result<Vec<Log>, WatchError> {

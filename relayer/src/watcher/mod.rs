@@ -1,8 +1,10 @@
 //! One watcher per chain: reads the bridge's events with ranged `eth_getLogs` from a persisted
 //! cursor up to `head - confirmations`, and stores what it learned together with the new cursor
-//! in one database transaction. It remembers the hash of the last block it processed; if that
-//! block is no longer canonical, the chain reorganised deeper than the confirmations and the
-//! watcher halts — marks itself not ready and says so — rather than guess.
+//! in one database transaction. Every log it keeps names the hash of the block the node serves
+//! at that height (headers read in one batch); it remembers those hashes and the last block it
+//! processed. If that block is no longer canonical, or gone because the chain got shorter, the
+//! chain reorganised deeper than the confirmations and the watcher halts — marks itself not
+//! ready and says so — rather than guess.
 
 use std::{future::Future, sync::Arc, time::Duration};
 
@@ -10,7 +12,10 @@ use alloy::{
     eips::BlockNumberOrTag,
     primitives::{Address, B256},
     providers::{DynProvider, Provider},
-    rpc::types::{Filter, Log},
+    rpc::{
+        client::{BatchRequest, Waiter},
+        types::{Filter, Log},
+    },
     sol_types::SolEvent,
     transports::{RpcError, TransportErrorKind},
 };
@@ -44,6 +49,14 @@ pub enum WatchError {
     #[error("block {0} is not available from the node")]
     MissingBlock(u64),
     #[error(
+        "the node's answers disagree: a log of block {number} names block {log_hash}, the block's header is {header_hash}"
+    )]
+    Inconsistent {
+        number: u64,
+        log_hash: B256,
+        header_hash: B256,
+    },
+    #[error(
         "reorg deeper than the confirmations: block {number} was {stored} when processed and is {canonical} now"
     )]
     Reorg {
@@ -51,6 +64,10 @@ pub enum WatchError {
         stored: B256,
         canonical: B256,
     },
+    #[error(
+        "reorg to a shorter chain: block {number} was processed, and the node's chain now ends at block {head}"
+    )]
+    Shorter { number: u64, head: u64 },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -59,8 +76,12 @@ impl Classify for WatchError {
     /// A reorg deeper than the confirmations needs an operator; the rest may pass.
     fn disposition(&self) -> Disposition {
         match self {
-            WatchError::Rpc { .. } | WatchError::MissingBlock(_) => Disposition::Transient,
-            WatchError::Reorg { .. } => Disposition::Halt,
+            // a reorg racing the reads, or a lying node: nothing is stored, the range is read
+            // again; a node that keeps lying keeps the watcher where it is (lag alerts)
+            WatchError::Rpc { .. }
+            | WatchError::MissingBlock(_)
+            | WatchError::Inconsistent { .. } => Disposition::Transient,
+            WatchError::Reorg { .. } | WatchError::Shorter { .. } => Disposition::Halt,
             WatchError::Store(e) => e.disposition(),
         }
     }
@@ -71,6 +92,11 @@ pub trait EventSource: Send + Sync {
     fn head(&self) -> impl Future<Output = Result<u64, WatchError>> + Send;
     /// Hash and timestamp of block `number`.
     fn block(&self, number: u64) -> impl Future<Output = Result<(B256, i64), WatchError>> + Send;
+    /// Hash and timestamp of each of `numbers`, in order.
+    fn blocks(
+        &self,
+        numbers: &[u64],
+    ) -> impl Future<Output = Result<Vec<(B256, i64)>, WatchError>> + Send;
     /// The bridge's logs in `from..=to`.
     fn logs(&self, from: u64, to: u64)
     -> impl Future<Output = Result<Vec<Log>, WatchError>> + Send;
@@ -107,6 +133,34 @@ impl EventSource for RpcEventSource {
         Ok((block.header.hash, block.header.timestamp as i64))
     }
 
+    /// One JSON-RPC batch per [`HEADERS_PER_BATCH`] blocks: a range whose every block holds a
+    /// bridge log costs one round trip, not one per block.
+    async fn blocks(&self, numbers: &[u64]) -> Result<Vec<(B256, i64)>, WatchError> {
+        let rpc = |source| WatchError::Rpc {
+            call: "eth_getBlockByNumber",
+            source,
+        };
+        let mut out = Vec::with_capacity(numbers.len());
+        for chunk in numbers.chunks(HEADERS_PER_BATCH) {
+            let mut batch = BatchRequest::new(self.provider.client());
+            let mut waiters = Vec::with_capacity(chunk.len());
+            for &number in chunk {
+                let params = (BlockNumberOrTag::Number(number), false);
+                let waiter: Waiter<Option<HeaderAnswer>> = batch
+                    .add_call("eth_getBlockByNumber", &params)
+                    .map_err(rpc)?;
+                waiters.push((number, waiter));
+            }
+            batch.send().await.map_err(rpc)?;
+            for (number, waiter) in waiters {
+                let header = waiter.await.map_err(rpc)?;
+                let header = header.ok_or(WatchError::MissingBlock(number))?;
+                out.push((header.hash, header.timestamp as i64));
+            }
+        }
+        Ok(out)
+    }
+
     async fn logs(&self, from: u64, to: u64) -> Result<Vec<Log>, WatchError> {
         let filter = Filter::new()
             .address(self.bridge)
@@ -120,6 +174,17 @@ impl EventSource for RpcEventSource {
                 source,
             })
     }
+}
+
+/// Headers asked for in one JSON-RPC batch.
+pub const HEADERS_PER_BATCH: usize = 100;
+
+/// The two fields of an `eth_getBlockByNumber` answer the watcher uses.
+#[derive(Debug, serde::Deserialize)]
+struct HeaderAnswer {
+    hash: B256,
+    #[serde(with = "alloy::serde::quantity")]
+    timestamp: u64,
 }
 
 /// What the decoder needs to turn logs into transfers.
@@ -343,7 +408,7 @@ impl<S: EventSource> Watcher<S> {
                 Err(err) => match err.disposition() {
                     Disposition::Halt => {
                         tracing::error!(target: "watcher", chain = %self.chain, error = %err,
-                            "HALTED: a processed block is no longer canonical; this relayer stops acting until an operator intervenes");
+                            "HALTED: this relayer stops acting until an operator intervenes");
                         let reason = err.to_string();
                         self.status.send_modify(|s| s.halted = Some(reason));
                         shutdown.cancelled().await;
@@ -373,7 +438,7 @@ impl<S: EventSource> Watcher<S> {
         let safe = head.saturating_sub(self.confirmations);
         let cursor = self.store.cursor(self.chain).await?;
         if let Some(c) = cursor {
-            self.check_canonical(c).await?;
+            self.check_canonical(c, head).await?;
         }
         let next = cursor.map_or(self.start_block, |c| c + 1);
         if next > safe {
@@ -382,18 +447,21 @@ impl<S: EventSource> Watcher<S> {
             return Ok(true);
         }
         let to = safe.min(next + self.log_range.max(1) - 1);
-        let logs = genuine(
+        let mut logs = genuine(
             self.chain,
             &self.route,
             self.source.logs(next, to).await?,
             next,
             to,
         );
-        let (hash, timestamp) = self.source.block(to).await?;
-        let now = unix_now();
-        let mut batch = decode(self.chain, &self.route, &logs, timestamp, now);
+        let blocks = self.headers(&mut logs, to).await?;
+        let timestamp = blocks.last().map_or(0, |b| b.2);
+        let mut batch = decode(self.chain, &self.route, &logs, timestamp, unix_now());
         batch.to_block = to;
-        batch.blocks = vec![SeenBlock { number: to, hash }];
+        batch.blocks = blocks
+            .into_iter()
+            .map(|(number, hash, _)| SeenBlock { number, hash })
+            .collect();
         let stored = batch.new_transfers.len() + batch.completed.len() + batch.signatures.len();
         self.store.commit_watch(&batch).await?;
         if stored > 0 {
@@ -443,12 +511,58 @@ impl<S: EventSource> Watcher<S> {
         Ok(())
     }
 
-    async fn check_canonical(&self, number: u64) -> Result<(), WatchError> {
+    /// The headers of `to` and of every block holding one of `logs`, ascending as
+    /// `(number, hash, timestamp)`, read in one batch; each log must name the hash the node
+    /// serves at its height, and gets that block's timestamp. A log of another fork (a reorg
+    /// racing the two reads, or a node that lies in one answer) fails the step, so nothing of
+    /// the range is stored and it is read again: dropping the log instead could drop a genuine
+    /// transfer for good, since the cursor moves past it.
+    async fn headers(
+        &self,
+        logs: &mut [Log],
+        to: u64,
+    ) -> Result<Vec<(u64, B256, i64)>, WatchError> {
+        let mut numbers: Vec<u64> = logs.iter().filter_map(|l| l.block_number).collect();
+        numbers.push(to);
+        numbers.sort_unstable();
+        numbers.dedup();
+        let headers = self.source.blocks(&numbers).await?;
+        for log in logs.iter_mut() {
+            let Some(number) = log.block_number else {
+                continue;
+            };
+            let (header_hash, timestamp) = headers[numbers.binary_search(&number).expect("listed")];
+            if log.block_hash != Some(header_hash) {
+                return Err(WatchError::Inconsistent {
+                    number,
+                    log_hash: log.block_hash.unwrap_or_default(),
+                    header_hash,
+                });
+            }
+            log.block_timestamp = Some(timestamp as u64);
+        }
+        Ok(numbers
+            .into_iter()
+            .zip(headers)
+            .map(|(n, (hash, ts))| (n, hash, ts))
+            .collect())
+    }
+
+    /// Whether the last processed block is still the one the node serves at its height. A node
+    /// whose head is below it may only be lagging (a stale head answer); if it does not serve
+    /// the block either, the chain got shorter than what was confirmed: a halt.
+    async fn check_canonical(&self, number: u64, head: u64) -> Result<(), WatchError> {
         let seen = self.store.seen_blocks(self.chain, number, number).await?;
         let Some(stored) = seen.first() else {
             return Ok(());
         };
-        let (canonical, _) = self.source.block(number).await?;
+        let canonical = match self.source.block(number).await {
+            Ok((hash, _)) => hash,
+            Err(WatchError::MissingBlock(_)) if head < number => {
+                return Err(WatchError::Shorter { number, head });
+            }
+            Err(e) => return Err(e),
+        };
         if canonical != stored.hash {
             return Err(WatchError::Reorg {
                 number,

@@ -442,3 +442,118 @@ async fn logs_a_lying_node_adds_are_never_stored() {
     })
     .await;
 }
+
+/// A log with the bridge's address, in range, not removed, but naming a block hash the node's
+/// own header at that height does not have: a fork's log (or a lie). The whole range waits
+/// until the node's answers agree; the genuine log of the range is not lost meanwhile.
+#[tokio::test]
+async fn a_log_of_another_fork_stores_nothing_until_the_node_agrees() {
+    with_sqlite(|store| async move {
+        let source = FakeEventSource::new(ROUTE.main_bridge, 10);
+        let (genuine, genuine_id) = locked(0, 1_000);
+        source.emit(2, 0x20, genuine.encode_log_data());
+        let (event, forged_id) = locked(1, 9_999);
+        source.forge(alloy::rpc::types::Log {
+            inner: alloy::primitives::Log {
+                address: ROUTE.main_bridge,
+                data: event.encode_log_data(),
+            },
+            block_hash: Some(B256::repeat_byte(0xEE)),
+            block_number: Some(3),
+            block_timestamp: None,
+            transaction_hash: Some(B256::repeat_byte(0xEE)),
+            transaction_index: Some(0),
+            log_index: Some(7),
+            removed: false,
+        });
+        let (w, _status) = watcher(Chain::Main, source, &store, 2, 100);
+
+        let err = w.step().await.expect_err("the answers disagree");
+        assert!(
+            matches!(err, WatchError::Inconsistent { number: 3, .. }),
+            "{err}"
+        );
+        assert_eq!(err.disposition(), Disposition::Transient);
+        assert_eq!(store.cursor(Chain::Main).await.expect("cursor"), None);
+        assert_eq!(state(&store, genuine_id).await, None);
+
+        w.source.stop_forging();
+        assert!(w.step().await.expect("step"));
+        assert_eq!(store.cursor(Chain::Main).await.expect("cursor"), Some(8));
+        assert_eq!(
+            state(&store, genuine_id).await,
+            Some(TransferState::Observed)
+        );
+        assert_eq!(state(&store, forged_id).await, None);
+        // the block holding the log is remembered with the hash the log named
+        let seen = store.seen_blocks(Chain::Main, 2, 2).await.expect("seen");
+        assert_eq!(seen.len(), 1, "{seen:?}");
+        // and the fee carries that block's own timestamp, not the range end's
+        let fees = store.fee_entries().await.expect("fees");
+        assert_eq!(fees[0].timestamp, 1_700_000_002);
+    })
+    .await;
+}
+
+/// The chain is reverted below the processed cursor and a different lock takes the same
+/// nonce: the watcher halts instead of reading on, and stores nothing of the new chain.
+#[tokio::test]
+async fn a_reorg_to_a_shorter_chain_halts() {
+    with_sqlite(|store| async move {
+        let source = FakeEventSource::new(ROUTE.main_bridge, 10);
+        let (first, first_id) = locked(0, 1_000);
+        source.emit(4, 0x04, first.encode_log_data());
+        let (w, mut status) = watcher(Chain::Main, source, &store, 2, 100);
+        assert!(w.step().await.expect("step"));
+        assert_eq!(store.cursor(Chain::Main).await.expect("cursor"), Some(8));
+        assert_eq!(state(&store, first_id).await, Some(TransferState::Observed));
+
+        w.source.truncate(3);
+        w.source.mine_to(5);
+        let (replacement, replacement_id) = locked(0, 5_000_000);
+        w.source.emit(4, 0x44, replacement.encode_log_data());
+        let err = w.step().await.expect_err("block 8 is gone");
+        assert!(
+            matches!(err, WatchError::Shorter { number: 8, head: 5 }),
+            "{err}"
+        );
+        assert_eq!(err.disposition(), Disposition::Halt);
+
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(w.run(shutdown.clone()));
+        let halted = status
+            .wait_for(|s| s.halted.is_some())
+            .await
+            .expect("status channel open")
+            .halted
+            .clone()
+            .expect("halted");
+        assert!(halted.contains("shorter chain"), "{halted}");
+        assert_eq!(state(&store, replacement_id).await, None);
+        assert_eq!(store.cursor(Chain::Main).await.expect("cursor"), Some(8));
+        shutdown.cancel();
+        task.await
+            .expect("join")
+            .expect("a halt is not an error exit");
+    })
+    .await;
+}
+
+/// A node whose head answer lags below the cursor but still serves the processed block is
+/// behind, not reorganised: no halt, nothing read, and the watcher goes on once it catches up.
+#[tokio::test]
+async fn a_lagging_head_below_the_cursor_is_not_a_halt() {
+    with_sqlite(|store| async move {
+        let source = FakeEventSource::new(ROUTE.main_bridge, 10);
+        let (w, _status) = watcher(Chain::Main, source, &store, 2, 100);
+        assert!(w.step().await.expect("step"));
+        w.source.answer_head(Some(4));
+        assert!(w.step().await.expect("a lagging node is no reorg"));
+        assert_eq!(store.cursor(Chain::Main).await.expect("cursor"), Some(8));
+        w.source.answer_head(None);
+        w.source.mine_to(12);
+        assert!(w.step().await.expect("step"));
+        assert_eq!(store.cursor(Chain::Main).await.expect("cursor"), Some(10));
+    })
+    .await;
+}
