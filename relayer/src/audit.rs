@@ -18,7 +18,8 @@ use sidebridge_contracts::bindings::{MainBridge, SideBridge};
 
 use crate::{
     domain::{Alarm, AlarmKind, Direction},
-    http::{Metrics, Readiness},
+    health::Readiness,
+    http::Metrics,
     store::{Store, StoreError, describe_id},
     watcher::Route,
 };

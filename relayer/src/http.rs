@@ -2,22 +2,17 @@
 //!
 //! - `GET /metrics`: Prometheus text (format 0.0.4) from one registry ([`Metrics`]);
 //! - `GET /healthz`: `200 ok` while the process serves at all (liveness);
-//! - `GET /readyz`: `200` only when every chain's watcher is ready (not halted by a reorg,
-//!   caught up with its head) and no forgery alarm is open; otherwise `503`, both with a JSON
-//!   body saying why ([`Readiness`]);
+//! - `GET /readyz`: `200` only when every chain is ready (its watcher caught up and not halted
+//!   by a reorg, its RPC answering, the key a current validator there, gas above the runway)
+//!   and no forgery alarm is open; otherwise `503`, both with a JSON body saying why
+//!   ([`Readiness`]);
 //! - `GET /api/transfers/{id}`: one transfer as JSON, or `404`;
 //! - `GET /api/transfers?limit=N`: the most recent transfers.
 //!
 //! The JSON API goes through [`TransferApi`], so this module knows nothing of the store. The
 //! surface is unauthenticated: bind it to loopback or a private network.
 
-use std::{
-    collections::BTreeMap,
-    fmt,
-    future::Future,
-    pin::Pin,
-    sync::{Arc, Mutex, MutexGuard, PoisonError},
-};
+use std::{collections::BTreeMap, fmt, future::Future, pin::Pin, sync::Arc};
 
 use alloy::primitives::B256;
 use axum::{
@@ -35,6 +30,7 @@ use tokio_util::sync::CancellationToken;
 pub use crate::metrics::Metrics;
 use crate::{
     domain::{Chain, TransferRecord},
+    health::{ChainReadiness, Readiness},
     store::Store,
 };
 
@@ -210,98 +206,6 @@ async fn recent_transfers(
 
 async fn not_found() -> Response {
     error(StatusCode::NOT_FOUND, "no such endpoint")
-}
-
-// ---------------------------------------------------------------------------------------------
-// Readiness
-
-/// Whether each chain's watcher can be relied on, as last reported. A chain that has not
-/// reported yet is not ready.
-#[derive(Debug, Default)]
-pub struct Readiness {
-    chains: Mutex<BTreeMap<Chain, ChainReadiness>>,
-    /// Set while a forgery alarm is open: the bridge accepted content nobody locked or burned.
-    alarm: Mutex<Option<String>>,
-}
-
-/// One chain's readiness and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChainReadiness {
-    pub ready: bool,
-    /// The watcher stopped on a reorg deeper than its confirmations; only an operator clears it.
-    pub halted: bool,
-    pub reason: String,
-}
-
-impl Readiness {
-    /// Records a watcher's latest state: ready or not, and why. Clears a halt.
-    pub fn set_ready(&self, chain: Chain, ready: bool, reason: &str) {
-        self.lock().insert(
-            chain,
-            ChainReadiness {
-                ready,
-                halted: false,
-                reason: reason.to_string(),
-            },
-        );
-    }
-
-    /// Records that a chain's watcher halted on a deep reorg: not ready, and the node must act
-    /// on nothing ([`Readiness::any_halted`]) until an operator has looked.
-    pub fn set_halted(&self, chain: Chain, reason: &str) {
-        self.lock().insert(
-            chain,
-            ChainReadiness {
-                ready: false,
-                halted: true,
-                reason: reason.to_string(),
-            },
-        );
-    }
-
-    /// Turns readiness red (or green again with `None`) for an open forgery alarm.
-    pub fn set_alarm(&self, alarm: Option<String>) {
-        *self.alarm.lock().unwrap_or_else(PoisonError::into_inner) = alarm;
-    }
-
-    /// The open forgery alarm, if any.
-    pub fn alarm(&self) -> Option<String> {
-        self.alarm
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    /// True when every chain has reported ready and no forgery alarm is open.
-    pub fn is_ready(&self) -> bool {
-        let chains = self.lock();
-        Chain::ALL
-            .iter()
-            .all(|c| chains.get(c).is_some_and(|r| r.ready))
-            && self.alarm().is_none()
-    }
-
-    /// True when any chain's watcher halted on a reorg.
-    pub fn any_halted(&self) -> bool {
-        self.lock().values().any(|r| r.halted)
-    }
-
-    /// One chain's state (not ready until it first reports).
-    pub fn chain(&self, chain: Chain) -> ChainReadiness {
-        self.lock()
-            .get(&chain)
-            .cloned()
-            .unwrap_or_else(|| ChainReadiness {
-                ready: false,
-                halted: false,
-                reason: "waiting for the watcher's first report".to_string(),
-            })
-    }
-
-    fn lock(&self) -> MutexGuard<'_, BTreeMap<Chain, ChainReadiness>> {
-        // the map is replaced entry by entry, so a panicking writer cannot leave it torn
-        self.chains.lock().unwrap_or_else(PoisonError::into_inner)
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -568,7 +472,7 @@ mod tests {
                 {
                     let name = pair.split('=').next().expect("label name");
                     assert!(
-                        ["chain", "kind", "direction", "state"].contains(&name),
+                        ["chain", "kind", "direction", "state", "method"].contains(&name),
                         "unexpected label {name} in {line}"
                     );
                 }

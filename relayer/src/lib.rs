@@ -15,9 +15,11 @@
 //! - [`submitter`]: the one owner of an account's nonce on a chain, fees, replacement, retries;
 //! - [`ledger`]: every wei of gas charged to the transfers it served;
 //! - [`audit`]: every mint, release and vote compared with what the source emitted; alarms;
+//! - [`health`]: readiness by chain (watcher, RPC, validator membership, gas runway);
 //! - [`http`] and [`metrics`]: Prometheus metrics, health, readiness and a small JSON API.
 
 pub mod audit;
+pub mod health;
 pub mod http;
 pub mod ledger;
 pub mod metrics;

@@ -343,7 +343,11 @@ async fn status(config: &Config, json: bool) -> eyre::Result<()> {
     for chain in Chain::ALL {
         let cfg = config.chain(chain);
         let cursor = store.cursor(chain).await?;
-        let provider = node::connect_chain(chain, cfg).await;
+        let rpc = std::sync::Arc::new(sidebridge_relayer::rpc::RpcHealth::new(
+            chain,
+            Default::default(),
+        ));
+        let provider = node::connect_chain(chain, cfg, rpc).await;
         let (head, balance) = match (&provider, keystore_address) {
             (Ok(p), Some(address)) => {
                 use alloy::providers::Provider;

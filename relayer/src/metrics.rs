@@ -28,6 +28,34 @@ struct ChainKindLabels {
     kind: &'static str,
 }
 
+/// One chain's RPC method: labels of `rpc_errors_total`. The methods are the relayer's own
+/// calls, a fixed set in the code, so the label stays bounded.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RpcLabels {
+    pub chain: &'static str,
+    pub method: String,
+}
+
+/// The `rpc_errors_total` family, shared with each chain's [`crate::rpc::RpcHealth`].
+pub type RpcErrors = Family<RpcLabels, Counter>;
+
+/// The JSON-RPC methods the relayer calls; their error series exist from the start.
+pub const RPC_METHODS: &[&str] = &[
+    "eth_blockNumber",
+    "eth_getLogs",
+    "eth_getBlockByNumber",
+    "eth_call",
+    "eth_getBalance",
+    "eth_getTransactionCount",
+    "eth_sendRawTransaction",
+    "eth_getTransactionReceipt",
+    "eth_estimateGas",
+    "eth_simulateV1",
+    "eth_feeHistory",
+    "eth_chainId",
+    "eth_getCode",
+];
+
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DirectionLabels {
     direction: &'static str,
@@ -66,6 +94,10 @@ type F64Gauge = Gauge<f64, AtomicU64>;
 /// | `account_balance_wei` | gauge | chain |
 /// | `reorg_halts_total` | counter | chain |
 /// | `ready` | gauge (0/1) | chain |
+/// | `rpc_errors_total` | counter | chain, method |
+/// | `rpc_failing_seconds` | gauge (0 while the endpoint answers) | chain |
+/// | `validator` | gauge (1 while the key is in the current set) | chain |
+/// | `gas_runway_wei` | gauge (the configured least balance) | chain |
 /// | `forgery_alarms_total` | counter | direction |
 /// | `vote_conflicts_total` | counter | |
 /// | `planner_rounds_total`, `planner_rpc_calls_total` | counter | |
@@ -91,6 +123,10 @@ pub struct Metrics {
     balance: Family<ChainLabels, F64Gauge>,
     reorg_halts: Family<ChainLabels, Counter>,
     ready: Family<ChainLabels, Gauge>,
+    rpc_errors: RpcErrors,
+    rpc_failing: Family<ChainLabels, F64Gauge>,
+    validator: Family<ChainLabels, Gauge>,
+    gas_runway: Family<ChainLabels, F64Gauge>,
     forgery_alarms: Family<DirectionLabels, Counter>,
     vote_conflicts: Counter,
     planner_rounds: Counter,
@@ -132,6 +168,10 @@ impl Metrics {
             balance: Family::default(),
             reorg_halts: Family::default(),
             ready: Family::default(),
+            rpc_errors: Family::default(),
+            rpc_failing: Family::default(),
+            validator: Family::default(),
+            gas_runway: Family::default(),
             forgery_alarms: Family::default(),
             vote_conflicts: Counter::default(),
             planner_rounds: Counter::default(),
@@ -196,6 +236,26 @@ impl Metrics {
             metrics.ready.clone(),
         );
         registry.register(
+            "rpc_errors",
+            "RPC requests that failed (transport error, HTTP error, rate limit), each try counted, by chain and method",
+            metrics.rpc_errors.clone(),
+        );
+        registry.register(
+            "rpc_failing_seconds",
+            "Seconds since the chain's RPC endpoint last answered, while every request fails; 0 otherwise",
+            metrics.rpc_failing.clone(),
+        );
+        registry.register(
+            "validator",
+            "1 while the relayer's key is in the chain's current validator set",
+            metrics.validator.clone(),
+        );
+        registry.register(
+            "gas_runway_wei",
+            "The least balance (wei, as f64) the account must hold for the chain to be ready",
+            metrics.gas_runway.clone(),
+        );
+        registry.register(
             "forgery_alarms",
             "Mints, releases or queued transfers whose content is not the transfer seen at the source",
             metrics.forgery_alarms.clone(),
@@ -247,6 +307,15 @@ impl Metrics {
             let _ = metrics.balance.get_or_create(&c);
             let _ = metrics.reorg_halts.get_or_create(&c);
             let _ = metrics.ready.get_or_create(&c);
+            let _ = metrics.rpc_failing.get_or_create(&c);
+            let _ = metrics.validator.get_or_create(&c);
+            let _ = metrics.gas_runway.get_or_create(&c);
+            for method in RPC_METHODS {
+                let _ = metrics.rpc_errors.get_or_create(&RpcLabels {
+                    chain: chain.as_str(),
+                    method: method.to_string(),
+                });
+            }
         }
         for kind in TxKind::ALL {
             let ck = chain_kind(kind.chain(), kind);
@@ -355,7 +424,33 @@ impl Metrics {
         self.vote_conflicts.inc_by(n);
     }
 
-    /// Set from [`Readiness`] on every scrape; callable directly too.
+    /// The `rpc_errors_total` family, for the chains' [`crate::rpc::RpcHealth`].
+    pub fn rpc_errors(&self) -> RpcErrors {
+        self.rpc_errors.clone()
+    }
+
+    /// How long every request to `chain`'s endpoint has failed (0 while it answers).
+    pub fn set_rpc_failing(&self, chain: Chain, seconds: f64) {
+        self.rpc_failing
+            .get_or_create(&chain_labels(chain))
+            .set(seconds);
+    }
+
+    /// Whether the key is in `chain`'s current validator set.
+    pub fn set_validator(&self, chain: Chain, member: bool) {
+        self.validator
+            .get_or_create(&chain_labels(chain))
+            .set(i64::from(member));
+    }
+
+    /// The configured least balance on `chain`.
+    pub fn set_gas_runway(&self, chain: Chain, wei: U256) {
+        self.gas_runway
+            .get_or_create(&chain_labels(chain))
+            .set(f64::from(wei));
+    }
+
+    /// Set from [`crate::health::Readiness`] on every scrape; callable directly too.
     pub fn set_ready(&self, chain: Chain, ready: bool) {
         self.ready
             .get_or_create(&chain_labels(chain))

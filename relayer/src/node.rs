@@ -7,7 +7,7 @@
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use alloy::{
-    primitives::Address,
+    primitives::{Address, U256},
     providers::{DynProvider, Provider},
 };
 use tokio::{sync::Notify, task::JoinSet};
@@ -17,9 +17,11 @@ use crate::{
     audit::Auditor,
     config::{ChainConfig, Config},
     domain::Chain,
-    http::{HttpState, Readiness, StoreApi},
+    health::{self, MAX_READY_LAG, Readiness, Watched},
+    http::{HttpState, StoreApi},
     metrics::Metrics,
     planner::{Planner, RpcFacts, Settings, Sweep},
+    rpc::RpcHealth,
     signer::ValidatorSigner,
     store::{Store, StoreError},
     submitter::{RpcSink, SubmitConfig, Submitter, TxObserver},
@@ -67,14 +69,18 @@ pub enum NodeError {
 }
 
 /// Connects to a chain and checks that it is the configured one and that every configured
-/// contract has code.
-pub async fn connect_chain(chain: Chain, cfg: &ChainConfig) -> Result<DynProvider, NodeError> {
+/// contract has code. Every request's outcome is reported to `health`.
+pub async fn connect_chain(
+    chain: Chain,
+    cfg: &ChainConfig,
+    health: Arc<RpcHealth>,
+) -> Result<DynProvider, NodeError> {
     let unreachable = |reason: String| NodeError::Unreachable {
         chain,
         url: cfg.rpc_url_redacted(),
         reason,
     };
-    let provider = crate::rpc::provider(&cfg.rpc_url).map_err(unreachable)?;
+    let provider = crate::rpc::provider(&cfg.rpc_url, health).map_err(unreachable)?;
     let actual = provider
         .get_chain_id()
         .await
@@ -143,8 +149,11 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), NodeError> {
     // the chains first: a wrong chain or address must refuse to start before anything is written
-    let main = connect_chain(Chain::Main, &config.main).await?;
-    let side = connect_chain(Chain::Side, &config.side).await?;
+    let metrics = Arc::new(Metrics::default());
+    let main_rpc = Arc::new(RpcHealth::new(Chain::Main, metrics.rpc_errors()));
+    let side_rpc = Arc::new(RpcHealth::new(Chain::Side, metrics.rpc_errors()));
+    let main = connect_chain(Chain::Main, &config.main, main_rpc.clone()).await?;
+    let side = connect_chain(Chain::Side, &config.side, side_rpc.clone()).await?;
     let store = Store::connect(config.database_url.expose()).await?;
     store.migrate().await?;
     let listener = tokio::net::TcpListener::bind(config.http_listen)
@@ -175,7 +184,6 @@ pub async fn run(
         main_bridge: config.main.bridge,
         side_bridge: config.side.bridge,
     };
-    let metrics = Arc::new(Metrics::default());
     let readiness = Arc::new(Readiness::default());
     let progress = Arc::new(Notify::new());
     let mut tasks: JoinSet<(&'static str, Result<(), String>)> = JoinSet::new();
@@ -259,7 +267,35 @@ pub async fn run(
         )
     });
 
-    spawn_balances(&mut tasks, account, &main, &side, &metrics, work.clone());
+    let watched = [
+        (Chain::Main, &main, main_rpc),
+        (Chain::Side, &side, side_rpc),
+    ]
+    .into_iter()
+    .map(|(chain, provider, rpc)| {
+        let cfg = config.chain(chain);
+        metrics.set_gas_runway(chain, U256::from(cfg.min_balance));
+        Watched {
+            chain,
+            provider: provider.clone(),
+            bridge: cfg.bridge,
+            rpc,
+            min_balance: U256::from(cfg.min_balance),
+        }
+    })
+    .collect();
+    let monitor = health::monitor(
+        account,
+        watched,
+        config.relay.rpc_failure,
+        metrics.clone(),
+        readiness.clone(),
+        work.clone(),
+    );
+    tasks.spawn(async move {
+        monitor.await;
+        ("health monitor", Ok(()))
+    });
 
     let http_state = HttpState {
         metrics: metrics.clone(),
@@ -364,35 +400,10 @@ fn spawn_watcher(
                     }
                     readiness.set_halted(chain, reason);
                 }
-                None if s.lag > 64 => {
+                None if s.lag > MAX_READY_LAG => {
                     readiness.set_ready(chain, false, &format!("{} blocks behind", s.lag))
                 }
                 None => readiness.set_ready(chain, true, "caught up"),
-            }
-        }
-    });
-}
-
-/// Reports the validator account's balance on both chains every few seconds.
-fn spawn_balances(
-    tasks: &mut JoinSet<(&'static str, Result<(), String>)>,
-    account: Address,
-    main: &DynProvider,
-    side: &DynProvider,
-    metrics: &Arc<Metrics>,
-    token: CancellationToken,
-) {
-    let (main, side, metrics) = (main.clone(), side.clone(), metrics.clone());
-    tasks.spawn(async move {
-        loop {
-            for (chain, provider) in [(Chain::Main, &main), (Chain::Side, &side)] {
-                if let Ok(balance) = provider.get_balance(account).await {
-                    metrics.set_balance(chain, balance);
-                }
-            }
-            tokio::select! {
-                _ = token.cancelled() => return ("balances", Ok(())),
-                _ = tokio::time::sleep(Duration::from_secs(5)) => {}
             }
         }
     });

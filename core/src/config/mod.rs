@@ -83,7 +83,12 @@ pub struct ChainConfig {
     pub max_fee_per_gas: u128,
     /// Where the watcher starts when the database has no cursor for this chain.
     pub start_block: u64,
+    /// The gas runway: below this balance (wei) the chain is not ready.
+    pub min_balance: u128,
 }
+
+/// The runway when a chain's `min_balance_ether` is not set: 0.1 ether.
+pub const DEFAULT_MIN_BALANCE_WEI: u128 = 100_000_000_000_000_000;
 
 impl ChainConfig {
     /// The RPC URL as safe to log: scheme, host and port; user info, path and query (where
@@ -105,6 +110,7 @@ impl fmt::Debug for ChainConfig {
             .field("poll_interval", &self.poll_interval)
             .field("max_fee_per_gas", &self.max_fee_per_gas)
             .field("start_block", &self.start_block)
+            .field("min_balance", &self.min_balance)
             .finish()
     }
 }
@@ -141,6 +147,8 @@ pub struct RelayConfig {
     pub log_range: u64,
     /// Transactions a submitter keeps out at once on each chain (consecutive nonces).
     pub max_in_flight: usize,
+    /// A chain whose RPC requests all failed for this long is not ready.
+    pub rpc_failure: Duration,
 }
 
 impl Default for RelayConfig {
@@ -152,6 +160,7 @@ impl Default for RelayConfig {
             fee_bump_percent: 20,
             log_range: 2_000,
             max_in_flight: 8,
+            rpc_failure: Duration::from_secs(30),
         }
     }
 }

@@ -52,6 +52,7 @@ pub(super) struct RawChain {
     pub(super) poll_interval_ms: Option<Value>,
     pub(super) max_fee_per_gas_gwei: Option<Value>,
     pub(super) start_block: Option<Value>,
+    pub(super) min_balance_ether: Option<Value>,
 }
 
 pub(super) const CHAIN_KEYS: &[&str] = &[
@@ -64,6 +65,7 @@ pub(super) const CHAIN_KEYS: &[&str] = &[
     "poll_interval_ms",
     "max_fee_per_gas_gwei",
     "start_block",
+    "min_balance_ether",
 ];
 
 #[derive(Debug, Default, Deserialize)]
@@ -75,6 +77,7 @@ pub(super) struct RawRelay {
     pub(super) fee_bump_percent: Option<Value>,
     pub(super) log_range: Option<Value>,
     pub(super) max_in_flight: Option<Value>,
+    pub(super) rpc_failure_secs: Option<Value>,
 }
 
 pub(super) const RELAY_KEYS: &[&str] = &[
@@ -84,6 +87,7 @@ pub(super) const RELAY_KEYS: &[&str] = &[
     "fee_bump_percent",
     "log_range",
     "max_in_flight",
+    "rpc_failure_secs",
 ];
 
 // Bounds that catch typos and unit mix-ups, not policy.
@@ -96,6 +100,9 @@ pub(super) const TX_TIMEOUT_SECS: RangeInclusive<u64> = 1..=3_600;
 pub(super) const FEE_BUMP_PERCENT: RangeInclusive<u64> = 10..=1_000;
 pub(super) const LOG_RANGE: RangeInclusive<u64> = 1..=100_000;
 pub(super) const MAX_IN_FLIGHT: RangeInclusive<u64> = 1..=64;
+pub(super) const RPC_FAILURE_SECS: RangeInclusive<u64> = 1..=86_400;
+pub(super) const MAX_MIN_BALANCE_ETHER: u128 = 1_000_000;
+pub(super) const WEI_PER_ETHER: u128 = 1_000_000_000_000_000_000;
 pub(super) const MAX_FEE_GWEI: u128 = 100_000;
 pub(super) const WEI_PER_GWEI: u128 = 1_000_000_000;
 

@@ -6,7 +6,7 @@ use toml::Value;
 
 use super::{
     raw::*,
-    validate::{gwei, suggest},
+    validate::{ether, gwei, suggest},
     *,
 };
 
@@ -108,7 +108,50 @@ fn valid_config_parses_with_defaults() {
     assert_eq!(c.relay.tx_timeout, Duration::from_secs(30));
     assert_eq!(c.relay.release_takeover, Duration::from_secs(60));
     assert_eq!(c.relay.log_range, 2_000);
+    assert_eq!(c.relay.rpc_failure, Duration::from_secs(30));
+    assert_eq!(c.main.min_balance, DEFAULT_MIN_BALANCE_WEI);
     assert_eq!(c.chain(Chain::Side).chain_id, 31338);
+}
+
+#[test]
+fn the_gas_runway_is_exact_ether_and_the_rpc_failure_time_is_bounded() {
+    assert_eq!(ether(Value::Integer(0)), Ok(0));
+    assert_eq!(ether(Value::Float(0.05)), Ok(50_000_000_000_000_000));
+    assert_eq!(
+        ether(Value::String("1.000000000000000001".into())),
+        Ok(WEI_PER_ETHER + 1)
+    );
+    assert_eq!(
+        ether(Value::String("0.0000000000000000001".into())),
+        Err("more precise than 1 wei (at most 18 decimal places)".to_string())
+    );
+    assert_eq!(
+        ether(Value::Integer(-1)),
+        Err("must not be negative".into())
+    );
+    assert!(ether(Value::Integer(1_000_001)).is_err());
+    assert!(ether(Value::String("1e18".into())).is_err());
+
+    let c = Config::from_toml_str(
+        &with(
+            "[chains.side]",
+            "confirmations",
+            "confirmations = 0\nmin_balance_ether = \"2.5\"",
+        ),
+        &no_env,
+    )
+    .expect("valid");
+    assert_eq!(c.side.min_balance, 2 * WEI_PER_ETHER + WEI_PER_ETHER / 2);
+    let errors = errors_of(&with(
+        "[relay]",
+        "batch_size",
+        "batch_size = 20\nrpc_failure_secs = 0",
+    ));
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].starts_with("relay.rpc_failure_secs:"),
+        "{errors:?}"
+    );
 }
 
 #[test]

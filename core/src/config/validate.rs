@@ -7,9 +7,9 @@ use alloy::{primitives::Address, transports::http::reqwest::Url};
 use toml::Value;
 
 use super::{
-    ChainConfig, Config, DEFAULT_HTTP_LISTEN, DatabaseUrl, ENV_DATABASE_URL, ENV_HTTP_LISTEN,
-    ENV_KEY_PASSWORD, ENV_MAIN_RPC_URL, ENV_SIDE_RPC_URL, KeyConfig, RelayConfig, SecretRef,
-    raw::*,
+    ChainConfig, Config, DEFAULT_HTTP_LISTEN, DEFAULT_MIN_BALANCE_WEI, DatabaseUrl,
+    ENV_DATABASE_URL, ENV_HTTP_LISTEN, ENV_KEY_PASSWORD, ENV_MAIN_RPC_URL, ENV_SIDE_RPC_URL,
+    KeyConfig, RelayConfig, SecretRef, raw::*,
 };
 use crate::domain::Chain;
 
@@ -166,6 +166,12 @@ pub(super) fn chain_config(path: &str, raw: RawChain, errors: &mut Errors) -> Op
     let start_block = errors.optional(&at("start_block"), raw.start_block, 0, |v| {
         in_range(v, 0..=u64::MAX)
     });
+    let min_balance = errors.optional(
+        &at("min_balance_ether"),
+        raw.min_balance_ether,
+        DEFAULT_MIN_BALANCE_WEI,
+        ether,
+    );
     Some(ChainConfig {
         rpc_url: rpc_url?,
         chain_id: chain_id?,
@@ -176,6 +182,7 @@ pub(super) fn chain_config(path: &str, raw: RawChain, errors: &mut Errors) -> Op
         poll_interval: Duration::from_millis(poll_interval_ms?),
         max_fee_per_gas: max_fee_per_gas?,
         start_block: start_block?,
+        min_balance: min_balance?,
     })
 }
 
@@ -214,6 +221,12 @@ pub(super) fn relay_config(raw: RawRelay, errors: &mut Errors) -> Option<RelayCo
         d.max_in_flight as u64,
         |v| in_range(v, MAX_IN_FLIGHT),
     );
+    let rpc_failure = errors.optional(
+        "relay.rpc_failure_secs",
+        raw.rpc_failure_secs,
+        d.rpc_failure.as_secs(),
+        |v| in_range(v, RPC_FAILURE_SECS),
+    );
     Some(RelayConfig {
         batch_size: usize::try_from(batch_size?).ok()?,
         release_takeover: Duration::from_secs(release_takeover?),
@@ -221,6 +234,7 @@ pub(super) fn relay_config(raw: RawRelay, errors: &mut Errors) -> Option<RelayCo
         fee_bump_percent: fee_bump_percent?,
         log_range: log_range?,
         max_in_flight: usize::try_from(max_in_flight?).ok()?,
+        rpc_failure: Duration::from_secs(rpc_failure?),
     })
 }
 
@@ -331,6 +345,45 @@ pub(super) fn gwei(v: Value) -> Result<u128, String> {
         ));
     }
     Ok(wei)
+}
+
+/// A balance in ether, as an integer, a float or a decimal string, to exact wei; 0 allowed.
+pub(super) fn ether(v: Value) -> Result<u128, String> {
+    let text = match v {
+        Value::Integer(i) => i.to_string(),
+        Value::Float(f) if f.is_finite() => f.to_string(),
+        Value::String(s) => s,
+        other => return Err(format!("expected a number, found {}", found(&other))),
+    };
+    let bad = || format!("not a decimal number of ether: {text:?}");
+    if text.starts_with('-') {
+        return Err("must not be negative".to_string());
+    }
+    let (whole, frac) = text.split_once('.').unwrap_or((&text, ""));
+    let digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
+    if (whole.is_empty() && frac.is_empty()) || !digits(whole) || !digits(frac) {
+        return Err(bad());
+    }
+    let frac = frac.trim_end_matches('0');
+    if frac.len() > 18 {
+        return Err("more precise than 1 wei (at most 18 decimal places)".to_string());
+    }
+    let too_big =
+        || format!("must be at most {MAX_MIN_BALANCE_ETHER} ether (the unit is ether, not wei)");
+    let whole: u128 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|_| too_big())?
+    };
+    if whole > MAX_MIN_BALANCE_ETHER {
+        return Err(too_big());
+    }
+    let frac_wei: u128 = if frac.is_empty() {
+        0
+    } else {
+        format!("{frac:0<18}").parse().map_err(|_| bad())?
+    };
+    Ok(whole * WEI_PER_ETHER + frac_wei)
 }
 
 pub(super) fn decimal_gwei_to_wei(text: &str) -> Result<u128, String> {

@@ -19,7 +19,7 @@ use super::{
 use crate::{
     audit::Auditor,
     domain::{Direction, PublishedSignature, TransferRecord},
-    http::Readiness,
+    health::Readiness,
     metrics::Metrics,
     rpc::{Classify, Disposition},
     signer::{SignError, ValidatorSigner},
