@@ -2,6 +2,7 @@
 //! every contract with [`sidebridge_contracts::deploy()`], and hands out funded keys. Used by the
 //! end-to-end tests in `tests/` and by the `sidebridge-bench` benchmark.
 
+pub mod proxy;
 pub mod relayers;
 
 use std::{path::PathBuf, time::Duration};

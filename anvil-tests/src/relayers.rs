@@ -12,7 +12,7 @@ use alloy::signers::local::PrivateKeySigner;
 use eyre::{WrapErr, bail, eyre};
 use tokio::process::{Child, Command};
 
-use crate::System;
+use crate::{System, proxy::FaultProxy};
 
 /// Which database the nodes use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,6 +148,10 @@ pub struct NodeOptions {
     pub takeover_secs: u64,
     pub poll_interval_ms: u64,
     pub max_in_flight: usize,
+    /// Put a [`FaultProxy`] in front of each chain for each node ([`RelayerNode::proxies`]).
+    pub proxied: bool,
+    /// `relay.rpc_failure_secs`.
+    pub rpc_failure_secs: u64,
 }
 
 impl Default for NodeOptions {
@@ -159,6 +163,8 @@ impl Default for NodeOptions {
             takeover_secs: 3,
             poll_interval_ms: 200,
             max_in_flight: 8,
+            proxied: false,
+            rpc_failure_secs: 30,
         }
     }
 }
@@ -173,6 +179,9 @@ pub struct RelayerNode {
     /// The port the running node bound (it binds port 0 and reports it); 0 before the first
     /// start.
     pub http_port: u16,
+    /// The node's own fault proxies in front of the main and side chain, when
+    /// [`NodeOptions::proxied`].
+    pub proxies: Option<(FaultProxy, FaultProxy)>,
     child: Option<Child>,
     /// Dropped after `Drop` below killed the node.
     _database: Option<TestDatabase>,
@@ -204,6 +213,18 @@ impl RelayerNode {
         let database_url = match &database {
             None => format!("sqlite://{}", dir.join("relayer.db").display()),
             Some(db) => db.url.clone(),
+        };
+        let proxies = if options.proxied {
+            Some((
+                FaultProxy::start(&system.main.endpoint()).await?,
+                FaultProxy::start(&system.side.endpoint()).await?,
+            ))
+        } else {
+            None
+        };
+        let (main_url, side_url) = match &proxies {
+            Some((main, side)) => (main.url().to_string(), side.url().to_string()),
+            None => (system.main.endpoint(), system.side.endpoint()),
         };
         let d = &system.deployment;
         let chain = |name: &str, url: String, c: &sidebridge_contracts::ChainDeployment| {
@@ -244,11 +265,13 @@ tx_timeout_secs = 20
 fee_bump_percent = 20
 log_range = 500
 max_in_flight = {in_flight}
+rpc_failure_secs = {rpc_failure}
 "#,
             keystore = keystore.display(),
             password = password_file.display(),
-            main = chain("main", system.main.endpoint(), &d.main),
-            side = chain("side", system.side.endpoint(), &d.side),
+            main = chain("main", main_url, &d.main),
+            side = chain("side", side_url, &d.side),
+            rpc_failure = options.rpc_failure_secs,
             batch = options.batch_size,
             takeover = options.takeover_secs,
             in_flight = options.max_in_flight,
@@ -261,6 +284,7 @@ max_in_flight = {in_flight}
             config_path,
             database_url,
             http_port: 0,
+            proxies,
             child: None,
             _database: database,
         })

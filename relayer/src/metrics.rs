@@ -509,3 +509,59 @@ impl crate::submitter::TxObserver for Metrics {
         self.gas_spent(chain, kind, cost_wei);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RULES: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../ops/alerts/sidebridge.rules.yml"
+    ));
+
+    /// Every alert rule reads only metrics the relayer exports, and links a runbook that
+    /// exists and is titled after it; every runbook belongs to a rule.
+    #[test]
+    fn alert_rules_use_exported_metrics_and_link_their_runbooks() {
+        let exported = Metrics::new().encode().expect("encode");
+        let names: Vec<&str> = exported
+            .lines()
+            .filter_map(|l| l.strip_prefix("# TYPE "))
+            .filter_map(|l| l.split_whitespace().next())
+            .collect();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut alerts = Vec::new();
+        let mut current = None;
+        for line in RULES.lines().map(str::trim) {
+            if let Some(name) = line.strip_prefix("- alert: ") {
+                current = Some(name.to_string());
+                alerts.push(name.to_string());
+            } else if let Some(expr) = line.strip_prefix("expr: ") {
+                let used = expr
+                    .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .filter(|w| w.starts_with("sidebridge_"));
+                for metric in used {
+                    assert!(
+                        names.contains(&metric),
+                        "{current:?} uses {metric}, which the relayer does not export"
+                    );
+                }
+            } else if let Some(path) = line.strip_prefix("runbook: ") {
+                let name = current.as_deref().expect("a runbook inside an alert");
+                assert_eq!(path, format!("ops/runbooks/{name}.md"));
+                let text = std::fs::read_to_string(root.join(path))
+                    .unwrap_or_else(|e| panic!("{path}: {e}"));
+                assert!(text.starts_with(&format!("# {name}\n")), "{path}");
+            }
+        }
+        assert!(alerts.len() >= 10, "{alerts:?}");
+        for entry in std::fs::read_dir(root.join("ops/runbooks")).expect("runbooks") {
+            let file = entry.expect("entry").file_name();
+            let file = file.to_string_lossy();
+            let name = file.trim_end_matches(".md");
+            assert!(alerts.iter().any(|a| a == name), "{file} has no alert");
+        }
+        let linked = RULES.matches("runbook: ").count();
+        assert_eq!(linked, alerts.len(), "every alert links its runbook");
+    }
+}

@@ -400,6 +400,15 @@ fn spawn_watcher(
                     }
                     readiness.set_halted(chain, reason);
                 }
+                None if s.cursor.is_some_and(|c| s.head < c) => readiness.set_ready(
+                    chain,
+                    false,
+                    &format!(
+                        "the node's head {} is below block {} already processed: it lags or lies",
+                        s.head,
+                        s.cursor.unwrap_or_default()
+                    ),
+                ),
                 None if s.lag > MAX_READY_LAG => {
                     readiness.set_ready(chain, false, &format!("{} blocks behind", s.lag))
                 }

@@ -3,6 +3,7 @@
 mod attacks;
 mod bad_input;
 mod digest;
+mod faults;
 mod governance;
 mod relay;
 mod reorg;

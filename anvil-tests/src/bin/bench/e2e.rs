@@ -123,6 +123,7 @@ pub(crate) async fn run(options: Options) -> eyre::Result<()> {
         takeover_secs: 10,
         poll_interval_ms: 100,
         max_in_flight: options.max_in_flight,
+        ..NodeOptions::default()
     };
     for (i, key) in sys.validators.iter().enumerate() {
         let mut node =
