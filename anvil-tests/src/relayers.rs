@@ -152,6 +152,8 @@ pub struct NodeOptions {
     pub proxied: bool,
     /// `relay.rpc_failure_secs`.
     pub rpc_failure_secs: u64,
+    /// `chains.*.min_balance_ether`, as written in TOML.
+    pub min_balance_ether: &'static str,
 }
 
 impl Default for NodeOptions {
@@ -165,6 +167,7 @@ impl Default for NodeOptions {
             max_in_flight: 8,
             proxied: false,
             rpc_failure_secs: 30,
+            min_balance_ether: "0.1",
         }
     }
 }
@@ -239,6 +242,7 @@ confirmations = {confirmations}
 poll_interval_ms = {poll}
 max_fee_per_gas_gwei = 500
 start_block = 0
+min_balance_ether = {min_balance}
 "#,
                 chain_id = c.chain_id,
                 bridge = c.bridge,
@@ -246,6 +250,7 @@ start_block = 0
                 operational = c.operational,
                 confirmations = options.confirmations,
                 poll = options.poll_interval_ms,
+                min_balance = options.min_balance_ether,
             )
         };
         let config = format!(

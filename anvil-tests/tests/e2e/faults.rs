@@ -269,3 +269,55 @@ async fn a_lagging_head_garbage_and_rate_limits_lose_nothing() -> eyre::Result<(
     bridge.stop_all().await?;
     bridge.assert_ledgers_reconcile().await
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_key_outside_the_set_or_short_of_gas_is_not_ready() -> eyre::Result<()> {
+    let options = NodeOptions {
+        min_balance_ether: "1000",
+        ..NodeOptions::default()
+    };
+    let mut bridge = Bridge::start(2, 2, options.clone()).await?;
+    bridge.start_nodes().await?;
+    // each validator holds 100 ether on both chains, below the 1,000 ether runway
+    let body = await_ready(&bridge.nodes[0], false, Duration::from_secs(60)).await?;
+    assert!(
+        body.contains("gas: the account holds 100.000000 ether, below the runway of 1000.000000 ether (chains.main.min_balance_ether)"),
+        "{body}"
+    );
+    assert_eq!(
+        metric(&bridge.nodes[0], "sidebridge_validator{chain=\"side\"}").await,
+        1.0
+    );
+
+    // a relayer whose key governance never added
+    let dir = tempfile::tempdir()?;
+    let stranger = sidebridge_anvil_tests::dev_key(&bridge.sys.side, 8);
+    let mut node =
+        RelayerNode::prepare(&bridge.sys, &stranger, dir.path(), &NodeOptions::default()).await?;
+    node.start().await?;
+    let body = await_ready(&node, false, Duration::from_secs(60)).await?;
+    for chain in ["main", "side"] {
+        assert!(
+            body.contains(&format!(
+                "{chain}: validator: {} is not in the current validator set",
+                stranger.address()
+            )),
+            "{body}"
+        );
+        assert_eq!(
+            metric(&node, &format!("sidebridge_validator{{chain=\"{chain}\"}}")).await,
+            0.0
+        );
+    }
+    // the summary names the cause once per chain, not repeated
+    let reason = serde_json::from_str::<serde_json::Value>(&body)?["reason"].to_string();
+    assert_eq!(
+        reason
+            .matches("is not in the current validator set")
+            .count(),
+        2,
+        "{reason}"
+    );
+    assert_eq!(node.stop().await?, Some(0));
+    bridge.stop_all().await
+}
