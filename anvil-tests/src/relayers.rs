@@ -154,6 +154,8 @@ pub struct NodeOptions {
     pub rpc_failure_secs: u64,
     /// `chains.*.min_balance_ether`, as written in TOML.
     pub min_balance_ether: &'static str,
+    /// `relay.transfers_per_round`.
+    pub transfers_per_round: u32,
 }
 
 impl Default for NodeOptions {
@@ -168,6 +170,7 @@ impl Default for NodeOptions {
             proxied: false,
             rpc_failure_secs: 30,
             min_balance_ether: "0.1",
+            transfers_per_round: 2_000,
         }
     }
 }
@@ -271,12 +274,14 @@ fee_bump_percent = 20
 log_range = 500
 max_in_flight = {in_flight}
 rpc_failure_secs = {rpc_failure}
+transfers_per_round = {per_round}
 "#,
             keystore = keystore.display(),
             password = password_file.display(),
             main = chain("main", main_url, &d.main),
             side = chain("side", side_url, &d.side),
             rpc_failure = options.rpc_failure_secs,
+            per_round = options.transfers_per_round,
             batch = options.batch_size,
             takeover = options.takeover_secs,
             in_flight = options.max_in_flight,
@@ -431,4 +436,13 @@ pub async fn http_get(port: u16, path: &str) -> (u16, String) {
         .map(|(_, b)| b.to_string())
         .unwrap_or_default();
     (code, body)
+}
+
+/// The value of one series (name and labels, as exposed) in the `/metrics` of the node at
+/// `port`; NaN when absent.
+pub async fn metric(port: u16, series: &str) -> f64 {
+    let (_, body) = http_get(port, "/metrics").await;
+    body.lines()
+        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or(f64::NAN)
 }

@@ -163,15 +163,19 @@ pub enum TxKind {
     ExecuteQueuedMint,
     /// `MainBridge.executeQueued`: a large withdrawal whose delay passed.
     ExecuteQueuedRelease,
+    /// `SideBridge.executeDeposit`: a deposit with its votes that stalled (its token was
+    /// unmapped, the inbound cap used up) and may mint now.
+    ExecuteDeposit,
 }
 
 impl TxKind {
-    pub const ALL: [TxKind; 5] = [
+    pub const ALL: [TxKind; 6] = [
         TxKind::ApproveDeposits,
         TxKind::SubmitSignatures,
         TxKind::Release,
         TxKind::ExecuteQueuedMint,
         TxKind::ExecuteQueuedRelease,
+        TxKind::ExecuteDeposit,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -181,15 +185,17 @@ impl TxKind {
             TxKind::Release => "release",
             TxKind::ExecuteQueuedMint => "execute_queued_mint",
             TxKind::ExecuteQueuedRelease => "execute_queued_release",
+            TxKind::ExecuteDeposit => "execute_deposit",
         }
     }
 
     /// The chain this kind of transaction is sent to.
     pub fn chain(self) -> Chain {
         match self {
-            TxKind::ApproveDeposits | TxKind::SubmitSignatures | TxKind::ExecuteQueuedMint => {
-                Chain::Side
-            }
+            TxKind::ApproveDeposits
+            | TxKind::SubmitSignatures
+            | TxKind::ExecuteQueuedMint
+            | TxKind::ExecuteDeposit => Chain::Side,
             TxKind::Release | TxKind::ExecuteQueuedRelease => Chain::Main,
         }
     }

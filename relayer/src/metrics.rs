@@ -98,6 +98,7 @@ type F64Gauge = Gauge<f64, AtomicU64>;
 /// | `rpc_failing_seconds` | gauge (0 while the endpoint answers) | chain |
 /// | `validator` | gauge (1 while the key is in the current set) | chain |
 /// | `gas_runway_wei` | gauge (the configured least balance) | chain |
+/// | `transfers_parked` | gauge | direction |
 /// | `forgery_alarms_total` | counter | direction |
 /// | `vote_conflicts_total` | counter | |
 /// | `planner_rounds_total`, `planner_rpc_calls_total` | counter | |
@@ -127,6 +128,7 @@ pub struct Metrics {
     rpc_failing: Family<ChainLabels, F64Gauge>,
     validator: Family<ChainLabels, Gauge>,
     gas_runway: Family<ChainLabels, F64Gauge>,
+    parked: Family<DirectionLabels, Gauge>,
     forgery_alarms: Family<DirectionLabels, Counter>,
     vote_conflicts: Counter,
     planner_rounds: Counter,
@@ -172,6 +174,7 @@ impl Metrics {
             rpc_failing: Family::default(),
             validator: Family::default(),
             gas_runway: Family::default(),
+            parked: Family::default(),
             forgery_alarms: Family::default(),
             vote_conflicts: Counter::default(),
             planner_rounds: Counter::default(),
@@ -256,6 +259,11 @@ impl Metrics {
             metrics.gas_runway.clone(),
         );
         registry.register(
+            "transfers_parked",
+            "Unfinished transfers parked after acting on them again and again without landing, by direction",
+            metrics.parked.clone(),
+        );
+        registry.register(
             "forgery_alarms",
             "Mints, releases or queued transfers whose content is not the transfer seen at the source",
             metrics.forgery_alarms.clone(),
@@ -286,9 +294,11 @@ impl Metrics {
             metrics.planner_round_rpc_calls_max.clone(),
         );
         for direction in [Direction::Deposit, Direction::Withdrawal] {
-            let _ = metrics.forgery_alarms.get_or_create(&DirectionLabels {
+            let d = DirectionLabels {
                 direction: direction.as_str(),
-            });
+            };
+            let _ = metrics.forgery_alarms.get_or_create(&d);
+            let _ = metrics.parked.get_or_create(&d);
         }
 
         for direction in [Direction::Deposit, Direction::Withdrawal] {
@@ -441,6 +451,20 @@ impl Metrics {
         self.validator
             .get_or_create(&chain_labels(chain))
             .set(i64::from(member));
+    }
+
+    /// Transfers parked now, by direction.
+    pub fn set_parked(&self, deposits: i64, withdrawals: i64) {
+        for (direction, n) in [
+            (Direction::Deposit, deposits),
+            (Direction::Withdrawal, withdrawals),
+        ] {
+            self.parked
+                .get_or_create(&DirectionLabels {
+                    direction: direction.as_str(),
+                })
+                .set(n);
+        }
     }
 
     /// The configured least balance on `chain`.

@@ -113,11 +113,6 @@ pub async fn connect_chain(
     Ok(provider)
 }
 
-/// Transfers of each direction one planning round considers, lowest nonce first. A transfer
-/// stays in a round's window from its confirmation until this validator's transaction for it
-/// mines (about one block), so this bounds the rate at about this many per block per direction.
-pub const TRANSFERS_PER_ROUND: u32 = 2_000;
-
 /// Longest a planner waits between rounds when nothing wakes it (watcher progress and freed
 /// work do): time-driven work such as a takeover turn or a queue's ETA is seen within it.
 pub const PLANNER_SAFETY_NET: Duration = Duration::from_secs(1);
@@ -251,7 +246,7 @@ pub async fn run(
             batch_size: config.relay.batch_size,
             takeover_secs: config.relay.release_takeover.as_secs(),
         },
-        per_round: TRANSFERS_PER_ROUND,
+        per_round: config.relay.transfers_per_round,
         sweep: Sweep::every(SWEEP_EVERY),
         verified: Default::default(),
         poll: PLANNER_SAFETY_NET,

@@ -15,7 +15,7 @@ use eyre::{bail, ensure};
 use serde_json::Value;
 use sidebridge_anvil_tests::{
     MAIN_CHAIN_ID, SIDE_CHAIN_ID, System, SystemSpec, await_until,
-    relayers::{NodeOptions, http_get},
+    relayers::{NodeOptions, http_get, metric},
 };
 use sidebridge_contracts::{
     Transfer,
@@ -66,18 +66,10 @@ async fn vote(
     Ok(counted)
 }
 
-/// The value of one series in a Prometheus text body (0 when absent).
-fn metric(body: &str, series: &str) -> f64 {
-    body.lines()
-        .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
-        .unwrap_or(0.0)
-}
-
 /// Waits until `series` on `port` reaches at least `at_least`.
 async fn await_metric(port: u16, series: &str, at_least: f64) -> eyre::Result<f64> {
     await_until(Duration::from_secs(60), series, || async {
-        let (_, body) = http_get(port, "/metrics").await;
-        let value = metric(&body, series);
+        let value = metric(port, series).await;
         Ok((value >= at_least).then_some(value))
     })
     .await
@@ -149,12 +141,12 @@ async fn a_malicious_validator_neither_freezes_deposits_nor_makes_honest_relayer
             votes_per_transfer.values().all(|&v| v == 1),
             "a vote was sent more than once: {votes_per_transfer:?}"
         );
-        let (_, body) = http_get(node.http_port, "/metrics").await;
         assert_eq!(
             metric(
-                &body,
+                node.http_port,
                 "sidebridge_forgery_alarms_total{direction=\"deposit\"}"
-            ),
+            )
+            .await,
             0.0
         );
     }

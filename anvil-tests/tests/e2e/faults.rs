@@ -14,7 +14,7 @@ use serde_json::json;
 use sidebridge_anvil_tests::{
     await_until,
     proxy::Fault,
-    relayers::{NodeOptions, RelayerNode, http_get},
+    relayers::{self, NodeOptions, RelayerNode, http_get},
 };
 use sidebridge_contracts::{
     Transfer,
@@ -53,10 +53,7 @@ async fn await_ready(node: &RelayerNode, ready: bool, timeout: Duration) -> eyre
 
 /// The value of one series in a node's `/metrics`.
 async fn metric(node: &RelayerNode, series: &str) -> f64 {
-    let (_, body) = http_get(node.http_port, "/metrics").await;
-    body.lines()
-        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
-        .unwrap_or(f64::NAN)
+    relayers::metric(node.http_port, series).await
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -5,6 +5,7 @@ mod bad_input;
 mod digest;
 mod faults;
 mod governance;
+mod parking;
 mod relay;
 mod reorg;
 mod resilience;

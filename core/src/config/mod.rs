@@ -149,6 +149,11 @@ pub struct RelayConfig {
     pub max_in_flight: usize,
     /// A chain whose RPC requests all failed for this long is not ready.
     pub rpc_failure: Duration,
+    /// Transfers of each direction one planning round considers, lowest nonce first (parked
+    /// ones left out). A transfer stays in the window from its confirmation until this
+    /// validator's transaction for it mines (about one block), so this bounds the rate at
+    /// about this many per block per direction.
+    pub transfers_per_round: u32,
 }
 
 impl Default for RelayConfig {
@@ -161,6 +166,7 @@ impl Default for RelayConfig {
             log_range: 2_000,
             max_in_flight: 8,
             rpc_failure: Duration::from_secs(30),
+            transfers_per_round: 2_000,
         }
     }
 }

@@ -78,6 +78,7 @@ pub(super) struct RawRelay {
     pub(super) log_range: Option<Value>,
     pub(super) max_in_flight: Option<Value>,
     pub(super) rpc_failure_secs: Option<Value>,
+    pub(super) transfers_per_round: Option<Value>,
 }
 
 pub(super) const RELAY_KEYS: &[&str] = &[
@@ -88,6 +89,7 @@ pub(super) const RELAY_KEYS: &[&str] = &[
     "log_range",
     "max_in_flight",
     "rpc_failure_secs",
+    "transfers_per_round",
 ];
 
 // Bounds that catch typos and unit mix-ups, not policy.
@@ -101,6 +103,7 @@ pub(super) const FEE_BUMP_PERCENT: RangeInclusive<u64> = 10..=1_000;
 pub(super) const LOG_RANGE: RangeInclusive<u64> = 1..=100_000;
 pub(super) const MAX_IN_FLIGHT: RangeInclusive<u64> = 1..=64;
 pub(super) const RPC_FAILURE_SECS: RangeInclusive<u64> = 1..=86_400;
+pub(super) const TRANSFERS_PER_ROUND: RangeInclusive<u64> = 10..=100_000;
 pub(super) const MAX_MIN_BALANCE_ETHER: u128 = 1_000_000;
 pub(super) const WEI_PER_ETHER: u128 = 1_000_000_000_000_000_000;
 pub(super) const MAX_FEE_GWEI: u128 = 100_000;

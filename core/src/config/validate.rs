@@ -227,6 +227,12 @@ pub(super) fn relay_config(raw: RawRelay, errors: &mut Errors) -> Option<RelayCo
         d.rpc_failure.as_secs(),
         |v| in_range(v, RPC_FAILURE_SECS),
     );
+    let transfers_per_round = errors.optional(
+        "relay.transfers_per_round",
+        raw.transfers_per_round,
+        u64::from(d.transfers_per_round),
+        |v| in_range(v, TRANSFERS_PER_ROUND),
+    );
     Some(RelayConfig {
         batch_size: usize::try_from(batch_size?).ok()?,
         release_takeover: Duration::from_secs(release_takeover?),
@@ -235,6 +241,7 @@ pub(super) fn relay_config(raw: RawRelay, errors: &mut Errors) -> Option<RelayCo
         log_range: log_range?,
         max_in_flight: usize::try_from(max_in_flight?).ok()?,
         rpc_failure: Duration::from_secs(rpc_failure?),
+        transfers_per_round: u32::try_from(transfers_per_round?).ok()?,
     })
 }
 

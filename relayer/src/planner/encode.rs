@@ -182,6 +182,15 @@ pub fn execute_queued(route: &Route, record: &TransferRecord) -> TxRequest {
     request(kind, to, input, &[record])
 }
 
+/// `SideBridge.executeDeposit` for a deposit that has its votes but stalled.
+pub fn execute_deposit(route: &Route, record: &TransferRecord) -> TxRequest {
+    let input = SideBridge::executeDepositCall {
+        t: record.transfer.clone().into(),
+    }
+    .abi_encode();
+    request(TxKind::ExecuteDeposit, route.side_bridge, input, &[record])
+}
+
 #[cfg(test)]
 mod tests {
     use alloy::{

@@ -166,6 +166,7 @@ impl FactsSource for RpcFacts {
                     source,
                 })?;
             out.extend(status.into_iter().map(|s| DepositFacts {
+                votes: usize::from(s.votes),
                 voted_by_me: s.voted,
                 executed: s.executed,
                 nonce_taken: s.nonceTaken,

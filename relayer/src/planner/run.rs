@@ -18,7 +18,7 @@ use super::{
 };
 use crate::{
     audit::Auditor,
-    domain::{Direction, PublishedSignature, TransferRecord},
+    domain::{Direction, PublishedSignature, TransferRecord, TxKind},
     health::Readiness,
     metrics::Metrics,
     rpc::{Classify, Disposition},
@@ -154,6 +154,9 @@ impl<F: FactsSource> Planner<F> {
         if let Ok(counts) = self.store.count_by_state().await {
             self.metrics.set_transfer_counts(&counts);
         }
+        if let Ok((deposits, withdrawals)) = self.store.parked_counts(unix_now()).await {
+            self.metrics.set_parked(deposits, withdrawals);
+        }
     }
 
     /// One round; returns the RPC calls it made.
@@ -165,19 +168,19 @@ impl<F: FactsSource> Planner<F> {
         let (deposits, withdrawals) = if sweep {
             (
                 self.store
-                    .unfinished_transfers(Direction::Deposit, self.per_round)
+                    .unfinished_transfers(Direction::Deposit, self.per_round, now)
                     .await?,
                 self.store
-                    .unfinished_transfers(Direction::Withdrawal, self.per_round)
+                    .unfinished_transfers(Direction::Withdrawal, self.per_round, now)
                     .await?,
             )
         } else {
             (
                 self.store
-                    .active_transfers(Direction::Deposit, self.per_round)
+                    .active_transfers(Direction::Deposit, self.per_round, now)
                     .await?,
                 self.store
-                    .active_transfers(Direction::Withdrawal, self.per_round)
+                    .active_transfers(Direction::Withdrawal, self.per_round, now)
                     .await?,
             )
         };
@@ -272,10 +275,26 @@ impl<F: FactsSource> Planner<F> {
         published: &HashMap<B256, Vec<PublishedSignature>>,
         now: i64,
     ) -> Result<(), RoundError> {
-        match action {
+        let (kind, records): (TxKind, Vec<&TransferRecord>) = match &action {
             Action::Mark { id, state } => {
-                self.store.set_states(&[(id, state)], now).await?;
+                self.store.set_states(&[(*id, *state)], now).await?;
+                return Ok(());
             }
+            Action::Approve(batch) => (TxKind::ApproveDeposits, batch.iter().collect()),
+            Action::Sign(batch) => (TxKind::SubmitSignatures, batch.iter().collect()),
+            Action::Release(batch) => (TxKind::Release, batch.iter().collect()),
+            Action::ExecuteQueued(record) => (
+                match record.direction {
+                    Direction::Deposit => TxKind::ExecuteQueuedMint,
+                    Direction::Withdrawal => TxKind::ExecuteQueuedRelease,
+                },
+                vec![record.as_ref()],
+            ),
+            Action::ExecuteDeposit(record) => (TxKind::ExecuteDeposit, vec![record.as_ref()]),
+        };
+        self.note_tries(kind, &records, now).await?;
+        match action {
+            Action::Mark { .. } => {}
             Action::Approve(batch) => {
                 self.side_tx
                     .enqueue(encode::approve(&self.route, &batch))
@@ -306,6 +325,29 @@ impl<F: FactsSource> Planner<F> {
                 };
                 handle.enqueue(request).await?;
             }
+            Action::ExecuteDeposit(record) => {
+                let request = encode::execute_deposit(&self.route, &record);
+                self.side_tx.enqueue(request).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Counts this try for each transfer; those acted on again and again without moving on
+    /// (a release their token refuses, a deposit whose token is still unmapped) are parked
+    /// with a growing pause and leave the window (see `store::tries`).
+    async fn note_tries(
+        &self,
+        kind: TxKind,
+        records: &[&TransferRecord],
+        now: i64,
+    ) -> Result<(), RoundError> {
+        let tries: Vec<(B256, TxKind)> = records.iter().map(|r| (r.id, kind)).collect();
+        let reason = format!("{kind} sent again: the last one did not move it on");
+        let parked = self.store.record_tries(&tries, &reason, now).await?;
+        if let (Some(first), n) = (parked.first(), parked.len()) {
+            tracing::warn!(target: "planner", %kind, transfers = n, first = %first.0, tries = first.1,
+                pause_secs = first.2, "parked: acted on again and again without landing; tried again after the pause");
         }
         Ok(())
     }

@@ -32,11 +32,13 @@ mod costs;
 #[cfg(test)]
 pub(crate) mod testing;
 mod transfers;
+mod tries;
 mod watch;
 
 pub use attempts::{AttemptStatus, TxAttempt};
 pub use audit::describe_id;
 pub use costs::FeeEntry;
+pub use tries::{FIRST_PAUSE, FREE_TRIES, LONGEST_PAUSE, next_try};
 pub use watch::WatchBatch;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");

@@ -11,6 +11,12 @@ use sqlx::{Any, AnyConnection, Row, Transaction, any::AnyRow};
 use super::{Store, StoreError, corrupt, int, read_parsed, read_text, read_u64};
 use crate::domain::{Direction, PublishedSignature, TransferRecord, TransferState};
 
+/// The condition that leaves out transfer `t` while it is parked at the time bound to
+/// parameter `$now`.
+fn not_parked(now: u8) -> String {
+    format!("NOT EXISTS (SELECT 1 FROM tries p WHERE p.transfer_id = t.id AND p.next_at > ${now})")
+}
+
 const TRANSFER_COLUMNS: &str = "id, direction, src_chain_id, dst_chain_id, nonce, token, sender, \
      recipient, amount, fee, source_block, source_tx, state, created_at, updated_at";
 
@@ -44,20 +50,24 @@ impl Store {
         rows.iter().map(read_transfer).collect()
     }
 
-    /// Transfers of one direction not yet completed, lowest nonce first.
+    /// Transfers of one direction not yet completed and not parked at `now` (see
+    /// `tries.rs`), lowest nonce first.
     pub async fn unfinished_transfers(
         &self,
         direction: Direction,
         limit: u32,
+        now: i64,
     ) -> Result<Vec<TransferRecord>, StoreError> {
         let sql = format!(
-            "SELECT {TRANSFER_COLUMNS} FROM transfers WHERE direction = $1 AND state <> $2 \
-             ORDER BY nonce, id LIMIT $3"
+            "SELECT {TRANSFER_COLUMNS} FROM transfers t WHERE direction = $1 AND state <> $2 \
+             AND {} ORDER BY nonce, id LIMIT $3",
+            not_parked(4)
         );
         let rows = sqlx::query(&sql)
             .bind(direction.as_str())
             .bind(TransferState::Completed.as_str())
             .bind(i64::from(limit))
+            .bind(now)
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(read_transfer).collect()
@@ -69,17 +79,20 @@ impl Store {
     /// this validator voted for and that waits on the others is left out, so a backlog of
     /// those does not fill a round's window; [`Self::unfinished_transfers`] still sees them
     /// (the planner sweeps them now and then, for what a validator-set change may require).
+    /// Transfers parked at `now` are left out, so they never hold up the ones behind them.
     pub async fn active_transfers(
         &self,
         direction: Direction,
         limit: u32,
+        now: i64,
     ) -> Result<Vec<TransferRecord>, StoreError> {
         let sql = format!(
             "SELECT {TRANSFER_COLUMNS} FROM transfers t WHERE t.direction = $1 AND \
              (t.state IN ($2, $3) OR (t.state = $4 AND EXISTS (SELECT 1 FROM executions e \
               WHERE e.direction = t.direction AND e.nonce = t.nonce AND e.transfer_id = t.id \
-              AND e.queued = 1))) \
-             ORDER BY t.nonce, t.id LIMIT $5"
+              AND e.queued = 1))) AND {} \
+             ORDER BY t.nonce, t.id LIMIT $5",
+            not_parked(6)
         );
         let rows = sqlx::query(&sql)
             .bind(direction.as_str())
@@ -87,6 +100,7 @@ impl Store {
             .bind(TransferState::Ready.as_str())
             .bind(TransferState::Voted.as_str())
             .bind(i64::from(limit))
+            .bind(now)
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(read_transfer).collect()
@@ -454,12 +468,12 @@ mod tests {
             .expect("observed");
         assert_eq!(ids(observed), [id(1)]);
         let unfinished = store
-            .unfinished_transfers(Direction::Deposit, 10)
+            .unfinished_transfers(Direction::Deposit, 10, 0)
             .await
             .expect("unfinished");
         assert_eq!(ids(unfinished), [id(1), id(2)], "by nonce");
         let limited = store
-            .unfinished_transfers(Direction::Deposit, 1)
+            .unfinished_transfers(Direction::Deposit, 1, 0)
             .await
             .expect("limited");
         assert_eq!(ids(limited), [id(1)]);
@@ -504,17 +518,17 @@ mod tests {
         }
         let ids = |rs: Vec<TransferRecord>| rs.into_iter().map(|r| r.id).collect::<Vec<_>>();
         let withdrawals = store
-            .active_transfers(Direction::Withdrawal, 10)
+            .active_transfers(Direction::Withdrawal, 10, 0)
             .await
             .expect("active withdrawals");
         assert_eq!(ids(withdrawals), [id(1), id(3), id(4)]);
         let deposits = store
-            .active_transfers(Direction::Deposit, 10)
+            .active_transfers(Direction::Deposit, 10, 0)
             .await
             .expect("active deposits");
         assert_eq!(ids(deposits), [id(7), id(8)]);
         let limited = store
-            .active_transfers(Direction::Withdrawal, 2)
+            .active_transfers(Direction::Withdrawal, 2, 0)
             .await
             .expect("limited");
         assert_eq!(ids(limited), [id(1), id(3)], "lowest nonces first");

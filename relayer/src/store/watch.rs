@@ -184,6 +184,10 @@ impl Store {
         }
         for id in &batch.completed {
             advance(&mut tx, *id, TransferState::Completed, now, false).await?;
+            sqlx::query("DELETE FROM tries WHERE transfer_id = $1")
+                .bind(hex::encode_prefixed(id))
+                .execute(&mut *tx)
+                .await?;
         }
 
         insert_fees(&mut tx, &batch.fees).await?;
@@ -389,7 +393,7 @@ mod tests {
         store.commit_watch(&side).await.expect("commit completion");
         assert_eq!(state_of(&store, 2).await, Some(TransferState::Completed));
         let deposits = store
-            .unfinished_transfers(Direction::Deposit, 10)
+            .unfinished_transfers(Direction::Deposit, 10, 0)
             .await
             .expect("unfinished");
         assert!(deposits.is_empty());
