@@ -206,10 +206,12 @@ impl RelayerNode {
         let password_file = dir.join("password");
         crate::write_secret(&password_file, "correct horse battery staple\n")?;
         if !keystore.exists() {
-            sidebridge_relayer::keys::import_keystore(
+            sidebridge_relayer::keys::import_keystore_with(
                 &keystore,
                 &alloy::hex::encode(key.to_bytes()),
                 "correct horse battery staple",
+                // a throwaway test key, unlocked at every start
+                sidebridge_relayer::keys::KdfCost::Light,
             )?;
         }
         let database = match options.backend {

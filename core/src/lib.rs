@@ -6,3 +6,44 @@
 pub mod config;
 pub mod domain;
 pub mod keys;
+
+/// An error and its causes on one line, each said once: a message whose text an earlier one
+/// already contains (a wrapper that prints its source, then the source itself) is left out.
+/// `relayer` and `bridgectl` print every failure this way.
+pub fn one_line<I, S>(messages: I) -> String
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let mut line = String::new();
+    for message in messages {
+        let message = message.as_ref().trim();
+        if message.is_empty() || line.contains(message) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(message);
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_cause_already_said_is_not_said_again() {
+        let chain = [
+            "keystore password: environment variable PW is not set",
+            "environment variable PW is not set",
+        ];
+        assert_eq!(
+            super::one_line(chain),
+            "keystore password: environment variable PW is not set"
+        );
+        assert_eq!(
+            super::one_line(["cannot reach the node", "connection refused", ""]),
+            "cannot reach the node: connection refused"
+        );
+    }
+}

@@ -141,7 +141,10 @@ async fn main() -> ExitCode {
     match run(Cli::parse()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("bridgectl: {err:#}");
+            eprintln!(
+                "bridgectl: {}",
+                sidebridge_core::one_line(err.chain().map(|e| e.to_string()))
+            );
             ExitCode::FAILURE
         }
     }

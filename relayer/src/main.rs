@@ -140,7 +140,10 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli.command)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("relayer: {err:#}");
+            eprintln!(
+                "relayer: {}",
+                sidebridge_core::one_line(err.chain().map(|e| e.to_string()))
+            );
             ExitCode::FAILURE
         }
     }

@@ -109,17 +109,8 @@ pub fn provider(url: &str, health: Arc<RpcHealth>) -> Result<DynProvider, String
 /// An error and its causes on one line, each cause once: a layer that repeats its source's
 /// text in its own message does not make the line say it twice.
 pub fn describe(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut line = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !line.contains(&text) {
-            line.push_str(": ");
-            line.push_str(&text);
-        }
-        source = cause.source();
-    }
-    line
+    let chain = std::iter::successors(Some(error), |e| e.source());
+    sidebridge_core::one_line(chain.map(|e| e.to_string()))
 }
 
 /// What one chain's endpoint did lately: failures by method, and since when it has failed

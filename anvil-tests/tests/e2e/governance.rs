@@ -66,10 +66,11 @@ impl Ctl {
     fn keystore(&self, key: &PrivateKeySigner) -> eyre::Result<PathBuf> {
         let path = self.dir.path().join(format!("{}.json", key.address()));
         if !path.exists() {
-            sidebridge_relayer::keys::import_keystore(
+            sidebridge_relayer::keys::import_keystore_with(
                 &path,
                 &alloy::hex::encode(key.to_bytes()),
                 PASSWORD,
+                sidebridge_relayer::keys::KdfCost::Light,
             )?;
         }
         Ok(path)

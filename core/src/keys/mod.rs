@@ -24,9 +24,12 @@ use alloy::{
         local::{LocalSignerError, PrivateKeySigner},
     },
 };
-use rand::Rng;
 
 use crate::config::{ConfigError, ENV_KEY_PASSWORD, SecretRef, SecretString};
+
+mod v3;
+
+pub use v3::KdfCost;
 
 /// Why a keystore could not be created, read or unlocked, or no password was found.
 #[derive(Debug, thiserror::Error)]
@@ -73,20 +76,33 @@ pub enum KeyError {
     },
 }
 
-/// Name of the file `eth-keystore` writes inside the private staging directory.
-const STAGED_NAME: &str = "keystore.json";
-
-/// Creates a keystore at `path` holding a fresh random key; returns its address.
+/// Creates a keystore at `path` holding a fresh random key, at the standard scrypt cost;
+/// returns its address.
 pub fn new_keystore(path: &Path, password: &str) -> Result<Address, KeyError> {
-    write_keystore(path, &PrivateKeySigner::random(), password)
+    write_keystore(
+        path,
+        &PrivateKeySigner::random(),
+        password,
+        KdfCost::Standard,
+    )
 }
 
-/// Encrypts an existing private key (hex, with or without `0x`) into a keystore at `path`;
-/// returns its address. Errors never repeat the key.
+/// Encrypts an existing private key (hex, with or without `0x`) into a keystore at `path`, at
+/// the standard scrypt cost; returns its address. Errors never repeat the key.
 pub fn import_keystore(
     path: &Path,
     private_key_hex: &str,
     password: &str,
+) -> Result<Address, KeyError> {
+    import_keystore_with(path, private_key_hex, password, KdfCost::Standard)
+}
+
+/// [`import_keystore`] at a chosen cost ([`KdfCost::Light`] only for throwaway test keys).
+pub fn import_keystore_with(
+    path: &Path,
+    private_key_hex: &str,
+    password: &str,
+    cost: KdfCost,
 ) -> Result<Address, KeyError> {
     let hex = private_key_hex.trim();
     let hex = hex.strip_prefix("0x").unwrap_or(hex);
@@ -100,7 +116,7 @@ pub fn import_keystore(
         .map_err(|_| KeyError::InvalidPrivateKey("not hexadecimal"))?;
     let signer = PrivateKeySigner::from_slice(bytes.as_slice())
         .map_err(|_| KeyError::InvalidPrivateKey("not a valid secp256k1 private key"))?;
-    write_keystore(path, &signer, password)
+    write_keystore(path, &signer, password, cost)
 }
 
 /// The address a keystore declares, read without the password.
@@ -288,16 +304,13 @@ fn refuse_if_exposed(path: &Path) -> Result<(), KeyError> {
     }
 }
 
-/// Encrypts `signer`'s key into a new file at `path`.
-///
-/// `eth-keystore` writes into a directory under a name of its choosing, with the default file
-/// mode and without the address. So it writes into a private staging directory next to the
-/// target; we add the address and create the target ourselves, mode 0600, failing if anything
-/// is already there.
+/// Encrypts `signer`'s key at `cost` into a new file at `path` (mode 0600, never over an
+/// existing file), with the `address` field.
 fn write_keystore(
     path: &Path,
     signer: &PrivateKeySigner,
     password: &str,
+    cost: KdfCost,
 ) -> Result<Address, KeyError> {
     if password.is_empty() {
         return Err(KeyError::EmptyPassword);
@@ -305,48 +318,20 @@ fn write_keystore(
     if fs::symlink_metadata(path).is_ok() {
         return Err(KeyError::Exists(path.to_path_buf()));
     }
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    private_dir_builder(true)
-        .create(&dir)
-        .map_err(|e| io_error(&dir, e))?;
-    let staging = Staging::create(&dir)?;
-
-    let key = Zeroizing::new(signer.to_bytes().0);
-    PrivateKeySigner::encrypt_keystore(
-        &staging.0,
-        &mut rand::thread_rng(),
-        key.as_slice(),
-        password,
-        Some(STAGED_NAME),
-    )
-    .map_err(|e| KeyError::Io {
-        path: staging.0.clone(),
-        source: io::Error::other(e.to_string()),
-    })?;
-    let staged = staging.0.join(STAGED_NAME);
-    let mut json = read_json(&staged)?;
-    let address = signer.address();
-    if let Some(fields) = json.as_object_mut() {
-        // geth's spelling: lower-case hex without 0x
-        fields.insert(
-            "address".into(),
-            serde_json::Value::String(hex_lower(address)),
-        );
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        private_dir_builder(true)
+            .create(dir)
+            .map_err(|e| io_error(dir, e))?;
     }
+    let key = Zeroizing::new(signer.to_bytes().0);
+    let address = signer.address();
+    let json = v3::encrypt(&key, password, address, cost, &mut rand::thread_rng());
     let text = serde_json::to_vec(&json).map_err(|e| KeyError::Io {
         path: path.to_path_buf(),
         source: io::Error::other(e),
     })?;
     write_new_private(path, &text)?;
     Ok(address)
-}
-
-fn hex_lower(address: Address) -> String {
-    let s = format!("{address:x}");
-    s.strip_prefix("0x").map(str::to_owned).unwrap_or(s)
 }
 
 fn private_dir_builder(recursive: bool) -> fs::DirBuilder {
@@ -387,29 +372,6 @@ fn write_new_private(path: &Path, contents: &[u8]) -> Result<(), KeyError> {
     Ok(())
 }
 
-/// A private (0700) scratch directory, removed with everything in it when dropped.
-struct Staging(PathBuf);
-
-impl Staging {
-    fn create(dir: &Path) -> Result<Self, KeyError> {
-        let name = format!(
-            ".sidebridge-keystore-{:016x}.tmp",
-            rand::thread_rng().r#gen::<u64>()
-        );
-        let path = dir.join(name);
-        private_dir_builder(false)
-            .create(&path)
-            .map_err(|e| io_error(&path, e))?;
-        Ok(Staging(path))
-    }
-}
-
-impl Drop for Staging {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use alloy::primitives::{B256, address};
@@ -425,6 +387,16 @@ mod tests {
             fs::set_permissions(path, fs::Permissions::from_mode(0o600))?;
         }
         Ok(())
+    }
+
+    /// A keystore at the light cost: the tests that do not measure the cost stay fast.
+    fn light(path: &Path, key: &str, password: &str) -> Result<Address, KeyError> {
+        import_keystore_with(path, key, password, KdfCost::Light)
+    }
+
+    fn hex_lower(address: Address) -> String {
+        let s = format!("{address:x}");
+        s.strip_prefix("0x").map(str::to_owned).unwrap_or(s)
     }
 
     const ANVIL_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
@@ -450,6 +422,47 @@ mod tests {
         assert_eq!(json["version"], 3);
         assert_eq!(json["crypto"]["kdf"], "scrypt");
         assert_eq!(json["address"], hex_lower(address));
+        // the standard cost, not the library's sixteenth of it
+        assert_eq!(json["crypto"]["kdfparams"]["n"], 262_144);
+        assert_eq!(json["crypto"]["kdfparams"]["r"], 8);
+        assert_eq!(json["crypto"]["kdfparams"]["p"], 1);
+    }
+
+    /// A light keystore (tests, devnets) opens the same way, and two files of one key share
+    /// no salt, IV or id.
+    #[test]
+    fn a_light_keystore_round_trips_and_nothing_random_repeats() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (a, b) = (dir.path().join("a.json"), dir.path().join("b.json"));
+        for path in [&a, &b] {
+            let address =
+                import_keystore_with(path, ANVIL_KEY, "pw", KdfCost::Light).expect("created");
+            assert_eq!(address, ANVIL_ADDRESS);
+            assert_eq!(
+                load_signer(path, "pw").expect("unlocked").address(),
+                ANVIL_ADDRESS
+            );
+            assert!(matches!(
+                load_signer(path, "wrong"),
+                Err(KeyError::WrongPassword(_))
+            ));
+        }
+        let read = |p: &Path| -> serde_json::Value {
+            serde_json::from_str(&fs::read_to_string(p).expect("read")).expect("json")
+        };
+        let (ja, jb) = (read(&a), read(&b));
+        assert_eq!(ja["crypto"]["kdfparams"]["n"], 4_096);
+        for field in [
+            "/crypto/kdfparams/salt",
+            "/crypto/cipherparams/iv",
+            "/crypto/ciphertext",
+            "/id",
+        ] {
+            assert_ne!(ja.pointer(field), jb.pointer(field), "{field}");
+        }
+        let id = ja["id"].as_str().expect("id");
+        assert_eq!(id.len(), 36);
+        assert_eq!(&id[14..15], "4", "a version 4 UUID: {id}");
     }
 
     #[cfg(unix)]
@@ -458,7 +471,7 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("validator.json");
-        new_keystore(&path, "pw").expect("created");
+        light(&path, ANVIL_KEY, "pw").expect("created");
         let mode = fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
     }
@@ -469,7 +482,7 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("validator.json");
-        import_keystore(&path, ANVIL_KEY, "pw").expect("created");
+        light(&path, ANVIL_KEY, "pw").expect("created");
         for mode in [0o640, 0o604, 0o622] {
             fs::set_permissions(&path, fs::Permissions::from_mode(mode)).expect("chmod");
             let err = load_signer(&path, "pw").expect_err("exposed");
@@ -528,7 +541,7 @@ mod tests {
     fn wrong_password_is_named() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("validator.json");
-        new_keystore(&path, "right").expect("created");
+        light(&path, ANVIL_KEY, "right").expect("created");
         let err = load_signer(&path, "wrong").expect_err("wrong password");
         assert_eq!(
             err.to_string(),
@@ -568,7 +581,7 @@ mod tests {
 
         // a short IV would make the decryption library panic; we refuse it first
         let good = dir.path().join("good.json");
-        new_keystore(&good, "pw").expect("created");
+        light(&good, ANVIL_KEY, "pw").expect("created");
         let mut json: serde_json::Value =
             serde_json::from_str(&fs::read_to_string(&good).expect("read")).expect("json");
         json["crypto"]["cipherparams"]["iv"] = "00".into();
@@ -581,7 +594,7 @@ mod tests {
     fn import_gives_the_known_address() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("anvil0.json");
-        let address = import_keystore(&path, ANVIL_KEY, "pw").expect("imported");
+        let address = light(&path, ANVIL_KEY, "pw").expect("imported");
         assert_eq!(address, ANVIL_ADDRESS);
         assert_eq!(keystore_address(&path).expect("address"), ANVIL_ADDRESS);
         assert_eq!(
@@ -592,10 +605,7 @@ mod tests {
         // without 0x and with a trailing newline, as a key file often has
         let path = dir.path().join("anvil0b.json");
         let bare = format!("{}\n", ANVIL_KEY.trim_start_matches("0x"));
-        assert_eq!(
-            import_keystore(&path, &bare, "pw").expect("imported"),
-            ANVIL_ADDRESS
-        );
+        assert_eq!(light(&path, &bare, "pw").expect("imported"), ANVIL_ADDRESS);
     }
 
     #[test]
@@ -626,7 +636,7 @@ mod tests {
     fn address_without_password_needs_the_field() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("validator.json");
-        import_keystore(&path, ANVIL_KEY, "pw").expect("imported");
+        light(&path, ANVIL_KEY, "pw").expect("imported");
         let mut json: serde_json::Value =
             serde_json::from_str(&fs::read_to_string(&path).expect("read")).expect("json");
         json.as_object_mut().expect("object").remove("address");
