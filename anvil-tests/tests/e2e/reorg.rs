@@ -2,11 +2,15 @@
 
 use std::time::Duration;
 
-use alloy::providers::{Provider, ProviderBuilder};
+use alloy::{
+    providers::{Provider, ProviderBuilder},
+    sol_types::SolEvent,
+};
 use sidebridge_anvil_tests::{
     await_until,
     relayers::{Backend, NodeOptions, http_get},
 };
+use sidebridge_contracts::bindings::SideBridge;
 
 use crate::relay::{Bridge, tokens};
 
@@ -73,5 +77,50 @@ async fn shallow_reorg_changes_nothing_deep_reorg_halts() -> eyre::Result<()> {
         "{}",
         bridge.nodes[0].log()
     );
+    Ok(())
+}
+
+/// The main chain is reverted below every relayer's cursor (a snapshot taken before two
+/// deposits): the blocks they processed are gone, and a new lock takes nonce 0 again with other
+/// content. Every relayer halts, says why, and votes for nothing of the new chain.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reorg_to_a_shorter_chain_halts_every_relayer() -> eyre::Result<()> {
+    let mut bridge = Bridge::start(3, 2, NodeOptions::default()).await?;
+    let main = ProviderBuilder::new().connect_http(bridge.sys.main.endpoint_url());
+    let snapshot: alloy::primitives::U256 = main
+        .raw_request("evm_snapshot".into(), serde_json::Value::Array(vec![]))
+        .await?;
+    bridge.start_nodes().await?;
+    let user = bridge.user.address();
+    bridge.deposit_many(2, tokens(1)).await?;
+    bridge
+        .await_wrapped(user, tokens(2), Duration::from_secs(60))
+        .await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let votes_before = bridge
+        .count_events(false, SideBridge::DepositsApproved::SIGNATURE_HASH)
+        .await?;
+
+    let reverted: bool = main.raw_request("evm_revert".into(), (snapshot,)).await?;
+    assert!(reverted);
+    bridge.deposit_many(1, tokens(5)).await?;
+    for node in &bridge.nodes {
+        let port = node.http_port;
+        let body = await_until(Duration::from_secs(30), "the relayer to halt", || async {
+            let (code, body) = http_get(port, "/readyz").await;
+            Ok((code == 503 && body.contains("\"halted\":true")).then_some(body))
+        })
+        .await?;
+        assert!(body.contains("reorg"), "{body}");
+    }
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(bridge.wrapped_balance(user).await?, tokens(2));
+    let votes_after = bridge
+        .count_events(false, SideBridge::DepositsApproved::SIGNATURE_HASH)
+        .await?;
+    assert_eq!(votes_after, votes_before, "a halted relayer voted");
+    for node in &bridge.nodes {
+        assert!(node.log().contains("HALTED"), "{}", node.log());
+    }
     Ok(())
 }
