@@ -212,6 +212,7 @@ pub async fn run(
                 max_in_flight: config.relay.max_in_flight,
                 poll_interval: cfg.poll_interval.min(Duration::from_millis(500)),
                 drain_timeout: SUBMITTER_DRAIN,
+                confirmations: cfg.confirmations,
             },
             RpcSink::new(provider.clone()),
             signer.key().clone(),

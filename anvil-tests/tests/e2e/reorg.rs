@@ -124,3 +124,92 @@ async fn a_reorg_to_a_shorter_chain_halts_every_relayer() -> eyre::Result<()> {
     }
     Ok(())
 }
+
+/// A reorg on the destination, inside the confirmations, drops a mint and the votes that made
+/// it after the relayers saw their receipts. The deposit goes back to work and lands once;
+/// each relayer's transactions that vanished are sent again (same nonce, so nothing after them
+/// waits on a gap) and charged once; the ledgers still match the balances to the wei.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_mint_dropped_by_a_destination_reorg_lands_again_once() -> eyre::Result<()> {
+    let confirmations = 8;
+    let mut bridge = Bridge::start(
+        3,
+        2,
+        NodeOptions {
+            confirmations,
+            ..NodeOptions::default()
+        },
+    )
+    .await?;
+    bridge.start_nodes().await?;
+    let user = bridge.user.address();
+    bridge.deposit_many(1, tokens(1)).await?;
+    bridge
+        .await_wrapped(user, tokens(1), Duration::from_secs(60))
+        .await?;
+
+    // every relayer that voted has seen the receipt of its vote (and charged it) before the
+    // reorg (the last may not vote: the deposit minted before its turn)
+    for node in &bridge.nodes {
+        if !node
+            .log()
+            .contains("sending chain=side kind=approve_deposits")
+        {
+            continue;
+        }
+        await_until(Duration::from_secs(10), "the vote's receipt", || async {
+            Ok(node
+                .log()
+                .contains("mined chain=side kind=approve_deposits")
+                .then_some(()))
+        })
+        .await?;
+    }
+    let side = ProviderBuilder::new().connect_http(bridge.sys.side.endpoint_url());
+    let votes = side
+        .get_logs(
+            &alloy::rpc::types::Filter::new()
+                .address(bridge.sys.deployment.side.bridge)
+                .from_block(0)
+                .event_signature(SideBridge::DepositsApproved::SIGNATURE_HASH),
+        )
+        .await?;
+    let first_vote = votes
+        .iter()
+        .filter_map(|l| l.block_number)
+        .min()
+        .expect("voted");
+    let depth = side.get_block_number().await? - first_vote + 1;
+    assert!(
+        depth < confirmations,
+        "the votes are {depth} blocks deep already"
+    );
+    reorg(&side, depth).await?;
+    assert_eq!(
+        bridge.wrapped_balance(user).await?,
+        tokens(0),
+        "the reorg dropped the mint"
+    );
+
+    bridge
+        .await_wrapped(user, tokens(1), Duration::from_secs(120))
+        .await?;
+    // confirmed, not halted, exactly one mint on the chain that stayed
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    for node in &bridge.nodes {
+        assert_eq!(
+            http_status(node.http_port, "/readyz").await,
+            200,
+            "{}",
+            node.log()
+        );
+    }
+    bridge.assert_landed_once(1, 0).await?;
+    let recipient = alloy::primitives::Address::repeat_byte(0x7E);
+    bridge.withdraw_many(1, tokens(1), recipient).await?;
+    bridge
+        .await_main(recipient, tokens(1), Duration::from_secs(120))
+        .await?;
+    bridge.stop_all().await?;
+    bridge.assert_ledgers_reconcile().await
+}

@@ -70,6 +70,7 @@ async fn slow_transaction_is_replaced_with_a_bumped_fee() -> eyre::Result<()> {
             max_in_flight: 4,
             poll_interval: Duration::from_millis(50),
             drain_timeout: Duration::from_secs(5),
+            confirmations: 2,
         },
         RpcSink::new(provider.clone()),
         key.clone(),

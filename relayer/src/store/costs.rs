@@ -48,6 +48,15 @@ impl Store {
         Ok(())
     }
 
+    /// Withdraws what a transaction was charged (a reorg dropped it); returns the entries removed.
+    pub async fn remove_costs(&self, tx_hash: B256) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM costs WHERE tx_hash = $1")
+            .bind(hex::encode_prefixed(tx_hash))
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     /// Everything this relayer paid for gas on `chain`, to the wei.
     pub async fn total_cost(&self, chain: Chain) -> Result<U256, StoreError> {
         let rows = sqlx::query("SELECT cost_wei FROM costs WHERE chain = $1")

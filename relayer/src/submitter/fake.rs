@@ -27,6 +27,8 @@ struct State {
     revert: Option<Bytes>,
     /// every broadcast, in order
     broadcasts: Vec<B256>,
+    /// (block, nonce, hash) of every mined transaction, in order
+    mined_log: Vec<(u64, u64, B256)>,
     mined_to: Vec<Address>,
 }
 
@@ -75,6 +77,7 @@ impl FakeChain {
                 },
             );
             s.mined_to.push(to);
+            s.mined_log.push((block, nonce, hash));
             s.mined_nonce += 1;
             mined.push(hash);
         }
@@ -84,6 +87,29 @@ impl FakeChain {
     /// Every call reverts with `data` from now on (`None`: they succeed again).
     pub(super) fn set_revert(&self, data: Option<Bytes>) {
         self.state().revert = data;
+    }
+
+    /// Replaces the last `depth` blocks with empty ones: their transactions are gone (not put
+    /// back in the pool) and the account's nonce goes back to the first of them.
+    pub(super) fn reorg_out(&self, depth: u64) {
+        let mut s = self.state();
+        let first_gone = s.block.saturating_sub(depth) + 1;
+        let gone: Vec<(u64, u64, B256)> = s
+            .mined_log
+            .iter()
+            .filter(|(b, _, _)| *b >= first_gone)
+            .copied()
+            .collect();
+        for (_, nonce, hash) in &gone {
+            s.receipts.remove(hash);
+            s.mined_nonce = s.mined_nonce.min(*nonce);
+        }
+        s.mined_log.retain(|(b, _, _)| *b < first_gone);
+    }
+
+    /// Adds `n` empty blocks.
+    pub(super) fn mine_empty(&self, n: u64) {
+        self.state().block += n;
     }
 
     /// The node loses its pool (a restart, an eviction).
@@ -163,6 +189,10 @@ impl TxSink for FakeChain {
     async fn knows(&self, hash: B256) -> Result<bool, SinkError> {
         let s = self.state();
         Ok(s.receipts.contains_key(&hash) || s.pool.values().flatten().any(|(h, _, _)| *h == hash))
+    }
+
+    async fn head(&self) -> Result<u64, SinkError> {
+        Ok(self.state().block)
     }
 
     async fn block_time(&self, block: u64) -> Result<i64, SinkError> {

@@ -7,10 +7,11 @@ impl<S: TxSink + 'static> Submitter<S> {
     /// Looks for receipts; settles what mined; sends again what the node forgot; replaces what
     /// is slow.
     pub(super) async fn follow(&mut self) -> Result<(), SubmitError> {
-        if self.pending.is_empty() {
+        if self.pending.is_empty() && self.settled.is_empty() {
             return Ok(());
         }
         let mined_nonce = self.sink.nonce(self.account, false).await?;
+        self.watch_settled(mined_nonce).await?;
         let nonces: Vec<u64> = self.pending.keys().copied().collect();
         for nonce in nonces {
             let Some(p) = self.pending.get(&nonce).cloned() else {
@@ -121,13 +122,28 @@ impl<S: TxSink + 'static> Submitter<S> {
         }
     }
 
-    /// Charges a mined transaction to its transfers and closes every attempt of its nonce.
+    /// Charges a mined transaction to its transfers, closes every attempt of its nonce, frees
+    /// its transfers for the planner and watches it until it is final.
     pub(super) async fn settle(
         &mut self,
         nonce: u64,
         p: &Pending,
         mined: Mined,
     ) -> Result<(), SubmitError> {
+        self.charge(nonce, p, mined).await?;
+        if !mined.success {
+            self.observer.failed(self.config.chain, p.kind);
+        }
+        let cost = U256::from(mined.gas_used) * U256::from(mined.effective_gas_price);
+        self.observer.mined(self.config.chain, p.kind, cost);
+        self.pending.remove(&nonce);
+        self.in_flight.remove(p.transfers.iter().map(|(id, _)| *id));
+        self.settled.insert(nonce, (p.clone(), mined));
+        Ok(())
+    }
+
+    /// Records what `mined` cost, split over the transfers it served, and each attempt's fate.
+    async fn charge(&self, nonce: u64, p: &Pending, mined: Mined) -> Result<(), SubmitError> {
         let chain = self.config.chain;
         let cost = U256::from(mined.gas_used) * U256::from(mined.effective_gas_price);
         let timestamp = self
@@ -165,14 +181,85 @@ impl<S: TxSink + 'static> Submitter<S> {
             };
             self.store.set_attempt_status(*hash, status).await?;
         }
-        if !mined.success {
-            self.observer.failed(chain, p.kind);
-        }
-        self.observer.mined(chain, p.kind, cost);
         tracing::info!(target: "submitter", %chain, kind = %p.kind, tx_hash = %mined.tx_hash, nonce,
             gas_used = mined.gas_used, cost_wei = %cost, success = mined.success, "mined");
-        self.pending.remove(&nonce);
-        self.in_flight.remove(p.transfers.iter().map(|(id, _)| *id));
+        Ok(())
+    }
+
+    /// Watches what mined until it is `confirmations` deep. One whose nonce the account no
+    /// longer counts was dropped by a reorg: its charge is withdrawn and it is sent again, as
+    /// signed, under the same nonce, so nothing sent after it waits behind a gap. Once deep
+    /// enough, its receipt is read once more and the ledger follows it if the transaction
+    /// landed elsewhere (a node may put a dropped transaction back itself, in another block).
+    async fn watch_settled(&mut self, mined_nonce: u64) -> Result<(), SubmitError> {
+        if self.settled.is_empty() {
+            return Ok(());
+        }
+        let head = self.sink.head().await?;
+        let nonces: Vec<u64> = self.settled.keys().copied().collect();
+        for nonce in nonces {
+            let Some((p, charged)) = self.settled.get(&nonce).cloned() else {
+                continue;
+            };
+            if nonce >= mined_nonce {
+                self.revive(nonce, p, charged).await?;
+                continue;
+            }
+            if head + 1 < charged.block + self.config.confirmations.max(1) {
+                continue;
+            }
+            self.settled.remove(&nonce);
+            let mut now = None;
+            for (hash, _, _) in p.attempts.iter().rev() {
+                if let Some(mined) = self.sink.receipt(*hash).await? {
+                    now = Some(mined);
+                    break;
+                }
+            }
+            match now {
+                Some(mined) if mined == charged => {}
+                Some(mined) => {
+                    tracing::warn!(target: "submitter", chain = %self.config.chain, nonce, charged = %charged.tx_hash,
+                        charged_block = charged.block, now = %mined.tx_hash, now_block = mined.block,
+                        "a reorg moved a mined transaction; charging it as it landed");
+                    self.store.remove_costs(charged.tx_hash).await?;
+                    self.charge(nonce, &p, mined).await?;
+                }
+                None => self.revive(nonce, p, charged).await?,
+            }
+        }
+        Ok(())
+    }
+
+    /// A charged transaction a reorg dropped: the charge goes, the nonce is pending again with
+    /// the same signed transaction, broadcast anew.
+    async fn revive(&mut self, nonce: u64, p: Pending, charged: Mined) -> Result<(), SubmitError> {
+        let chain = self.config.chain;
+        tracing::warn!(target: "submitter", %chain, nonce, tx_hash = %charged.tx_hash, block = charged.block,
+            "a reorg dropped a mined transaction; its charge is withdrawn and it is sent again");
+        self.settled.remove(&nonce);
+        self.store.remove_costs(charged.tx_hash).await?;
+        for (hash, _, _) in &p.attempts {
+            self.store
+                .set_attempt_status(*hash, AttemptStatus::Pending)
+                .await?;
+        }
+        self.in_flight.add(p.transfers.iter().map(|(id, _)| *id));
+        let raw = p
+            .attempts
+            .iter()
+            .find(|(hash, _, _)| *hash == charged.tx_hash)
+            .or(p.attempts.last())
+            .map(|(_, _, raw)| raw.clone());
+        let mut revived = p;
+        revived.last_sent = Instant::now();
+        self.pending.insert(nonce, revived);
+        if let Some(raw) = raw {
+            match self.sink.send_raw(&raw).await {
+                Ok(()) | Err(SinkError::NonceTooLow | SinkError::Underpriced) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
         Ok(())
     }
 

@@ -99,6 +99,9 @@ pub struct SubmitConfig {
     /// On shutdown, how long transactions already out are followed so that what mines is
     /// charged before the process ends (queued work is not sent; the next run plans it again).
     pub drain_timeout: Duration,
+    /// Blocks a mined transaction must be buried under before it is final; until then a
+    /// reorg that drops it is noticed and the transaction sent again.
+    pub confirmations: u64,
 }
 
 /// The transfers queued or in flight on one chain, for the planner: it plans nothing for them
@@ -216,6 +219,8 @@ pub struct Submitter<S> {
     in_flight: InFlight,
     queue: VecDeque<TxRequest>,
     pending: BTreeMap<u64, Pending>,
+    /// Mined and charged, not yet `confirmations` deep: watched for a reorg that drops them.
+    settled: BTreeMap<u64, (Pending, Mined)>,
     next_nonce: Option<u64>,
 }
 
@@ -252,6 +257,7 @@ impl<S: TxSink + 'static> Submitter<S> {
             in_flight: InFlight::default(),
             queue: VecDeque::new(),
             pending: BTreeMap::new(),
+            settled: BTreeMap::new(),
             next_nonce: None,
         }
     }

@@ -82,6 +82,8 @@ pub trait TxSink: Send + Sync {
     fn receipt(&self, hash: B256) -> impl Future<Output = Result<Option<Mined>, SinkError>> + Send;
     /// Whether the node has the transaction at all (in its pool or in a block).
     fn knows(&self, hash: B256) -> impl Future<Output = Result<bool, SinkError>> + Send;
+    /// The chain's latest block number.
+    fn head(&self) -> impl Future<Output = Result<u64, SinkError>> + Send;
     /// Unix seconds of a block.
     fn block_time(&self, block: u64) -> impl Future<Output = Result<i64, SinkError>> + Send;
 }
@@ -241,6 +243,13 @@ impl TxSink for RpcSink {
             .await
             .map_err(SinkError::Rpc)?
             .is_some())
+    }
+
+    async fn head(&self) -> Result<u64, SinkError> {
+        self.provider
+            .get_block_number()
+            .await
+            .map_err(SinkError::Rpc)
     }
 
     async fn block_time(&self, block: u64) -> Result<i64, SinkError> {

@@ -72,6 +72,7 @@ fn config(max_in_flight: usize, tx_timeout: Duration, cap: u128) -> SubmitConfig
         max_in_flight,
         poll_interval: Duration::from_millis(10),
         drain_timeout: Duration::from_secs(5),
+        confirmations: 3,
     }
 }
 
@@ -362,4 +363,51 @@ async fn a_stop_gives_up_at_the_drain_timeout_and_leaves_the_attempts_to_the_nex
     next.step().await.expect("settle");
     assert_eq!(statuses(&r.store).await, vec![AttemptStatus::Mined; 2]);
     assert_eq!(r.store.cost_entries().await.expect("costs").len(), 2);
+}
+
+/// A reorg drops two mined, charged transactions (the account's nonce goes back) while a third
+/// waits behind them: their charges are withdrawn, the same signed transactions go out again
+/// under the same nonces, the one behind them is not stuck behind a gap, and once everything
+/// is mined again each is charged once.
+#[tokio::test]
+async fn a_mined_transaction_a_reorg_drops_is_sent_again_and_charged_once() {
+    let r = rig().await;
+    let mut s = r.submitter(config(8, Duration::from_secs(60), CAP));
+    queue(&mut s, [request(1), request(2)]);
+    s.step().await.expect("send");
+    let first = r.chain.mine();
+    s.step().await.expect("settle");
+    assert_eq!(r.store.cost_entries().await.expect("costs").len(), 2);
+    assert!(s.in_flight.is_empty());
+
+    queue(&mut s, [request(3)]);
+    s.step().await.expect("send the third");
+    r.chain.reorg_out(1);
+    s.step().await.expect("notice the reorg");
+    assert!(
+        r.store.cost_entries().await.expect("costs").is_empty(),
+        "charges withdrawn"
+    );
+    for hash in &first {
+        assert_eq!(status_of(&r.store, *hash).await, AttemptStatus::Pending);
+    }
+    assert_eq!(s.in_flight.len(), 3, "the planner leaves them alone again");
+    assert_eq!(
+        r.chain.pool_nonces(),
+        vec![0, 1, 2],
+        "the same nonces, no gap"
+    );
+
+    let again = r.chain.mine();
+    assert_eq!(&again[..2], &first[..], "the same signed transactions");
+    s.step().await.expect("settle");
+    let costs = r.store.cost_entries().await.expect("costs");
+    assert_eq!(costs.len(), 3, "each charged once");
+    assert!(repeated(&costs.iter().map(|c| c.tx_hash).collect::<Vec<_>>()).is_empty());
+
+    // buried under the confirmations: final, and nothing more is read for them
+    r.chain.mine_empty(3);
+    s.step().await.expect("finalize");
+    assert!(s.settled.is_empty());
+    assert_eq!(r.store.cost_entries().await.expect("costs").len(), 3);
 }
