@@ -188,6 +188,8 @@ pub struct RelayerNode {
     /// The node's own fault proxies in front of the main and side chain, when
     /// [`NodeOptions::proxied`].
     pub proxies: Option<(FaultProxy, FaultProxy)>,
+    /// Extra environment of the next start, e.g. `SIDEBRIDGE_FAILPOINT`.
+    pub env: Vec<(String, String)>,
     child: Option<Child>,
     /// Dropped after `Drop` below killed the node.
     _database: Option<TestDatabase>,
@@ -297,6 +299,7 @@ transfers_per_round = {per_round}
             database_url,
             http_port: 0,
             proxies,
+            env: Vec::new(),
             child: None,
             _database: database,
         })
@@ -358,6 +361,7 @@ transfers_per_round = {per_round}
                 "RUST_LOG",
                 std::env::var("SIDEBRIDGE_RELAYER_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
             )
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)

@@ -19,6 +19,7 @@
 //! - [`http`] and [`metrics`]: Prometheus metrics, health, readiness and a small JSON API.
 
 pub mod audit;
+pub mod failpoint;
 pub mod health;
 pub mod http;
 pub mod ledger;

@@ -3,6 +3,7 @@
 mod attacks;
 mod bad_input;
 mod digest;
+mod failpoints;
 mod faults;
 mod governance;
 mod parking;

@@ -116,6 +116,14 @@ pub struct Planner<F> {
 impl<F: FactsSource> Planner<F> {
     /// Runs until cancelled; returns an error only when it needs an operator.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), RoundError> {
+        // what a previous run left pending is in flight before the first round plans anything
+        tokio::select! {
+            _ = shutdown.cancelled() => return Ok(()),
+            _ = async {
+                self.main_tx.in_flight().resumed().await;
+                self.side_tx.in_flight().resumed().await;
+            } => {}
+        }
         let mut metrics_refreshed = tokio::time::Instant::now();
         loop {
             tokio::select! {
@@ -302,6 +310,7 @@ impl<F: FactsSource> Planner<F> {
             }
             Action::Sign(batch) => {
                 let request = encode::sign(&self.route, &self.signer, &batch)?;
+                crate::failpoint::hit("after_sign");
                 self.side_tx.enqueue(request).await?;
             }
             Action::Release(batch) => {

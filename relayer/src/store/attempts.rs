@@ -137,6 +137,21 @@ impl Store {
         Ok(())
     }
 
+    /// Account nonces with more than one attempt recorded as mined or failed: `(chain, account,
+    /// nonce, count)`. A chain mines one transaction per nonce, so anything here means the
+    /// books hold a transaction twice; every test that crashes a relayer checks it is empty.
+    pub async fn nonces_settled_twice(
+        &self,
+    ) -> Result<Vec<(String, String, i64, i64)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT chain, account, account_nonce, COUNT(*) AS n FROM attempts \
+             WHERE status IN ('mined', 'failed') GROUP BY chain, account, account_nonce \
+             HAVING COUNT(*) > 1",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// Pending attempts on `chain`, by account nonce, then by when they were sent.
     pub async fn open_attempts(&self, chain: Chain) -> Result<Vec<TxAttempt>, StoreError> {
         let rows = sqlx::query(

@@ -25,6 +25,7 @@ impl<S: TxSink + 'static> Submitter<S> {
                 }
             }
             if let Some(mined) = found {
+                crate::failpoint::hit("after_receipt");
                 self.settle(nonce, &p, mined).await?;
                 continue;
             }

@@ -111,9 +111,32 @@ pub struct SubmitConfig {
 pub struct InFlight {
     ids: Arc<Mutex<HashMap<B256, usize>>>,
     freed: Arc<tokio::sync::Notify>,
+    /// Set once the submitter has taken back what a previous run left pending.
+    resumed: Arc<(std::sync::atomic::AtomicBool, tokio::sync::Notify)>,
 }
 
 impl InFlight {
+    fn set_resumed(&self) {
+        self.resumed
+            .0
+            .store(true, std::sync::atomic::Ordering::Release);
+        self.resumed.1.notify_waiters();
+    }
+
+    /// Returns once the submitter has taken back the attempts a previous run left pending
+    /// (they are in the set from then on): a planner that plans before would sign and send
+    /// again what is already out.
+    pub async fn resumed(&self) {
+        use std::sync::atomic::Ordering;
+        loop {
+            let notified = self.resumed.1.notified();
+            if self.resumed.0.load(Ordering::Acquire) {
+                return;
+            }
+            notified.await;
+        }
+    }
+
     fn add(&self, ids: impl IntoIterator<Item = B256>) {
         let mut map = self.ids.lock().unwrap_or_else(PoisonError::into_inner);
         for id in ids {
@@ -291,7 +314,10 @@ impl<S: TxSink + 'static> Submitter<S> {
         loop {
             if !resumed {
                 match self.resume().await {
-                    Ok(()) => resumed = true,
+                    Ok(()) => {
+                        resumed = true;
+                        self.in_flight.set_resumed();
+                    }
                     Err(e) if e.is_transient() => {
                         tracing::warn!(target: "submitter", %chain, error = %e, "cannot read earlier attempts yet; retrying");
                     }

@@ -149,7 +149,9 @@ impl<S: TxSink + 'static> Submitter<S> {
             p.canceled |= cancel;
         }
         tracing::info!(target: "submitter", %chain, %kind, %tx_hash, nonce, max_fee = offer.max_fee, cancel, "sending");
+        crate::failpoint::hit("after_persist");
         self.sink.send_raw(&raw).await?;
+        crate::failpoint::hit("after_broadcast");
         Ok(())
     }
 

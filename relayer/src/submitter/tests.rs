@@ -411,3 +411,29 @@ async fn a_mined_transaction_a_reorg_drops_is_sent_again_and_charged_once() {
     assert!(s.settled.is_empty());
     assert_eq!(r.store.cost_entries().await.expect("costs").len(), 3);
 }
+
+/// Killed with two transactions out, a relayer starts again: the planner, which waits for
+/// `resumed`, finds both in flight from its first round, so it plans nothing for them again.
+#[tokio::test]
+async fn after_a_restart_what_is_out_is_in_flight_before_the_planner_may_plan() {
+    let r = rig().await;
+    let mut first = r.submitter(config(8, Duration::from_secs(60), CAP));
+    queue(&mut first, [request(1), request(2)]);
+    first.step().await.expect("send");
+    drop(first); // killed
+
+    let second = r.submitter(config(8, Duration::from_secs(60), CAP));
+    let shutdown = CancellationToken::new();
+    let (handle, task) = second.spawn(shutdown.clone());
+    tokio::time::timeout(Duration::from_secs(5), handle.in_flight().resumed())
+        .await
+        .expect("resumed");
+    assert_eq!(handle.in_flight().len(), 2);
+    let snapshot = handle.in_flight().snapshot();
+    assert!(snapshot.contains(&B256::repeat_byte(1)) && snapshot.contains(&B256::repeat_byte(2)));
+    shutdown.cancel();
+    task.await.expect("join").expect("clean stop");
+    // followed (and, checked at once after a restart, bumped) under their own nonces: no
+    // work went out again under a new one
+    assert_eq!(r.chain.pool_nonces(), vec![0, 1]);
+}
