@@ -25,6 +25,22 @@ async fn reorg(provider: &impl Provider, depth: u64) -> eyre::Result<()> {
     Ok(())
 }
 
+/// Waits until every relayer of `bridge` is halted (`/readyz` 503 with `halted`), its reason
+/// containing `reason`, and its log saying so.
+async fn await_every_halt(bridge: &Bridge, reason: &str) -> eyre::Result<()> {
+    for node in &bridge.nodes {
+        let port = node.http_port;
+        let body = await_until(Duration::from_secs(30), "the relayer to halt", || async {
+            let (code, body) = http_get(port, "/readyz").await;
+            Ok((code == 503 && body.contains("\"halted\":true")).then_some(body))
+        })
+        .await?;
+        assert!(body.contains(reason), "{body}");
+        assert!(node.log().contains("HALTED"), "{}", node.log());
+    }
+    Ok(())
+}
+
 async fn http_status(port: u16, path: &str) -> u16 {
     http_get(port, path).await.0
 }
@@ -104,24 +120,13 @@ async fn a_reorg_to_a_shorter_chain_halts_every_relayer() -> eyre::Result<()> {
     let reverted: bool = main.raw_request("evm_revert".into(), (snapshot,)).await?;
     assert!(reverted);
     bridge.deposit_many(1, tokens(5)).await?;
-    for node in &bridge.nodes {
-        let port = node.http_port;
-        let body = await_until(Duration::from_secs(30), "the relayer to halt", || async {
-            let (code, body) = http_get(port, "/readyz").await;
-            Ok((code == 503 && body.contains("\"halted\":true")).then_some(body))
-        })
-        .await?;
-        assert!(body.contains("reorg"), "{body}");
-    }
+    await_every_halt(&bridge, "reorg").await?;
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert_eq!(bridge.wrapped_balance(user).await?, tokens(2));
     let votes_after = bridge
         .count_events(false, SideBridge::DepositsApproved::SIGNATURE_HASH)
         .await?;
     assert_eq!(votes_after, votes_before, "a halted relayer voted");
-    for node in &bridge.nodes {
-        assert!(node.log().contains("HALTED"), "{}", node.log());
-    }
     Ok(())
 }
 
@@ -212,4 +217,25 @@ async fn a_mint_dropped_by_a_destination_reorg_lands_again_once() -> eyre::Resul
         .await?;
     bridge.stop_all().await?;
     bridge.assert_ledgers_reconcile().await
+}
+
+/// After a deposit completed (its mint confirmed on the destination), the destination
+/// reorganises deeper than the confirmations: what the relayers took as final is not, so every
+/// one halts rather than guess, and says so.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deep_reorg_on_the_destination_after_completion_halts() -> eyre::Result<()> {
+    let mut bridge = Bridge::start(3, 2, NodeOptions::default()).await?;
+    bridge.start_nodes().await?;
+    let user = bridge.user.address();
+    bridge.deposit_many(1, tokens(1)).await?;
+    bridge
+        .await_wrapped(user, tokens(1), Duration::from_secs(60))
+        .await?;
+    bridge
+        .await_all_completed(1, Duration::from_secs(60))
+        .await?;
+
+    let side = ProviderBuilder::new().connect_http(bridge.sys.side.endpoint_url());
+    reorg(&side, 12).await?;
+    await_every_halt(&bridge, "side: reorg").await
 }

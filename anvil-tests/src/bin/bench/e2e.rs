@@ -67,9 +67,9 @@ pub(crate) struct Options {
 }
 
 /// Room for a whole burst in one block: 10,000 locks take 770 million gas.
-const BLOCK_GAS_LIMIT: u64 = 1_500_000_000;
+pub(crate) const BLOCK_GAS_LIMIT: u64 = 1_500_000_000;
 /// Gas limit of each load transaction (a lock or burn takes under 100k).
-const LOAD_GAS: u64 = 200_000;
+pub(crate) const LOAD_GAS: u64 = 200_000;
 
 pub(crate) async fn run(options: Options) -> eyre::Result<()> {
     ensure!(options.transfers > 0, "--transfers must be positive");
@@ -164,13 +164,13 @@ pub(crate) async fn run(options: Options) -> eyre::Result<()> {
     Ok(())
 }
 
-fn tempfile_dir() -> eyre::Result<tempfile::TempDir> {
+pub(crate) fn tempfile_dir() -> eyre::Result<tempfile::TempDir> {
     Ok(tempfile::Builder::new()
         .prefix("sidebridge-bench-")
         .tempdir()?)
 }
 
-fn with_logs(err: eyre::Report, nodes: &[RelayerNode]) -> eyre::Report {
+pub(crate) fn with_logs(err: eyre::Report, nodes: &[RelayerNode]) -> eyre::Report {
     let tail: String = nodes
         .iter()
         .map(|n| {
@@ -189,7 +189,11 @@ struct Clocks {
 
 /// Gives each holder gas on both chains, `n / holders + 1` DEMO on main and the bridge's
 /// allowance for all of it (while the chains still mine every transaction at once).
-async fn fund_holders(sys: &System, count: usize, n: usize) -> eyre::Result<Vec<PrivateKeySigner>> {
+pub(crate) async fn fund_holders(
+    sys: &System,
+    count: usize,
+    n: usize,
+) -> eyre::Result<Vec<PrivateKeySigner>> {
     let holders: Vec<PrivateKeySigner> = (0..count).map(|_| PrivateKeySigner::random()).collect();
     let each = tokens((n / count + 2) as u64);
     let main = sys.main_as(&sys.holder);
@@ -218,7 +222,7 @@ async fn fund_holders(sys: &System, count: usize, n: usize) -> eyre::Result<Vec<
 }
 
 /// `n` calls split round-robin over the holders, signed ahead.
-async fn sign_spread(
+pub(crate) async fn sign_spread(
     provider: &DynProvider,
     chain_id: u64,
     holders: &[PrivateKeySigner],
@@ -536,7 +540,7 @@ impl Bench<'_> {
 }
 
 /// The nonces in `address`'s logs after block `from`, with the block of each.
-async fn events(
+pub(crate) async fn events(
     provider: &DynProvider,
     address: Address,
     from: u64,

@@ -7,6 +7,7 @@ mod gas;
 mod load;
 mod observe;
 mod report;
+mod soak;
 
 use clap::{Parser, Subcommand};
 
@@ -23,6 +24,9 @@ enum Command {
     Gas,
     /// Transfers end to end through real relayer processes on two anvils.
     E2e(e2e::Options),
+    /// Both directions with every relayer behind a fault proxy and one killed every minute:
+    /// lost, paid twice, latency, memory and ledger against balance.
+    Soak(soak::Options),
 }
 
 #[tokio::main]
@@ -30,5 +34,6 @@ async fn main() -> eyre::Result<()> {
     match Cli::parse().command {
         Command::Gas => gas::run().await,
         Command::E2e(options) => e2e::run(options).await,
+        Command::Soak(options) => soak::run(options).await,
     }
 }

@@ -44,12 +44,21 @@ pub(crate) fn clock_ticks() -> f64 {
 
 /// The largest resident set a process had (`VmHWM`), in MiB.
 pub(crate) fn proc_peak_rss_mib(pid: u32) -> eyre::Result<f64> {
+    proc_status_mib(pid, "VmHWM:")
+}
+
+/// The resident set of a process now (`VmRSS`), in MiB.
+pub(crate) fn proc_rss_mib(pid: u32) -> eyre::Result<f64> {
+    proc_status_mib(pid, "VmRSS:")
+}
+
+fn proc_status_mib(pid: u32, field: &str) -> eyre::Result<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
         .wrap_err("reading a relayer's /proc status")?;
     let kib: f64 = status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .ok_or_else(|| eyre::eyre!("no VmHWM in /proc/{pid}/status"))?;
+        .ok_or_else(|| eyre::eyre!("no {field} in /proc/{pid}/status"))?;
     Ok(kib / 1024.0)
 }

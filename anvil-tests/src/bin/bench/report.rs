@@ -22,7 +22,7 @@ pub(crate) struct Phase {
     pub(crate) chain_gas: [u64; 2],
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
