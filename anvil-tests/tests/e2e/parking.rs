@@ -145,3 +145,63 @@ async fn a_stalled_deposit_mints_once_its_cause_is_gone() -> eyre::Result<()> {
     assert_eq!(executed, 1, "one executeDeposit mined");
     bridge.assert_ledgers_reconcile().await
 }
+
+/// Governance unmaps the wrapped token on the side chain: a deposit reaches its votes and
+/// stalls (`TokenNotMapped`), the relayers' tries of `executeDeposit` revert when priced and
+/// cost nothing; governance maps it again, and the deposit mints, once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deposit_stalled_on_an_unmapped_token_mints_once_it_is_mapped() -> eyre::Result<()> {
+    use crate::governance::{Ctl, travel};
+    let mut bridge = Bridge::start(3, 2, NodeOptions::default()).await?;
+    bridge.start_nodes().await?;
+    let ctl = Ctl::new(&bridge.sys)?;
+    let m = &bridge.sys.members;
+    let user = bridge.user.address();
+    let (main_token, wrapped) = (
+        bridge.sys.main_token.to_string(),
+        bridge.sys.wrapped_token.to_string(),
+    );
+    let vote_and_run = |ids: Vec<(String, String)>| {
+        let (ctl, sys) = (&ctl, &bridge.sys);
+        async move {
+            for (_, id) in &ids {
+                ctl.ok(Some(&m[1]), &["vote", id, "--yes"]).await?;
+            }
+            travel(sys, 3_601).await?;
+            for (_, id) in &ids {
+                ctl.ok(Some(&m[2]), &["execute", id, "--yes"]).await?;
+            }
+            eyre::Ok(())
+        }
+    };
+    let ids = ctl
+        .propose(&m[0], "side", &["unmap-token", &wrapped])
+        .await?;
+    vote_and_run(ids).await?;
+
+    bridge.deposit_many(1, tokens(3)).await?;
+    await_until(Duration::from_secs(60), "the deposit to stall", || async {
+        let stalled = bridge
+            .count_events(false, SideBridge::DepositStalled::SIGNATURE_HASH)
+            .await?;
+        Ok((stalled > 0).then_some(()))
+    })
+    .await?;
+    assert_eq!(bridge.wrapped_balance(user).await?, tokens(0));
+
+    let map = [
+        "map-token",
+        "--main-token",
+        &main_token,
+        "--wrapped-token",
+        &wrapped,
+    ];
+    let ids = ctl.propose(&m[0], "side", &map).await?;
+    vote_and_run(ids).await?;
+    bridge
+        .await_wrapped(user, tokens(3), Duration::from_secs(120))
+        .await?;
+    bridge.assert_landed_once(1, 0).await?;
+    bridge.stop_all().await?;
+    bridge.assert_ledgers_reconcile().await
+}
