@@ -98,14 +98,24 @@ impl Readiness {
         state.halted = true;
     }
 
-    /// Records one check of a chain: `Some(why)` while it fails, `None` once it passes.
+    /// Records one check of a chain: `Some(why)` while it fails, `None` once it passes. Logs
+    /// when a check starts failing and when it passes again, once each (not at every look).
     pub fn set_check(&self, chain: Chain, check: Check, failing: Option<String>) {
         let mut chains = self.lock();
         let state = chains.entry(chain).or_default();
         match failing {
-            Some(why) => state.failing.insert(check, why),
-            None => state.failing.remove(&check),
-        };
+            Some(why) => {
+                if !state.failing.contains_key(&check) {
+                    tracing::warn!(target: "health", %chain, check = check.as_str(), reason = %why, "not ready");
+                }
+                state.failing.insert(check, why);
+            }
+            None => {
+                if state.failing.remove(&check).is_some() {
+                    tracing::info!(target: "health", %chain, check = check.as_str(), "passes again");
+                }
+            }
+        }
     }
 
     /// Turns readiness red (or green again with `None`) for an open forgery alarm.

@@ -306,6 +306,13 @@ async fn a_key_outside_the_set_or_short_of_gas_is_not_ready() -> eyre::Result<()
             0.0
         );
     }
+    // the log says so once per chain, at start, not at every look
+    let log = node.log();
+    assert_eq!(log.matches("not ready").count(), 2, "{log}");
+    assert!(
+        log.contains("check=\"validator\"") || log.contains("check=validator"),
+        "{log}"
+    );
     // the summary names the cause once per chain, not repeated
     let reason = serde_json::from_str::<serde_json::Value>(&body)?["reason"].to_string();
     assert_eq!(
