@@ -16,7 +16,7 @@ use alloy::{
 use eyre::WrapErr;
 use sidebridge_contracts::{
     DeployConfig, Deployment, TokenSpec,
-    bindings::{DemoToken, IERC20Metadata},
+    bindings::{BlockableToken, DemoToken, IERC20Metadata},
     deploy,
 };
 
@@ -78,6 +78,9 @@ pub struct SystemSpec {
     pub large_delay: u64,
     /// Block gas limit of both chains (anvil's default when `None`).
     pub block_gas_limit: Option<u64>,
+    /// Deploy the main token as a `BlockableToken` (its issuer, the holder, can block an
+    /// address) instead of a plain `DemoToken`.
+    pub blockable_token: bool,
 }
 
 impl Default for SystemSpec {
@@ -91,6 +94,7 @@ impl Default for SystemSpec {
             large_amount: 1_000_000,
             large_delay: 3_600,
             block_gas_limit: None,
+            blockable_token: false,
         }
     }
 }
@@ -158,15 +162,19 @@ impl System {
 
         let main_deployer = wallet_provider(&main, &deployer);
         let side_deployer = wallet_provider(&side, &deployer);
-        let token = DemoToken::deploy(
-            wallet_provider(&main, &holder),
-            "Demo Token".to_string(),
-            "DEMO".to_string(),
-            18,
-            demo_supply(),
-        )
-        .await
-        .wrap_err("deploying the demo token")?;
+        let issuer = wallet_provider(&main, &holder);
+        let (name, symbol) = ("Demo Token".to_string(), "DEMO".to_string());
+        let main_token = if spec.blockable_token {
+            *BlockableToken::deploy(issuer, name, symbol, 18, demo_supply())
+                .await
+                .wrap_err("deploying the demo token")?
+                .address()
+        } else {
+            *DemoToken::deploy(issuer, name, symbol, 18, demo_supply())
+                .await
+                .wrap_err("deploying the demo token")?
+                .address()
+        };
 
         let config = DeployConfig {
             deployer: deployer.address(),
@@ -179,7 +187,7 @@ impl System {
             guardians: vec![guardian.address()],
             fee_recipient,
             tokens: vec![TokenSpec {
-                main_token: *token.address(),
+                main_token,
                 fee_bps: spec.fee_bps,
                 inbound_cap: tokens(spec.inbound_cap),
                 inbound_window_secs: 86_400,
@@ -193,7 +201,7 @@ impl System {
             .wrap_err("deploying the system")?;
         let wrapped_token = deployment.tokens[0].wrapped_token;
         Ok(Self {
-            main_token: *token.address(),
+            main_token,
             wrapped_token,
             main,
             side,

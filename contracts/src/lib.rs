@@ -61,6 +61,12 @@ pub mod bindings {
         DemoToken,
         "artifacts/DemoToken.json"
     );
+    sol!(
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        BlockableToken,
+        "artifacts/BlockableToken.json"
+    );
     sol! {
         /// The ERC-20 surface the bridge relies on, for any main-chain token.
         #[sol(rpc)]

@@ -12,7 +12,7 @@ use sidebridge_anvil_tests::{
     SystemSpec, await_until,
     relayers::{NodeOptions, metric},
 };
-use sidebridge_contracts::bindings::{DemoToken, MainBridge, SideBridge};
+use sidebridge_contracts::bindings::{BlockableToken, MainBridge, SideBridge};
 
 use crate::relay::{Bridge, tokens};
 
@@ -21,15 +21,15 @@ use crate::relay::{Bridge, tokens};
 /// refused ones would fill it for ever; parked, they step aside and the last one lands.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_thousand_unreleasable_withdrawals_never_hold_up_the_next() -> eyre::Result<()> {
-    let mut bridge = Bridge::start(
-        3,
-        2,
-        NodeOptions {
-            transfers_per_round: 500,
-            ..NodeOptions::default()
-        },
-    )
-    .await?;
+    let spec = SystemSpec {
+        blockable_token: true,
+        ..SystemSpec::default()
+    };
+    let options = NodeOptions {
+        transfers_per_round: 500,
+        ..NodeOptions::default()
+    };
+    let mut bridge = Bridge::start_spec(spec, options).await?;
     bridge.start_nodes().await?;
     let user = bridge.user.address();
     bridge.deposit_many(1, tokens(1_010)).await?;
@@ -39,7 +39,7 @@ async fn a_thousand_unreleasable_withdrawals_never_hold_up_the_next() -> eyre::R
 
     let refused = Address::repeat_byte(0xB1);
     let main = bridge.sys.main_as(&bridge.sys.holder);
-    DemoToken::new(bridge.sys.main_token, &main)
+    BlockableToken::new(bridge.sys.main_token, &main)
         .setBlocked(refused, true)
         .send()
         .await?

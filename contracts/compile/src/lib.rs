@@ -28,6 +28,7 @@ pub const CONTRACTS: &[&str] = &[
     "Operational",
     "WrappedToken",
     "DemoToken",
+    "BlockableToken",
 ];
 
 /// Optimizer runs: the bridges are called far more often than deployed.
