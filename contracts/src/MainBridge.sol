@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
 
 import {BridgeBase} from "./BridgeBase.sol";
 import {IOperational} from "./IOperational.sol";
@@ -18,11 +19,16 @@ contract MainBridge is BridgeBase {
 
     /// @notice The SideBridge on the other chain; never a recipient of a lock.
     address public sideBridge;
+    /// @notice The SideBridge's EIP-712 domain separator: a deposit's id is its transfer hashed
+    /// under it, exactly what validators vote for there.
+    bytes32 public sideDomainSeparator;
 
     /// @dev One bit per inbound (side-chain) nonce, 256 to a slot: released or queued.
     mapping(uint256 => uint256) private _processed;
 
     /// @notice Tokens were locked for the side chain; `amount` is what the recipient gets there.
+    /// `transferId` is the deposit's id (its EIP-712 digest under the SideBridge's domain), so a
+    /// lock transaction leads to its transfer without recomputing it.
     event Locked(
         uint64 indexed nonce,
         address indexed token,
@@ -30,7 +36,8 @@ contract MainBridge is BridgeBase {
         address recipient,
         uint256 amount,
         uint256 fee,
-        uint256 dstChainId
+        uint256 dstChainId,
+        bytes32 transferId
     );
     /// @notice A withdrawal was paid out.
     event Released(
@@ -76,6 +83,15 @@ contract MainBridge is BridgeBase {
         if (sideBridge != address(0)) revert SideBridgeAlreadySet();
         if (sideBridge_ == address(0)) revert ZeroRecipient();
         sideBridge = sideBridge_;
+        sideDomainSeparator = keccak256(
+            abi.encode(
+                keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
+                keccak256("Sidebridge"),
+                keccak256("1"),
+                remoteChainId,
+                sideBridge_
+            )
+        );
         emit SideBridgeSet(sideBridge_);
     }
 
@@ -105,7 +121,24 @@ contract MainBridge is BridgeBase {
         if (fee > 0) erc20.safeTransfer(feeRecipient, fee);
 
         nonce = outboundNonce++;
-        emit Locked(nonce, token, msg.sender, recipient, received - fee, fee, remoteChainId);
+        uint256 net = received - fee;
+        bytes32 id = depositId(
+            Transfer({
+                srcChainId: block.chainid,
+                dstChainId: remoteChainId,
+                nonce: nonce,
+                token: token,
+                sender: msg.sender,
+                recipient: recipient,
+                amount: net
+            })
+        );
+        emit Locked(nonce, token, msg.sender, recipient, net, fee, remoteChainId, id);
+    }
+
+    /// @notice The id (SideBridge EIP-712 digest) of a deposit: what validators vote for.
+    function depositId(Transfer memory t) public view returns (bytes32) {
+        return MessageHashUtils.toTypedDataHash(sideDomainSeparator, TransferHash.hashMemory(t));
     }
 
     /// @notice Pays out a withdrawal signed by at least `threshold` distinct current validators.

@@ -225,6 +225,25 @@ abstract contract BridgeTestBase is Test {
         });
     }
 
+    /// @dev The id a `Locked` event carries for a lock on this chain's main bridge.
+    function _lockId(uint64 nonce, address token_, address sender, address recipient, uint256 amount)
+        internal
+        view
+        returns (bytes32)
+    {
+        return _depositId(
+            Transfer({
+                srcChainId: block.chainid,
+                dstChainId: SIDE_CHAIN_ID,
+                nonce: nonce,
+                token: token_,
+                sender: sender,
+                recipient: recipient,
+                amount: amount
+            })
+        );
+    }
+
     /// @dev The id of deposit `t` (its EIP-712 digest under the side bridge's domain).
     function _depositId(Transfer memory t) internal view returns (bytes32) {
         return _typedDigest(SIDE_CHAIN_ID, address(side), t);

@@ -22,7 +22,9 @@ contract MainBridgeLockTest is BridgeTestBase {
         vm.startPrank(alice);
         token.approve(address(main), amount);
         vm.expectEmit(true, true, true, true, address(main));
-        emit MainBridge.Locked(0, address(token), alice, bob, amount, 0, SIDE_CHAIN_ID);
+        emit MainBridge.Locked(
+            0, address(token), alice, bob, amount, 0, SIDE_CHAIN_ID, _lockId(0, address(token), alice, bob, amount)
+        );
         uint64 nonce = main.lock(address(token), amount, bob);
         vm.stopPrank();
 
@@ -104,7 +106,16 @@ contract MainBridgeLockTest is BridgeTestBase {
         vm.startPrank(alice);
         fot.approve(address(main), amount);
         vm.expectEmit(true, true, true, true, address(main));
-        emit MainBridge.Locked(0, address(fot), alice, bob, arrived - bridgeFee, bridgeFee, SIDE_CHAIN_ID);
+        emit MainBridge.Locked(
+            0,
+            address(fot),
+            alice,
+            bob,
+            arrived - bridgeFee,
+            bridgeFee,
+            SIDE_CHAIN_ID,
+            _lockId(0, address(fot), alice, bob, arrived - bridgeFee)
+        );
         main.lock(address(fot), amount, bob);
         vm.stopPrank();
 

@@ -277,15 +277,16 @@ contract OperationalTest is BridgeTestBase {
         token.mint(alice, amount);
         vm.startPrank(alice);
         token.approve(address(main), amount);
-        uint256 cap = amount * opMain.MAX_FEE_BPS() / 10_000;
-        if (expected > cap) {
-            vm.expectRevert(abi.encodeWithSelector(Operational.FeeAboveCap.selector, amount, expected, cap));
-            main.lock(address(token), amount, bob);
-            vm.stopPrank();
-            return;
+        {
+            uint256 cap = amount * opMain.MAX_FEE_BPS() / 10_000;
+            if (expected > cap) {
+                vm.expectRevert(abi.encodeWithSelector(Operational.FeeAboveCap.selector, amount, expected, cap));
+                main.lock(address(token), amount, bob);
+                vm.stopPrank();
+                return;
+            }
         }
-        vm.expectEmit(true, true, true, true, address(main));
-        emit MainBridge.Locked(0, address(token), alice, bob, amount - expected, expected, SIDE_CHAIN_ID);
+        _expectLocked(amount - expected, expected);
         main.lock(address(token), amount, bob);
         vm.stopPrank();
 
@@ -436,5 +437,12 @@ contract OperationalTest is BridgeTestBase {
         new MainBridge(alice, address(0), opMain, SIDE_CHAIN_ID, validatorAddrs, THRESHOLD);
         assertEq(main.governance(), address(this));
         assertEq(opMain.governance(), address(this));
+    }
+
+    /// @dev Expects the `Locked` of alice's first lock to bob of `net` after `fee`.
+    function _expectLocked(uint256 net, uint256 fee) private {
+        bytes32 id = _lockId(0, address(token), alice, bob, net);
+        vm.expectEmit(true, true, true, true, address(main));
+        emit MainBridge.Locked(0, address(token), alice, bob, net, fee, SIDE_CHAIN_ID, id);
     }
 }

@@ -22,8 +22,8 @@ contract RoundTripTest is BridgeTestBase {
     function _depositFromLocked(Vm.Log memory log) internal view returns (Transfer memory t, uint256 fee) {
         assertEq(log.emitter, address(main));
         assertEq(log.topics[0], MainBridge.Locked.selector);
-        (address recipient, uint256 amount, uint256 fee_, uint256 dstChainId) =
-            abi.decode(log.data, (address, uint256, uint256, uint256));
+        (address recipient, uint256 amount, uint256 fee_, uint256 dstChainId, bytes32 id) =
+            abi.decode(log.data, (address, uint256, uint256, uint256, bytes32));
         t = Transfer({
             srcChainId: block.chainid,
             dstChainId: dstChainId,
@@ -34,6 +34,8 @@ contract RoundTripTest is BridgeTestBase {
             amount: amount
         });
         fee = fee_;
+        // the event's id is the transfer a validator reconstructs, hashed as the side bridge does
+        assertEq(id, _depositId(t));
     }
 
     function _find(Vm.Log[] memory logs, address emitter, bytes32 sig) internal pure returns (Vm.Log memory) {

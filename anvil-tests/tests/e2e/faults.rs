@@ -110,7 +110,7 @@ fn forged_lock(
     block_hash: B256,
     removed: bool,
 ) -> (serde_json::Value, B256) {
-    let event = MainBridge::Locked {
+    let mut event = MainBridge::Locked {
         nonce,
         token: bridge.sys.main_token,
         sender: Address::repeat_byte(0xA7),
@@ -118,11 +118,14 @@ fn forged_lock(
         amount: tokens(1_000),
         fee: U256::ZERO,
         dstChainId: U256::from(bridge.sys.deployment.side.chain_id),
+        transferId: B256::ZERO,
     };
     let id = transfer_digest(
         &Transfer::from_locked(&event, bridge.sys.deployment.main.chain_id),
         bridge.sys.deployment.side.bridge,
     );
+    // a consistent forgery: the id matches the content, as the genuine bridge would emit it
+    event.transferId = id;
     let data = event.encode_log_data();
     let log = json!({
         "address": address,
@@ -276,7 +279,12 @@ async fn a_key_outside_the_set_or_short_of_gas_is_not_ready() -> eyre::Result<()
     let mut bridge = Bridge::start(2, 2, options.clone()).await?;
     bridge.start_nodes().await?;
     // each validator holds 100 ether on both chains, below the 1,000 ether runway
-    let body = await_ready(&bridge.nodes[0], false, Duration::from_secs(60)).await?;
+    let port = bridge.nodes[0].http_port;
+    let body = await_until(Duration::from_secs(60), "the gas check", || async {
+        let (code, body) = http_get(port, "/readyz").await;
+        Ok((code == 503 && body.contains("gas: ")).then_some(body))
+    })
+    .await?;
     assert!(
         body.contains("gas: the account holds 100.000000 ether, below the runway of 1000.000000 ether (chains.main.min_balance_ether)"),
         "{body}"
@@ -292,7 +300,17 @@ async fn a_key_outside_the_set_or_short_of_gas_is_not_ready() -> eyre::Result<()
     let mut node =
         RelayerNode::prepare(&bridge.sys, &stranger, dir.path(), &NodeOptions::default()).await?;
     node.start().await?;
-    let body = await_ready(&node, false, Duration::from_secs(60)).await?;
+    // not ready from the start (no watcher report yet); then the monitor names the key
+    let port = node.http_port;
+    let body = await_until(
+        Duration::from_secs(60),
+        "the validator check on both chains",
+        || async {
+            let (code, body) = http_get(port, "/readyz").await;
+            Ok((code == 503 && body.matches("validator: ").count() >= 2).then_some(body))
+        },
+    )
+    .await?;
     for chain in ["main", "side"] {
         assert!(
             body.contains(&format!(

@@ -256,6 +256,11 @@ pub fn decode(chain: Chain, route: &Route, logs: &[Log], timestamp: i64, now: i6
                 if let Ok(ev) = MainBridge::Locked::decode_log_data(log.data()) {
                     let t = Transfer::from_locked(&ev, route.main_chain_id);
                     let id = transfer_digest(&t, route.side_bridge);
+                    if id != ev.transferId {
+                        tracing::error!(target: "watcher", %chain, nonce = ev.nonce, event_id = %ev.transferId, computed_id = %id,
+                            "Locked event id does not match its content; not a bridge this relayer is configured for");
+                        continue;
+                    }
                     record(Direction::Deposit, t, id, ev.fee);
                 }
             }

@@ -56,7 +56,7 @@ fn watcher(
 }
 
 fn locked(nonce: u64, amount: u64) -> (MainBridge::Locked, B256) {
-    let event = MainBridge::Locked {
+    let mut event = MainBridge::Locked {
         nonce,
         token: Address::repeat_byte(0xA0),
         sender: Address::repeat_byte(0xB0),
@@ -64,11 +64,13 @@ fn locked(nonce: u64, amount: u64) -> (MainBridge::Locked, B256) {
         amount: U256::from(amount),
         fee: U256::from(7),
         dstChainId: U256::from(ROUTE.side_chain_id),
+        transferId: B256::ZERO,
     };
-    let id = transfer_digest(
+    event.transferId = transfer_digest(
         &Transfer::from_locked(&event, ROUTE.main_chain_id),
         ROUTE.side_bridge,
     );
+    let id = event.transferId;
     (event, id)
 }
 
@@ -322,6 +324,28 @@ async fn a_burn_whose_id_does_not_match_its_content_is_ignored() {
         );
         assert_eq!(state(&store, recomputed).await, None);
         assert_eq!(store.cursor(Chain::Side).await.expect("cursor"), Some(2));
+    })
+    .await;
+}
+
+/// A lock whose event names another id than its content hashes to (a bridge deployed for
+/// another side bridge, or a lying node) is not stored under either id.
+#[tokio::test]
+async fn a_lock_whose_id_does_not_match_its_content_is_ignored() {
+    with_sqlite(|store| async move {
+        let source = FakeEventSource::new(ROUTE.main_bridge, 2);
+        let (mut lock, honest_id) = locked(0, 1_000);
+        lock.amount = U256::from(1_000_000);
+        source.emit(1, 0x01, lock.encode_log_data());
+        let (w, _) = watcher(Chain::Main, source, &store, 0, 100);
+        assert!(w.step().await.expect("step"));
+        assert_eq!(state(&store, honest_id).await, None);
+        let recomputed = transfer_digest(
+            &Transfer::from_locked(&lock, ROUTE.main_chain_id),
+            ROUTE.side_bridge,
+        );
+        assert_eq!(state(&store, recomputed).await, None);
+        assert_eq!(store.cursor(Chain::Main).await.expect("cursor"), Some(2));
     })
     .await;
 }
