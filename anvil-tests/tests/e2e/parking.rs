@@ -104,13 +104,7 @@ async fn a_stalled_deposit_mints_once_its_cause_is_gone() -> eyre::Result<()> {
         .await?;
 
     bridge.deposit_many(1, tokens(5)).await?;
-    await_until(Duration::from_secs(60), "the deposit to stall", || async {
-        let stalled = bridge
-            .count_events(false, SideBridge::DepositStalled::SIGNATURE_HASH)
-            .await?;
-        Ok((stalled > 0).then_some(()))
-    })
-    .await?;
+    await_stall(&bridge).await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(
         bridge.wrapped_balance(user).await?,
@@ -180,13 +174,7 @@ async fn a_deposit_stalled_on_an_unmapped_token_mints_once_it_is_mapped() -> eyr
     vote_and_run(ids).await?;
 
     bridge.deposit_many(1, tokens(3)).await?;
-    await_until(Duration::from_secs(60), "the deposit to stall", || async {
-        let stalled = bridge
-            .count_events(false, SideBridge::DepositStalled::SIGNATURE_HASH)
-            .await?;
-        Ok((stalled > 0).then_some(()))
-    })
-    .await?;
+    await_stall(&bridge).await?;
     assert_eq!(bridge.wrapped_balance(user).await?, tokens(0));
 
     let map = [
@@ -204,4 +192,15 @@ async fn a_deposit_stalled_on_an_unmapped_token_mints_once_it_is_mapped() -> eyr
     bridge.assert_landed_once(1, 0).await?;
     bridge.stop_all().await?;
     bridge.assert_ledgers_reconcile().await
+}
+
+/// Waits until the side bridge reports a deposit stalled (votes in, not minted).
+async fn await_stall(bridge: &Bridge) -> eyre::Result<()> {
+    await_until(Duration::from_secs(60), "a deposit to stall", || async {
+        let stalled = bridge
+            .count_events(false, SideBridge::DepositStalled::SIGNATURE_HASH)
+            .await?;
+        Ok((stalled > 0).then_some(()))
+    })
+    .await
 }

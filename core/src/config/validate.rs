@@ -455,3 +455,58 @@ pub(super) fn edit_distance(a: &str, b: &str) -> usize {
     }
     row[b.len()]
 }
+
+#[cfg(test)]
+mod tests {
+    //! The leaf parsers of amounts: exact to the wei, and refusals that name the unit.
+
+    use super::*;
+
+    #[test]
+    fn fee_caps_are_exact_gwei() {
+        let wei = |s: &str| gwei(s.parse::<Value>().unwrap_or(Value::String(s.into())));
+        assert_eq!(gwei(Value::Integer(200)), Ok(200 * WEI_PER_GWEI));
+        assert_eq!(gwei(Value::Float(1.5)), Ok(1_500_000_000));
+        assert_eq!(gwei(Value::Float(0.1)), Ok(100_000_000));
+        assert_eq!(gwei(Value::String("0.000000001".into())), Ok(1));
+        assert_eq!(gwei(Value::String("2.".into())), Ok(2 * WEI_PER_GWEI));
+        assert_eq!(
+            gwei(Value::String("0.0000000001".into())),
+            Err("more precise than 1 wei (at most 9 decimal places)".to_string())
+        );
+        assert_eq!(
+            gwei(Value::Integer(0)),
+            Err("must be greater than 0".into())
+        );
+        assert_eq!(
+            gwei(Value::Integer(-3)),
+            Err("must be greater than 0".into())
+        );
+        assert!(gwei(Value::Integer(100_001)).is_err());
+        assert!(wei("abc").is_err());
+        assert_eq!(
+            gwei(Value::Boolean(true)),
+            Err("expected a number, found a boolean".into())
+        );
+    }
+
+    #[test]
+    fn the_gas_runway_is_exact_ether() {
+        assert_eq!(ether(Value::Integer(0)), Ok(0));
+        assert_eq!(ether(Value::Float(0.05)), Ok(50_000_000_000_000_000));
+        assert_eq!(
+            ether(Value::String("1.000000000000000001".into())),
+            Ok(WEI_PER_ETHER + 1)
+        );
+        assert_eq!(
+            ether(Value::String("0.0000000000000000001".into())),
+            Err("more precise than 1 wei (at most 18 decimal places)".to_string())
+        );
+        assert_eq!(
+            ether(Value::Integer(-1)),
+            Err("must not be negative".into())
+        );
+        assert!(ether(Value::Integer(1_000_001)).is_err());
+        assert!(ether(Value::String("1e18".into())).is_err());
+    }
+}

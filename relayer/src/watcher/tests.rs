@@ -91,6 +91,32 @@ fn burned(nonce: u64) -> (SideBridge::Burned, B256) {
     (event, id)
 }
 
+/// Runs the watcher's loop until it reports a halt; checks it stays alive (not ready, waiting
+/// for the operator) until shutdown and then exits cleanly. Returns the halt's reason.
+async fn run_until_halted(
+    w: Watcher<FakeEventSource>,
+    status: &mut watch::Receiver<ChainStatus>,
+) -> String {
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(w.run(shutdown.clone()));
+    let halted = status
+        .wait_for(|s| s.halted.is_some())
+        .await
+        .expect("status channel open")
+        .halted
+        .clone()
+        .expect("halted");
+    assert!(
+        !task.is_finished(),
+        "a halted watcher waits for the operator"
+    );
+    shutdown.cancel();
+    task.await
+        .expect("join")
+        .expect("a halt is not an error exit");
+    halted
+}
+
 async fn state(store: &Store, id: B256) -> Option<TransferState> {
     store.transfer(id).await.expect("read").map(|r| r.state)
 }
@@ -195,22 +221,13 @@ async fn a_reorg_deeper_than_the_confirmations_halts_and_stores_nothing_more() {
         assert_eq!(err.disposition(), Disposition::Halt);
 
         // the loop halts: reports it, stays alive (not ready) until shutdown, stores nothing
-        let shutdown = CancellationToken::new();
-        let task = tokio::spawn(w.run(shutdown.clone()));
-        status
-            .wait_for(|s| s.halted.is_some())
-            .await
-            .expect("status channel open");
+        let halted = run_until_halted(w, &mut status).await;
         assert!(
-            !task.is_finished(),
-            "a halted watcher waits for the operator"
+            halted.contains("reorg deeper than the confirmations"),
+            "{halted}"
         );
         assert_eq!(state(&store, id).await, None);
         assert_eq!(store.cursor(Chain::Main).await.expect("cursor"), Some(8));
-        shutdown.cancel();
-        task.await
-            .expect("join")
-            .expect("a halt is not an error exit");
     })
     .await;
 }
@@ -543,22 +560,10 @@ async fn a_reorg_to_a_shorter_chain_halts() {
         );
         assert_eq!(err.disposition(), Disposition::Halt);
 
-        let shutdown = CancellationToken::new();
-        let task = tokio::spawn(w.run(shutdown.clone()));
-        let halted = status
-            .wait_for(|s| s.halted.is_some())
-            .await
-            .expect("status channel open")
-            .halted
-            .clone()
-            .expect("halted");
+        let halted = run_until_halted(w, &mut status).await;
         assert!(halted.contains("shorter chain"), "{halted}");
         assert_eq!(state(&store, replacement_id).await, None);
         assert_eq!(store.cursor(Chain::Main).await.expect("cursor"), Some(8));
-        shutdown.cancel();
-        task.await
-            .expect("join")
-            .expect("a halt is not an error exit");
     })
     .await;
 }

@@ -37,6 +37,22 @@ pub(crate) struct Options {
     /// Transfers each way.
     #[arg(long, default_value_t = 1_000)]
     pub(crate) transfers: usize,
+    #[command(flatten)]
+    pub(crate) shape: Shape,
+    /// Transactions each relayer keeps in flight per chain (`relay.max_in_flight`).
+    #[arg(long, default_value_t = 8)]
+    pub(crate) max_in_flight: usize,
+    /// Relayer databases on PostgreSQL (`SIDEBRIDGE_TEST_DATABASE_URL`) instead of SQLite.
+    #[arg(long)]
+    pub(crate) postgres: bool,
+    /// Keep the relayers' directories (configs, logs, SQLite databases) and print where.
+    #[arg(long)]
+    pub(crate) keep: bool,
+}
+
+/// The bridge and chains a bench runs on, shared by `e2e` and `soak`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Shape {
     /// Validators, each running its own relayer process.
     #[arg(long, default_value_t = 4)]
     pub(crate) validators: usize,
@@ -49,21 +65,24 @@ pub(crate) struct Options {
     /// Transfers per relayer transaction (`relay.batch_size`).
     #[arg(long, default_value_t = 200)]
     pub(crate) batch_size: usize,
-    /// Transactions each relayer keeps in flight per chain (`relay.max_in_flight`).
-    #[arg(long, default_value_t = 8)]
-    pub(crate) max_in_flight: usize,
     /// Confirmations the relayers wait for on both chains.
     #[arg(long, default_value_t = 2)]
     pub(crate) confirmations: u64,
     /// Seconds between blocks on both chains.
     #[arg(long, default_value_t = 1)]
     pub(crate) block_time: u64,
-    /// Relayer databases on PostgreSQL (`SIDEBRIDGE_TEST_DATABASE_URL`) instead of SQLite.
-    #[arg(long)]
-    pub(crate) postgres: bool,
-    /// Keep the relayers' directories (configs, logs, SQLite databases) and print where.
-    #[arg(long)]
-    pub(crate) keep: bool,
+}
+
+impl Shape {
+    /// Refuses a shape no bridge can have, before anything starts.
+    pub(crate) fn check(&self, transfers: usize) -> eyre::Result<()> {
+        ensure!(transfers > 0, "--transfers must be positive");
+        ensure!(
+            (1..=self.validators).contains(&self.threshold),
+            "--threshold must be between 1 and --validators"
+        );
+        Ok(())
+    }
 }
 
 /// Room for a whole burst in one block: 10,000 locks take 770 million gas.
@@ -72,17 +91,13 @@ pub(crate) const BLOCK_GAS_LIMIT: u64 = 1_500_000_000;
 pub(crate) const LOAD_GAS: u64 = 200_000;
 
 pub(crate) async fn run(options: Options) -> eyre::Result<()> {
-    ensure!(options.transfers > 0, "--transfers must be positive");
-    ensure!(
-        options.threshold >= 1 && options.threshold <= options.validators,
-        "--threshold must be between 1 and --validators"
-    );
+    options.shape.check(options.transfers)?;
     let n = options.transfers;
-    let holders_count = options.holders.clamp(1, n);
+    let holders_count = options.shape.holders.clamp(1, n);
     eprintln!("starting two anvils and deploying…");
     let sys = System::start(SystemSpec {
-        validators: options.validators,
-        validator_threshold: options.threshold,
+        validators: options.shape.validators,
+        validator_threshold: options.shape.threshold,
         inbound_cap: 1_000_000_000,
         large_amount: 1_000_000_000,
         block_gas_limit: Some(BLOCK_GAS_LIMIT),
@@ -97,7 +112,7 @@ pub(crate) async fn run(options: Options) -> eyre::Result<()> {
     for provider in [&main, &side] {
         provider.anvil_set_auto_mine(false).await?;
         provider
-            .anvil_set_interval_mining(options.block_time)
+            .anvil_set_interval_mining(options.shape.block_time)
             .await?;
     }
     let clocks = Clocks {
@@ -109,7 +124,7 @@ pub(crate) async fn run(options: Options) -> eyre::Result<()> {
     eprintln!("measuring the anvil ceiling: {n} pipelined ERC-20 transfers…");
     let ceiling = ceiling(&sys, &main, &holders, n, timeout).await?;
 
-    eprintln!("starting {} relayers…", options.validators);
+    eprintln!("starting {} relayers…", options.shape.validators);
     let dir = tempfile_dir()?;
     let mut nodes = Vec::new();
     let node_options = NodeOptions {
@@ -118,8 +133,8 @@ pub(crate) async fn run(options: Options) -> eyre::Result<()> {
         } else {
             Backend::Sqlite
         },
-        confirmations: options.confirmations,
-        batch_size: options.batch_size,
+        confirmations: options.shape.confirmations,
+        batch_size: options.shape.batch_size,
         takeover_secs: 10,
         poll_interval_ms: 100,
         max_in_flight: options.max_in_flight,
@@ -143,7 +158,7 @@ pub(crate) async fn run(options: Options) -> eyre::Result<()> {
         holders: &holders,
         n,
         timeout,
-        settle_blocks: options.confirmations + 2,
+        settle_blocks: options.shape.confirmations + 2,
     };
 
     eprintln!("{n} deposits…");

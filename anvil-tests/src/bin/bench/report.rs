@@ -35,12 +35,12 @@ pub(crate) fn print_report(options: &Options, ceiling: f64, deposits: &Phase, wi
         "e2e: {} transfers each way, {} validators (threshold {}), {} holders, {} s blocks, \
          {} confirmations, batch {}, {} in flight, {}",
         options.transfers,
-        options.validators,
-        options.threshold,
-        options.holders,
-        options.block_time,
-        options.confirmations,
-        options.batch_size,
+        options.shape.validators,
+        options.shape.threshold,
+        options.shape.holders,
+        options.shape.block_time,
+        options.shape.confirmations,
+        options.shape.batch_size,
         options.max_in_flight,
         if options.postgres {
             "PostgreSQL"
@@ -70,7 +70,7 @@ pub(crate) fn print_report(options: &Options, ceiling: f64, deposits: &Phase, wi
     });
     row("latency p50 / p99 (blocks)", &|p| {
         let v = sorted(p);
-        let per_block = (options.block_time as f64 * 1e3).max(1.0);
+        let per_block = (options.shape.block_time as f64 * 1e3).max(1.0);
         format!(
             "{:.1} / {:.1}",
             percentile(&v, 50.0) / per_block,

@@ -12,7 +12,7 @@ use alloy::{
     rpc::types::{Filter, Log},
     sol_types::{SolCall, SolEvent},
 };
-use eyre::{bail, ensure};
+use eyre::bail;
 use sidebridge_anvil_tests::{
     MAIN_CHAIN_ID, SIDE_CHAIN_ID, System, SystemSpec,
     proxy::Chaos,
@@ -24,7 +24,10 @@ use sidebridge_relayer::{domain::Chain, store::Store};
 use tokio::time::Instant;
 
 use crate::{
-    e2e::{BLOCK_GAS_LIMIT, LOAD_GAS, events, fund_holders, sign_spread, tempfile_dir, with_logs},
+    e2e::{
+        BLOCK_GAS_LIMIT, LOAD_GAS, Shape, events, fund_holders, sign_spread, tempfile_dir,
+        with_logs,
+    },
     load,
     observe::proc_rss_mib,
     report::percentile,
@@ -35,12 +38,8 @@ pub(crate) struct Options {
     /// Transfers each way.
     #[arg(long, default_value_t = 10_000)]
     pub(crate) transfers: usize,
-    #[arg(long, default_value_t = 4)]
-    pub(crate) validators: usize,
-    #[arg(long, default_value_t = 3)]
-    pub(crate) threshold: usize,
-    #[arg(long, default_value_t = 8)]
-    pub(crate) holders: usize,
+    #[command(flatten)]
+    pub(crate) shape: Shape,
     /// Seconds between two kills (one relayer each, round robin).
     #[arg(long, default_value_t = 60)]
     pub(crate) kill_every: u64,
@@ -50,12 +49,6 @@ pub(crate) struct Options {
     /// Longest random delay a proxy adds to a request, in milliseconds.
     #[arg(long, default_value_t = 50)]
     pub(crate) max_delay_ms: u64,
-    #[arg(long, default_value_t = 200)]
-    pub(crate) batch_size: usize,
-    #[arg(long, default_value_t = 2)]
-    pub(crate) confirmations: u64,
-    #[arg(long, default_value_t = 1)]
-    pub(crate) block_time: u64,
 }
 
 /// The killer's schedule.
@@ -92,16 +85,12 @@ struct Outcome {
 }
 
 pub(crate) async fn run(o: Options) -> eyre::Result<()> {
-    ensure!(o.transfers > 0, "--transfers must be positive");
-    ensure!(
-        (1..=o.validators).contains(&o.threshold),
-        "--threshold must be between 1 and --validators"
-    );
+    o.shape.check(o.transfers)?;
     let n = o.transfers;
     eprintln!("starting two anvils and deploying…");
     let sys = System::start(SystemSpec {
-        validators: o.validators,
-        validator_threshold: o.threshold,
+        validators: o.shape.validators,
+        validator_threshold: o.shape.threshold,
         inbound_cap: 1_000_000_000,
         large_amount: 1_000_000_000,
         block_gas_limit: Some(BLOCK_GAS_LIMIT),
@@ -110,17 +99,22 @@ pub(crate) async fn run(o: Options) -> eyre::Result<()> {
     .await?;
     let main = sys.main_as(&sys.holder);
     let side = sys.side_as(&sys.holder);
-    let holders = fund_holders(&sys, o.holders.clamp(1, n), n).await?;
+    let holders = fund_holders(&sys, o.shape.holders.clamp(1, n), n).await?;
     for provider in [&main, &side] {
         provider.anvil_set_auto_mine(false).await?;
-        provider.anvil_set_interval_mining(o.block_time).await?;
+        provider
+            .anvil_set_interval_mining(o.shape.block_time)
+            .await?;
     }
 
-    eprintln!("starting {} relayers behind fault proxies…", o.validators);
+    eprintln!(
+        "starting {} relayers behind fault proxies…",
+        o.shape.validators
+    );
     let dir = tempfile_dir()?;
     let options = NodeOptions {
-        confirmations: o.confirmations,
-        batch_size: o.batch_size,
+        confirmations: o.shape.confirmations,
+        batch_size: o.shape.batch_size,
         takeover_secs: 10,
         poll_interval_ms: 100,
         proxied: true,
@@ -221,7 +215,7 @@ pub(crate) async fn run(o: Options) -> eyre::Result<()> {
             s.chaos(None);
         }
     }
-    tokio::time::sleep(Duration::from_secs(5 * o.block_time.max(1))).await;
+    tokio::time::sleep(Duration::from_secs(5 * o.shape.block_time.max(1))).await;
     for node in &mut nodes {
         node.stop().await?;
     }
@@ -239,8 +233,8 @@ pub(crate) async fn run(o: Options) -> eyre::Result<()> {
 
     println!(
         "\nsoak: {n} transfers each way, {} relayers (threshold {}), each behind a proxy dropping {:.1}% of requests and delaying up to {} ms; one relayer killed (SIGKILL) and restarted every {} s ({} kills)\n",
-        o.validators,
-        o.threshold,
+        o.shape.validators,
+        o.shape.threshold,
         o.drop * 100.0,
         o.max_delay_ms,
         o.kill_every,
