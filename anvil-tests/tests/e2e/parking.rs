@@ -31,10 +31,8 @@ async fn a_thousand_unreleasable_withdrawals_never_hold_up_the_next() -> eyre::R
     };
     let mut bridge = Bridge::start_spec(spec, options).await?;
     bridge.start_nodes().await?;
-    let user = bridge.user.address();
-    bridge.deposit_many(1, tokens(1_010)).await?;
     bridge
-        .await_wrapped(user, tokens(1_010), Duration::from_secs(60))
+        .deposit_landed(1, tokens(1_010), tokens(1_010))
         .await?;
 
     let refused = Address::repeat_byte(0xB1);
@@ -98,10 +96,7 @@ async fn a_stalled_deposit_mints_once_its_cause_is_gone() -> eyre::Result<()> {
     let mut bridge = Bridge::start_spec(spec, NodeOptions::default()).await?;
     bridge.start_nodes().await?;
     let user = bridge.user.address();
-    bridge.deposit_many(1, tokens(8)).await?;
-    bridge
-        .await_wrapped(user, tokens(8), Duration::from_secs(60))
-        .await?;
+    bridge.deposit_landed(1, tokens(8), tokens(8)).await?;
 
     bridge.deposit_many(1, tokens(5)).await?;
     await_stall(&bridge).await?;

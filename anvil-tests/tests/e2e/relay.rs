@@ -103,6 +103,19 @@ impl Bridge {
         Ok(())
     }
 
+    /// Deposits `count` of `amount` to the user and waits (up to a minute) until its wrapped
+    /// balance is `total`.
+    pub(crate) async fn deposit_landed(
+        &self,
+        count: usize,
+        amount: U256,
+        total: U256,
+    ) -> eyre::Result<()> {
+        self.deposit_many(count, amount).await?;
+        self.await_wrapped(self.user.address(), total, Duration::from_secs(60))
+            .await
+    }
+
     /// Burns `count` withdrawals of `amount` each from the side-chain user to `recipient`.
     pub(crate) async fn withdraw_many(
         &self,

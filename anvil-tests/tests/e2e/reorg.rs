@@ -58,27 +58,20 @@ async fn shallow_reorg_changes_nothing_deep_reorg_halts() -> eyre::Result<()> {
     )
     .await?;
     bridge.start_nodes().await?;
-    let user = bridge.user.address();
     let port = bridge.nodes[0].http_port;
     await_until(Duration::from_secs(60), "the node to be ready", || async {
         Ok((http_status(port, "/readyz").await == 200).then_some(()))
     })
     .await?;
 
-    bridge.deposit_many(2, tokens(1)).await?;
-    bridge
-        .await_wrapped(user, tokens(2), Duration::from_secs(60))
-        .await?;
+    bridge.deposit_landed(2, tokens(1), tokens(2)).await?;
 
     // shallower than the confirmations: the relayers never processed those blocks
     let main = ProviderBuilder::new().connect_http(bridge.sys.main.endpoint_url());
     reorg(&main, 2).await?;
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(http_status(port, "/readyz").await, 200);
-    bridge.deposit_many(2, tokens(1)).await?;
-    bridge
-        .await_wrapped(user, tokens(4), Duration::from_secs(60))
-        .await?;
+    bridge.deposit_landed(2, tokens(1), tokens(4)).await?;
 
     // deeper than the confirmations: processed blocks vanish, the watcher halts
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -108,10 +101,7 @@ async fn a_reorg_to_a_shorter_chain_halts_every_relayer() -> eyre::Result<()> {
         .await?;
     bridge.start_nodes().await?;
     let user = bridge.user.address();
-    bridge.deposit_many(2, tokens(1)).await?;
-    bridge
-        .await_wrapped(user, tokens(2), Duration::from_secs(60))
-        .await?;
+    bridge.deposit_landed(2, tokens(1), tokens(2)).await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let votes_before = bridge
         .count_events(false, SideBridge::DepositsApproved::SIGNATURE_HASH)
@@ -148,10 +138,7 @@ async fn a_mint_dropped_by_a_destination_reorg_lands_again_once() -> eyre::Resul
     .await?;
     bridge.start_nodes().await?;
     let user = bridge.user.address();
-    bridge.deposit_many(1, tokens(1)).await?;
-    bridge
-        .await_wrapped(user, tokens(1), Duration::from_secs(60))
-        .await?;
+    bridge.deposit_landed(1, tokens(1), tokens(1)).await?;
 
     // every relayer that voted has seen the receipt of its vote (and charged it) before the
     // reorg (the last may not vote: the deposit minted before its turn)
@@ -226,11 +213,7 @@ async fn a_mint_dropped_by_a_destination_reorg_lands_again_once() -> eyre::Resul
 async fn a_deep_reorg_on_the_destination_after_completion_halts() -> eyre::Result<()> {
     let mut bridge = Bridge::start(3, 2, NodeOptions::default()).await?;
     bridge.start_nodes().await?;
-    let user = bridge.user.address();
-    bridge.deposit_many(1, tokens(1)).await?;
-    bridge
-        .await_wrapped(user, tokens(1), Duration::from_secs(60))
-        .await?;
+    bridge.deposit_landed(1, tokens(1), tokens(1)).await?;
     bridge
         .await_all_completed(1, Duration::from_secs(60))
         .await?;

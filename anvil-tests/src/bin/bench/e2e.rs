@@ -73,7 +73,54 @@ pub(crate) struct Shape {
     pub(crate) block_time: u64,
 }
 
+/// The chains of a bench run, ready for load.
+pub(crate) struct Chains {
+    pub(crate) sys: System,
+    pub(crate) main: DynProvider,
+    pub(crate) side: DynProvider,
+    pub(crate) holders: Vec<PrivateKeySigner>,
+}
+
 impl Shape {
+    /// Two anvils with the system deployed for `n` transfers each way (limits out of the way),
+    /// the holders funded; from then on both chains mine on a timer, as a real chain does.
+    pub(crate) async fn start_chains(&self, n: usize) -> eyre::Result<Chains> {
+        eprintln!("starting two anvils and deploying…");
+        let sys = System::start(SystemSpec {
+            validators: self.validators,
+            validator_threshold: self.threshold,
+            inbound_cap: 1_000_000_000,
+            large_amount: 1_000_000_000,
+            block_gas_limit: Some(BLOCK_GAS_LIMIT),
+            ..SystemSpec::default()
+        })
+        .await?;
+        let main = sys.main_as(&sys.holder);
+        let side = sys.side_as(&sys.holder);
+        let holders = fund_holders(&sys, self.holders.clamp(1, n), n).await?;
+        for provider in [&main, &side] {
+            provider.anvil_set_auto_mine(false).await?;
+            provider.anvil_set_interval_mining(self.block_time).await?;
+        }
+        Ok(Chains {
+            sys,
+            main,
+            side,
+            holders,
+        })
+    }
+
+    /// What every bench gives its relayers.
+    pub(crate) fn node_options(&self) -> NodeOptions {
+        NodeOptions {
+            confirmations: self.confirmations,
+            batch_size: self.batch_size,
+            takeover_secs: 10,
+            poll_interval_ms: 100,
+            ..NodeOptions::default()
+        }
+    }
+
     /// Refuses a shape no bridge can have, before anything starts.
     pub(crate) fn check(&self, transfers: usize) -> eyre::Result<()> {
         ensure!(transfers > 0, "--transfers must be positive");
@@ -93,28 +140,12 @@ pub(crate) const LOAD_GAS: u64 = 200_000;
 pub(crate) async fn run(options: Options) -> eyre::Result<()> {
     options.shape.check(options.transfers)?;
     let n = options.transfers;
-    let holders_count = options.shape.holders.clamp(1, n);
-    eprintln!("starting two anvils and deploying…");
-    let sys = System::start(SystemSpec {
-        validators: options.shape.validators,
-        validator_threshold: options.shape.threshold,
-        inbound_cap: 1_000_000_000,
-        large_amount: 1_000_000_000,
-        block_gas_limit: Some(BLOCK_GAS_LIMIT),
-        ..SystemSpec::default()
-    })
-    .await?;
-    let main = sys.main_as(&sys.holder);
-    let side = sys.side_as(&sys.holder);
-    let holders = fund_holders(&sys, holders_count, n).await?;
-
-    // from here on both chains mine on a timer, as a real chain does
-    for provider in [&main, &side] {
-        provider.anvil_set_auto_mine(false).await?;
-        provider
-            .anvil_set_interval_mining(options.shape.block_time)
-            .await?;
-    }
+    let Chains {
+        sys,
+        main,
+        side,
+        holders,
+    } = options.shape.start_chains(n).await?;
     let clocks = Clocks {
         main: BlockClock::start(sys.main.endpoint_url()).await?,
         side: BlockClock::start(sys.side.endpoint_url()).await?,
@@ -133,12 +164,8 @@ pub(crate) async fn run(options: Options) -> eyre::Result<()> {
         } else {
             Backend::Sqlite
         },
-        confirmations: options.shape.confirmations,
-        batch_size: options.shape.batch_size,
-        takeover_secs: 10,
-        poll_interval_ms: 100,
         max_in_flight: options.max_in_flight,
-        ..NodeOptions::default()
+        ..options.shape.node_options()
     };
     for (i, key) in sys.validators.iter().enumerate() {
         let mut node =

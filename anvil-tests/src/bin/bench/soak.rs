@@ -8,13 +8,13 @@ use std::{collections::HashMap, time::Duration};
 
 use alloy::{
     primitives::{Address, U256},
-    providers::{DynProvider, Provider, ext::AnvilApi},
+    providers::{DynProvider, Provider},
     rpc::types::{Filter, Log},
     sol_types::{SolCall, SolEvent},
 };
 use eyre::bail;
 use sidebridge_anvil_tests::{
-    MAIN_CHAIN_ID, SIDE_CHAIN_ID, System, SystemSpec,
+    MAIN_CHAIN_ID, SIDE_CHAIN_ID,
     proxy::Chaos,
     relayers::{NodeOptions, RelayerNode},
     tokens,
@@ -24,10 +24,7 @@ use sidebridge_relayer::{domain::Chain, store::Store};
 use tokio::time::Instant;
 
 use crate::{
-    e2e::{
-        BLOCK_GAS_LIMIT, LOAD_GAS, Shape, events, fund_holders, sign_spread, tempfile_dir,
-        with_logs,
-    },
+    e2e::{Chains, LOAD_GAS, Shape, events, sign_spread, tempfile_dir, with_logs},
     load,
     observe::proc_rss_mib,
     report::percentile,
@@ -87,25 +84,12 @@ struct Outcome {
 pub(crate) async fn run(o: Options) -> eyre::Result<()> {
     o.shape.check(o.transfers)?;
     let n = o.transfers;
-    eprintln!("starting two anvils and deploying…");
-    let sys = System::start(SystemSpec {
-        validators: o.shape.validators,
-        validator_threshold: o.shape.threshold,
-        inbound_cap: 1_000_000_000,
-        large_amount: 1_000_000_000,
-        block_gas_limit: Some(BLOCK_GAS_LIMIT),
-        ..SystemSpec::default()
-    })
-    .await?;
-    let main = sys.main_as(&sys.holder);
-    let side = sys.side_as(&sys.holder);
-    let holders = fund_holders(&sys, o.shape.holders.clamp(1, n), n).await?;
-    for provider in [&main, &side] {
-        provider.anvil_set_auto_mine(false).await?;
-        provider
-            .anvil_set_interval_mining(o.shape.block_time)
-            .await?;
-    }
+    let Chains {
+        sys,
+        main,
+        side,
+        holders,
+    } = o.shape.start_chains(n).await?;
 
     eprintln!(
         "starting {} relayers behind fault proxies…",
@@ -113,12 +97,8 @@ pub(crate) async fn run(o: Options) -> eyre::Result<()> {
     );
     let dir = tempfile_dir()?;
     let options = NodeOptions {
-        confirmations: o.shape.confirmations,
-        batch_size: o.shape.batch_size,
-        takeover_secs: 10,
-        poll_interval_ms: 100,
         proxied: true,
-        ..NodeOptions::default()
+        ..o.shape.node_options()
     };
     let mut nodes = Vec::new();
     let mut start_balances = Vec::new();
