@@ -2,6 +2,7 @@
 //! every contract with [`sidebridge_contracts::deploy()`], and hands out funded keys. Used by the
 //! end-to-end tests in `tests/` and by the `sidebridge-bench` benchmark.
 
+pub mod holder;
 pub mod proxy;
 pub mod relayers;
 
@@ -81,6 +82,11 @@ pub struct SystemSpec {
     /// Deploy the main token as a `BlockableToken` (its issuer, the holder, can block an
     /// address) instead of a plain `DemoToken`.
     pub blockable_token: bool,
+    /// Outbound limits of the demo token on both chains, in whole tokens (0: none): the
+    /// smallest and largest transfer and the rolling cap per day.
+    pub min_amount: u64,
+    pub max_amount: u64,
+    pub window_cap: u64,
 }
 
 impl Default for SystemSpec {
@@ -95,6 +101,9 @@ impl Default for SystemSpec {
             large_delay: 3_600,
             block_gas_limit: None,
             blockable_token: false,
+            min_amount: 0,
+            max_amount: 0,
+            window_cap: 0,
         }
     }
 }
@@ -193,6 +202,10 @@ impl System {
                 inbound_window_secs: 86_400,
                 large_amount: tokens(spec.large_amount),
                 large_delay_secs: spec.large_delay,
+                min_amount: tokens(spec.min_amount),
+                max_amount: tokens(spec.max_amount),
+                window_cap: tokens(spec.window_cap),
+                window_secs: 86_400,
                 ..Default::default()
             }],
         };

@@ -117,7 +117,7 @@ pub fn bridgectl_binary() -> eyre::Result<PathBuf> {
     workspace_binary("bridgectl", "sidebridge-governance")
 }
 
-fn workspace_binary(name: &str, package: &str) -> eyre::Result<PathBuf> {
+pub(crate) fn workspace_binary(name: &str, package: &str) -> eyre::Result<PathBuf> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let target = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)

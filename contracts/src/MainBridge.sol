@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
 
@@ -105,6 +106,30 @@ contract MainBridge is BridgeBase {
         whenActive
         returns (uint64 nonce)
     {
+        return _lock(token, amount, recipient);
+    }
+
+    /// @notice `lock` after an EIP-2612 permit: approval and lock in one transaction, for tokens
+    /// that have `permit`. The permit's own failure is ignored: anyone who saw it in the mempool
+    /// may have submitted it first (its best move, which would otherwise make this revert), and
+    /// what `lock` needs is the allowance, which that leaves in place. Without the allowance,
+    /// the transfer of the tokens reverts as a plain `lock` without approval does.
+    /// @return nonce The transfer's outbound nonce.
+    function lockWithPermit(
+        address token,
+        uint256 amount,
+        address recipient,
+        uint256 deadline,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external nonReentrant whenActive returns (uint64 nonce) {
+        if (token.code.length == 0) revert TokenNotContract(token);
+        try IERC20Permit(token).permit(msg.sender, address(this), amount, deadline, v, r, s) {} catch {}
+        return _lock(token, amount, recipient);
+    }
+
+    function _lock(address token, uint256 amount, address recipient) private returns (uint64 nonce) {
         if (amount == 0) revert ZeroAmount();
         if (recipient == address(0)) revert ZeroRecipient();
         // a bridge holds no wrapped tokens for anyone: what reaches it is stuck

@@ -78,6 +78,14 @@ pub mod bindings {
             function totalSupply() external view returns (uint256);
             function approve(address spender, uint256 amount) external returns (bool);
             function transfer(address to, uint256 amount) external returns (bool);
+            function allowance(address owner, address spender) external view returns (uint256);
+        }
+
+        /// EIP-2612: approval by a signature, for tokens that have it.
+        #[sol(rpc)]
+        interface IERC20Permit {
+            function nonces(address owner) external view returns (uint256);
+            function DOMAIN_SEPARATOR() external view returns (bytes32);
         }
     }
 }

@@ -1,11 +1,14 @@
-//! What the relayer and `bridgectl` share, and nothing heavier: the domain's vocabulary
+//! What the relayer, `bridgectl` and the holder CLI share, and nothing heavier: the domain's vocabulary
 //! ([`domain`]: chains, directions, transfer records and states, transaction kinds), the
 //! validated configuration ([`config`], with secrets by reference) and the validator keystore
-//! ([`keys`]). No runtime, database or HTTP server is linked in here.
+//! ([`keys`]), token amounts in their decimals ([`amount`]) and contract reverts by name
+//! ([`revert`]). No runtime, database or HTTP server is linked in here.
 
+pub mod amount;
 pub mod config;
 pub mod domain;
 pub mod keys;
+pub mod revert;
 
 /// An error and its causes on one line, each said once: a message whose text an earlier one
 /// already contains (a wrapper that prints its source, then the source itself) is left out.

@@ -14,7 +14,7 @@ use sidebridge_contracts::{
     bindings::{DemoToken, IERC20Metadata},
     deploy,
 };
-use sidebridge_governance::amount::parse_amount;
+use sidebridge_governance::{amount::parse_amount, deployment_file};
 
 #[derive(Debug, Args)]
 pub(crate) struct DeployArgs {
@@ -111,6 +111,11 @@ pub(crate) async fn run_deploy(args: DeployArgs) -> eyre::Result<()> {
         .wrap_err("the deployer key is not a hex private key")?;
     let main = connect(&args.main_rpc, &key, "main").await?;
     let side = connect(&args.side_rpc, &key, "side").await?;
+    // where searches for the bridges' events may start
+    let start_blocks = [
+        main.get_block_number().await?,
+        side.get_block_number().await?,
+    ];
 
     let mut tokens = args.tokens.clone();
     if args.demo_token {
@@ -153,32 +158,13 @@ pub(crate) async fn run_deploy(args: DeployArgs) -> eyre::Result<()> {
     eprintln!("deploying on both chains as {}", key.address());
     let deployment = deploy(&main, &side, &config).await?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&to_json(&deployment))?);
+        let rpc_urls = [args.main_rpc.as_str(), args.side_rpc.as_str()];
+        let json = deployment_file(&deployment, rpc_urls, start_blocks, None);
+        println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
         print_table(&deployment);
     }
     Ok(())
-}
-
-fn to_json(d: &Deployment) -> serde_json::Value {
-    let chain = |c: &sidebridge_contracts::ChainDeployment| {
-        serde_json::json!({
-            "chainId": c.chain_id,
-            "governance": c.governance,
-            "operational": c.operational,
-            "bridge": c.bridge,
-        })
-    };
-    serde_json::json!({
-        "main": chain(&d.main),
-        "side": chain(&d.side),
-        "tokens": d.tokens.iter().map(|t| serde_json::json!({
-            "symbol": t.symbol,
-            "decimals": t.decimals,
-            "mainToken": t.main_token,
-            "wrappedToken": t.wrapped_token,
-        })).collect::<Vec<_>>(),
-    })
 }
 
 fn print_table(d: &Deployment) {

@@ -6,6 +6,7 @@ mod digest;
 mod failpoints;
 mod faults;
 mod governance;
+mod holder;
 mod parking;
 mod relay;
 mod reorg;

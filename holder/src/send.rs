@@ -1,0 +1,386 @@
+//! `deposit` and `withdraw`: read the token's rules, the pause, the wallet's balances and the
+//! gas a transaction will cost; refuse with the reason before anything is signed; approve when
+//! needed (by an EIP-2612 permit inside the lock when the token has `permit`, else one
+//! `approve` transaction); then lock or burn and return the transfer the source event names.
+
+use alloy::{
+    network::TransactionBuilder,
+    primitives::{Address, U256, keccak256},
+    providers::{DynProvider, Provider},
+    rpc::types::{TransactionReceipt, TransactionRequest},
+    signers::{SignerSync, local::PrivateKeySigner},
+    sol_types::{SolCall, SolValue},
+};
+use eyre::{WrapErr, bail, eyre};
+use sidebridge_contracts::bindings::{
+    IERC20Metadata, IERC20Permit, MainBridge, Operational, SideBridge,
+};
+use sidebridge_core::{
+    amount::{format_amount, parse_amount},
+    domain::{Chain, Direction},
+    revert::{Source, decode_revert},
+};
+
+use crate::{
+    network::Net,
+    refusal::{Limits, OutboundFacts, Refusal},
+    track::{self, Located},
+};
+
+/// Gas assumed for a `lock` that cannot be estimated before its `approve` is mined (measured
+/// at about 80,000; see docs/perf.md), with room for a cold token.
+const LOCK_GAS_BUDGET: u64 = 150_000;
+
+const PERMIT_TYPEHASH_TEXT: &str =
+    "Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)";
+
+/// A token as the holder named it, resolved on one chain.
+#[derive(Debug, Clone)]
+pub(crate) struct Token {
+    pub(crate) address: Address,
+    pub(crate) symbol: String,
+    pub(crate) decimals: u8,
+}
+
+/// Resolves `name` (symbol or address) to the token on `chain`: the main token for deposits,
+/// the wrapped one for withdrawals.
+pub(crate) async fn resolve(net: &Net, chain: Chain, name: &str) -> eyre::Result<Token> {
+    if let Some(t) = net.deployment.token(name) {
+        return Ok(match chain {
+            Chain::Main => Token {
+                address: t.main_token,
+                symbol: t.symbol.clone(),
+                decimals: t.decimals,
+            },
+            Chain::Side => Token {
+                address: t.wrapped_token,
+                symbol: format!("w{}", t.symbol),
+                decimals: t.decimals,
+            },
+        });
+    }
+    let address: Address = name.parse().map_err(|_| {
+        let known: Vec<&str> = net
+            .deployment
+            .tokens
+            .iter()
+            .map(|t| t.symbol.as_str())
+            .collect();
+        eyre!(
+            "unknown token {name:?}: give an address or a symbol of the deployment ({})",
+            known.join(", ")
+        )
+    })?;
+    let erc20 = IERC20Metadata::new(address, net.provider(chain));
+    let decimals = erc20.decimals().call().await.map_err(|_| {
+        eyre!("{address} on the {chain} chain is not an ERC-20 token (no decimals())")
+    })?;
+    let symbol = erc20
+        .symbol()
+        .call()
+        .await
+        .unwrap_or_else(|_| address.to_string());
+    Ok(Token {
+        address,
+        symbol,
+        decimals,
+    })
+}
+
+/// What one outbound transfer asks for.
+#[derive(Debug, Clone)]
+pub(crate) struct Request<'a> {
+    pub(crate) direction: Direction,
+    pub(crate) token: &'a str,
+    pub(crate) amount: &'a str,
+    pub(crate) to: Option<Address>,
+}
+
+/// Checks, approves when needed, and sends the lock or burn; returns the transfer.
+pub(crate) async fn send(
+    net: &Net,
+    wallet: &PrivateKeySigner,
+    req: &Request<'_>,
+) -> eyre::Result<Result<Located, Refusal>> {
+    let chain = req.direction.source();
+    let p = net.provider(chain);
+    let info = net.info(chain);
+    let me = wallet.address();
+    let recipient = req.to.unwrap_or(me);
+    let token = resolve(net, chain, req.token).await?;
+    let amount = parse_amount(req.amount, token.decimals).map_err(|e| eyre!("amount: {e}"))?;
+    if amount.is_zero() {
+        bail!("amount: must be more than zero");
+    }
+
+    let op = Operational::new(info.operational, p);
+    let cfg = op.tokenConfig(token.address).call().await?;
+    let paused = MainBridge::new(info.bridge, p).paused().call().await?;
+    let facts = OutboundFacts {
+        chain,
+        token: token.address,
+        symbol: token.symbol.clone(),
+        decimals: token.decimals,
+        paused,
+        limits: Limits {
+            remote: cfg.remote,
+            min_amount: cfg.minAmount,
+            max_amount: cfg.maxAmount,
+            window_cap: cfg.windowCap,
+            window_secs: cfg.window,
+        },
+        available: op.availableCapacity(token.address).call().await?,
+        balance: IERC20Metadata::new(token.address, p)
+            .balanceOf(me)
+            .call()
+            .await?,
+    };
+    if let Err(refusal) = facts.check(amount) {
+        return Ok(Err(refusal));
+    }
+    let fee = op.quoteFee(token.address, amount).call().await?;
+    let main_token = match req.direction {
+        Direction::Deposit => token.address,
+        Direction::Withdrawal => cfg.remote,
+    };
+    inbound_notes(net, req.direction, main_token, amount - fee, &token).await?;
+
+    // the calls to make, in order
+    let mut calls: Vec<(&'static str, Address, Vec<u8>)> = Vec::new();
+    let main_call = match req.direction {
+        Direction::Withdrawal => SideBridge::burnCall {
+            wrapped: token.address,
+            amount,
+            recipient,
+        }
+        .abi_encode(),
+        Direction::Deposit => {
+            let allowance = IERC20Metadata::new(token.address, p)
+                .allowance(me, info.bridge)
+                .call()
+                .await?;
+            if allowance >= amount {
+                lock_call(token.address, amount, recipient)
+            } else if let Some(call) =
+                permit_lock_call(p, wallet, info.bridge, &token, amount, recipient).await?
+            {
+                call
+            } else {
+                calls.push((
+                    "approve",
+                    token.address,
+                    IERC20Metadata::approveCall {
+                        spender: info.bridge,
+                        amount,
+                    }
+                    .abi_encode(),
+                ));
+                lock_call(token.address, amount, recipient)
+            }
+        }
+    };
+    let verb = match req.direction {
+        Direction::Deposit => "lock",
+        Direction::Withdrawal => "burn",
+    };
+    calls.push((verb, info.bridge, main_call));
+
+    // gas for all of it, before the first is sent
+    let fees = p
+        .estimate_eip1559_fees()
+        .await
+        .wrap_err("reading gas fees")?;
+    let mut gas = 0u64;
+    for (i, (what, to, data)) in calls.iter().enumerate() {
+        gas += if i == 0 {
+            estimate(p, me, *to, data, what).await?
+        } else {
+            // a lock after an approve reverts until the approve is mined: budget it
+            LOCK_GAS_BUDGET
+        };
+    }
+    let need_wei = U256::from(gas) * U256::from(fees.max_fee_per_gas);
+    let have_wei = p.get_balance(me).await.wrap_err("reading the balance")?;
+    if have_wei < need_wei {
+        return Ok(Err(Refusal::InsufficientGas {
+            chain,
+            have_wei,
+            need_wei,
+        }));
+    }
+
+    eprintln!(
+        "{verb}ing {} {} (fee {}) for {recipient} on the {} chain",
+        format_amount(amount, token.decimals),
+        token.symbol,
+        format_amount(fee, token.decimals),
+        req.direction.destination()
+    );
+    let mut last = None;
+    for (what, to, data) in calls {
+        last = Some(transact(p, me, to, data, what).await?);
+    }
+    let receipt = last.expect("at least the lock or burn was sent");
+    let located = receipt
+        .inner
+        .logs()
+        .iter()
+        .filter(|l| l.address() == info.bridge)
+        .find_map(|l| track::from_source_log(net, chain, l))
+        .ok_or_else(|| eyre!("{verb} transaction mined without a transfer event"))?;
+    Ok(Ok(located))
+}
+
+fn lock_call(token: Address, amount: U256, recipient: Address) -> Vec<u8> {
+    MainBridge::lockCall {
+        token,
+        amount,
+        recipient,
+    }
+    .abi_encode()
+}
+
+/// `lockWithPermit` with a fresh permit signature, when the token speaks EIP-2612.
+async fn permit_lock_call(
+    p: &DynProvider,
+    wallet: &PrivateKeySigner,
+    bridge: Address,
+    token: &Token,
+    amount: U256,
+    recipient: Address,
+) -> eyre::Result<Option<Vec<u8>>> {
+    let permit = IERC20Permit::new(token.address, p);
+    let (Ok(nonce), Ok(domain)) = (
+        permit.nonces(wallet.address()).call().await,
+        permit.DOMAIN_SEPARATOR().call().await,
+    ) else {
+        return Ok(None);
+    };
+    let now = p
+        .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+        .await?
+        .map(|b| b.header.timestamp)
+        .unwrap_or_default();
+    let deadline = U256::from(now + 3_600);
+    let struct_hash = keccak256(
+        (
+            keccak256(PERMIT_TYPEHASH_TEXT),
+            wallet.address(),
+            bridge,
+            amount,
+            nonce,
+            deadline,
+        )
+            .abi_encode(),
+    );
+    let mut preimage = Vec::with_capacity(66);
+    preimage.extend_from_slice(b"\x19\x01");
+    preimage.extend_from_slice(domain.as_slice());
+    preimage.extend_from_slice(struct_hash.as_slice());
+    let signature = wallet
+        .sign_hash_sync(&keccak256(preimage))
+        .wrap_err("signing the permit")?;
+    eprintln!("approving by permit (no separate approve transaction)");
+    Ok(Some(
+        MainBridge::lockWithPermitCall {
+            token: token.address,
+            amount,
+            recipient,
+            deadline,
+            v: 27 + u8::from(signature.v()),
+            r: signature.r().into(),
+            s: signature.s().into(),
+        }
+        .abi_encode(),
+    ))
+}
+
+/// Tells the holder what the destination's inbound limits will do to this transfer: a large
+/// one waits in the queue, one above what is left now waits for the cap to refill.
+async fn inbound_notes(
+    net: &Net,
+    direction: Direction,
+    main_token: Address,
+    net_amount: U256,
+    token: &Token,
+) -> eyre::Result<()> {
+    let dst = direction.destination();
+    let bridge = MainBridge::new(net.info(dst).bridge, net.provider(dst));
+    let limit = bridge.inboundLimit(main_token).call().await?;
+    let available = bridge.inboundAvailable(main_token).call().await?;
+    let show = |v: U256| format!("{} {}", format_amount(v, token.decimals), token.symbol);
+    if !limit.large.is_zero() && net_amount > limit.large {
+        eprintln!(
+            "note: above {} a transfer waits {} s in the {dst} bridge's queue after the validators agree",
+            show(limit.large),
+            limit.delay
+        );
+    }
+    if net_amount > available {
+        eprintln!(
+            "note: the {dst} bridge takes in {} more now; this transfer completes once its inbound cap refills",
+            show(available)
+        );
+    }
+    Ok(())
+}
+
+fn request(from: Address, to: Address, data: &[u8]) -> TransactionRequest {
+    TransactionRequest::default()
+        .with_from(from)
+        .with_to(to)
+        .with_input(data.to_vec())
+}
+
+/// A revert in words, from any Sidebridge contract's errors.
+fn explain(
+    what: &str,
+    err: impl std::fmt::Display,
+    data: Option<alloy::primitives::Bytes>,
+) -> eyre::Report {
+    match data.and_then(|d| decode_revert(&d, Source::Bridge)) {
+        Some(e) => eyre!("{what} would revert with {}: {}", e.name, e.detail),
+        None => eyre!("{what}: {err}"),
+    }
+}
+
+/// Gas of one call, or the revert it would give in words.
+pub(crate) async fn estimate(
+    p: &DynProvider,
+    from: Address,
+    to: Address,
+    data: &[u8],
+    what: &str,
+) -> eyre::Result<u64> {
+    p.estimate_gas(request(from, to, data)).await.map_err(|e| {
+        let data = e.as_error_resp().and_then(|r| r.as_revert_data());
+        explain(what, &e, data)
+    })
+}
+
+/// Sends one call and waits for a successful receipt.
+pub(crate) async fn transact(
+    p: &DynProvider,
+    from: Address,
+    to: Address,
+    data: Vec<u8>,
+    what: &str,
+) -> eyre::Result<TransactionReceipt> {
+    let pending = p
+        .send_transaction(request(from, to, &data))
+        .await
+        .map_err(|e| {
+            let data = e.as_error_resp().and_then(|r| r.as_revert_data());
+            explain(what, &e, data)
+        })?;
+    let hash = *pending.tx_hash();
+    eprintln!("{what}: sent {hash}");
+    let receipt = pending
+        .get_receipt()
+        .await
+        .wrap_err_with(|| format!("{what}: waiting for {hash}"))?;
+    if !receipt.status() {
+        bail!("{what}: transaction {hash} reverted (nothing moved)");
+    }
+    Ok(receipt)
+}
