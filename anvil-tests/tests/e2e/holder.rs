@@ -2,6 +2,8 @@
 //! look transfers up, list them, claim a release oneself; and every refusal, which must say
 //! why, exit with its own code and send nothing.
 
+use std::time::Duration;
+
 use alloy::{
     primitives::{Address, B256, U256},
     providers::{Provider, ProviderBuilder, ext::AnvilApi},
@@ -10,7 +12,7 @@ use alloy::{
     sol_types::SolEvent,
 };
 use sidebridge_anvil_tests::{
-    System, SystemSpec, dev_key, holder::HolderCli, relayers::NodeOptions, tokens,
+    System, SystemSpec, await_until, dev_key, holder::HolderCli, relayers::NodeOptions, tokens,
 };
 use sidebridge_contracts::{
     Transfer,
@@ -300,8 +302,18 @@ async fn every_refusal_says_why_exits_with_its_own_code_and_sends_nothing() -> e
     Ok(())
 }
 
+/// Burns `amount` wDEMO with the CLI without waiting; returns the transfer's JSON.
+async fn burn(cli: &HolderCli, amount: &str) -> eyre::Result<serde_json::Value> {
+    let run = cli
+        .run(&["withdraw", "wDEMO", amount, "--json", "--no-wait"])
+        .await?;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    run.json()
+}
+
 #[tokio::test]
-async fn a_holder_claims_a_signed_withdrawal_the_relayers_did_not_release() -> eyre::Result<()> {
+async fn a_holder_claims_a_withdrawal_the_relayers_signed_but_did_not_release() -> eyre::Result<()>
+{
     let mut bridge = Bridge::start_spec(SystemSpec::default(), NodeOptions::default()).await?;
     bridge.start_nodes().await?;
     let dir = tempfile::tempdir()?;
@@ -311,63 +323,34 @@ async fn a_holder_claims_a_signed_withdrawal_the_relayers_did_not_release() -> e
         .await?;
     assert_eq!(run.code, 0, "{}", run.stderr);
 
-    // the relayers stop; the holder burns and follows for a moment: still pending
+    // the relayers can no longer pay for anything on the main chain: they sign on the side
+    // chain, and nobody releases
+    let sys = &bridge.sys;
+    let admin = ProviderBuilder::new().connect_http(sys.main.endpoint_url());
+    for v in &sys.validators {
+        admin.anvil_set_balance(v.address(), U256::ZERO).await?;
+    }
+    let w = burn(&cli, "4").await?;
+    let source_tx = w["source"]["tx"].as_str().expect("tx").to_string();
+    let signed = await_until(Duration::from_secs(60), "the relayers' signatures", || {
+        let cli = cli.clone();
+        let tx = source_tx.clone();
+        async move {
+            let status = cli.run(&["status", &tx, "--json"]).await?.json()?;
+            Ok((status["state"] == "releasable").then_some(status))
+        }
+    })
+    .await?;
+    assert_eq!(signed["approvals"]["ready"], true);
+    assert!(signed["approvals"]["have"].as_u64() >= Some(2), "{signed}");
     for node in &mut bridge.nodes {
         node.stop().await?;
     }
-    let sys = &bridge.sys;
-    let run = cli
-        .run(&["withdraw", "wDEMO", "4", "--json", "--timeout", "3"])
-        .await?;
-    assert_eq!(run.code, 3, "pending at the timeout: {}", run.stderr);
-    let w = run.json()?;
-    assert_eq!(w["state"], "approving");
-    let id = hash(&w["id"]);
-    let source_tx = w["source"]["tx"].as_str().expect("tx").to_string();
 
-    // one validator's signature is published: not enough
-    let burned = sys
-        .side_as(&sys.holder)
-        .get_transaction_receipt(source_tx.parse()?)
-        .await?
-        .and_then(|r| r.decoded_log::<SideBridge::Burned>())
-        .expect("the burn's receipt")
-        .data;
-    let t = Transfer::from_burned(
-        &burned,
-        sidebridge_anvil_tests::SIDE_CHAIN_ID,
-        sidebridge_anvil_tests::MAIN_CHAIN_ID,
-    );
-    let validators = sys.validators_sorted();
-    let publish = |v: &PrivateKeySigner| {
-        let side = SideBridge::new(sys.deployment.side.bridge, sys.side_as(v));
-        let t = t.clone();
-        let sig = v.sign_hash_sync(&id).expect("signing");
-        async move {
-            side.submitSignatures(vec![t.into()], sig.as_bytes().to_vec().into())
-                .send()
-                .await?
-                .get_receipt()
-                .await
-                .map_err(eyre::Report::from)
-        }
-    };
-    publish(&validators[0]).await?;
-    let early = cli.run(&["claim", &source_tx, "--json"]).await?;
-    assert_eq!(early.code, 17, "{}", early.stderr);
-    assert!(
-        early
-            .stderr
-            .contains("1 of the 2 validator signatures needed are published (1 missing)"),
-        "{}",
-        early.stderr
-    );
-
-    // the second: the holder releases it
-    publish(&validators[1]).await?;
+    // the holder releases it, by the burn's transaction hash
     let main = sys.main_as(&sys.holder);
     let before = System::balance(&main, sys.main_token, sys.holder.address()).await?;
-    let claimed = cli.run(&["claim", &id.to_string(), "--json"]).await?;
+    let claimed = cli.run(&["claim", &source_tx, "--json"]).await?;
     assert_eq!(claimed.code, 0, "{}", claimed.stderr);
     assert_eq!(claimed.json()?["state"], "landed");
     assert_eq!(
@@ -378,5 +361,39 @@ async fn a_holder_claims_a_signed_withdrawal_the_relayers_did_not_release() -> e
     assert_eq!(again.code, 18, "{}", again.stderr);
     assert!(again.stderr.contains("already released in 0x"));
     assert_eq!(again.json()?["refused"], "already_released");
+
+    // with the relayers stopped, one validator's signature is not enough
+    let w = burn(&cli, "1").await?;
+    let id = hash(&w["id"]);
+    let burned = sys
+        .side_as(&sys.holder)
+        .get_transaction_receipt(hash(&w["source"]["tx"]))
+        .await?
+        .and_then(|r| r.decoded_log::<SideBridge::Burned>())
+        .expect("the burn's receipt")
+        .data;
+    let t = Transfer::from_burned(
+        &burned,
+        sidebridge_anvil_tests::SIDE_CHAIN_ID,
+        sidebridge_anvil_tests::MAIN_CHAIN_ID,
+    );
+    let v = &sys.validators[0];
+    let sig = v.sign_hash_sync(&id)?;
+    SideBridge::new(sys.deployment.side.bridge, sys.side_as(v))
+        .submitSignatures(vec![t.into()], sig.as_bytes().to_vec().into())
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    let early = cli.run(&["claim", &id.to_string(), "--json"]).await?;
+    assert_eq!(early.code, 17, "{}", early.stderr);
+    assert!(
+        early
+            .stderr
+            .contains("1 of the 2 validator signatures needed are published (1 missing)"),
+        "{}",
+        early.stderr
+    );
+    assert_eq!(early.json()?["refused"], "not_ready");
     Ok(())
 }
