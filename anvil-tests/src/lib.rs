@@ -3,6 +3,7 @@
 //! end-to-end tests in `tests/` and by the `sidebridge-bench` benchmark.
 
 pub mod holder;
+pub mod index;
 pub mod proxy;
 pub mod relayers;
 
@@ -87,6 +88,8 @@ pub struct SystemSpec {
     pub min_amount: u64,
     pub max_amount: u64,
     pub window_cap: u64,
+    /// Also deploy and map a second plain token ("TWO", the holder's), with the same settings.
+    pub second_token: bool,
 }
 
 impl Default for SystemSpec {
@@ -104,6 +107,7 @@ impl Default for SystemSpec {
             min_amount: 0,
             max_amount: 0,
             window_cap: 0,
+            second_token: false,
         }
     }
 }
@@ -137,6 +141,8 @@ pub struct System {
     pub validators: Vec<PrivateKeySigner>,
     pub main_token: Address,
     pub wrapped_token: Address,
+    /// The second mapped token and its wrapped token, when [`SystemSpec::second_token`].
+    pub second_token: Option<(Address, Address)>,
 }
 
 /// Supply of the demo token minted to the holder: 1 billion with 18 decimals.
@@ -185,7 +191,7 @@ impl System {
                 .address()
         };
 
-        let config = DeployConfig {
+        let mut config = DeployConfig {
             deployer: deployer.address(),
             members: members.iter().map(|m| m.address()).collect(),
             member_threshold: 2,
@@ -196,7 +202,7 @@ impl System {
             guardians: vec![guardian.address()],
             fee_recipient,
             tokens: vec![TokenSpec {
-                main_token,
+                main_token: Address::ZERO,
                 fee_bps: spec.fee_bps,
                 inbound_cap: tokens(spec.inbound_cap),
                 inbound_window_secs: 86_400,
@@ -209,11 +215,35 @@ impl System {
                 ..Default::default()
             }],
         };
+        let settings = config.tokens[0].clone();
+        config.tokens[0].main_token = main_token;
+        let second = if spec.second_token {
+            let issuer = wallet_provider(&main, &holder);
+            let token = *DemoToken::deploy(
+                issuer,
+                "Second Token".into(),
+                "TWO".into(),
+                18,
+                demo_supply(),
+            )
+            .await
+            .wrap_err("deploying the second token")?
+            .address();
+            config.tokens.push(TokenSpec {
+                main_token: token,
+                ..settings
+            });
+            Some(token)
+        } else {
+            None
+        };
         let deployment = deploy(&main_deployer, &side_deployer, &config)
             .await
             .wrap_err("deploying the system")?;
         let wrapped_token = deployment.tokens[0].wrapped_token;
+        let second_token = second.map(|token| (token, deployment.tokens[1].wrapped_token));
         Ok(Self {
+            second_token,
             main_token,
             wrapped_token,
             main,

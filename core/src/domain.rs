@@ -229,6 +229,9 @@ pub struct TransferRecord {
     /// Source-chain block and transaction of the `Locked`/`Burned` event.
     pub source_block: u64,
     pub source_tx: B256,
+    /// Unix seconds of the source block: the order of the public index (rebuilt from the
+    /// chains, it must not depend on when a record was stored).
+    pub source_time: i64,
     pub state: TransferState,
     /// Unix seconds when the record was first stored and last changed.
     pub created_at: i64,

@@ -99,7 +99,12 @@ async fn metrics(State(state): State<HttpState>) -> Response {
             .metrics
             .set_ready(chain, state.readiness.chain(chain).ready);
     }
-    match state.metrics.encode() {
+    metrics_text(&state.metrics)
+}
+
+/// The Prometheus text of `metrics` (the relayer's and the index's `/metrics`).
+pub(crate) fn metrics_text(metrics: &Metrics) -> Response {
+    match metrics.encode() {
         Ok(body) => (
             [(header::CONTENT_TYPE, prometheus_text::CONTENT_TYPE)],
             body,
@@ -215,22 +220,31 @@ async fn not_found() -> Response {
 #[derive(Debug)]
 pub struct StoreApi(pub Store);
 
+/// What a transfer is, whoever shows it: its content and fee, as JSON fields.
+pub(crate) fn transfer_content(r: &TransferRecord) -> serde_json::Map<String, serde_json::Value> {
+    [
+        ("id", json!(r.id)),
+        ("direction", r.direction.as_str().into()),
+        ("nonce", r.nonce().into()),
+        ("token", json!(r.transfer.token)),
+        ("sender", json!(r.transfer.sender)),
+        ("recipient", json!(r.transfer.recipient)),
+        ("amount", r.transfer.amount.to_string().into()),
+        ("fee", r.fee.to_string().into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
 fn transfer_json(r: &TransferRecord) -> serde_json::Value {
-    serde_json::json!({
-        "id": r.id,
-        "direction": r.direction.as_str(),
-        "state": r.state.as_str(),
-        "nonce": r.nonce(),
-        "token": r.transfer.token,
-        "sender": r.transfer.sender,
-        "recipient": r.transfer.recipient,
-        "amount": r.transfer.amount.to_string(),
-        "fee": r.fee.to_string(),
-        "sourceBlock": r.source_block,
-        "sourceTx": r.source_tx,
-        "createdAt": r.created_at,
-        "updatedAt": r.updated_at,
-    })
+    let mut v = transfer_content(r);
+    v.insert("state".into(), r.state.as_str().into());
+    v.insert("sourceBlock".into(), r.source_block.into());
+    v.insert("sourceTx".into(), json!(r.source_tx));
+    v.insert("createdAt".into(), r.created_at.into());
+    v.insert("updatedAt".into(), r.updated_at.into());
+    v.into()
 }
 
 impl TransferApi for StoreApi {

@@ -17,11 +17,15 @@
 //! - [`audit`]: every mint, release and vote compared with what the source emitted; alarms;
 //! - [`health`]: readiness by chain (watcher, RPC, validator membership, gas runway);
 //! - [`http`] and [`metrics`]: Prometheus metrics, health, readiness and a small JSON API.
+//!
+//! [`index`] is the keyless transfer index anyone may run (`relayer index`): the same watchers
+//! and store, no key, and a public read-only API with a status page.
 
 pub mod audit;
 pub mod failpoint;
 pub mod health;
 pub mod http;
+pub mod index;
 pub mod ledger;
 pub mod metrics;
 pub mod node;

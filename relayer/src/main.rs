@@ -6,9 +6,9 @@ use alloy::primitives::U256;
 use clap::{Parser, Subcommand, ValueEnum};
 use eyre::WrapErr;
 use sidebridge_relayer::{
-    config::{Config, SecretRef},
+    config::{Config, IndexConfig, SecretRef},
     domain::Chain,
-    keys,
+    index, keys,
     ledger::{CostFormat, CostGrouping, group_costs, render},
     node,
     signer::ValidatorSigner,
@@ -37,6 +37,12 @@ enum Command {
     /// Run the relayer.
     Run {
         #[arg(long, env = "SIDEBRIDGE_CONFIG")]
+        config: PathBuf,
+    },
+    /// Run the keyless transfer index: the watchers into a database of its own, and a public
+    /// read-only API and status page. Needs no key.
+    Index {
+        #[arg(long, env = "SIDEBRIDGE_INDEX_CONFIG")]
         config: PathBuf,
     },
     /// Cursor per chain, transfers by state, account balances.
@@ -188,6 +194,12 @@ async fn run(command: Command) -> eyre::Result<()> {
                 return Ok(());
             }
             node::run(config, signer, shutdown).await?;
+            Ok(())
+        }
+        Command::Index { config } => {
+            let shutdown = CancellationToken::new();
+            install_stop_signals(shutdown.clone())?;
+            index::run(IndexConfig::load(&config)?, shutdown).await?;
             Ok(())
         }
         Command::Status { config, json } => status(&Config::load(&config)?, json).await,

@@ -123,7 +123,19 @@ pub const SWEEP_EVERY: Duration = Duration::from_secs(30);
 /// Where the node writes the address its HTTP surface bound (port 0 picks a free one): beside
 /// a SQLite database, else beside the config file.
 pub fn http_addr_file(config: &Config) -> Option<PathBuf> {
-    let url = config.database_url.expose();
+    addr_file(
+        config.database_url.expose(),
+        config.source.as_deref(),
+        "relayer.http-addr",
+    )
+}
+
+/// The file `name` beside the SQLite database `url` names, else beside the config file.
+pub(crate) fn addr_file(
+    url: &str,
+    config_source: Option<&std::path::Path>,
+    name: &str,
+) -> Option<PathBuf> {
     let sqlite = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
@@ -132,9 +144,31 @@ pub fn http_addr_file(config: &Config) -> Option<PathBuf> {
         Some(path) => PathBuf::from(path.split('?').next().unwrap_or(path))
             .parent()?
             .to_path_buf(),
-        None => config.source.as_ref()?.parent()?.to_path_buf(),
+        None => config_source?.parent()?.to_path_buf(),
     };
-    Some(dir.join("relayer.http-addr"))
+    Some(dir.join(name))
+}
+
+/// Binds the HTTP listener and reports the address it got (port 0 picks a free one) in
+/// `file`, written whole and then renamed so that a reader never sees half an address.
+pub(crate) async fn bind_reported(
+    addr: std::net::SocketAddr,
+    file: Option<PathBuf>,
+) -> Result<(tokio::net::TcpListener, std::net::SocketAddr), NodeError> {
+    let listen_error = |source| NodeError::Listen { addr, source };
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(listen_error)?;
+    let bound = listener.local_addr().map_err(listen_error)?;
+    if let Some(file) = file {
+        let tmp = file.with_extension("tmp");
+        let written =
+            std::fs::write(&tmp, format!("{bound}\n")).and_then(|()| std::fs::rename(&tmp, &file));
+        if let Err(e) = written {
+            tracing::warn!(target: "node", file = %file.display(), error = %e, "cannot write the HTTP address file");
+        }
+    }
+    Ok((listener, bound))
 }
 
 /// Runs a node until `shutdown` is cancelled.
@@ -151,48 +185,28 @@ pub async fn run(
     let side = connect_chain(Chain::Side, &config.side, side_rpc.clone()).await?;
     let store = Store::connect(config.database_url.expose()).await?;
     store.migrate().await?;
-    let listener = tokio::net::TcpListener::bind(config.http_listen)
-        .await
-        .map_err(|source| NodeError::Listen {
-            addr: config.http_listen,
-            source,
-        })?;
-    let http_addr = listener.local_addr().map_err(|source| NodeError::Listen {
-        addr: config.http_listen,
-        source,
-    })?;
-    if let Some(file) = http_addr_file(&config) {
-        // written whole, then renamed: a reader never sees half an address
-        let tmp = file.with_extension("tmp");
-        let written = std::fs::write(&tmp, format!("{http_addr}\n"))
-            .and_then(|()| std::fs::rename(&tmp, &file));
-        if let Err(e) = written {
-            tracing::warn!(target: "node", file = %file.display(), error = %e, "cannot write the HTTP address file");
-        }
-    }
+    let (listener, http_addr) = bind_reported(config.http_listen, http_addr_file(&config)).await?;
     tracing::info!(target: "node", validator = %signer.address(), http = %http_addr,
         database = store.backend(), "relayer starting");
 
-    let route = Route {
-        main_chain_id: config.main.chain_id,
-        side_chain_id: config.side.chain_id,
-        main_bridge: config.main.bridge,
-        side_bridge: config.side.bridge,
-    };
+    let route = Route::between(&config.main, &config.side);
     let readiness = Arc::new(Readiness::default());
     let progress = Arc::new(Notify::new());
-    let mut tasks: JoinSet<(&'static str, Result<(), String>)> = JoinSet::new();
+    let mut tasks: Tasks = JoinSet::new();
     let work = shutdown.child_token();
 
     for (chain, provider) in [(Chain::Main, &main), (Chain::Side, &side)] {
         spawn_watcher(
             &mut tasks,
-            &config,
-            chain,
-            provider,
-            &store,
-            route,
-            &progress,
+            WatchSetup {
+                chain,
+                cfg: config.chain(chain),
+                log_range: config.relay.log_range,
+                provider,
+                store: &store,
+                route,
+                progress: &progress,
+            },
             &metrics,
             &readiness,
             work.clone(),
@@ -306,7 +320,20 @@ pub async fn run(
         ("http", result)
     });
 
-    // a critical task ending before shutdown ends the node
+    supervise(tasks, work, shutdown, "relayer").await
+}
+
+/// The named tasks of a process, each critical.
+pub(crate) type Tasks = JoinSet<(&'static str, Result<(), String>)>;
+
+/// Waits until `shutdown` is cancelled or a critical task ends (an error then), stops the
+/// work, and gives every task [`SHUTDOWN_DEADLINE`] to finish.
+pub(crate) async fn supervise(
+    mut tasks: Tasks,
+    work: CancellationToken,
+    shutdown: CancellationToken,
+    what: &'static str,
+) -> Result<(), NodeError> {
     let failure = tokio::select! {
         biased;
         _ = shutdown.cancelled() => None,
@@ -329,7 +356,7 @@ pub async fn run(
     match failure {
         Some(err) => Err(err),
         None => {
-            tracing::info!(target: "node", "relayer stopped");
+            tracing::info!(target: "node", "{what} stopped");
             Ok(())
         }
     }
@@ -345,22 +372,38 @@ fn flatten<E: std::fmt::Display>(
     }
 }
 
-/// A chain's watcher, and the task that turns its status into metrics and readiness.
-#[allow(clippy::too_many_arguments)]
-fn spawn_watcher(
-    tasks: &mut JoinSet<(&'static str, Result<(), String>)>,
-    config: &Config,
-    chain: Chain,
-    provider: &DynProvider,
-    store: &Store,
-    route: Route,
-    progress: &Arc<Notify>,
+/// What a chain's watcher is built from (the relayer's and the index's alike).
+#[derive(Debug)]
+pub(crate) struct WatchSetup<'a> {
+    pub(crate) chain: Chain,
+    pub(crate) cfg: &'a ChainConfig,
+    pub(crate) log_range: u64,
+    pub(crate) provider: &'a DynProvider,
+    pub(crate) store: &'a Store,
+    pub(crate) route: Route,
+    pub(crate) progress: &'a Arc<Notify>,
+}
+
+/// A chain's watcher, and the task that turns its status into metrics and readiness. Returns
+/// a view of that status (head, cursor, lag, halt) for whoever else wants it.
+pub(crate) fn spawn_watcher(
+    tasks: &mut Tasks,
+    setup: WatchSetup<'_>,
     metrics: &Arc<Metrics>,
     readiness: &Arc<Readiness>,
     token: CancellationToken,
-) {
-    let cfg = config.chain(chain).clone();
+) -> tokio::sync::watch::Receiver<ChainStatus> {
+    let WatchSetup {
+        chain,
+        cfg,
+        log_range,
+        provider,
+        store,
+        route,
+        progress,
+    } = setup;
     let (status, mut updates) = tokio::sync::watch::channel(ChainStatus::default());
+    let view = status.subscribe();
     let watcher = Watcher {
         chain,
         source: RpcEventSource {
@@ -371,7 +414,7 @@ fn spawn_watcher(
         route,
         confirmations: cfg.confirmations,
         poll_interval: cfg.poll_interval,
-        log_range: config.relay.log_range,
+        log_range,
         start_block: cfg.start_block,
         status,
         progress: progress.clone(),
@@ -412,4 +455,5 @@ fn spawn_watcher(
             }
         }
     });
+    view
 }

@@ -7,6 +7,7 @@ mod failpoints;
 mod faults;
 mod governance;
 mod holder;
+mod index;
 mod parking;
 mod relay;
 mod reorg;

@@ -14,6 +14,7 @@
 //! database URL may carry a password, so [`DatabaseUrl`] redacts it when shown and may itself
 //! be given as a reference.
 
+mod index;
 mod raw;
 mod secret;
 mod validate;
@@ -27,6 +28,7 @@ use std::{
 
 use alloy::{primitives::Address, transports::http::reqwest::Url};
 
+pub use self::index::{IndexConfig, RateLimit};
 pub use self::secret::{DatabaseUrl, InvalidSecretRef, SecretRef, SecretString};
 use self::{raw::Errors, validate::validate};
 use crate::domain::Chain;
@@ -174,12 +176,7 @@ impl Default for RelayConfig {
 impl Config {
     /// Reads and validates the file at `path`, with the process environment's overrides.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let mut config = Self::from_toml_str(&text, &|name| std::env::var(name).ok())
-            .map_err(|e| e.in_file(path))?;
+        let mut config = load_file(path, Self::from_toml_str)?;
         config.source = Some(path.to_path_buf());
         Ok(config)
     }
@@ -189,19 +186,7 @@ impl Config {
         s: &str,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigError> {
-        let table: toml::Table = toml::from_str(s).map_err(|e| ConfigError::Syntax {
-            file: None,
-            message: e.to_string(),
-        })?;
-        let mut errors = Errors::default();
-        let config = validate(table, env, &mut errors);
-        match config {
-            Some(config) if errors.found.is_empty() => Ok(config),
-            _ => Err(ConfigError::Invalid {
-                file: None,
-                errors: errors.found,
-            }),
-        }
+        parse_toml(s, env, validate)
     }
 
     /// The settings of one chain.
@@ -210,6 +195,42 @@ impl Config {
             Chain::Main => &self.main,
             Chain::Side => &self.side,
         }
+    }
+}
+
+/// The process environment, or a stand-in for it: a variable's value by name.
+type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// Reads the file at `path` and parses it with `parse` under the process environment; errors
+/// name the file.
+fn load_file<T>(
+    path: &Path,
+    parse: fn(&str, Env<'_>) -> Result<T, ConfigError>,
+) -> Result<T, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(&text, &|name| std::env::var(name).ok()).map_err(|e| e.in_file(path))
+}
+
+/// TOML text validated by `validate`, every problem collected.
+fn parse_toml<T>(
+    s: &str,
+    env: Env<'_>,
+    validate: fn(toml::Table, Env<'_>, &mut Errors) -> Option<T>,
+) -> Result<T, ConfigError> {
+    let table: toml::Table = toml::from_str(s).map_err(|e| ConfigError::Syntax {
+        file: None,
+        message: e.to_string(),
+    })?;
+    let mut errors = Errors::default();
+    match validate(table, env, &mut errors) {
+        Some(value) if errors.found.is_empty() => Ok(value),
+        _ => Err(ConfigError::Invalid {
+            file: None,
+            errors: errors.found,
+        }),
     }
 }
 

@@ -63,10 +63,43 @@ pub(super) const CHAIN_KEYS: &[&str] = &[
     "operational",
     "confirmations",
     "poll_interval_ms",
-    "max_fee_per_gas_gwei",
     "start_block",
+    // a relaying validator's only: the keyless reader's list ends before these
+    "max_fee_per_gas_gwei",
     "min_balance_ether",
 ];
+
+/// A keyless reader's chain table: no fee cap, no gas runway.
+pub(super) const KEYLESS_CHAIN_KEYS: &[&str] = CHAIN_KEYS.split_at(CHAIN_KEYS.len() - 2).0;
+
+/// The transfer index's file (`relayer index --config FILE`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawIndex {
+    pub(super) database_url: Option<Value>,
+    pub(super) listen: Option<Value>,
+    pub(super) log_range: Option<Value>,
+    pub(super) rate_limit: Option<Value>,
+    pub(super) chains: Option<Value>,
+}
+
+pub(super) const INDEX_KEYS: &[&str] = &[
+    "database_url",
+    "listen",
+    "log_range",
+    "rate_limit",
+    "chains",
+];
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRateLimit {
+    pub(super) per_second: Option<Value>,
+    pub(super) burst: Option<Value>,
+    pub(super) clients: Option<Value>,
+}
+
+pub(super) const RATE_LIMIT_KEYS: &[&str] = &["per_second", "burst", "clients"];
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -104,6 +137,9 @@ pub(super) const LOG_RANGE: RangeInclusive<u64> = 1..=100_000;
 pub(super) const MAX_IN_FLIGHT: RangeInclusive<u64> = 1..=64;
 pub(super) const RPC_FAILURE_SECS: RangeInclusive<u64> = 1..=86_400;
 pub(super) const TRANSFERS_PER_ROUND: RangeInclusive<u64> = 10..=100_000;
+pub(super) const RATE_PER_SECOND: RangeInclusive<u64> = 1..=10_000;
+pub(super) const RATE_BURST: RangeInclusive<u64> = 1..=100_000;
+pub(super) const RATE_CLIENTS: RangeInclusive<u64> = 16..=10_000_000;
 pub(super) const MAX_MIN_BALANCE_ETHER: u128 = 1_000_000;
 pub(super) const WEI_PER_ETHER: u128 = 1_000_000_000_000_000_000;
 pub(super) const MAX_FEE_GWEI: u128 = 100_000;

@@ -18,37 +18,11 @@ pub(super) fn validate(
     env: &dyn Fn(&str) -> Option<String>,
     errors: &mut Errors,
 ) -> Option<Config> {
-    let env_var = |name: &str| env(name).filter(|v| !v.is_empty());
     errors.note_datetimes("", &table);
     let raw: RawConfig = errors.section("", Value::Table(table), CONFIG_KEYS)?;
 
-    let override_with = |errors: &mut Errors, path: &str, var: &'static str| {
-        env_var(var).map(|v| {
-            errors.from_env.insert(path.to_string(), var);
-            errors.datetimes.remove(path);
-            Value::String(v)
-        })
-    };
-
-    let database_url = override_with(errors, "database_url", ENV_DATABASE_URL).or(raw.database_url);
-    let database_url = match database_url {
-        None => {
-            errors.push(
-                "database_url",
-                format!("missing (set it here or in {ENV_DATABASE_URL})"),
-            );
-            None
-        }
-        Some(v) => errors.parse("database_url", v, |v| database(v, env)),
-    };
-
-    let http_listen = override_with(errors, "http_listen", ENV_HTTP_LISTEN).or(raw.http_listen);
-    let http_listen = errors.optional(
-        "http_listen",
-        http_listen,
-        SocketAddr::from(([127, 0, 0, 1], 9100)),
-        socket_addr,
-    );
+    let database_url = database_setting(errors, env, raw.database_url);
+    let http_listen = listen_setting(errors, env, "http_listen", raw.http_listen);
 
     let key = match raw.key {
         None => {
@@ -58,53 +32,14 @@ pub(super) fn validate(
         Some(v) => errors
             .section::<RawKey>("key", v, KEY_KEYS)
             .and_then(|mut raw| {
-                if let Some(v) = override_with(errors, "key.password", ENV_KEY_PASSWORD) {
+                if let Some(v) = override_with(errors, env, "key.password", ENV_KEY_PASSWORD) {
                     raw.password = Some(v);
                 }
                 key_config(raw, errors)
             }),
     };
 
-    let (main, side) = match raw.chains {
-        None => {
-            errors.push("chains", "missing ([chains.main] and [chains.side] tables)");
-            (None, None)
-        }
-        Some(v) => match errors.table("chains", v) {
-            None => (None, None),
-            Some(mut chains) => {
-                let mut one = |errors: &mut Errors, chain: Chain, var: &'static str| {
-                    let path = format!("chains.{chain}");
-                    let Some(v) = chains.remove(chain.as_str()) else {
-                        errors.push(&path, format!("missing (a [{path}] table)"));
-                        return None;
-                    };
-                    let mut raw: RawChain = errors.section(&path, v, CHAIN_KEYS)?;
-                    if let Some(v) = override_with(errors, &format!("{path}.rpc_url"), var) {
-                        raw.rpc_url = Some(v);
-                    }
-                    chain_config(&path, raw, errors)
-                };
-                let main = one(errors, Chain::Main, ENV_MAIN_RPC_URL);
-                let side = one(errors, Chain::Side, ENV_SIDE_RPC_URL);
-                for (name, _) in chains {
-                    errors.push(
-                        &format!("chains.{name}"),
-                        "unknown chain (expected main or side)",
-                    );
-                }
-                (main, side)
-            }
-        },
-    };
-    if let (Some(main), Some(side)) = (&main, &side)
-        && main.chain_id == side.chain_id
-    {
-        errors.push(
-            "chains.side.chain_id",
-            "must differ from chains.main.chain_id",
-        );
-    }
+    let (main, side) = chains_setting(errors, env, raw.chains, ChainRole::Relaying);
 
     let relay = match raw.relay {
         None => Some(RelayConfig::default()),
@@ -122,6 +57,113 @@ pub(super) fn validate(
         relay: relay?,
         source: None,
     })
+}
+
+/// The value of environment variable `var` (when set and not empty) in place of the file's
+/// value at `path`; errors at that path then name the variable.
+pub(super) fn override_with(
+    errors: &mut Errors,
+    env: &dyn Fn(&str) -> Option<String>,
+    path: &str,
+    var: &'static str,
+) -> Option<Value> {
+    env(var).filter(|v| !v.is_empty()).map(|v| {
+        errors.from_env.insert(path.to_string(), var);
+        errors.datetimes.remove(path);
+        Value::String(v)
+    })
+}
+
+/// `database_url`, required, overridden by [`ENV_DATABASE_URL`].
+pub(super) fn database_setting(
+    errors: &mut Errors,
+    env: &dyn Fn(&str) -> Option<String>,
+    raw: Option<Value>,
+) -> Option<DatabaseUrl> {
+    match override_with(errors, env, "database_url", ENV_DATABASE_URL).or(raw) {
+        None => {
+            errors.push(
+                "database_url",
+                format!("missing (set it here or in {ENV_DATABASE_URL})"),
+            );
+            None
+        }
+        Some(v) => errors.parse("database_url", v, |v| database(v, env)),
+    }
+}
+
+/// An HTTP listen address at `path`, overridden by [`ENV_HTTP_LISTEN`]; loopback port 9100
+/// when unset.
+pub(super) fn listen_setting(
+    errors: &mut Errors,
+    env: &dyn Fn(&str) -> Option<String>,
+    path: &str,
+    raw: Option<Value>,
+) -> Option<SocketAddr> {
+    let value = override_with(errors, env, path, ENV_HTTP_LISTEN).or(raw);
+    errors.optional(
+        path,
+        value,
+        SocketAddr::from(([127, 0, 0, 1], 9100)),
+        socket_addr,
+    )
+}
+
+/// Who reads a chain's settings: a relaying validator needs a fee cap and a gas runway, a
+/// keyless reader (the transfer index) sends nothing and has neither.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ChainRole {
+    Relaying,
+    Keyless,
+}
+
+/// The `[chains.main]` and `[chains.side]` tables, RPC URLs overridden by the environment.
+pub(super) fn chains_setting(
+    errors: &mut Errors,
+    env: &dyn Fn(&str) -> Option<String>,
+    raw: Option<Value>,
+    role: ChainRole,
+) -> (Option<ChainConfig>, Option<ChainConfig>) {
+    let Some(v) = raw else {
+        errors.push("chains", "missing ([chains.main] and [chains.side] tables)");
+        return (None, None);
+    };
+    let Some(mut chains) = errors.table("chains", v) else {
+        return (None, None);
+    };
+    let keys = match role {
+        ChainRole::Relaying => CHAIN_KEYS,
+        ChainRole::Keyless => KEYLESS_CHAIN_KEYS,
+    };
+    let mut one = |errors: &mut Errors, chain: Chain, var: &'static str| {
+        let path = format!("chains.{chain}");
+        let Some(v) = chains.remove(chain.as_str()) else {
+            errors.push(&path, format!("missing (a [{path}] table)"));
+            return None;
+        };
+        let mut raw: RawChain = errors.section(&path, v, keys)?;
+        if let Some(v) = override_with(errors, env, &format!("{path}.rpc_url"), var) {
+            raw.rpc_url = Some(v);
+        }
+        chain_config(&path, raw, errors, role)
+    };
+    let main = one(errors, Chain::Main, ENV_MAIN_RPC_URL);
+    let side = one(errors, Chain::Side, ENV_SIDE_RPC_URL);
+    for (name, _) in chains {
+        errors.push(
+            &format!("chains.{name}"),
+            "unknown chain (expected main or side)",
+        );
+    }
+    if let (Some(main), Some(side)) = (&main, &side)
+        && main.chain_id == side.chain_id
+    {
+        errors.push(
+            "chains.side.chain_id",
+            "must differ from chains.main.chain_id",
+        );
+    }
+    (main, side)
 }
 
 pub(super) fn key_config(raw: RawKey, errors: &mut Errors) -> Option<KeyConfig> {
@@ -147,7 +189,12 @@ pub(super) fn key_config(raw: RawKey, errors: &mut Errors) -> Option<KeyConfig> 
     })
 }
 
-pub(super) fn chain_config(path: &str, raw: RawChain, errors: &mut Errors) -> Option<ChainConfig> {
+pub(super) fn chain_config(
+    path: &str,
+    raw: RawChain,
+    errors: &mut Errors,
+    role: ChainRole,
+) -> Option<ChainConfig> {
     let at = |key: &str| format!("{path}.{key}");
     let rpc_url = errors.required(&at("rpc_url"), raw.rpc_url, rpc_url);
     let chain_id = errors.required(&at("chain_id"), raw.chain_id, |v| in_range(v, 1..=u64::MAX));
@@ -161,17 +208,25 @@ pub(super) fn chain_config(path: &str, raw: RawChain, errors: &mut Errors) -> Op
         errors.optional(&at("poll_interval_ms"), raw.poll_interval_ms, 1_000, |v| {
             in_range(v, POLL_INTERVAL_MS)
         });
-    let max_fee_per_gas =
-        errors.required(&at("max_fee_per_gas_gwei"), raw.max_fee_per_gas_gwei, gwei);
+    // a keyless reader's key list leaves both out, so they are never set for it
+    let max_fee_per_gas = match role {
+        ChainRole::Relaying => {
+            errors.required(&at("max_fee_per_gas_gwei"), raw.max_fee_per_gas_gwei, gwei)
+        }
+        ChainRole::Keyless => Some(0),
+    };
     let start_block = errors.optional(&at("start_block"), raw.start_block, 0, |v| {
         in_range(v, 0..=u64::MAX)
     });
-    let min_balance = errors.optional(
-        &at("min_balance_ether"),
-        raw.min_balance_ether,
-        DEFAULT_MIN_BALANCE_WEI,
-        ether,
-    );
+    let min_balance = match role {
+        ChainRole::Relaying => errors.optional(
+            &at("min_balance_ether"),
+            raw.min_balance_ether,
+            DEFAULT_MIN_BALANCE_WEI,
+            ether,
+        ),
+        ChainRole::Keyless => Some(0),
+    };
     Some(ChainConfig {
         rpc_url: rpc_url?,
         chain_id: chain_id?,

@@ -225,6 +225,7 @@ mod tests {
             fee: U256::ZERO,
             source_block: 1,
             source_tx: B256::ZERO,
+            source_time: 0,
             state: TransferState::Ready,
             created_at: 0,
             updated_at: 0,

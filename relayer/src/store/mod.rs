@@ -29,6 +29,7 @@ use crate::rpc::{Classify, Disposition};
 mod attempts;
 mod audit;
 mod costs;
+mod index;
 #[cfg(test)]
 pub(crate) mod testing;
 mod transfers;
@@ -38,6 +39,7 @@ mod watch;
 pub use attempts::{AttemptStatus, TxAttempt};
 pub use audit::describe_id;
 pub use costs::FeeEntry;
+pub use index::{IndexFilter, IndexPage, IndexState, IndexedTransfer, Leg, PageCursor};
 pub use tries::{FIRST_PAUSE, FREE_TRIES, LONGEST_PAUSE, next_try};
 pub use watch::WatchBatch;
 

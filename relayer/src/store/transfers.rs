@@ -18,7 +18,7 @@ fn not_parked(now: u8) -> String {
 }
 
 const TRANSFER_COLUMNS: &str = "id, direction, src_chain_id, dst_chain_id, nonce, token, sender, \
-     recipient, amount, fee, source_block, source_tx, state, created_at, updated_at";
+     recipient, amount, fee, source_block, source_tx, state, created_at, updated_at, source_time";
 
 impl Store {
     pub async fn transfer(&self, id: B256) -> Result<Option<TransferRecord>, StoreError> {
@@ -273,7 +273,7 @@ pub(super) async fn insert_transfer(
     let t = &r.transfer;
     let sql = format!(
         "INSERT INTO transfers ({TRANSFER_COLUMNS}) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
          ON CONFLICT (id) DO NOTHING"
     );
     let done = sqlx::query(&sql)
@@ -292,12 +292,13 @@ pub(super) async fn insert_transfer(
         .bind(r.state.as_str())
         .bind(r.created_at)
         .bind(r.updated_at)
+        .bind(r.source_time)
         .execute(&mut **tx)
         .await?;
     Ok(done.rows_affected() > 0)
 }
 
-fn read_transfer(r: &AnyRow) -> Result<TransferRecord, StoreError> {
+pub(super) fn read_transfer(r: &AnyRow) -> Result<TransferRecord, StoreError> {
     Ok(TransferRecord {
         id: read_parsed(r, "id")?,
         direction: read_parsed(r, "direction")?,
@@ -313,6 +314,7 @@ fn read_transfer(r: &AnyRow) -> Result<TransferRecord, StoreError> {
         fee: read_parsed(r, "fee")?,
         source_block: read_u64(r, "source_block")?,
         source_tx: read_parsed(r, "source_tx")?,
+        source_time: r.try_get::<i64, _>("source_time")?,
         state: read_parsed(r, "state")?,
         created_at: r.try_get::<i64, _>("created_at")?,
         updated_at: r.try_get::<i64, _>("updated_at")?,

@@ -196,6 +196,18 @@ pub struct Route {
     pub side_bridge: Address,
 }
 
+impl Route {
+    /// The route between two configured chains.
+    pub fn between(main: &crate::config::ChainConfig, side: &crate::config::ChainConfig) -> Self {
+        Self {
+            main_chain_id: main.chain_id,
+            side_chain_id: side.chain_id,
+            main_bridge: main.bridge,
+            side_bridge: side.bridge,
+        }
+    }
+}
+
 /// What the watcher reports after every step.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ChainStatus {
@@ -246,6 +258,7 @@ pub fn decode(chain: Chain, route: &Route, logs: &[Log], timestamp: i64, now: i6
                 fee,
                 source_block: block,
                 source_tx: tx,
+                source_time: ts,
                 state: TransferState::Observed,
                 created_at: now,
                 updated_at: now,

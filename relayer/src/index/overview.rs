@@ -1,0 +1,239 @@
+//! The bridge at a glance, for `/api/overview` and the status page: per chain the validator
+//! set and its version, the head, how far the index has read and its lag, pause; per mapped
+//! token the limits left in the window each way and the fees collected.
+//!
+//! One task reads it every [`REFRESH_EVERY`] and the API serves the last reading, so public
+//! clients never cause RPC calls of their own (a page polled by a thousand browsers costs the
+//! node what one does).
+
+use std::time::Duration;
+
+use alloy::{
+    primitives::{Address, U256},
+    providers::DynProvider,
+};
+use serde_json::{Value, json};
+use sidebridge_contracts::bindings::{IERC20Metadata, MainBridge, Operational};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::{config::IndexConfig, domain::Chain, store::Store, watcher::ChainStatus};
+
+/// How often the overview is read again.
+pub const REFRESH_EVERY: Duration = Duration::from_secs(2);
+
+/// Why a reading failed; the previous one is served meanwhile, with the error beside it.
+#[derive(Debug, thiserror::Error)]
+pub enum OverviewError {
+    #[error("{chain} chain: {call}: {source}")]
+    Call {
+        chain: Chain,
+        call: &'static str,
+        #[source]
+        source: alloy::contract::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// What the reader needs of one chain.
+#[derive(Debug, Clone)]
+pub struct ChainView {
+    pub chain: Chain,
+    pub chain_id: u64,
+    pub provider: DynProvider,
+    pub bridge: Address,
+    pub operational: Address,
+    pub confirmations: u64,
+    pub status: watch::Receiver<ChainStatus>,
+}
+
+impl ChainView {
+    pub fn new(
+        config: &IndexConfig,
+        chain: Chain,
+        provider: DynProvider,
+        status: watch::Receiver<ChainStatus>,
+    ) -> Self {
+        let cfg = config.chain(chain);
+        Self {
+            chain,
+            chain_id: cfg.chain_id,
+            provider,
+            bridge: cfg.bridge,
+            operational: cfg.operational,
+            confirmations: cfg.confirmations,
+            status,
+        }
+    }
+}
+
+/// Reads the overview every [`REFRESH_EVERY`] into `out` until cancelled.
+pub async fn refresh(
+    main: ChainView,
+    side: ChainView,
+    store: Store,
+    out: watch::Sender<Value>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        match read(&main, &side, &store).await {
+            Ok(overview) => {
+                out.send_replace(overview);
+            }
+            Err(err) => {
+                tracing::warn!(target: "index", error = %err, "reading the overview failed");
+                out.send_modify(|v| {
+                    if let Some(map) = v.as_object_mut() {
+                        map.insert("error".into(), err.to_string().into());
+                    }
+                });
+            }
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(REFRESH_EVERY) => {}
+        }
+    }
+}
+
+/// An amount, or `"unlimited"` for the contracts' "no cap" (`uint256` max).
+fn amount(value: U256) -> Value {
+    if value == U256::MAX {
+        "unlimited".into()
+    } else {
+        value.to_string().into()
+    }
+}
+
+async fn chain_json(view: &ChainView) -> Result<Value, OverviewError> {
+    let call = |call| {
+        move |source| OverviewError::Call {
+            chain: view.chain,
+            call,
+            source,
+        }
+    };
+    // both bridges share BridgeBase's views: one binding reads either
+    let state = MainBridge::new(view.bridge, &view.provider)
+        .bridgeState()
+        .call()
+        .await
+        .map_err(call("bridgeState"))?;
+    let status = view.status.borrow().clone();
+    Ok(json!({
+        "chainId": view.chain_id,
+        "head": status.head,
+        "indexedTo": status.cursor,
+        "lag": status.lag,
+        "confirmations": view.confirmations,
+        "halted": status.halted,
+        "validators": state.set,
+        "threshold": state.threshold.to_string(),
+        "validatorSetVersion": state.setVersion.to_string(),
+        "paused": state.isPaused,
+        "live": state.isLive,
+    }))
+}
+
+/// The whole reading: chains, then each token the main chain ever mapped.
+pub async fn read(
+    main: &ChainView,
+    side: &ChainView,
+    store: &Store,
+) -> Result<Value, OverviewError> {
+    let chains = json!({ "main": chain_json(main).await?, "side": chain_json(side).await? });
+    let call = |chain, call| {
+        move |source| OverviewError::Call {
+            chain,
+            call,
+            source,
+        }
+    };
+    let main_op = Operational::new(main.operational, &main.provider);
+    let side_op = Operational::new(side.operational, &side.provider);
+    let main_bridge = MainBridge::new(main.bridge, &main.provider);
+    // inbound limits are keyed by the main-chain token on both bridges
+    let side_bridge = MainBridge::new(side.bridge, &side.provider);
+    let fees = store.fees_by_token().await?;
+    let mut tokens = Vec::new();
+    for token in main_op
+        .mappedTokens()
+        .call()
+        .await
+        .map_err(call(Chain::Main, "mappedTokens"))?
+    {
+        let wrapped = main_op
+            .tokenConfig(token)
+            .call()
+            .await
+            .map_err(call(Chain::Main, "tokenConfig"))?
+            .remote;
+        let erc20 = IERC20Metadata::new(token, &main.provider);
+        // a token without the optional metadata is still listed
+        let symbol = erc20.symbol().call().await.unwrap_or_default();
+        let decimals = erc20.decimals().call().await.unwrap_or(18);
+        let deposit_out = main_op
+            .availableCapacity(token)
+            .call()
+            .await
+            .map_err(call(Chain::Main, "availableCapacity"))?;
+        let withdraw_out = if wrapped.is_zero() {
+            U256::ZERO
+        } else {
+            side_op
+                .availableCapacity(wrapped)
+                .call()
+                .await
+                .map_err(call(Chain::Side, "availableCapacity"))?
+        };
+        let deposit_in = side_bridge
+            .inboundAvailable(token)
+            .call()
+            .await
+            .map_err(call(Chain::Side, "inboundAvailable"))?;
+        let deposit_cap = side_bridge
+            .inboundLimit(token)
+            .call()
+            .await
+            .map_err(call(Chain::Side, "inboundLimit"))?;
+        let withdraw_in = main_bridge
+            .inboundAvailable(token)
+            .call()
+            .await
+            .map_err(call(Chain::Main, "inboundAvailable"))?;
+        let withdraw_cap = main_bridge
+            .inboundLimit(token)
+            .call()
+            .await
+            .map_err(call(Chain::Main, "inboundLimit"))?;
+        let collected = fees
+            .iter()
+            .find(|(t, _)| *t == token)
+            .map_or(U256::ZERO, |(_, sum)| *sum);
+        tokens.push(json!({
+            "token": token,
+            "wrapped": (!wrapped.is_zero()).then_some(wrapped),
+            "symbol": symbol,
+            "decimals": decimals,
+            "deposits": {
+                "outboundLeft": amount(deposit_out),
+                "inboundLeft": amount(deposit_in),
+                "inboundCap": deposit_cap.cap.to_string(),
+                "inboundWindowSecs": deposit_cap.window.to_string(),
+            },
+            "withdrawals": {
+                "outboundLeft": amount(withdraw_out),
+                "inboundLeft": amount(withdraw_in),
+                "inboundCap": withdraw_cap.cap.to_string(),
+                "inboundWindowSecs": withdraw_cap.window.to_string(),
+            },
+            "feesCollected": collected.to_string(),
+        }));
+    }
+    Ok(json!({
+        "chains": chains,
+        "tokens": tokens,
+        "updatedAt": crate::watcher::unix_now(),
+    }))
+}
