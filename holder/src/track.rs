@@ -123,7 +123,12 @@ impl Progress {
             Direction::Deposit => "validator votes",
             Direction::Withdrawal => "validator signatures",
         };
-        let approvals = format!("{what} {}/{}", self.approvals, self.threshold);
+        // more than the threshold may have signed: the display counts toward it
+        let approvals = format!(
+            "{what} {}/{}",
+            self.approvals.min(self.threshold),
+            self.threshold
+        );
         match self.stage() {
             Stage::Confirming | Stage::Approving => format!("{confirmations}, {approvals}"),
             Stage::Releasable => format!(
