@@ -17,7 +17,7 @@ use serde_json::Value;
 use sidebridge_anvil_tests::{
     SystemSpec, await_until,
     index::{IndexNode, chromium, run_chromium, target_dir, transfer_row},
-    relayers::{Backend, NodeOptions},
+    relayers::{Backend, NodeOptions, postgres_enabled},
     tokens,
 };
 use sidebridge_contracts::bindings::{IERC20Metadata, MainBridge, SideBridge};
@@ -136,6 +136,61 @@ async fn check_query(
             let direction = if s.deposit { "deposit" } else { "withdrawal" };
             eyre::ensure!(row["direction"] == direction, "{row}");
         }
+    }
+    Ok(())
+}
+
+/// Every filter the API has, alone and combined, paged two ways, against the model.
+async fn check_every_filter(
+    index: &IndexNode,
+    model: &[Seen],
+    holders: &[PrivateKeySigner],
+    main_tokens: [Address; 2],
+) -> eyre::Result<()> {
+    check_query(index, "", model, |_| true).await?;
+    check_query(index, "state=landed", model, |_| true).await?;
+    check_query(index, "state=confirmed", model, |_| false).await?;
+    for (name, deposit) in [("deposit", true), ("withdrawal", false)] {
+        check_query(index, &format!("direction={name}"), model, |s| {
+            s.deposit == deposit
+        })
+        .await?;
+    }
+    for token in main_tokens {
+        check_query(index, &format!("token={token:#x}"), model, |s| {
+            s.token == token
+        })
+        .await?;
+    }
+    for h in holders {
+        let a = h.address();
+        check_query(index, &format!("address={a:#x}"), model, |s| {
+            s.sender == a || s.recipient == a
+        })
+        .await?;
+        let query = format!(
+            "address={a:#x}&token={:#x}&direction=withdrawal",
+            main_tokens[1]
+        );
+        check_query(index, &query, model, |s| {
+            (s.sender == a || s.recipient == a) && s.token == main_tokens[1] && !s.deposit
+        })
+        .await?;
+    }
+    for s in model.iter().step_by(17) {
+        check_query(index, &format!("id={}", s.id), model, |m| m.id == s.id).await?;
+        check_query(index, &format!("tx={}", s.source_tx), model, |m| {
+            m.source_tx == s.source_tx
+        })
+        .await?;
+        let dst = s.destination_tx.unwrap_or_default();
+        // a release or mint transaction serves a batch: every transfer it carried
+        check_query(index, &format!("tx={dst}"), model, |m| {
+            m.destination_tx == Some(dst)
+        })
+        .await?;
+        let (status, one) = index.get(&format!("/api/transfers/{}", s.id)).await?;
+        eyre::ensure!(status == 200 && b256(&one["id"]) == s.id, "{one}");
     }
     Ok(())
 }
@@ -271,51 +326,7 @@ async fn the_index_serves_every_filter_and_page_exactly_and_rebuilds_the_same() 
     );
     caught_up(&index, heads).await?;
 
-    check_query(&index, "", &model, |_| true).await?;
-    check_query(&index, "state=landed", &model, |_| true).await?;
-    check_query(&index, "state=confirmed", &model, |_| false).await?;
-    for (name, deposit) in [("deposit", true), ("withdrawal", false)] {
-        check_query(&index, &format!("direction={name}"), &model, |s| {
-            s.deposit == deposit
-        })
-        .await?;
-    }
-    for token in main_tokens {
-        check_query(&index, &format!("token={token:#x}"), &model, |s| {
-            s.token == token
-        })
-        .await?;
-    }
-    for h in &holders {
-        let a = h.address();
-        check_query(&index, &format!("address={a:#x}"), &model, |s| {
-            s.sender == a || s.recipient == a
-        })
-        .await?;
-        let query = format!(
-            "address={a:#x}&token={:#x}&direction=withdrawal",
-            main_tokens[1]
-        );
-        check_query(&index, &query, &model, |s| {
-            (s.sender == a || s.recipient == a) && s.token == main_tokens[1] && !s.deposit
-        })
-        .await?;
-    }
-    for s in model.iter().step_by(17) {
-        check_query(&index, &format!("id={}", s.id), &model, |m| m.id == s.id).await?;
-        check_query(&index, &format!("tx={}", s.source_tx), &model, |m| {
-            m.source_tx == s.source_tx
-        })
-        .await?;
-        let dst = s.destination_tx.unwrap_or_default();
-        // a release or mint transaction serves a batch: every transfer it carried
-        check_query(&index, &format!("tx={dst}"), &model, |m| {
-            m.destination_tx == Some(dst)
-        })
-        .await?;
-        let (status, one) = index.get(&format!("/api/transfers/{}", s.id)).await?;
-        eyre::ensure!(status == 200 && b256(&one["id"]) == s.id, "{one}");
-    }
+    check_every_filter(&index, &model, &holders, main_tokens).await?;
     let (status, body) = index.get("/api/transfers?sender=0x00").await?;
     eyre::ensure!(
         status == 400 && body["parameter"] == "sender",
@@ -335,16 +346,17 @@ async fn the_index_serves_every_filter_and_page_exactly_and_rebuilds_the_same() 
             == Some(3)
     );
 
-    // rebuilt from nothing, it says the same
-    let mut rebuilt = IndexNode::prepare(
-        sys,
-        &dir.path().join("rebuilt"),
-        Backend::Sqlite,
-        CONFIRMATIONS,
-    )
-    .await?;
+    // rebuilt from nothing, on PostgreSQL this time, it says the same
+    let backend = if postgres_enabled() {
+        Backend::Postgres
+    } else {
+        Backend::Sqlite
+    };
+    let mut rebuilt =
+        IndexNode::prepare(sys, &dir.path().join("rebuilt"), backend, CONFIRMATIONS).await?;
     rebuilt.start().await?;
     caught_up(&rebuilt, heads).await?;
+    check_every_filter(&rebuilt, &model, &holders, main_tokens).await?;
     for query in ["", "direction=withdrawal", "state=landed"] {
         eyre::ensure!(
             index.all_pages(query, 9).await? == rebuilt.all_pages(query, 9).await?,
