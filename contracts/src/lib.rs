@@ -7,12 +7,14 @@
 //! other crate uses these bindings instead of generating its own.
 
 mod deploy;
+mod permit;
 mod transfer;
 
 pub use deploy::{
     ChainDeployment, DeployConfig, DeployError, Deployment, TokenDeployment, TokenSpec, deploy,
     is_majority_threshold,
 };
+pub use permit::{permit_digest, permit_typehash};
 pub use transfer::{Transfer, pack_signatures, transfer_digest, transfer_domain};
 
 /// Generated bindings, one module per contract.

@@ -5,15 +5,16 @@
 
 use alloy::{
     network::TransactionBuilder,
-    primitives::{Address, U256, keccak256},
+    primitives::{Address, U256},
     providers::{DynProvider, Provider},
     rpc::types::{TransactionReceipt, TransactionRequest},
     signers::{SignerSync, local::PrivateKeySigner},
-    sol_types::{SolCall, SolValue},
+    sol_types::SolCall,
 };
 use eyre::{WrapErr, bail, eyre};
-use sidebridge_contracts::bindings::{
-    IERC20Metadata, IERC20Permit, MainBridge, Operational, SideBridge,
+use sidebridge_contracts::{
+    bindings::{IERC20Metadata, IERC20Permit, MainBridge, Operational, SideBridge},
+    permit_digest,
 };
 use sidebridge_core::{
     amount::{format_amount, parse_amount},
@@ -30,9 +31,6 @@ use crate::{
 /// Gas assumed for a `lock` that cannot be estimated before its `approve` is mined (measured
 /// at about 80,000; see docs/perf.md), with room for a cold token.
 const LOCK_GAS_BUDGET: u64 = 150_000;
-
-const PERMIT_TYPEHASH_TEXT: &str =
-    "Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)";
 
 /// A token as the holder named it, resolved on one chain.
 #[derive(Debug, Clone)]
@@ -262,23 +260,9 @@ async fn permit_lock_call(
         .map(|b| b.header.timestamp)
         .unwrap_or_default();
     let deadline = U256::from(now + 3_600);
-    let struct_hash = keccak256(
-        (
-            keccak256(PERMIT_TYPEHASH_TEXT),
-            wallet.address(),
-            bridge,
-            amount,
-            nonce,
-            deadline,
-        )
-            .abi_encode(),
-    );
-    let mut preimage = Vec::with_capacity(66);
-    preimage.extend_from_slice(b"\x19\x01");
-    preimage.extend_from_slice(domain.as_slice());
-    preimage.extend_from_slice(struct_hash.as_slice());
+    let digest = permit_digest(domain, wallet.address(), bridge, amount, nonce, deadline);
     let signature = wallet
-        .sign_hash_sync(&keccak256(preimage))
+        .sign_hash_sync(&digest)
         .wrap_err("signing the permit")?;
     eprintln!("approving by permit (no separate approve transaction)");
     Ok(Some(
