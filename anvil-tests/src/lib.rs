@@ -3,6 +3,7 @@
 //! end-to-end tests in `tests/` and by the `sidebridge-bench` benchmark.
 
 pub mod holder;
+pub mod hsm;
 pub mod index;
 pub mod proxy;
 pub mod relayers;
@@ -69,6 +70,9 @@ pub fn dev_key(anvil: &AnvilInstance, index: usize) -> PrivateKeySigner {
 #[derive(Debug, Clone)]
 pub struct SystemSpec {
     pub validators: usize,
+    /// Validators whose keys the harness does not hold (on an HSM, see [`hsm::HsmKey`]):
+    /// deployed and funded beside the `validators` it generates.
+    pub extra_validators: Vec<Address>,
     pub validator_threshold: usize,
     pub fee_bps: u16,
     /// Governance timelock delay in seconds.
@@ -96,6 +100,7 @@ impl Default for SystemSpec {
     fn default() -> Self {
         Self {
             validators: 3,
+            extra_validators: Vec::new(),
             validator_threshold: 2,
             fee_bps: 0,
             timelock_delay: 3_600,
@@ -167,9 +172,10 @@ impl System {
         let funding = U256::from(100u64) * U256::from(10u64).pow(U256::from(18));
         for anvil in [&main, &side] {
             let provider = ProviderBuilder::new().connect_http(anvil.endpoint_url());
-            for v in &validators {
+            let addresses = validators.iter().map(|v| v.address());
+            for v in addresses.chain(spec.extra_validators.iter().copied()) {
                 provider
-                    .anvil_set_balance(v.address(), funding)
+                    .anvil_set_balance(v, funding)
                     .await
                     .wrap_err("funding a validator")?;
             }
@@ -197,7 +203,11 @@ impl System {
             member_threshold: 2,
             timelock_delay: spec.timelock_delay,
             min_timelock_delay: 60,
-            validators: validators.iter().map(|v| v.address()).collect(),
+            validators: validators
+                .iter()
+                .map(|v| v.address())
+                .chain(spec.extra_validators.iter().copied())
+                .collect(),
             validator_threshold: spec.validator_threshold,
             guardians: vec![guardian.address()],
             fee_recipient,

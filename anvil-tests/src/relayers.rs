@@ -1,6 +1,7 @@
 //! Relayer nodes as real processes: each validator gets its own encrypted keystore, password
 //! file, database (SQLite file or a fresh PostgreSQL database) and config, and runs
 //! `relayer run`. Nodes can be stopped gracefully, killed hard and restarted on the same state.
+//! A node's key may instead be on a SoftHSM2 token ([`RelayerNode::prepare_on_hsm`]).
 
 use std::{
     path::{Path, PathBuf},
@@ -8,11 +9,11 @@ use std::{
     time::Duration,
 };
 
-use alloy::signers::local::PrivateKeySigner;
+use alloy::{primitives::Address, signers::local::PrivateKeySigner};
 use eyre::{WrapErr, bail, eyre};
 use tokio::process::{Child, Command};
 
-use crate::{System, proxy::FaultProxy};
+use crate::{System, hsm::HsmKey, proxy::FaultProxy};
 
 /// Which database the nodes use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,6 +151,9 @@ pub struct NodeOptions {
     pub max_in_flight: usize,
     /// Put a [`FaultProxy`] in front of each chain for each node ([`RelayerNode::proxies`]).
     pub proxied: bool,
+    /// With [`NodeOptions::proxied`]: the chain's own endpoint as `fallback_rpc_urls`, behind
+    /// the proxy as the primary.
+    pub fallback_direct: bool,
     /// `relay.rpc_failure_secs`.
     pub rpc_failure_secs: u64,
     /// `chains.*.min_balance_ether`, as written in TOML.
@@ -168,6 +172,7 @@ impl Default for NodeOptions {
             poll_interval_ms: 200,
             max_in_flight: 8,
             proxied: false,
+            fallback_direct: false,
             rpc_failure_secs: 30,
             min_balance_ether: "0.1",
             transfers_per_round: 2_000,
@@ -178,7 +183,8 @@ impl Default for NodeOptions {
 /// One validator's relayer.
 #[derive(Debug)]
 pub struct RelayerNode {
-    pub key: PrivateKeySigner,
+    /// The validator address the node signs for.
+    pub address: Address,
     pub dir: PathBuf,
     pub config_path: PathBuf,
     pub database_url: String,
@@ -216,6 +222,37 @@ impl RelayerNode {
                 sidebridge_relayer::keys::KdfCost::Light,
             )?;
         }
+        let table = format!(
+            "keystore = \"{}\"\npassword = \"file:{}\"\n",
+            keystore.display(),
+            password_file.display()
+        );
+        Self::prepare_with(system, (key.address(), table), dir, options).await
+    }
+
+    /// Writes the config of a node whose key is on `hsm`'s token (`backend = "pkcs11"`); the
+    /// node starts with the token's SoftHSM2 configuration in its environment.
+    pub async fn prepare_on_hsm(
+        system: &System,
+        hsm: &HsmKey,
+        dir: &Path,
+        options: &NodeOptions,
+    ) -> eyre::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let mut node =
+            Self::prepare_with(system, (hsm.address, hsm.key_table()), dir, options).await?;
+        node.env.push(hsm.env());
+        Ok(node)
+    }
+
+    /// Writes the config under `dir` of the validator `address` whose `[key]` table is
+    /// `key_table`.
+    async fn prepare_with(
+        system: &System,
+        (address, key_table): (Address, String),
+        dir: &Path,
+        options: &NodeOptions,
+    ) -> eyre::Result<Self> {
         let database = match options.backend {
             Backend::Sqlite => None,
             Backend::Postgres => Some(TestDatabase::create().await?),
@@ -238,10 +275,19 @@ impl RelayerNode {
         };
         let d = &system.deployment;
         let chain = |name: &str, url: String, c: &sidebridge_contracts::ChainDeployment| {
+            let direct = match name {
+                "main" => system.main.endpoint(),
+                _ => system.side.endpoint(),
+            };
+            let fallback = if options.fallback_direct {
+                format!("fallback_rpc_urls = [\"{direct}\"]\n")
+            } else {
+                String::new()
+            };
             format!(
                 r#"[chains.{name}]
 rpc_url = "{url}"
-chain_id = {chain_id}
+{fallback}chain_id = {chain_id}
 bridge = "{bridge}"
 governance = "{governance}"
 operational = "{operational}"
@@ -265,9 +311,7 @@ min_balance_ether = {min_balance}
 http_listen = "127.0.0.1:0"
 
 [key]
-keystore = "{keystore}"
-password = "file:{password}"
-
+{key_table}
 {main}
 {side}
 [relay]
@@ -280,8 +324,6 @@ max_in_flight = {in_flight}
 rpc_failure_secs = {rpc_failure}
 transfers_per_round = {per_round}
 "#,
-            keystore = keystore.display(),
-            password = password_file.display(),
             main = chain("main", main_url, &d.main),
             side = chain("side", side_url, &d.side),
             rpc_failure = options.rpc_failure_secs,
@@ -293,7 +335,7 @@ transfers_per_round = {per_round}
         let config_path = dir.join("relayer.toml");
         std::fs::write(&config_path, config)?;
         Ok(Self {
-            key: key.clone(),
+            address,
             dir: dir.to_path_buf(),
             config_path,
             database_url,
@@ -340,7 +382,7 @@ transfers_per_round = {per_round}
     /// or [`Self::wait_http`] saw its address file).
     pub fn spawn(&mut self) -> eyre::Result<()> {
         if self.child.is_some() {
-            bail!("node {} already runs", self.key.address());
+            bail!("node {} already runs", self.address);
         }
         // a previous run's address must not be mistaken for this one's
         match std::fs::remove_file(self.dir.join("relayer.http-addr")) {

@@ -476,7 +476,7 @@ mod tests {
         let body = m.encode().expect("encode");
         assert!(body.contains("sidebridge_transfers{direction=\"deposit\",state=\"observed\"} 0"));
 
-        // only bounded label names exist
+        // only bounded label names exist (an RPC endpoint is its position in the config)
         for line in body.lines().filter(|l| !l.starts_with('#')) {
             if let Some(labels) = line.split_once('{').map(|(_, rest)| rest) {
                 for pair in labels
@@ -486,7 +486,8 @@ mod tests {
                 {
                     let name = pair.split('=').next().expect("label name");
                     assert!(
-                        ["chain", "kind", "direction", "state", "method"].contains(&name),
+                        ["chain", "kind", "direction", "state", "method", "endpoint"]
+                            .contains(&name),
                         "unexpected label {name} in {line}"
                     );
                 }

@@ -2,16 +2,19 @@
 
 use std::{path::PathBuf, process::ExitCode};
 
-use alloy::primitives::U256;
+use alloy::primitives::{Address, U256};
 use clap::{Parser, Subcommand, ValueEnum};
 use eyre::WrapErr;
 use sidebridge_relayer::{
-    config::{Config, IndexConfig, SecretRef},
+    config::{Config, IndexConfig, KeyConfig, Pkcs11Config, SecretRef},
     domain::Chain,
     index, keys,
     ledger::{CostFormat, CostGrouping, group_costs, render},
     node,
-    signer::ValidatorSigner,
+    signer::{
+        self, ValidatorSigner,
+        pkcs11::{HsmError, Pkcs11Signer},
+    },
     store::Store,
 };
 use tokio_util::sync::CancellationToken;
@@ -61,7 +64,8 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
-    /// Manage the validator keystore (Web3 Secret Storage, as `cast wallet` and geth use).
+    /// Manage the validator key: a keystore (Web3 Secret Storage, as `cast wallet` and geth
+    /// use) or a key on a PKCS#11 token (an HSM).
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
@@ -107,6 +111,37 @@ enum KeysCommand {
     },
     /// Print a keystore's address.
     Address { path: PathBuf },
+    /// Generate a secp256k1 key on a PKCS#11 token (its private half never leaves the token)
+    /// and print its address.
+    HsmNew(HsmArgs),
+    /// Print the address of a key on a PKCS#11 token.
+    HsmAddress(HsmArgs),
+}
+
+/// A key on a PKCS#11 token: the same settings as a `[key]` table with `backend = "pkcs11"`.
+#[derive(Debug, clap::Args)]
+struct HsmArgs {
+    /// The token vendor's PKCS#11 library, e.g. /usr/lib/softhsm/libsofthsm2.so.
+    #[arg(long, env = "SIDEBRIDGE_HSM_MODULE")]
+    module: PathBuf,
+    #[arg(long, env = "SIDEBRIDGE_HSM_TOKEN_LABEL")]
+    token_label: String,
+    #[arg(long, env = "SIDEBRIDGE_HSM_KEY_LABEL")]
+    key_label: String,
+    /// The user PIN: env:NAME or file:/path (never the PIN itself).
+    #[arg(long, env = "SIDEBRIDGE_HSM_PIN")]
+    pin: String,
+}
+
+impl HsmArgs {
+    fn config(self) -> eyre::Result<Pkcs11Config> {
+        Ok(Pkcs11Config {
+            module: self.module,
+            token_label: self.token_label,
+            key_label: self.key_label,
+            pin: SecretRef::parse(&self.pin).wrap_err("--pin")?,
+        })
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -183,13 +218,7 @@ async fn run(command: Command) -> eyre::Result<()> {
             let shutdown = CancellationToken::new();
             install_stop_signals(shutdown.clone())?;
             let config = Config::load(&config)?;
-            let password = keys::read_password(config.key.password.as_ref(), false)?;
-            let keystore = config.key.keystore.clone();
-            // key derivation is deliberately slow: keep it off the async workers
-            let key = tokio::task::spawn_blocking(move || keys::load_signer(&keystore, &password))
-                .await
-                .wrap_err("decrypting the keystore")??;
-            let signer = ValidatorSigner::new(key);
+            let signer = unlock(config.key.clone()).await?;
             if shutdown.is_cancelled() {
                 return Ok(());
             }
@@ -248,6 +277,20 @@ async fn run(command: Command) -> eyre::Result<()> {
                 println!("{}", keys::keystore_address(&path)?);
                 Ok(())
             }
+            KeysCommand::HsmNew(hsm) => {
+                let config = hsm.config()?;
+                let (token, key) = (config.token_label.clone(), config.key_label.clone());
+                let address = blocking(move || signer::pkcs11::generate_key(&config)).await?;
+                println!("{address}");
+                eprintln!("created key \"{key}\" on token \"{token}\"");
+                Ok(())
+            }
+            KeysCommand::HsmAddress(hsm) => {
+                let config = hsm.config()?;
+                let key = blocking(move || Pkcs11Signer::open(&config)).await?;
+                println!("{}", key.address());
+                Ok(())
+            }
         },
         Command::Alarms {
             config,
@@ -265,6 +308,46 @@ async fn run(command: Command) -> eyre::Result<()> {
             Ok(())
         }
     }
+}
+
+/// The validator key the config names, unlocked.
+async fn unlock(key: KeyConfig) -> eyre::Result<ValidatorSigner> {
+    match key {
+        KeyConfig::Keystore { keystore, password } => {
+            let password = keys::read_password(password.as_ref(), false)?;
+            // key derivation is deliberately slow: keep it off the async workers
+            let key = tokio::task::spawn_blocking(move || keys::load_signer(&keystore, &password))
+                .await
+                .wrap_err("decrypting the keystore")??;
+            Ok(ValidatorSigner::new(key))
+        }
+        KeyConfig::Pkcs11(config) => {
+            Ok(blocking(move || Pkcs11Signer::open(&config)).await?.into())
+        }
+    }
+}
+
+/// The address of the configured key without asking for a keystore password (a keystore
+/// records it); a token is logged in to with its configured PIN.
+async fn validator_address(key: &KeyConfig) -> Option<Address> {
+    match key {
+        KeyConfig::Keystore { keystore, .. } => keys::keystore_address(keystore).ok(),
+        KeyConfig::Pkcs11(config) => {
+            let config = config.clone();
+            let key = blocking(move || Pkcs11Signer::open(&config)).await;
+            key.ok().map(|key| key.address())
+        }
+    }
+}
+
+/// A PKCS#11 call, off the async workers.
+async fn blocking<T: Send + 'static>(
+    call: impl FnOnce() -> Result<T, HsmError> + Send + 'static,
+) -> eyre::Result<T> {
+    let result = tokio::task::spawn_blocking(call)
+        .await
+        .wrap_err("the HSM task ended early")?;
+    Ok(result?)
 }
 
 /// Registers SIGINT/SIGTERM now (so a signal during start-up is not lost) and cancels
@@ -353,7 +436,7 @@ async fn alarms(config: &Config, all: bool, clear: bool, json: bool) -> eyre::Re
 async fn status(config: &Config, json: bool) -> eyre::Result<()> {
     let store = Store::connect(config.database_url.expose()).await?;
     let counts = store.count_by_state().await?;
-    let keystore_address = keys::keystore_address(&config.key.keystore).ok();
+    let keystore_address = validator_address(&config.key).await;
     let mut chains = Vec::new();
     for chain in Chain::ALL {
         let cfg = config.chain(chain);
@@ -362,7 +445,9 @@ async fn status(config: &Config, json: bool) -> eyre::Result<()> {
             chain,
             Default::default(),
         ));
-        let provider = node::connect_chain(chain, cfg, rpc).await;
+        let provider = node::connect_chain(chain, cfg, rpc, Default::default())
+            .await
+            .map(|(p, _)| p);
         let (head, balance) = match (&provider, keystore_address) {
             (Ok(p), Some(address)) => {
                 use alloy::providers::Provider;

@@ -21,7 +21,7 @@ use crate::{
     http::{HttpState, StoreApi},
     metrics::Metrics,
     planner::{Planner, RpcFacts, Settings, Sweep},
-    rpc::RpcHealth,
+    rpc::{EndpointMetrics, Failover, RpcHealth},
     signer::ValidatorSigner,
     store::{Store, StoreError},
     submitter::{RpcSink, SubmitConfig, Submitter, TxObserver},
@@ -68,31 +68,43 @@ pub enum NodeError {
     TaskDied(&'static str, String),
 }
 
-/// Connects to a chain and checks that it is the configured one and that every configured
-/// contract has code. Every request's outcome is reported to `health`.
+/// Connects to a chain over its endpoints ([`Failover`]) and checks that each one serves the
+/// configured chain (an endpoint that cannot be checked at start is an error: one serving
+/// another chain must never be used) and that every configured contract has code. Every
+/// request's outcome is reported to `health`; the endpoints' heads are for
+/// [`Failover::watch_heads`].
 pub async fn connect_chain(
     chain: Chain,
     cfg: &ChainConfig,
     health: Arc<RpcHealth>,
-) -> Result<DynProvider, NodeError> {
-    let unreachable = |reason: String| NodeError::Unreachable {
+    endpoint_metrics: EndpointMetrics,
+) -> Result<(DynProvider, Failover), NodeError> {
+    let unreachable_at = |i: usize, reason: String| NodeError::Unreachable {
         chain,
-        url: cfg.rpc_url_redacted(),
+        url: cfg.rpc_url_redacted_at(i),
         reason,
     };
-    let provider = crate::rpc::provider(&cfg.rpc_url, health).map_err(unreachable)?;
-    let actual = provider
-        .get_chain_id()
-        .await
-        .map_err(|e| unreachable(e.to_string()))?;
-    if actual != cfg.chain_id {
-        return Err(NodeError::WrongChainId {
-            chain,
-            url: cfg.rpc_url_redacted(),
-            expected: cfg.chain_id,
-            actual,
-        });
+    let endpoints = Failover::new(chain, &cfg.rpc_urls(), cfg.max_head_lag, endpoint_metrics)
+        .map_err(|e| unreachable_at(0, e))?;
+    for i in 0..endpoints.len() {
+        let Some(p) = endpoints.endpoint(i) else {
+            continue;
+        };
+        let actual = p
+            .get_chain_id()
+            .await
+            .map_err(|e| unreachable_at(i, e.to_string()))?;
+        if actual != cfg.chain_id {
+            return Err(NodeError::WrongChainId {
+                chain,
+                url: cfg.rpc_url_redacted_at(i),
+                expected: cfg.chain_id,
+                actual,
+            });
+        }
     }
+    let provider = crate::rpc::failover_provider(endpoints.clone(), health);
+    let unreachable = |reason: String| unreachable_at(0, reason);
     for (what, address) in [
         ("bridge", cfg.bridge),
         ("governance", cfg.governance),
@@ -110,7 +122,7 @@ pub async fn connect_chain(
             });
         }
     }
-    Ok(provider)
+    Ok((provider, endpoints))
 }
 
 /// Longest a planner waits between rounds when nothing wakes it (watcher progress and freed
@@ -181,8 +193,20 @@ pub async fn run(
     let metrics = Arc::new(Metrics::default());
     let main_rpc = Arc::new(RpcHealth::new(Chain::Main, metrics.rpc_errors()));
     let side_rpc = Arc::new(RpcHealth::new(Chain::Side, metrics.rpc_errors()));
-    let main = connect_chain(Chain::Main, &config.main, main_rpc.clone()).await?;
-    let side = connect_chain(Chain::Side, &config.side, side_rpc.clone()).await?;
+    let (main, main_endpoints) = connect_chain(
+        Chain::Main,
+        &config.main,
+        main_rpc.clone(),
+        metrics.rpc_endpoints(),
+    )
+    .await?;
+    let (side, side_endpoints) = connect_chain(
+        Chain::Side,
+        &config.side,
+        side_rpc.clone(),
+        metrics.rpc_endpoints(),
+    )
+    .await?;
     let store = Store::connect(config.database_url.expose()).await?;
     store.migrate().await?;
     let (listener, http_addr) = bind_reported(config.http_listen, http_addr_file(&config)).await?;
@@ -194,6 +218,12 @@ pub async fn run(
     let progress = Arc::new(Notify::new());
     let mut tasks: Tasks = JoinSet::new();
     let work = shutdown.child_token();
+    for (endpoints, cfg) in [
+        (main_endpoints, &config.main),
+        (side_endpoints, &config.side),
+    ] {
+        tokio::spawn(endpoints.watch_heads(cfg.poll_interval, work.clone()));
+    }
 
     for (chain, provider) in [(Chain::Main, &main), (Chain::Side, &side)] {
         spawn_watcher(
@@ -229,7 +259,7 @@ pub async fn run(
                 confirmations: cfg.confirmations,
             },
             RpcSink::new(provider.clone()),
-            signer.key().clone(),
+            signer.clone(),
             store.clone(),
             observer.clone(),
         )

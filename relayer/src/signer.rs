@@ -1,14 +1,22 @@
 //! The validator key: signs withdrawals (EIP-712 `Transfer` under the MainBridge's domain) and
-//! sends this validator's transactions. Loaded from an encrypted keystore by the binary; never
-//! logged (its `Debug` shows the address only).
+//! sends this validator's transactions. It lives in an encrypted keystore loaded by the binary
+//! or on a PKCS#11 token ([`pkcs11`]) that signs without ever handing it over; either way it is
+//! never logged (its `Debug` shows the address only). The submitter's wallet signs through the
+//! same value: [`ValidatorSigner`] is alloy's [`TxSigner`] for both backends.
+
+pub mod pkcs11;
 
 use std::fmt;
 
 use alloy::{
+    consensus::SignableTransaction,
+    network::TxSigner,
     primitives::{Address, B256},
     signers::{Signature, SignerSync, local::PrivateKeySigner},
 };
 use sidebridge_contracts::{Transfer, transfer_digest};
+
+use self::pkcs11::{HsmError, Pkcs11Signer};
 
 /// Why signing failed.
 #[derive(Debug, thiserror::Error)]
@@ -16,49 +24,130 @@ use sidebridge_contracts::{Transfer, transfer_digest};
 pub struct SignError {
     pub id: B256,
     #[source]
-    pub source: alloy::signers::Error,
+    pub source: BackendError,
 }
 
-/// The validator's hot key.
+impl SignError {
+    /// Whether the next round may succeed: only a token that went away for a moment.
+    pub fn is_retryable(&self) -> bool {
+        self.source.is_retryable()
+    }
+}
+
+/// What a backend reported.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error(transparent)]
+    Local(#[from] alloy::signers::Error),
+    #[error(transparent)]
+    Hsm(#[from] HsmError),
+}
+
+impl BackendError {
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            BackendError::Local(_) => false,
+            BackendError::Hsm(e) => e.is_retryable(),
+        }
+    }
+}
+
+/// The validator's key, wherever it lives.
 #[derive(Clone)]
 pub struct ValidatorSigner {
-    key: PrivateKeySigner,
+    backend: Backend,
+}
+
+#[derive(Clone)]
+enum Backend {
+    Local(PrivateKeySigner),
+    Pkcs11(Pkcs11Signer),
 }
 
 impl fmt::Debug for ValidatorSigner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let backend = match self.backend {
+            Backend::Local(_) => "keystore",
+            Backend::Pkcs11(_) => "pkcs11",
+        };
         f.debug_struct("ValidatorSigner")
-            .field("address", &self.key.address())
+            .field("backend", &backend)
+            .field("address", &self.address())
             .finish_non_exhaustive()
     }
 }
 
+impl From<PrivateKeySigner> for ValidatorSigner {
+    fn from(key: PrivateKeySigner) -> Self {
+        Self::new(key)
+    }
+}
+
+impl From<Pkcs11Signer> for ValidatorSigner {
+    fn from(key: Pkcs11Signer) -> Self {
+        Self {
+            backend: Backend::Pkcs11(key),
+        }
+    }
+}
+
 impl ValidatorSigner {
+    /// A key held in memory (decrypted from a keystore, or a test's).
     pub fn new(key: PrivateKeySigner) -> Self {
-        Self { key }
+        Self {
+            backend: Backend::Local(key),
+        }
     }
 
     pub fn address(&self) -> Address {
-        self.key.address()
+        match &self.backend {
+            Backend::Local(key) => key.address(),
+            Backend::Pkcs11(key) => key.address(),
+        }
     }
 
-    /// The key, for the transaction wallet.
-    pub fn key(&self) -> &PrivateKeySigner {
-        &self.key
+    /// Signs a 32-byte digest exactly as given (low-s, with its recovery id).
+    pub async fn sign_digest(&self, digest: &B256) -> Result<Signature, BackendError> {
+        match &self.backend {
+            Backend::Local(key) => Ok(key.sign_hash_sync(digest)?),
+            Backend::Pkcs11(key) => Ok(key.sign_digest(*digest).await?),
+        }
     }
 
     /// Signs a withdrawal's id for `MainBridge.release` at `main_bridge`.
-    pub fn sign_withdrawal(
+    pub async fn sign_withdrawal(
         &self,
         transfer: &Transfer,
         main_bridge: Address,
     ) -> Result<(B256, Signature), SignError> {
         let id = transfer_digest(transfer, main_bridge);
         let signature = self
-            .key
-            .sign_hash_sync(&id)
+            .sign_digest(&id)
+            .await
             .map_err(|source| SignError { id, source })?;
         Ok((id, signature))
+    }
+}
+
+// The submitter sets every transaction's chain id itself, so there is no chain id here to
+// check it against (a local key's `TxSigner` has none either unless one is set).
+#[async_trait::async_trait]
+impl TxSigner<Signature> for ValidatorSigner {
+    fn address(&self) -> Address {
+        ValidatorSigner::address(self)
+    }
+
+    async fn sign_transaction(
+        &self,
+        tx: &mut dyn SignableTransaction<Signature>,
+    ) -> alloy::signers::Result<Signature> {
+        match &self.backend {
+            Backend::Local(key) => key.sign_transaction(tx).await,
+            Backend::Pkcs11(key) => key
+                .sign_digest(tx.signature_hash())
+                .await
+                .map_err(alloy::signers::Error::other),
+        }
     }
 }
 
@@ -68,9 +157,11 @@ mod tests {
 
     use super::*;
 
-    #[test]
-    fn signature_recovers_to_the_validator() {
-        let signer = ValidatorSigner::new(PrivateKeySigner::random());
+    #[tokio::test]
+    async fn signature_recovers_to_the_validator() {
+        let key = PrivateKeySigner::random();
+        let secret = alloy::hex::encode(key.to_bytes());
+        let signer = ValidatorSigner::new(key);
         let t = Transfer {
             srcChainId: U256::from(2),
             dstChainId: U256::from(1),
@@ -79,13 +170,12 @@ mod tests {
             ..Default::default()
         };
         let bridge = address!("0x00000000000000000000000000000000000000b1");
-        let (id, sig) = signer.sign_withdrawal(&t, bridge).expect("signs");
+        let (id, sig) = signer.sign_withdrawal(&t, bridge).await.expect("signs");
         assert_eq!(id, transfer_digest(&t, bridge));
         assert_eq!(
             sig.recover_address_from_prehash(&id).expect("recovers"),
             signer.address()
         );
-        let secret = alloy::hex::encode(signer.key().to_bytes());
         assert!(
             !format!("{signer:?}").contains(&secret),
             "Debug shows the key"

@@ -1,5 +1,5 @@
 //! What the crate's unit tests share: waiting for a condition with a deadline (never a fixed
-//! sleep as synchronisation).
+//! sleep as synchronisation), and a fake HTTP server on a port it binds itself.
 
 use std::time::Duration;
 
@@ -16,4 +16,14 @@ pub(crate) async fn await_condition(
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     Ok(())
+}
+
+/// Serves `app` on a loopback port it binds itself (port 0); the address to reach it.
+pub(crate) async fn serve(app: axum::Router) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let addr = listener.local_addr().expect("a bound address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
 }

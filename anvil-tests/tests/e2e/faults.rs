@@ -343,3 +343,55 @@ async fn a_key_outside_the_set_or_short_of_gas_is_not_ready() -> eyre::Result<()
     assert_eq!(node.stop().await?, Some(0));
     bridge.stop_all().await
 }
+
+/// Every relayer's primary RPC (a proxy) dies on both chains after start; each has the
+/// chain's node itself as a fallback: transfers land both ways, the chains stay ready, and the
+/// dead endpoint's failures are counted under its position.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dead_primary_rpc_fails_over_to_the_fallback_and_nothing_waits() -> eyre::Result<()> {
+    let options = NodeOptions {
+        fallback_direct: true,
+        ..proxied()
+    };
+    let mut bridge = Bridge::start(3, 2, options).await?;
+    bridge.start_nodes().await?;
+    for node in &bridge.nodes {
+        await_ready(node, true, Duration::from_secs(60)).await?;
+        let (main, side) = proxies(node);
+        main.set(None, Fault::Drop);
+        side.set(None, Fault::Drop);
+    }
+    bridge.deposit_landed(3, tokens(10), tokens(30)).await?;
+    let recipient = Address::repeat_byte(0x5a);
+    bridge.withdraw_many(2, tokens(5), recipient).await?;
+    bridge
+        .await_main(recipient, tokens(10), Duration::from_secs(90))
+        .await?;
+    for node in &bridge.nodes {
+        for chain in ["main", "side"] {
+            let dead = metric(
+                node,
+                &format!(
+                    "sidebridge_rpc_endpoint_errors_total{{chain=\"{chain}\",endpoint=\"0\"}}"
+                ),
+            )
+            .await;
+            assert!(dead > 0.0, "{chain}: {dead}");
+            let fallback = metric(
+                node,
+                &format!(
+                    "sidebridge_rpc_endpoint_requests_total{{chain=\"{chain}\",endpoint=\"1\"}}"
+                ),
+            )
+            .await;
+            assert!(fallback > 0.0, "{chain}: {fallback}");
+            assert_eq!(
+                metric(node, &format!("sidebridge_ready{{chain=\"{chain}\"}}")).await,
+                1.0
+            );
+        }
+    }
+    bridge.assert_landed_once(3, 2).await?;
+    bridge.stop_all().await?;
+    bridge.assert_ledgers_reconcile().await
+}

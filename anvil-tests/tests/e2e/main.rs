@@ -7,6 +7,7 @@ mod failpoints;
 mod faults;
 mod governance;
 mod holder;
+mod hsm;
 mod index;
 mod parking;
 mod relay;

@@ -190,7 +190,7 @@ impl Bridge {
             .map(|n| {
                 let log = n.log();
                 let start = log.len().saturating_sub(3_000);
-                format!("--- node {} ---\n{}\n", n.key.address(), &log[start..])
+                format!("--- node {} ---\n{}\n", n.address, &log[start..])
             })
             .collect();
         err.wrap_err(tail)
@@ -253,7 +253,7 @@ impl Bridge {
             eyre::ensure!(
                 code == Some(0),
                 "node {} exited with {code:?}\n{}",
-                node.key.address(),
+                node.address,
                 node.log()
             );
             eyre::ensure!(
@@ -270,7 +270,7 @@ impl Bridge {
     pub(crate) async fn assert_ledgers_reconcile(&self) -> eyre::Result<()> {
         for (node, (main_start, side_start)) in self.nodes.iter().zip(&self.start_balances) {
             let store = Store::connect(&node.database_url).await?;
-            let address = node.key.address();
+            let address = node.address;
             for (chain, start) in [(Chain::Main, main_start), (Chain::Side, side_start)] {
                 let now = self
                     .sys

@@ -15,6 +15,7 @@
 //! be given as a reference.
 
 mod index;
+mod key;
 mod raw;
 mod secret;
 mod validate;
@@ -29,6 +30,7 @@ use std::{
 use alloy::{primitives::Address, transports::http::reqwest::Url};
 
 pub use self::index::{IndexConfig, RateLimit};
+pub use self::key::{KeyConfig, Pkcs11Config};
 pub use self::secret::{DatabaseUrl, InvalidSecretRef, SecretRef, SecretString};
 use self::{raw::Errors, validate::validate};
 use crate::domain::Chain;
@@ -60,15 +62,6 @@ pub struct Config {
     pub source: Option<PathBuf>,
 }
 
-/// Where the validator key lives and how its password is found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyConfig {
-    /// An encrypted Web3 Secret Storage file.
-    pub keystore: PathBuf,
-    /// `None`: ask on the terminal.
-    pub password: Option<SecretRef>,
-}
-
 /// One chain of the route.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ChainConfig {
@@ -87,7 +80,15 @@ pub struct ChainConfig {
     pub start_block: u64,
     /// The gas runway: below this balance (wei) the chain is not ready.
     pub min_balance: u128,
+    /// Endpoints tried after `rpc_url`, in order, when it fails or lags (may embed API keys).
+    pub fallback_rpc_urls: Vec<String>,
+    /// An endpoint whose head is more than this many blocks behind the best endpoint's is
+    /// used only when no other answers.
+    pub max_head_lag: u64,
 }
+
+/// `max_head_lag_blocks` when not set.
+pub const DEFAULT_MAX_HEAD_LAG: u64 = 5;
 
 /// The runway when a chain's `min_balance_ether` is not set: 0.1 ether.
 pub const DEFAULT_MIN_BALANCE_WEI: u128 = 100_000_000_000_000_000;
@@ -97,6 +98,21 @@ impl ChainConfig {
     /// providers put API keys) become `…`.
     pub fn rpc_url_redacted(&self) -> String {
         redact_rpc_url(&self.rpc_url)
+    }
+
+    /// Every endpoint, the primary first.
+    pub fn rpc_urls(&self) -> Vec<String> {
+        std::iter::once(self.rpc_url.clone())
+            .chain(self.fallback_rpc_urls.iter().cloned())
+            .collect()
+    }
+
+    /// Endpoint `i` of [`ChainConfig::rpc_urls`], as safe to log.
+    pub fn rpc_url_redacted_at(&self, i: usize) -> String {
+        self.rpc_urls()
+            .get(i)
+            .map(|u| redact_rpc_url(u))
+            .unwrap_or_default()
     }
 }
 
@@ -113,6 +129,15 @@ impl fmt::Debug for ChainConfig {
             .field("max_fee_per_gas", &self.max_fee_per_gas)
             .field("start_block", &self.start_block)
             .field("min_balance", &self.min_balance)
+            .field(
+                "fallback_rpc_urls",
+                &self
+                    .fallback_rpc_urls
+                    .iter()
+                    .map(|u| redact_rpc_url(u))
+                    .collect::<Vec<_>>(),
+            )
+            .field("max_head_lag", &self.max_head_lag)
             .finish()
     }
 }

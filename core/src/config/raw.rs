@@ -34,11 +34,28 @@ pub(super) const CONFIG_KEYS: &[&str] = &["database_url", "http_listen", "key", 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawKey {
+    pub(super) backend: Option<Value>,
     pub(super) keystore: Option<Value>,
     pub(super) password: Option<Value>,
+    pub(super) module: Option<Value>,
+    pub(super) token_label: Option<Value>,
+    pub(super) key_label: Option<Value>,
+    pub(super) pin: Option<Value>,
 }
 
-pub(super) const KEY_KEYS: &[&str] = &["keystore", "password"];
+pub(super) const KEY_KEYS: &[&str] = &[
+    "backend",
+    "keystore",
+    "password",
+    // the PKCS#11 backend's
+    "module",
+    "token_label",
+    "key_label",
+    "pin",
+];
+
+/// The keystore backend's keys (the example config shows these).
+pub(super) const KEYSTORE_KEYS: &[&str] = KEY_KEYS.split_at(3).0;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -52,6 +69,8 @@ pub(super) struct RawChain {
     pub(super) poll_interval_ms: Option<Value>,
     pub(super) max_fee_per_gas_gwei: Option<Value>,
     pub(super) start_block: Option<Value>,
+    pub(super) fallback_rpc_urls: Option<Value>,
+    pub(super) max_head_lag_blocks: Option<Value>,
     pub(super) min_balance_ether: Option<Value>,
 }
 
@@ -64,6 +83,8 @@ pub(super) const CHAIN_KEYS: &[&str] = &[
     "confirmations",
     "poll_interval_ms",
     "start_block",
+    "fallback_rpc_urls",
+    "max_head_lag_blocks",
     // a relaying validator's only: the keyless reader's list ends before these
     "max_fee_per_gas_gwei",
     "min_balance_ether",

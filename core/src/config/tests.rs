@@ -6,7 +6,8 @@ use toml::Value;
 
 use super::{raw::*, validate::suggest, *};
 
-const VALID: &str = r#"
+/// A valid config (the `[key]` tests swap its key table).
+pub(super) const VALID: &str = r#"
 database_url = "sqlite:///var/lib/sidebridge/relayer.db"
 http_listen = "127.0.0.1:9100"
 
@@ -84,8 +85,11 @@ fn valid_config_parses_with_defaults() {
     );
     assert_eq!(c.http_listen, "127.0.0.1:9100".parse().expect("addr"));
     assert_eq!(
-        c.key.password,
-        Some(SecretRef::File("/etc/sidebridge/password".into()))
+        c.key,
+        KeyConfig::Keystore {
+            keystore: "/etc/sidebridge/validator.json".into(),
+            password: Some(SecretRef::File("/etc/sidebridge/password".into())),
+        }
     );
     assert_eq!(c.main.chain_id, 31337);
     assert_eq!(
@@ -142,7 +146,13 @@ fn example_file_parses() {
     let c = Config::from_toml_str(text, &no_env).expect("the example is valid");
     assert!(c.database_url.expose().starts_with("postgres://"));
     assert!(!c.database_url.to_string().contains("change-me"));
-    assert!(matches!(c.key.password, Some(SecretRef::File(_))));
+    assert!(matches!(
+        c.key,
+        KeyConfig::Keystore {
+            password: Some(SecretRef::File(_)),
+            ..
+        }
+    ));
     assert_ne!(c.main.chain_id, c.side.chain_id);
 }
 
@@ -381,10 +391,10 @@ fn env_overrides_apply_before_validation() {
     assert_eq!(c.http_listen, "0.0.0.0:9200".parse().expect("addr"));
     assert_eq!(c.main.rpc_url, "https://main.example/rpc");
     assert_eq!(c.side.rpc_url, "https://side.example:8546/rpc");
-    assert_eq!(
-        c.key.password,
-        Some(SecretRef::Env("VALIDATOR_PASSWORD".into()))
-    );
+    assert!(matches!(
+        c.key,
+        KeyConfig::Keystore { password: Some(SecretRef::Env(name)), .. } if name == "VALIDATOR_PASSWORD"
+    ));
 }
 
 #[test]
@@ -533,7 +543,7 @@ fn key_lists_match_the_raw_structs() {
     let keys =
         |v: &Value| -> Vec<String> { v.as_table().expect("table").keys().cloned().collect() };
     assert_eq!(keys(&Value::Table(example.clone())), sorted(CONFIG_KEYS));
-    assert_eq!(keys(&example["key"]), sorted(KEY_KEYS));
+    assert_eq!(keys(&example["key"]), sorted(KEYSTORE_KEYS));
     assert_eq!(keys(&example["chains"]["main"]), sorted(CHAIN_KEYS));
     assert_eq!(keys(&example["chains"]["side"]), sorted(CHAIN_KEYS));
     assert_eq!(keys(&example["relay"]), sorted(RELAY_KEYS));

@@ -1,15 +1,15 @@
 //! From raw values to the validated [`Config`]: every setting parsed into its real type, every
 //! problem recorded with its path, environment overrides applied.
 
-use std::{net::SocketAddr, ops::RangeInclusive, path::PathBuf, str::FromStr, time::Duration};
+use std::{net::SocketAddr, ops::RangeInclusive, str::FromStr, time::Duration};
 
 use alloy::{primitives::Address, transports::http::reqwest::Url};
 use toml::Value;
 
 use super::{
-    ChainConfig, Config, DEFAULT_HTTP_LISTEN, DEFAULT_MIN_BALANCE_WEI, DatabaseUrl,
-    ENV_DATABASE_URL, ENV_HTTP_LISTEN, ENV_KEY_PASSWORD, ENV_MAIN_RPC_URL, ENV_SIDE_RPC_URL,
-    KeyConfig, RelayConfig, SecretRef, raw::*,
+    ChainConfig, Config, DEFAULT_HTTP_LISTEN, DEFAULT_MAX_HEAD_LAG, DEFAULT_MIN_BALANCE_WEI,
+    DatabaseUrl, ENV_DATABASE_URL, ENV_HTTP_LISTEN, ENV_KEY_PASSWORD, ENV_MAIN_RPC_URL,
+    ENV_SIDE_RPC_URL, RelayConfig, SecretRef, key::key_config, raw::*,
 };
 use crate::domain::Chain;
 
@@ -31,11 +31,9 @@ pub(super) fn validate(
         }
         Some(v) => errors
             .section::<RawKey>("key", v, KEY_KEYS)
-            .and_then(|mut raw| {
-                if let Some(v) = override_with(errors, env, "key.password", ENV_KEY_PASSWORD) {
-                    raw.password = Some(v);
-                }
-                key_config(raw, errors)
+            .and_then(|raw| {
+                let password = override_with(errors, env, "key.password", ENV_KEY_PASSWORD);
+                key_config(raw, password, errors)
             }),
     };
 
@@ -166,29 +164,6 @@ pub(super) fn chains_setting(
     (main, side)
 }
 
-pub(super) fn key_config(raw: RawKey, errors: &mut Errors) -> Option<KeyConfig> {
-    let keystore = errors.required("key.keystore", raw.keystore, |v| {
-        let path = string(v)?;
-        if path.is_empty() {
-            return Err("must not be empty".to_string());
-        }
-        Ok(PathBuf::from(path))
-    });
-    let password = match raw.password {
-        None => Some(None),
-        Some(v) => errors.parse("key.password", v, |v| {
-            string(v)?
-                .parse::<SecretRef>()
-                .map(Some)
-                .map_err(|e| e.to_string())
-        }),
-    };
-    Some(KeyConfig {
-        keystore: keystore?,
-        password: password?,
-    })
-}
-
 pub(super) fn chain_config(
     path: &str,
     raw: RawChain,
@@ -227,7 +202,21 @@ pub(super) fn chain_config(
         ),
         ChainRole::Keyless => Some(0),
     };
+    let fallback_rpc_urls = errors.optional(
+        &at("fallback_rpc_urls"),
+        raw.fallback_rpc_urls,
+        Vec::new(),
+        rpc_urls,
+    );
+    let max_head_lag = errors.optional(
+        &at("max_head_lag_blocks"),
+        raw.max_head_lag_blocks,
+        DEFAULT_MAX_HEAD_LAG,
+        |v| in_range(v, 1..=10_000),
+    );
     Some(ChainConfig {
+        fallback_rpc_urls: fallback_rpc_urls?,
+        max_head_lag: max_head_lag?,
         rpc_url: rpc_url?,
         chain_id: chain_id?,
         bridge: bridge?,
@@ -362,6 +351,18 @@ pub(super) fn rpc_url(v: Value) -> Result<String, String> {
             "unsupported scheme {other}:// (expected http:// or https://)"
         )),
     }
+}
+
+/// A list of RPC URLs, each checked as `rpc_url` is; the first bad one is named by position.
+pub(super) fn rpc_urls(v: Value) -> Result<Vec<String>, String> {
+    let Value::Array(items) = v else {
+        return Err("expected a list of URLs, e.g. [\"https://…\"]".into());
+    };
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| rpc_url(item).map_err(|e| format!("[{i}]: {e}")))
+        .collect()
 }
 
 pub(super) fn socket_addr(v: Value) -> Result<SocketAddr, String> {
@@ -516,6 +517,23 @@ mod tests {
     //! The leaf parsers of amounts: exact to the wei, and refusals that name the unit.
 
     use super::*;
+
+    #[test]
+    fn fallback_rpc_urls_are_checked_one_by_one() {
+        let list = |items: &[&str]| {
+            Value::Array(items.iter().map(|s| Value::String((*s).into())).collect())
+        };
+        assert_eq!(
+            rpc_urls(list(&["https://a.example", "http://b.example:8545"])),
+            Ok(vec![
+                "https://a.example".to_string(),
+                "http://b.example:8545".to_string()
+            ])
+        );
+        let err = rpc_urls(list(&["https://a.example", "ws://b.example"])).expect_err("ws");
+        assert!(err.starts_with("[1]: unsupported scheme ws://"), "{err}");
+        assert!(rpc_urls(Value::String("https://a.example".into())).is_err());
+    }
 
     #[test]
     fn fee_caps_are_exact_gwei() {

@@ -47,6 +47,8 @@ pub struct ApiState {
     pub store: Store,
     pub overview: watch::Receiver<Value>,
     pub metrics: Arc<Metrics>,
+    /// The watchers' state, exported as `sidebridge_ready` on each scrape.
+    pub readiness: Arc<crate::health::Readiness>,
 }
 
 impl std::fmt::Debug for ApiState {
@@ -314,6 +316,11 @@ async fn overview(State(state): State<ApiState>) -> Response {
 }
 
 async fn metrics(State(state): State<ApiState>) -> Response {
+    for chain in crate::domain::Chain::ALL {
+        state
+            .metrics
+            .set_ready(chain, state.readiness.chain(chain).ready);
+    }
     crate::http::metrics_text(&state.metrics)
 }
 

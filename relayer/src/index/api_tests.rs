@@ -60,7 +60,8 @@ async fn serve_api(store: Store, limit: RateLimit) -> (SocketAddr, CancellationT
         ApiState {
             store,
             overview,
-            metrics: Arc::new(Metrics::default()),
+            metrics: Arc::new(Metrics::keyless()),
+            readiness: Arc::default(),
         },
         Arc::new(RateLimiter::new(limit)),
     );

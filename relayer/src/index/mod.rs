@@ -40,11 +40,14 @@ pub const ADDR_FILE: &str = "index.http-addr";
 
 /// Runs the index until `shutdown` is cancelled.
 pub async fn run(config: IndexConfig, shutdown: CancellationToken) -> Result<(), NodeError> {
-    let metrics = Arc::new(Metrics::default());
+    let metrics = Arc::new(Metrics::keyless());
     let mut providers = Vec::new();
     for chain in Chain::ALL {
         let rpc = Arc::new(RpcHealth::new(chain, metrics.rpc_errors()));
-        providers.push(node::connect_chain(chain, config.chain(chain), rpc).await?);
+        let (provider, endpoints) =
+            node::connect_chain(chain, config.chain(chain), rpc, metrics.rpc_endpoints()).await?;
+        tokio::spawn(endpoints.watch_heads(config.chain(chain).poll_interval, shutdown.clone()));
+        providers.push(provider);
     }
     let store = Store::connect(config.database_url.expose()).await?;
     store.migrate().await?;
@@ -107,6 +110,7 @@ pub async fn run(config: IndexConfig, shutdown: CancellationToken) -> Result<(),
             store: store.clone(),
             overview: overview_rx,
             metrics,
+            readiness: readiness.clone(),
         },
         Arc::new(limit::RateLimiter::new(config.rate_limit)),
     );

@@ -1,6 +1,6 @@
 //! Actions into transactions: the calldata of each bridge call and the transfers (with their
 //! token, for the cost ledger) it serves. Pure, but for signing withdrawals with the validator
-//! key, which is local and side-effect free.
+//! key, which is side-effect free (and asynchronous: the key may be on a token).
 
 use std::{
     collections::HashMap,
@@ -43,14 +43,16 @@ pub fn approve(route: &Route, batch: &[TransferRecord]) -> TxRequest {
 }
 
 /// Signs every withdrawal of the batch and publishes the signatures in one `submitSignatures`.
-pub fn sign(
+pub async fn sign(
     route: &Route,
     signer: &ValidatorSigner,
     batch: &[TransferRecord],
 ) -> Result<TxRequest, SignError> {
     let mut signatures = Vec::with_capacity(batch.len() * 65);
     for record in batch {
-        let (_, signature) = signer.sign_withdrawal(&record.transfer, route.main_bridge)?;
+        let (_, signature) = signer
+            .sign_withdrawal(&record.transfer, route.main_bridge)
+            .await?;
         signatures.extend_from_slice(&signature.as_bytes());
     }
     let transfers = batch.iter().map(|r| r.transfer.clone().into()).collect();

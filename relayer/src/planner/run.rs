@@ -47,6 +47,7 @@ impl Classify for RoundError {
             RoundError::Store(e) => e.disposition(),
             RoundError::Facts(e) => e.disposition(),
             RoundError::Submit(e) => e.disposition(),
+            RoundError::Sign(e) if e.is_retryable() => Disposition::Transient,
             RoundError::Sign(_) => Disposition::Fatal,
         }
     }
@@ -309,7 +310,7 @@ impl<F: FactsSource> Planner<F> {
                     .await?;
             }
             Action::Sign(batch) => {
-                let request = encode::sign(&self.route, &self.signer, &batch)?;
+                let request = encode::sign(&self.route, &self.signer, &batch).await?;
                 crate::failpoint::hit("after_sign");
                 self.side_tx.enqueue(request).await?;
             }

@@ -22,10 +22,10 @@ use std::{
 };
 
 use alloy::{
-    network::{EthereumWallet, TransactionBuilder},
+    network::{EthereumWallet, TransactionBuilder, TxSigner},
     primitives::{Address, B256, Bytes, U256},
     rpc::types::TransactionRequest,
-    signers::local::PrivateKeySigner,
+    signers::Signature,
 };
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -266,7 +266,7 @@ impl<S: TxSink + 'static> Submitter<S> {
     pub fn new(
         config: SubmitConfig,
         sink: S,
-        key: PrivateKeySigner,
+        key: impl TxSigner<Signature> + Send + Sync + 'static,
         store: Store,
         observer: Arc<dyn TxObserver>,
     ) -> Self {

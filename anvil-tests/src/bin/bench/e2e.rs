@@ -218,7 +218,7 @@ pub(crate) fn with_logs(err: eyre::Report, nodes: &[RelayerNode]) -> eyre::Repor
         .map(|n| {
             let log = n.log();
             let start = log.len().saturating_sub(4_000);
-            format!("--- {} ---\n{}\n", n.key.address(), &log[start..])
+            format!("--- {} ---\n{}\n", n.address, &log[start..])
         })
         .collect();
     err.wrap_err(format!("relayer logs (tails):\n{tail}"))

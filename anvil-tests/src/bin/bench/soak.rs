@@ -202,7 +202,7 @@ pub(crate) async fn run(o: Options) -> eyre::Result<()> {
     let mut ledger_diff = U256::ZERO;
     for (node, (main_start, side_start)) in nodes.iter().zip(&start_balances) {
         let store = Store::connect(&node.database_url).await?;
-        let address = node.key.address();
+        let address = node.address;
         for (chain, start) in [(Chain::Main, main_start), (Chain::Side, side_start)] {
             let now = sys.native_balance(chain == Chain::Main, address).await?;
             let spent = start.saturating_sub(now);

@@ -125,6 +125,7 @@ pub struct Metrics {
     reorg_halts: Family<ChainLabels, Counter>,
     ready: Family<ChainLabels, Gauge>,
     rpc_errors: RpcErrors,
+    rpc_endpoints: crate::rpc::EndpointMetrics,
     rpc_failing: Family<ChainLabels, F64Gauge>,
     validator: Family<ChainLabels, Gauge>,
     gas_runway: Family<ChainLabels, F64Gauge>,
@@ -157,6 +158,18 @@ impl Metrics {
     /// Registers every metric and creates every series at zero, so that dashboards and
     /// `increase()` alerts see them before the first event.
     pub fn new() -> Self {
+        Self::with_series(true)
+    }
+
+    /// The metrics of a keyless reader (the transfer index): the same families, but only the
+    /// watchers' and the RPC's series exist. A validator's series (membership, balance and
+    /// runway, transactions, transfers by state) are left absent rather than zero, so that an
+    /// index scraped by the same Prometheus raises no validator alert.
+    pub fn keyless() -> Self {
+        Self::with_series(false)
+    }
+
+    fn with_series(relaying: bool) -> Self {
         let mut registry = Registry::with_prefix("sidebridge");
         let metrics = Metrics {
             transfers: Family::default(),
@@ -171,6 +184,7 @@ impl Metrics {
             reorg_halts: Family::default(),
             ready: Family::default(),
             rpc_errors: Family::default(),
+            rpc_endpoints: crate::rpc::EndpointMetrics::default(),
             rpc_failing: Family::default(),
             validator: Family::default(),
             gas_runway: Family::default(),
@@ -243,6 +257,7 @@ impl Metrics {
             "RPC requests that failed (transport error, HTTP error, rate limit), each try counted, by chain and method",
             metrics.rpc_errors.clone(),
         );
+        metrics.rpc_endpoints.register(&mut registry);
         registry.register(
             "rpc_failing_seconds",
             "Seconds since the chain's RPC endpoint last answered, while every request fails; 0 otherwise",
@@ -293,6 +308,28 @@ impl Metrics {
             "Most RPC calls one planning round made since the start",
             metrics.planner_round_rpc_calls_max.clone(),
         );
+        for chain in Chain::ALL {
+            let c = chain_labels(chain);
+            let _ = metrics.head_block.get_or_create(&c);
+            let _ = metrics.cursor_block.get_or_create(&c);
+            let _ = metrics.lag_blocks.get_or_create(&c);
+            let _ = metrics.reorg_halts.get_or_create(&c);
+            let _ = metrics.ready.get_or_create(&c);
+            let _ = metrics.rpc_failing.get_or_create(&c);
+            metrics.rpc_endpoints.precreate(chain);
+            for method in RPC_METHODS {
+                let _ = metrics.rpc_errors.get_or_create(&RpcLabels {
+                    chain: chain.as_str(),
+                    method: method.to_string(),
+                });
+            }
+        }
+        if !relaying {
+            return Metrics {
+                registry,
+                ..metrics
+            };
+        }
         for direction in [Direction::Deposit, Direction::Withdrawal] {
             let d = DirectionLabels {
                 direction: direction.as_str(),
@@ -311,21 +348,9 @@ impl Metrics {
         }
         for chain in Chain::ALL {
             let c = chain_labels(chain);
-            let _ = metrics.head_block.get_or_create(&c);
-            let _ = metrics.cursor_block.get_or_create(&c);
-            let _ = metrics.lag_blocks.get_or_create(&c);
             let _ = metrics.balance.get_or_create(&c);
-            let _ = metrics.reorg_halts.get_or_create(&c);
-            let _ = metrics.ready.get_or_create(&c);
-            let _ = metrics.rpc_failing.get_or_create(&c);
             let _ = metrics.validator.get_or_create(&c);
             let _ = metrics.gas_runway.get_or_create(&c);
-            for method in RPC_METHODS {
-                let _ = metrics.rpc_errors.get_or_create(&RpcLabels {
-                    chain: chain.as_str(),
-                    method: method.to_string(),
-                });
-            }
         }
         for kind in TxKind::ALL {
             let ck = chain_kind(kind.chain(), kind);
@@ -439,6 +464,11 @@ impl Metrics {
         self.rpc_errors.clone()
     }
 
+    /// The per-endpoint series, for each chain's [`crate::rpc::Failover`].
+    pub fn rpc_endpoints(&self) -> crate::rpc::EndpointMetrics {
+        self.rpc_endpoints.clone()
+    }
+
     /// How long every request to `chain`'s endpoint has failed (0 while it answers).
     pub fn set_rpc_failing(&self, chain: Chain, seconds: f64) {
         self.rpc_failing
@@ -535,57 +565,4 @@ impl crate::submitter::TxObserver for Metrics {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const RULES: &str = include_str!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../ops/alerts/sidebridge.rules.yml"
-    ));
-
-    /// Every alert rule reads only metrics the relayer exports, and links a runbook that
-    /// exists and is titled after it; every runbook belongs to a rule.
-    #[test]
-    fn alert_rules_use_exported_metrics_and_link_their_runbooks() {
-        let exported = Metrics::new().encode().expect("encode");
-        let names: Vec<&str> = exported
-            .lines()
-            .filter_map(|l| l.strip_prefix("# TYPE "))
-            .filter_map(|l| l.split_whitespace().next())
-            .collect();
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let mut alerts = Vec::new();
-        let mut current = None;
-        for line in RULES.lines().map(str::trim) {
-            if let Some(name) = line.strip_prefix("- alert: ") {
-                current = Some(name.to_string());
-                alerts.push(name.to_string());
-            } else if let Some(expr) = line.strip_prefix("expr: ") {
-                let used = expr
-                    .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                    .filter(|w| w.starts_with("sidebridge_"));
-                for metric in used {
-                    assert!(
-                        names.contains(&metric),
-                        "{current:?} uses {metric}, which the relayer does not export"
-                    );
-                }
-            } else if let Some(path) = line.strip_prefix("runbook: ") {
-                let name = current.as_deref().expect("a runbook inside an alert");
-                assert_eq!(path, format!("ops/runbooks/{name}.md"));
-                let text = std::fs::read_to_string(root.join(path))
-                    .unwrap_or_else(|e| panic!("{path}: {e}"));
-                assert!(text.starts_with(&format!("# {name}\n")), "{path}");
-            }
-        }
-        assert!(alerts.len() >= 10, "{alerts:?}");
-        for entry in std::fs::read_dir(root.join("ops/runbooks")).expect("runbooks") {
-            let file = entry.expect("entry").file_name();
-            let file = file.to_string_lossy();
-            let name = file.trim_end_matches(".md");
-            assert!(alerts.iter().any(|a| a == name), "{file} has no alert");
-        }
-        let linked = RULES.matches("runbook: ").count();
-        assert_eq!(linked, alerts.len(), "every alert links its runbook");
-    }
-}
+mod tests;

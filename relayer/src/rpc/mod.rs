@@ -6,6 +6,9 @@
 //! Replay is safe for what the relayer sends: reads, and `eth_sendRawTransaction` of a signed
 //! transaction (a duplicate is "already known").
 //!
+//! Under both, [`Failover`] sends each request to the best of the chain's endpoints that
+//! answers (a chain may have several: `rpc_url` and `fallback_rpc_urls`).
+//!
 //! Inside the retry layer, [`HealthLayer`] sees every try: it counts failures by method
 //! (`sidebridge_rpc_errors_total`) and remembers since when the endpoint has failed without a
 //! single answer, which [`crate::health`] turns into readiness.
@@ -34,6 +37,10 @@ use alloy::{
 };
 use std::sync::Arc;
 use tower::{Layer, Service};
+
+mod failover;
+
+pub use failover::{COOLDOWN, EndpointMetrics, Failover};
 
 use crate::{
     domain::Chain,
@@ -90,10 +97,22 @@ impl RetryPolicy for TransientPolicy {
     }
 }
 
-/// A provider for `url` with the retry layer, reporting every try to `health`; an error when
-/// the URL does not parse.
+/// A provider for `url` alone with the retry layer, reporting every try to `health`; an error
+/// when the URL does not parse.
 pub fn provider(url: &str, health: Arc<RpcHealth>) -> Result<DynProvider, String> {
-    let url = url.parse().map_err(|e| format!("invalid RPC URL: {e}"))?;
+    let endpoints = Failover::new(
+        health.chain,
+        &[url.to_string()],
+        0,
+        EndpointMetrics::default(),
+    )?;
+    Ok(failover_provider(endpoints, health))
+}
+
+/// A provider over several endpoints of one chain ([`Failover`]) with the retry layer. The
+/// health layer sits between the two: it sees a failure only when every endpoint failed, which
+/// is what makes the chain not ready.
+pub fn failover_provider(endpoints: Failover, health: Arc<RpcHealth>) -> DynProvider {
     let client = ClientBuilder::default()
         .layer(RetryBackoffLayer::new_with_policy(
             RETRIES,
@@ -102,8 +121,8 @@ pub fn provider(url: &str, health: Arc<RpcHealth>) -> Result<DynProvider, String
             TransientPolicy,
         ))
         .layer(HealthLayer(health))
-        .http(url);
-    Ok(ProviderBuilder::new().connect_client(client).erased())
+        .transport(endpoints, false);
+    ProviderBuilder::new().connect_client(client).erased()
 }
 
 /// An error and its causes on one line, each cause once: a layer that repeats its source's
@@ -301,11 +320,7 @@ mod tests {
                 }
             }),
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let addr = crate::testing::serve(app).await;
 
         let health = Arc::new(RpcHealth::new(Chain::Side, RpcErrors::default()));
         let p = provider(&format!("http://{addr}"), health.clone()).expect("valid URL");

@@ -1,0 +1,454 @@
+//! Several RPC endpoints for one chain, used as one: every request goes to the most trusted
+//! endpoint that answers, and moves on to the next when it does not.
+//!
+//! Trust is ordered by what was seen last: an endpoint that failed a moment ago
+//! ([`COOLDOWN`]) comes after every other, and one whose head lags the best head by more than
+//! the allowed blocks comes after every endpoint in step ([`Failover::watch_heads`] reads each
+//! endpoint's head on a timer). Between equals the configured order wins, so the primary keeps
+//! the traffic while it is healthy. A lagging endpoint is still used when nothing better
+//! answers: a slow answer is better than none, and the watcher checks every log against the
+//! block hashes it is served anyway.
+//!
+//! An attacker who runs one of the endpoints can make it fail (the next one answers) or lag
+//! (it is passed over); what it says when asked is checked by the watcher as any single
+//! endpoint's answers are. What it cannot do is keep the others out: each failure only moves
+//! it back.
+//!
+//! Metrics per endpoint use its position in the configuration as the label (`"0"`, `"1"`, ...),
+//! never its URL, which may carry an API key.
+
+use std::{
+    sync::{Arc, Mutex, PoisonError},
+    task::{Context, Poll},
+    time::{Duration, Instant},
+};
+
+use alloy::{
+    providers::{DynProvider, Provider, ProviderBuilder},
+    rpc::json_rpc::{RequestPacket, ResponsePacket},
+    transports::{
+        TransportError, TransportErrorKind, TransportFut,
+        http::{Http, reqwest::Url},
+    },
+};
+use prometheus_client::{
+    encoding::EncodeLabelSet,
+    metrics::{counter::Counter, family::Family, gauge::Gauge},
+    registry::Registry,
+};
+use tokio_util::sync::CancellationToken;
+use tower::Service;
+
+use crate::domain::Chain;
+
+/// How long an endpoint that failed comes after every other one.
+pub const COOLDOWN: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EndpointLabels {
+    chain: &'static str,
+    /// The endpoint's position in the configuration.
+    endpoint: String,
+}
+
+/// Per-endpoint series: requests, failures, the head each reports and whether it lags.
+#[derive(Debug, Clone, Default)]
+pub struct EndpointMetrics {
+    requests: Family<EndpointLabels, Counter>,
+    errors: Family<EndpointLabels, Counter>,
+    head: Family<EndpointLabels, Gauge>,
+    lagging: Family<EndpointLabels, Gauge>,
+}
+
+impl EndpointMetrics {
+    /// Creates the series of `chain`'s primary endpoint (position 0), which every chain has,
+    /// so that they exist before the first request.
+    pub fn precreate(&self, chain: Chain) {
+        let labels = EndpointLabels {
+            chain: chain.as_str(),
+            endpoint: "0".into(),
+        };
+        let _ = self.requests.get_or_create(&labels);
+        let _ = self.errors.get_or_create(&labels);
+        let _ = self.lagging.get_or_create(&labels);
+    }
+
+    pub fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "rpc_endpoint_requests",
+            "RPC requests sent to each configured endpoint of a chain (label: its position)",
+            self.requests.clone(),
+        );
+        registry.register(
+            "rpc_endpoint_errors",
+            "RPC requests an endpoint did not answer (transport error, HTTP error, rate limit)",
+            self.errors.clone(),
+        );
+        registry.register(
+            "rpc_endpoint_head_block",
+            "The latest block each endpoint reported",
+            self.head.clone(),
+        );
+        registry.register(
+            "rpc_endpoint_lagging",
+            "1 while an endpoint's head lags the best endpoint's by more than allowed",
+            self.lagging.clone(),
+        );
+    }
+}
+
+#[derive(Debug, Default)]
+struct EndpointState {
+    failed_at: Option<Instant>,
+    head: Option<u64>,
+    lagging: bool,
+}
+
+#[derive(Debug)]
+struct Endpoint {
+    labels: EndpointLabels,
+    http: Http<alloy::transports::http::reqwest::Client>,
+    /// For reading this endpoint's head alone.
+    reader: DynProvider,
+    state: Mutex<EndpointState>,
+}
+
+impl Endpoint {
+    fn state(&self) -> std::sync::MutexGuard<'_, EndpointState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The endpoints of one chain as one transport (see the module docs).
+#[derive(Debug, Clone)]
+pub struct Failover {
+    endpoints: Arc<Vec<Endpoint>>,
+    max_lag: u64,
+    metrics: EndpointMetrics,
+}
+
+impl Failover {
+    /// The endpoints at `urls`, in order of preference; an error names a URL that does not
+    /// parse by its position.
+    pub fn new(
+        chain: Chain,
+        urls: &[String],
+        max_lag: u64,
+        metrics: EndpointMetrics,
+    ) -> Result<Self, String> {
+        if urls.is_empty() {
+            return Err("no RPC URL".into());
+        }
+        let mut endpoints = Vec::with_capacity(urls.len());
+        for (i, url) in urls.iter().enumerate() {
+            let parsed: Url = url
+                .parse()
+                .map_err(|e| format!("RPC URL #{i}: invalid: {e}"))?;
+            endpoints.push(Endpoint {
+                labels: EndpointLabels {
+                    chain: chain.as_str(),
+                    endpoint: i.to_string(),
+                },
+                http: Http::new(parsed.clone()),
+                reader: ProviderBuilder::new().connect_http(parsed).erased(),
+                state: Mutex::new(EndpointState::default()),
+            });
+        }
+        for e in &endpoints {
+            // every series exists from the start
+            let _ = metrics.requests.get_or_create(&e.labels);
+            let _ = metrics.errors.get_or_create(&e.labels);
+            let _ = metrics.lagging.get_or_create(&e.labels);
+        }
+        Ok(Self {
+            endpoints: Arc::new(endpoints),
+            max_lag,
+            metrics,
+        })
+    }
+
+    /// A provider on endpoint `i` alone (to check each one's chain id at start).
+    pub fn endpoint(&self, i: usize) -> Option<&DynProvider> {
+        self.endpoints.get(i).map(|e| &e.reader)
+    }
+
+    pub fn len(&self) -> usize {
+        self.endpoints.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.endpoints.is_empty()
+    }
+
+    /// Positions in the order to try them now.
+    fn order(&self, now: Instant) -> Vec<usize> {
+        let mut order: Vec<(bool, bool, usize)> = self
+            .endpoints
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let s = e.state();
+                let cooling = s
+                    .failed_at
+                    .is_some_and(|t| now.duration_since(t) < COOLDOWN);
+                (cooling, s.lagging, i)
+            })
+            .collect();
+        order.sort_unstable();
+        order.into_iter().map(|(_, _, i)| i).collect()
+    }
+
+    async fn send(self, request: RequestPacket) -> Result<ResponsePacket, TransportError> {
+        let mut last = None;
+        for i in self.order(Instant::now()) {
+            let e = &self.endpoints[i];
+            self.metrics.requests.get_or_create(&e.labels).inc();
+            let mut http = e.http.clone();
+            let answer = http.call(request.clone()).await;
+            let rate_limited =
+                matches!(&answer, Ok(r) if r.iter_errors().any(|e| matches!(e.code, 429 | -32005)));
+            if answer.is_ok() && !rate_limited {
+                e.state().failed_at = None;
+                return answer;
+            }
+            self.metrics.errors.get_or_create(&e.labels).inc();
+            e.state().failed_at = Some(Instant::now());
+            last = Some(answer);
+        }
+        last.unwrap_or_else(|| Err(TransportErrorKind::custom_str("no RPC endpoint configured")))
+    }
+
+    /// Reads every endpoint's head; those more than the allowed blocks behind the best one
+    /// are marked lagging until they catch up.
+    pub async fn check_heads(&self) {
+        let mut heads = Vec::with_capacity(self.endpoints.len());
+        for e in self.endpoints.iter() {
+            let head = e.reader.get_block_number().await.ok();
+            if let Some(h) = head {
+                self.metrics
+                    .head
+                    .get_or_create(&e.labels)
+                    .set(i64::try_from(h).unwrap_or(i64::MAX));
+            }
+            heads.push(head);
+        }
+        let best = heads.iter().flatten().copied().max();
+        for (e, head) in self.endpoints.iter().zip(heads) {
+            let lagging = match (best, head) {
+                (Some(best), Some(h)) => h.saturating_add(self.max_lag) < best,
+                // no answer: the request path's cooldown judges it
+                _ => e.state().lagging,
+            };
+            let mut s = e.state();
+            if lagging != s.lagging {
+                tracing::warn!(target: "rpc", chain = e.labels.chain, endpoint = %e.labels.endpoint,
+                    ?head, ?best, lagging, "RPC endpoint {}", if lagging { "lags the others: used last" } else { "caught up" });
+            }
+            s.lagging = lagging;
+            s.head = head;
+            self.metrics
+                .lagging
+                .get_or_create(&e.labels)
+                .set(i64::from(lagging));
+        }
+    }
+
+    /// Runs [`Failover::check_heads`] every `every` until `token` is cancelled. Nothing to do
+    /// with a single endpoint.
+    pub async fn watch_heads(self, every: Duration, token: CancellationToken) {
+        if self.endpoints.len() < 2 {
+            return;
+        }
+        loop {
+            self.check_heads().await;
+            tokio::select! {
+                () = token.cancelled() => return,
+                () = tokio::time::sleep(every) => {}
+            }
+        }
+    }
+}
+
+impl Service<RequestPacket> for Failover {
+    type Response = ResponsePacket;
+    type Error = TransportError;
+    type Future = TransportFut<'static>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: RequestPacket) -> Self::Future {
+        Box::pin(self.clone().send(request))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+    use super::*;
+    use crate::rpc::{RpcHealth, failover_provider};
+
+    /// A node that answers `eth_chainId` and `eth_blockNumber`, counts what it is asked, and
+    /// can be made to fail (HTTP 503).
+    #[derive(Debug, Default)]
+    struct FakeNode {
+        chain_id: AtomicU64,
+        head: AtomicU64,
+        down: AtomicBool,
+        asked: AtomicU64,
+    }
+
+    async fn fake(head: u64) -> (String, Arc<FakeNode>) {
+        let node = Arc::new(FakeNode::default());
+        node.head.store(head, Ordering::SeqCst);
+        node.chain_id.store(31337, Ordering::SeqCst);
+        let state = node.clone();
+        let app = axum::Router::new().route(
+            "/",
+            axum::routing::post(move |body: axum::Json<serde_json::Value>| {
+                let node = state.clone();
+                async move {
+                    use axum::response::IntoResponse;
+                    node.asked.fetch_add(1, Ordering::SeqCst);
+                    if node.down.load(Ordering::SeqCst) {
+                        return axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response();
+                    }
+                    let result = match body["method"].as_str() {
+                        Some("eth_chainId") => {
+                            format!("{:#x}", node.chain_id.load(Ordering::SeqCst))
+                        }
+                        _ => format!("{:#x}", node.head.load(Ordering::SeqCst)),
+                    };
+                    axum::Json(
+                        serde_json::json!({"jsonrpc": "2.0", "id": body["id"], "result": result}),
+                    )
+                    .into_response()
+                }
+            }),
+        );
+        let addr = crate::testing::serve(app).await;
+        (format!("http://{addr}"), node)
+    }
+
+    fn count(family: &Family<EndpointLabels, Counter>, endpoint: &str) -> u64 {
+        family
+            .get_or_create(&EndpointLabels {
+                chain: "main",
+                endpoint: endpoint.into(),
+            })
+            .get()
+    }
+
+    fn provider(urls: &[String], metrics: &EndpointMetrics) -> (DynProvider, Failover) {
+        let f = Failover::new(Chain::Main, urls, 5, metrics.clone()).expect("valid URLs");
+        let health = Arc::new(RpcHealth::new(Chain::Main, Default::default()));
+        (failover_provider(f.clone(), health), f)
+    }
+
+    #[tokio::test]
+    async fn a_dead_primary_is_passed_over_and_the_fallback_answers() {
+        let (url, node) = fake(100).await;
+        let metrics = EndpointMetrics::default();
+        // nothing listens on port 9 of loopback: the primary refuses every connection
+        let (p, _) = provider(&["http://127.0.0.1:9".into(), url], &metrics);
+        assert_eq!(p.get_chain_id().await.expect("the fallback answers"), 31337);
+        assert_eq!(count(&metrics.errors, "0"), 1);
+        assert_eq!(count(&metrics.requests, "1"), 1);
+        // while the primary cools down, requests go to the fallback first
+        assert_eq!(p.get_block_number().await.expect("answered"), 100);
+        assert_eq!(
+            count(&metrics.errors, "0"),
+            1,
+            "the dead primary was not asked again"
+        );
+        assert_eq!(node.asked.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_lagging_endpoint_is_used_only_when_nothing_else_answers() {
+        let (behind_url, behind) = fake(100).await;
+        let (ahead_url, ahead) = fake(200).await;
+        let metrics = EndpointMetrics::default();
+        // the lagging one is the primary: in step, it would get the traffic
+        let (p, f) = provider(&[behind_url, ahead_url], &metrics);
+        f.check_heads().await;
+        let lagging = |i: &str| {
+            metrics
+                .lagging
+                .get_or_create(&EndpointLabels {
+                    chain: "main",
+                    endpoint: i.into(),
+                })
+                .get()
+        };
+        assert_eq!((lagging("0"), lagging("1")), (1, 0));
+        let before = behind.asked.load(Ordering::SeqCst);
+        assert_eq!(p.get_block_number().await.expect("answered"), 200);
+        assert_eq!(
+            behind.asked.load(Ordering::SeqCst),
+            before,
+            "the lagging head is not asked"
+        );
+
+        // the one in step goes down: the lagging one answers rather than nobody
+        ahead.down.store(true, Ordering::SeqCst);
+        assert_eq!(p.get_block_number().await.expect("answered"), 100);
+        assert_eq!(count(&metrics.errors, "1"), 1);
+
+        // caught up again, the primary is in step and first again
+        behind.head.store(200, Ordering::SeqCst);
+        ahead.down.store(false, Ordering::SeqCst);
+        f.check_heads().await;
+        assert_eq!((lagging("0"), lagging("1")), (0, 0));
+        let before = ahead.asked.load(Ordering::SeqCst);
+        assert_eq!(p.get_block_number().await.expect("answered"), 200);
+        assert_eq!(ahead.asked.load(Ordering::SeqCst), before);
+    }
+
+    #[test]
+    fn a_bad_url_is_named_by_its_position() {
+        let err = Failover::new(
+            Chain::Side,
+            &["http://127.0.0.1:8545".into(), "not a url".into()],
+            5,
+            EndpointMetrics::default(),
+        )
+        .expect_err("invalid");
+        assert!(err.starts_with("RPC URL #1: invalid"), "{err}");
+    }
+
+    /// A fallback that serves another chain is refused at start, named by its position and
+    /// with its API key redacted, before any request could reach it.
+    #[tokio::test]
+    async fn an_endpoint_of_another_chain_is_refused_at_start() {
+        let (good, _) = fake(100).await;
+        let (other, other_node) = fake(100).await;
+        other_node.chain_id.store(1, Ordering::SeqCst);
+        let cfg = sidebridge_core::config::ChainConfig {
+            rpc_url: good,
+            fallback_rpc_urls: vec![format!("{other}/?apikey=SECRETKEY")],
+            max_head_lag: 5,
+            chain_id: 31337,
+            bridge: alloy::primitives::Address::ZERO,
+            governance: alloy::primitives::Address::ZERO,
+            operational: alloy::primitives::Address::ZERO,
+            confirmations: 1,
+            poll_interval: Duration::from_secs(1),
+            max_fee_per_gas: 0,
+            start_block: 0,
+            min_balance: 0,
+        };
+        let health = Arc::new(RpcHealth::new(Chain::Main, Default::default()));
+        let err = crate::node::connect_chain(Chain::Main, &cfg, health, EndpointMetrics::default())
+            .await
+            .expect_err("another chain");
+        let text = err.to_string();
+        assert!(
+            text.contains("has chain id 1, the config expects 31337"),
+            "{text}"
+        );
+        assert!(!text.contains("SECRETKEY"), "{text}");
+    }
+}
