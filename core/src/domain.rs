@@ -54,7 +54,7 @@ impl FromStr for Chain {
 pub struct UnknownVariant(pub String);
 
 /// Which way value moves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Direction {
     /// main → side: `Locked` on main, voted in with `approveDeposits` and minted on side.
     Deposit,

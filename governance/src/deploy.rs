@@ -68,6 +68,14 @@ pub(crate) struct DeployArgs {
     /// Seconds a large transfer waits, during which a guardian can hold it.
     #[arg(long, default_value_t = 86_400)]
     large_delay: u64,
+    /// Smallest transfer each way, in whole tokens (0: none). Relaying a transfer costs every
+    /// validator gas whatever its size: dust below this is refused at the source.
+    #[arg(long, default_value = "0")]
+    min_amount: String,
+    /// Flat part of every transfer's fee, in whole tokens, on top of --fee-bps (size it from
+    /// `relayer costs --fees`: the break-even fee).
+    #[arg(long, default_value = "0")]
+    flat_fee: String,
     /// Also deploy a demo ERC-20 on the main chain (whole supply to the deployer) and map it.
     /// For local devnets.
     #[arg(long)]
@@ -140,6 +148,8 @@ pub(crate) async fn run_deploy(args: DeployArgs) -> eyre::Result<()> {
             inbound_window_secs: args.inbound_window,
             large_amount: parse_amount(&args.large_amount, decimals).wrap_err("--large-amount")?,
             large_delay_secs: args.large_delay,
+            min_amount: parse_amount(&args.min_amount, decimals).wrap_err("--min-amount")?,
+            flat_fee: parse_amount(&args.flat_fee, decimals).wrap_err("--flat-fee")?,
             ..Default::default()
         });
     }

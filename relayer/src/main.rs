@@ -1,5 +1,7 @@
 //! `relayer`: the daemon a validator runs, and its operator commands.
 
+mod fee_report;
+
 use std::{path::PathBuf, process::ExitCode};
 
 use alloy::primitives::{Address, U256};
@@ -63,6 +65,20 @@ enum Command {
         by: By,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+        /// Fees collected against relay costs per token and direction, and the break-even fee
+        /// (reads token facts and the validator set from the chains).
+        #[arg(long)]
+        fees: bool,
+        /// With --fees: how many days back.
+        #[arg(long, default_value_t = 1)]
+        days: u64,
+        /// With --fees: a token's price in the main chain's native coin, TOKEN=PRICE
+        /// (repeatable), e.g. 0x5FbD…=0.0004. Without it there is no break-even fee.
+        #[arg(long = "price", value_parser = fee_report::parse_price)]
+        prices: Vec<(Address, String)>,
+        /// With --fees: one side-chain native coin in main-chain native coins.
+        #[arg(long, default_value = "1")]
+        side_native_price: String,
     },
     /// Manage the validator key: a keystore (Web3 Secret Storage, as `cast wallet` and geth
     /// use) or a key on a PKCS#11 token (an HSM).
@@ -232,8 +248,25 @@ async fn run(command: Command) -> eyre::Result<()> {
             Ok(())
         }
         Command::Status { config, json } => status(&Config::load(&config)?, json).await,
-        Command::Costs { config, by, format } => {
+        Command::Costs {
+            config,
+            by,
+            format,
+            fees,
+            days,
+            prices,
+            side_native_price,
+        } => {
             let config = Config::load(&config)?;
+            if fees {
+                let args = fee_report::FeeArgs {
+                    days,
+                    prices,
+                    side_native_price,
+                    json: matches!(format, Format::Json),
+                };
+                return fee_report::report(&config, args).await;
+            }
             let store = Store::connect(config.database_url.expose()).await?;
             let entries = store.cost_entries().await?;
             let fees = store.fee_entries().await?;

@@ -5,6 +5,7 @@ mod bad_input;
 mod digest;
 mod failpoints;
 mod faults;
+mod fees;
 mod governance;
 mod holder;
 mod hsm;

@@ -8,6 +8,8 @@
 //! never through floating point) so the report reconciles to the wei with the account's
 //! balance change.
 
+pub mod fees;
+
 use std::{
     collections::{BTreeMap, BTreeSet},
     fmt::Write as _,

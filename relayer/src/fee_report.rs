@@ -1,0 +1,248 @@
+//! `relayer costs --fees`: the ledger's fees against its relay costs per token and direction
+//! ([`sidebridge_relayer::ledger::fees`]), with what the chains say about each token (symbol,
+//! decimals, the fee it charges now) and the validator set's size, and the break-even fee as a
+//! `bridgectl` proposal to copy.
+
+use alloy::{
+    primitives::{Address, U256},
+    providers::{DynProvider, Provider, ProviderBuilder},
+};
+use eyre::{WrapErr, eyre};
+use sidebridge_contracts::bindings::{IERC20Metadata, MainBridge, Operational};
+use sidebridge_core::amount::{format_amount, parse_amount};
+use sidebridge_relayer::{
+    config::Config,
+    domain::Direction,
+    ledger::fees::{Coverage, Prices, coverage},
+    store::Store,
+};
+
+/// `--price TOKEN=PRICE`: one whole token in the main chain's native coin.
+pub(crate) fn parse_price(s: &str) -> Result<(Address, String), String> {
+    let (token, price) = s
+        .split_once('=')
+        .ok_or_else(|| "expected TOKEN=PRICE, e.g. 0x…=0.0004".to_string())?;
+    let token: Address = token
+        .parse()
+        .map_err(|_| format!("{token:?} is not a token address"))?;
+    parse_amount(price, 18).map_err(|e| e.to_string())?;
+    Ok((token, price.to_string()))
+}
+
+/// What `--fees` was asked.
+#[derive(Debug, Clone)]
+pub(crate) struct FeeArgs {
+    pub(crate) days: u64,
+    pub(crate) prices: Vec<(Address, String)>,
+    pub(crate) side_native_price: String,
+    pub(crate) json: bool,
+}
+
+struct TokenFacts {
+    symbol: String,
+    decimals: u8,
+    /// The fee the token's source chain charges now: bps and flat (smallest units).
+    fee_bps: u16,
+    flat_fee: U256,
+    /// The token on the source chain: the main token, or its wrapped twin.
+    local: Address,
+}
+
+async fn facts(
+    main: &DynProvider,
+    side: &DynProvider,
+    config: &Config,
+    token: Address,
+    direction: Direction,
+) -> eyre::Result<TokenFacts> {
+    let erc20 = IERC20Metadata::new(token, main);
+    let decimals = erc20.decimals().call().await.unwrap_or(18);
+    let symbol = erc20
+        .symbol()
+        .call()
+        .await
+        .unwrap_or_else(|_| token.to_string());
+    let (op, local) = match direction {
+        Direction::Deposit => (Operational::new(config.main.operational, main), token),
+        Direction::Withdrawal => {
+            let op = Operational::new(config.side.operational, side);
+            let wrapped = op.localOf(token).call().await?;
+            (op, wrapped)
+        }
+    };
+    let cfg = op.tokenConfig(local).call().await?;
+    Ok(TokenFacts {
+        symbol,
+        decimals,
+        fee_bps: cfg.feeBps,
+        flat_fee: cfg.flatFee,
+        local,
+    })
+}
+
+/// Prints the report.
+pub(crate) async fn report(config: &Config, args: FeeArgs) -> eyre::Result<()> {
+    let store = Store::connect(config.database_url.expose()).await?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    let since = i64::try_from(now.saturating_sub(args.days * 86_400)).unwrap_or(i64::MAX);
+    let rows = coverage(
+        &store.cost_entries().await?,
+        &store.fee_entries().await?,
+        since,
+    );
+    let main = ProviderBuilder::new()
+        .connect(&config.main.rpc_url)
+        .await
+        .wrap_err("connecting to the main chain")?
+        .erased();
+    let side = ProviderBuilder::new()
+        .connect(&config.side.rpc_url)
+        .await
+        .wrap_err("connecting to the side chain")?
+        .erased();
+    let validators = MainBridge::new(config.main.bridge, &main)
+        .bridgeState()
+        .call()
+        .await
+        .wrap_err("reading the validator set")?
+        .set
+        .len() as u64;
+    let side_native =
+        parse_amount(&args.side_native_price, 18).map_err(|e| eyre!("--side-native-price: {e}"))?;
+
+    let mut out = Vec::new();
+    for ((token, direction), row) in &rows {
+        let f = facts(&main, &side, config, *token, *direction).await?;
+        let price = args
+            .prices
+            .iter()
+            .find(|(t, _)| t == token)
+            .map(|(_, p)| parse_amount(p, 18))
+            .transpose()
+            .map_err(|e| eyre!("--price: {e}"))?
+            .unwrap_or_default();
+        let prices = Prices {
+            token_in_main_wei: price,
+            decimals: f.decimals,
+            side_native_in_main_wei: side_native,
+        };
+        out.push(Line::new(*token, *direction, row, f, validators, &prices));
+    }
+    if args.json {
+        let v: Vec<serde_json::Value> = out.iter().map(Line::json).collect();
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    println!(
+        "fees collected against relay costs over the last {} day(s); {validators} validators, each paying about what this one pays",
+        args.days
+    );
+    println!(
+        "{:<8} {:<10} {:>9} {:>16} {:>16} {:>20} {:>20} {:>18}",
+        "TOKEN",
+        "DIRECTION",
+        "TRANSFERS",
+        "FEES",
+        "FEE/TRANSFER",
+        "MAIN GAS (wei)",
+        "SIDE GAS (wei)",
+        "BREAK-EVEN FEE"
+    );
+    for l in &out {
+        println!(
+            "{:<8} {:<10} {:>9} {:>16} {:>16} {:>20} {:>20} {:>18}",
+            l.symbol,
+            l.direction.as_str(),
+            l.row.transfers,
+            format_amount(l.row.fees, l.decimals),
+            format_amount(l.row.fee_per_transfer(), l.decimals),
+            l.row.cost_main_wei,
+            l.row.cost_side_wei,
+            l.break_even
+                .map(|b| format_amount(b, l.decimals))
+                .unwrap_or_else(|| "(--price)".into())
+        );
+    }
+    for l in &out {
+        if let Some(cmd) = l.proposal() {
+            println!("{cmd}");
+        }
+    }
+    Ok(())
+}
+
+struct Line {
+    token: Address,
+    direction: Direction,
+    row: Coverage,
+    symbol: String,
+    decimals: u8,
+    fee_bps: u16,
+    flat_fee: U256,
+    local: Address,
+    break_even: Option<U256>,
+}
+
+impl Line {
+    fn new(
+        token: Address,
+        direction: Direction,
+        row: &Coverage,
+        f: TokenFacts,
+        validators: u64,
+        prices: &Prices,
+    ) -> Self {
+        Self {
+            token,
+            direction,
+            break_even: row.break_even_fee(validators, prices),
+            row: row.clone(),
+            symbol: f.symbol,
+            decimals: f.decimals,
+            fee_bps: f.fee_bps,
+            flat_fee: f.flat_fee,
+            local: f.local,
+        }
+    }
+
+    /// The proposal that sets the flat fee to the break-even fee, when fees fall short of it.
+    fn proposal(&self) -> Option<String> {
+        let be = self.break_even?;
+        if self.row.fee_per_transfer() >= be {
+            return None;
+        }
+        let chain = match self.direction {
+            Direction::Deposit => "main",
+            Direction::Withdrawal => "side",
+        };
+        Some(format!(
+            "# {} {}s pay {} per transfer, relaying costs {}: to break even\nbridgectl propose --chain {chain} set-fees {} --bps {} --flat {}",
+            self.symbol,
+            self.direction.as_str(),
+            format_amount(self.row.fee_per_transfer(), self.decimals),
+            format_amount(be, self.decimals),
+            self.local,
+            self.fee_bps,
+            format_amount(be.max(self.flat_fee), self.decimals),
+        ))
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "token": self.token,
+            "symbol": self.symbol,
+            "direction": self.direction.as_str(),
+            "transfers": self.row.transfers,
+            "fees": self.row.fees.to_string(),
+            "feePerTransfer": self.row.fee_per_transfer().to_string(),
+            "gasMainWei": self.row.cost_main_wei.to_string(),
+            "gasSideWei": self.row.cost_side_wei.to_string(),
+            "breakEvenFee": self.break_even.map(|b| b.to_string()),
+            "currentFee": {"bps": self.fee_bps, "flat": self.flat_fee.to_string()},
+            "proposal": self.proposal(),
+        })
+    }
+}
