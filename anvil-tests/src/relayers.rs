@@ -160,6 +160,9 @@ pub struct NodeOptions {
     pub min_balance_ether: &'static str,
     /// `relay.transfers_per_round`.
     pub transfers_per_round: u32,
+    /// `[ha] enabled = true` with this `takeover_secs`: two nodes per validator
+    /// ([`RelayerNode::twin`]); PostgreSQL only.
+    pub ha_takeover_secs: Option<u64>,
 }
 
 impl Default for NodeOptions {
@@ -176,6 +179,7 @@ impl Default for NodeOptions {
             rpc_failure_secs: 30,
             min_balance_ether: "0.1",
             transfers_per_round: 2_000,
+            ha_takeover_secs: None,
         }
     }
 }
@@ -323,7 +327,7 @@ log_range = 500
 max_in_flight = {in_flight}
 rpc_failure_secs = {rpc_failure}
 transfers_per_round = {per_round}
-"#,
+{ha}"#,
             main = chain("main", main_url, &d.main),
             side = chain("side", side_url, &d.side),
             rpc_failure = options.rpc_failure_secs,
@@ -331,6 +335,10 @@ transfers_per_round = {per_round}
             batch = options.batch_size,
             takeover = options.takeover_secs,
             in_flight = options.max_in_flight,
+            ha = match options.ha_takeover_secs {
+                Some(secs) => format!("\n[ha]\nenabled = true\ntakeover_secs = {secs}\n"),
+                None => String::new(),
+            },
         );
         let config_path = dir.join("relayer.toml");
         std::fs::write(&config_path, config)?;
@@ -344,6 +352,26 @@ transfers_per_round = {per_round}
             env: Vec::new(),
             child: None,
             _database: database,
+        })
+    }
+
+    /// A second node of the same validator under `dir`: the same key, config and database, its
+    /// own HTTP port (port 0, reported in its own directory) and log. The database stays
+    /// this node's to drop.
+    pub fn twin(&self, dir: &Path) -> eyre::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let config_path = dir.join("relayer.toml");
+        std::fs::copy(&self.config_path, &config_path)?;
+        Ok(Self {
+            address: self.address,
+            dir: dir.to_path_buf(),
+            config_path,
+            database_url: self.database_url.clone(),
+            http_port: 0,
+            proxies: None,
+            env: self.env.clone(),
+            child: None,
+            _database: None,
         })
     }
 

@@ -16,13 +16,16 @@
 //! - [`ledger`]: every wei of gas charged to the transfers it served;
 //! - [`audit`]: every mint, release and vote compared with what the source emitted; alarms;
 //! - [`health`]: readiness by chain (watcher, RPC, validator membership, gas runway);
+//! - [`ha`]: two nodes per validator, one active (a PostgreSQL advisory lock), one standby;
 //! - [`http`] and [`metrics`]: Prometheus metrics, health, readiness and a small JSON API.
+//! - [`secrets`]: `relayer secrets`, the sealed secrets file's seal, rotate and show-versions.
 //!
 //! [`index`] is the keyless transfer index anyone may run (`relayer index`): the same watchers
 //! and store, no key, and a public read-only API with a status page.
 
 pub mod audit;
 pub mod failpoint;
+pub mod ha;
 pub mod health;
 pub mod http;
 pub mod index;
@@ -31,6 +34,7 @@ pub mod metrics;
 pub mod node;
 pub mod planner;
 pub mod rpc;
+pub mod secrets;
 pub mod signer;
 pub mod store;
 pub mod submitter;

@@ -12,7 +12,7 @@ use sidebridge_relayer::{
     domain::Chain,
     index, keys,
     ledger::{CostFormat, CostGrouping, group_costs, render},
-    node,
+    node, secrets,
     signer::{
         self, ValidatorSigner,
         pkcs11::{HsmError, Pkcs11Signer},
@@ -85,6 +85,12 @@ enum Command {
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
+    },
+    /// Secrets at rest: seal database URLs, RPC URLs, passwords and PINs under a master key
+    /// (`sealed:NAME` in the config), rotate master keys, list versions.
+    Secrets {
+        #[command(subcommand)]
+        command: secrets::SecretsCommand,
     },
     /// Database maintenance.
     Db {
@@ -331,6 +337,7 @@ async fn run(command: Command) -> eyre::Result<()> {
             clear,
             json,
         } => alarms(&Config::load(&config)?, all, clear, json).await,
+        Command::Secrets { command } => Ok(secrets::run(command)?),
         Command::Db {
             command: DbCommand::Migrate { config },
         } => {

@@ -17,6 +17,7 @@ use crate::{
     audit::Auditor,
     config::{ChainConfig, Config},
     domain::Chain,
+    ha::{self, HaSettings, RoleReport, Timing},
     health::{self, MAX_READY_LAG, Readiness, Watched},
     http::{HttpState, StoreApi},
     metrics::Metrics,
@@ -215,8 +216,6 @@ pub async fn run(
 
     let route = Route::between(&config.main, &config.side);
     let readiness = Arc::new(Readiness::default());
-    let progress = Arc::new(Notify::new());
-    let mut tasks: Tasks = JoinSet::new();
     let work = shutdown.child_token();
     for (endpoints, cfg) in [
         (main_endpoints, &config.main),
@@ -224,88 +223,40 @@ pub async fn run(
     ] {
         tokio::spawn(endpoints.watch_heads(cfg.poll_interval, work.clone()));
     }
-
-    for (chain, provider) in [(Chain::Main, &main), (Chain::Side, &side)] {
-        spawn_watcher(
-            &mut tasks,
-            WatchSetup {
-                chain,
-                cfg: config.chain(chain),
-                log_range: config.relay.log_range,
-                provider,
-                store: &store,
-                route,
-                progress: &progress,
-            },
-            &metrics,
-            &readiness,
-            work.clone(),
-        );
-    }
-
-    let observer: Arc<dyn TxObserver> = metrics.clone();
-    let submitter = |chain: Chain, provider: &DynProvider| {
-        let cfg = config.chain(chain);
-        Submitter::new(
-            SubmitConfig {
-                chain,
-                chain_id: cfg.chain_id,
-                max_fee_per_gas: cfg.max_fee_per_gas,
-                tx_timeout: config.relay.tx_timeout,
-                fee_bump_percent: config.relay.fee_bump_percent,
-                max_in_flight: config.relay.max_in_flight,
-                poll_interval: cfg.poll_interval.min(Duration::from_millis(500)),
-                drain_timeout: SUBMITTER_DRAIN,
-                confirmations: cfg.confirmations,
-            },
-            RpcSink::new(provider.clone()),
-            signer.clone(),
-            store.clone(),
-            observer.clone(),
-        )
-    };
-    let (main_tx, task) = submitter(Chain::Main, &main).spawn(shutdown.clone());
-    tasks.spawn(async move { ("submitter(main)", flatten(task.await)) });
-    let (side_tx, task) = submitter(Chain::Side, &side).spawn(shutdown.clone());
-    tasks.spawn(async move { ("submitter(side)", flatten(task.await)) });
-
-    let auditor = Auditor::new(
-        store.clone(),
-        main.clone(),
-        side.clone(),
-        route,
-        metrics.clone(),
-        readiness.clone(),
-    );
-    auditor.restore().await?;
     let account = signer.address();
-    let planner = Planner {
-        facts: RpcFacts::new(main.clone(), side.clone(), route),
-        auditor,
-        store: store.clone(),
-        main_tx,
-        side_tx,
+    let pipeline = Arc::new(Pipeline {
+        config: config.clone(),
         signer,
+        store: store.clone(),
+        main: main.clone(),
+        side: side.clone(),
         route,
-        settings: Settings {
-            batch_size: config.relay.batch_size,
-            takeover_secs: config.relay.release_takeover.as_secs(),
-        },
-        per_round: config.relay.transfers_per_round,
-        sweep: Sweep::every(SWEEP_EVERY),
-        verified: Default::default(),
-        poll: PLANNER_SAFETY_NET,
-        progress,
-        readiness: readiness.clone(),
         metrics: metrics.clone(),
-    };
-    let token = work.clone();
-    tasks.spawn(async move {
-        (
-            "planner",
-            planner.run(token).await.map_err(|e| e.to_string()),
-        )
+        readiness: readiness.clone(),
     });
+    let mut tasks: Tasks = if config.ha.enabled {
+        // only the node holding the lease runs the pipeline; see `crate::ha`
+        let settings = HaSettings {
+            database_url: config.database_url.expose().to_string(),
+            key: ha::lease_key(account, config.main.chain_id, config.side.chain_id),
+            timing: Timing::from_takeover(config.ha.takeover),
+        };
+        let report = RoleReport {
+            metrics: metrics.clone(),
+            readiness: readiness.clone(),
+        };
+        let start: ha::StartActive = Box::new(move |token| {
+            let pipeline = pipeline.clone();
+            Box::pin(async move { pipeline.start(token).await.map_err(|e| e.to_string()) })
+        });
+        let mut tasks = JoinSet::new();
+        let token = work.clone();
+        tasks.spawn(async move { ("ha", ha::run(settings, report, start, token).await) });
+        tasks
+    } else {
+        metrics.set_active(true);
+        pipeline.start(work.clone()).await?
+    };
 
     let watched = [
         (Chain::Main, &main, main_rpc),
@@ -351,6 +302,119 @@ pub async fn run(
     });
 
     supervise(tasks, work, shutdown, "relayer").await
+}
+
+/// What a node runs only while it acts for its validator: the watchers, the submitters and the
+/// planner. Without `[ha]` that is always; with it, while this node holds the lease.
+struct Pipeline {
+    config: Config,
+    signer: ValidatorSigner,
+    store: Store,
+    main: DynProvider,
+    side: DynProvider,
+    route: Route,
+    metrics: Arc<Metrics>,
+    readiness: Arc<Readiness>,
+}
+
+impl Pipeline {
+    /// Starts the pipeline's tasks under `work`. Fresh submitters take back what any earlier
+    /// run (this process's or another's) left pending before the planner plans.
+    async fn start(&self, work: CancellationToken) -> Result<Tasks, NodeError> {
+        let Pipeline {
+            config,
+            signer,
+            store,
+            main,
+            side,
+            route,
+            metrics,
+            readiness,
+        } = self;
+        let route = *route;
+        let progress = Arc::new(Notify::new());
+        let mut tasks: Tasks = JoinSet::new();
+        for (chain, provider) in [(Chain::Main, main), (Chain::Side, side)] {
+            spawn_watcher(
+                &mut tasks,
+                WatchSetup {
+                    chain,
+                    cfg: config.chain(chain),
+                    log_range: config.relay.log_range,
+                    provider,
+                    store,
+                    route,
+                    progress: &progress,
+                },
+                metrics,
+                readiness,
+                work.clone(),
+            );
+        }
+
+        let observer: Arc<dyn TxObserver> = metrics.clone();
+        let submitter = |chain: Chain, provider: &DynProvider| {
+            let cfg = config.chain(chain);
+            Submitter::new(
+                SubmitConfig {
+                    chain,
+                    chain_id: cfg.chain_id,
+                    max_fee_per_gas: cfg.max_fee_per_gas,
+                    tx_timeout: config.relay.tx_timeout,
+                    fee_bump_percent: config.relay.fee_bump_percent,
+                    max_in_flight: config.relay.max_in_flight,
+                    poll_interval: cfg.poll_interval.min(Duration::from_millis(500)),
+                    drain_timeout: SUBMITTER_DRAIN,
+                    confirmations: cfg.confirmations,
+                },
+                RpcSink::new(provider.clone()),
+                signer.clone(),
+                store.clone(),
+                observer.clone(),
+            )
+        };
+        let (main_tx, task) = submitter(Chain::Main, main).spawn(work.clone());
+        tasks.spawn(async move { ("submitter(main)", flatten(task.await)) });
+        let (side_tx, task) = submitter(Chain::Side, side).spawn(work.clone());
+        tasks.spawn(async move { ("submitter(side)", flatten(task.await)) });
+
+        let auditor = Auditor::new(
+            store.clone(),
+            main.clone(),
+            side.clone(),
+            route,
+            metrics.clone(),
+            readiness.clone(),
+        );
+        auditor.restore().await?;
+        let planner = Planner {
+            facts: RpcFacts::new(main.clone(), side.clone(), route),
+            auditor,
+            store: store.clone(),
+            main_tx,
+            side_tx,
+            signer: signer.clone(),
+            route,
+            settings: Settings {
+                batch_size: config.relay.batch_size,
+                takeover_secs: config.relay.release_takeover.as_secs(),
+            },
+            per_round: config.relay.transfers_per_round,
+            sweep: Sweep::every(SWEEP_EVERY),
+            verified: Default::default(),
+            poll: PLANNER_SAFETY_NET,
+            progress,
+            readiness: readiness.clone(),
+            metrics: metrics.clone(),
+        };
+        tasks.spawn(async move {
+            (
+                "planner",
+                planner.run(work).await.map_err(|e| e.to_string()),
+            )
+        });
+        Ok(tasks)
+    }
 }
 
 /// The named tasks of a process, each critical.

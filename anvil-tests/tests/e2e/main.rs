@@ -16,3 +16,4 @@ mod reorg;
 mod resilience;
 mod round_trip;
 mod submitter;
+mod two_nodes;

@@ -13,6 +13,7 @@ use super::{
         Errors, INDEX_KEYS, LOG_RANGE, RATE_BURST, RATE_CLIENTS, RATE_LIMIT_KEYS, RATE_PER_SECOND,
         RawIndex, RawRateLimit,
     },
+    secret::SecretsTable,
     validate::{ChainRole, chains_setting, database_setting, in_range, listen_setting},
 };
 
@@ -85,7 +86,7 @@ fn validate_index(
 ) -> Option<IndexConfig> {
     errors.note_datetimes("", &table);
     let raw: RawIndex = errors.section("", Value::Table(table), INDEX_KEYS)?;
-    let database_url = database_setting(errors, env, raw.database_url);
+    let database_url = database_setting(errors, env, raw.database_url, &SecretsTable::Absent);
     let listen = listen_setting(errors, env, "listen", raw.listen);
     let log_range = errors.optional(
         "log_range",
@@ -99,7 +100,13 @@ fn validate_index(
             .section::<RawRateLimit>("rate_limit", v, RATE_LIMIT_KEYS)
             .and_then(|raw| rate_limit(raw, errors)),
     };
-    let (main, side) = chains_setting(errors, env, raw.chains, ChainRole::Keyless);
+    let (main, side) = chains_setting(
+        errors,
+        env,
+        raw.chains,
+        ChainRole::Keyless,
+        &SecretsTable::Absent,
+    );
     Some(IndexConfig {
         database_url: database_url?,
         listen: listen?,

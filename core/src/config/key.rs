@@ -232,7 +232,7 @@ pin = "env:HSM_PIN"
                 "key.module: missing".into(),
                 "key.token_label: missing".into(),
                 "key.key_label: missing".into(),
-                "key.pin: expected a reference env:NAME or file:/path (never the secret itself)"
+                "key.pin: expected a reference env:NAME, file:/path or sealed:NAME (never the secret itself)"
                     .into(),
             ])
         );

@@ -12,11 +12,15 @@
 //! ([`SecretRef`]: `env:NAME` or `file:/path`), read only when the key is unlocked, and every
 //! resolved secret is a [`SecretString`] that is wiped on drop and redacted in `Debug`. The
 //! database URL may carry a password, so [`DatabaseUrl`] redacts it when shown and may itself
-//! be given as a reference.
+//! be given as a reference. A reference may also be `sealed:NAME`: an entry of the sealed
+//! secrets file the `[secrets]` table names, encrypted under versioned master keys
+//! ([`SealedFile`]).
 
+mod ha;
 mod index;
 mod key;
 mod raw;
+mod sealed;
 mod secret;
 mod validate;
 
@@ -29,9 +33,14 @@ use std::{
 
 use alloy::{primitives::Address, transports::http::reqwest::Url};
 
+pub use self::ha::HaConfig;
 pub use self::index::{IndexConfig, RateLimit};
 pub use self::key::{KeyConfig, Pkcs11Config};
-pub use self::secret::{DatabaseUrl, InvalidSecretRef, SecretRef, SecretString};
+pub use self::sealed::{
+    InvalidMasterKeyRef, MasterKey, MasterKeyRef, SealedError, SealedFile, SecretVersion,
+    SecretsConfig,
+};
+pub use self::secret::{DatabaseUrl, InvalidSecretRef, SealedRef, SecretRef, SecretString};
 use self::{raw::Errors, validate::validate};
 use crate::domain::Chain;
 
@@ -58,6 +67,8 @@ pub struct Config {
     pub main: ChainConfig,
     pub side: ChainConfig,
     pub relay: RelayConfig,
+    /// Two nodes per validator (`[ha]`).
+    pub ha: HaConfig,
     /// The file it was read from, if any.
     pub source: Option<PathBuf>,
 }
@@ -295,6 +306,10 @@ pub enum ConfigError {
     SecretFileExposed { path: PathBuf, mode: u32 },
     #[error("secret {reference} is empty")]
     EmptySecret { reference: String },
+    #[error("sealed:{name}: no [secrets] table says where the sealed file and master keys are")]
+    SealedUnbound { name: String },
+    #[error(transparent)]
+    Sealed(#[from] SealedError),
 }
 
 impl ConfigError {

@@ -27,9 +27,29 @@ pub(super) struct RawConfig {
     pub(super) key: Option<Value>,
     pub(super) chains: Option<Value>,
     pub(super) relay: Option<Value>,
+    pub(super) ha: Option<Value>,
+    pub(super) secrets: Option<Value>,
 }
 
-pub(super) const CONFIG_KEYS: &[&str] = &["database_url", "http_listen", "key", "chains", "relay"];
+pub(super) const CONFIG_KEYS: &[&str] = &[
+    "database_url",
+    "http_listen",
+    "key",
+    "chains",
+    "relay",
+    "ha",
+    "secrets",
+];
+
+/// `[secrets]`: where the sealed secrets file and its master keys are.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSecrets {
+    pub(super) file: Option<Value>,
+    pub(super) master_keys: Option<Value>,
+}
+
+pub(super) const SECRETS_KEYS: &[&str] = &["file", "master_keys"];
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -146,6 +166,15 @@ pub(super) const RELAY_KEYS: &[&str] = &[
     "transfers_per_round",
 ];
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawHa {
+    pub(super) enabled: Option<Value>,
+    pub(super) takeover_secs: Option<Value>,
+}
+
+pub(super) const HA_KEYS: &[&str] = &["enabled", "takeover_secs"];
+
 // Bounds that catch typos and unit mix-ups, not policy.
 pub(super) const BATCH_SIZE: RangeInclusive<u64> = 1..=200;
 pub(super) const CONFIRMATIONS: RangeInclusive<u64> = 0..=10_000;
@@ -156,6 +185,8 @@ pub(super) const TX_TIMEOUT_SECS: RangeInclusive<u64> = 1..=3_600;
 pub(super) const FEE_BUMP_PERCENT: RangeInclusive<u64> = 10..=1_000;
 pub(super) const LOG_RANGE: RangeInclusive<u64> = 1..=100_000;
 pub(super) const MAX_IN_FLIGHT: RangeInclusive<u64> = 1..=64;
+// a quarter of it is the lease's check interval, which must be at least a second
+pub(super) const HA_TAKEOVER_SECS: RangeInclusive<u64> = 4..=3_600;
 pub(super) const RPC_FAILURE_SECS: RangeInclusive<u64> = 1..=86_400;
 pub(super) const TRANSFERS_PER_ROUND: RangeInclusive<u64> = 10..=100_000;
 pub(super) const RATE_PER_SECOND: RangeInclusive<u64> = 1..=10_000;

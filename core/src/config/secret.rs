@@ -1,12 +1,22 @@
-//! Secrets by reference: the config names where a secret is (`env:NAME`, `file:/path`), never
-//! the secret; resolved secrets are wiped on drop and redacted in `Debug`, and a database URL's
-//! password is redacted wherever it is shown.
+//! Secrets by reference: the config names where a secret is (`env:NAME`, `file:/path`,
+//! `sealed:NAME`), never the secret; resolved secrets are wiped on drop and redacted in `Debug`,
+//! and a database URL's password is redacted wherever it is shown.
+//!
+//! A `sealed:NAME` reference is bound, while the config is validated, to the `[secrets]` table
+//! that says where the sealed file and its master keys are (see `sealed/mod.rs`); one parsed
+//! from a command line alone has no such table and is refused when read.
 
 use std::{fmt, ops::Deref, path::PathBuf, str::FromStr};
 
 use alloy::signers::k256::elliptic_curve::zeroize::Zeroizing;
+use toml::Value;
 
-use super::ConfigError;
+use super::{
+    ConfigError, KeyConfig,
+    raw::{Errors, RawChain, RawSecrets, SECRETS_KEYS},
+    sealed::{MasterKeyRef, SealedFile, SecretsConfig, valid_name},
+    validate::string,
+};
 
 /// Where a secret is found: the config names the place, never the secret.
 #[derive(Clone, PartialEq, Eq)]
@@ -15,12 +25,34 @@ pub enum SecretRef {
     Env(String),
     /// `file:/path`: the contents of a file, trailing newlines removed.
     File(PathBuf),
+    /// `sealed:NAME`: an entry of the sealed secrets file named by the config's `[secrets]`.
+    Sealed(SealedRef),
 }
 
-/// A string that is neither `env:NAME` nor `file:/path`. It does not repeat the string, which
-/// may well be the secret itself.
+/// `sealed:NAME`, and where the sealed file and its master keys are once bound to a config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedRef {
+    pub name: String,
+    /// `None` until bound to a `[secrets]` table; reading it then is an error.
+    pub secrets: Option<SecretsConfig>,
+}
+
+impl SealedRef {
+    fn open(&self) -> Result<SecretString, ConfigError> {
+        let secrets = self
+            .secrets
+            .as_ref()
+            .ok_or_else(|| ConfigError::SealedUnbound {
+                name: self.name.clone(),
+            })?;
+        Ok(secrets.open(&self.name)?)
+    }
+}
+
+/// A string that is not `env:NAME`, `file:/path` or `sealed:NAME`. It does not repeat the
+/// string, which may well be the secret itself.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("expected a reference env:NAME or file:/path (never the secret itself)")]
+#[error("expected a reference env:NAME, file:/path or sealed:NAME (never the secret itself)")]
 pub struct InvalidSecretRef;
 
 impl FromStr for SecretRef {
@@ -32,6 +64,16 @@ impl FromStr for SecretRef {
                 !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
             return if valid {
                 Ok(SecretRef::Env(name.to_string()))
+            } else {
+                Err(InvalidSecretRef)
+            };
+        }
+        if let Some(name) = s.strip_prefix("sealed:") {
+            return if valid_name(name) {
+                Ok(SecretRef::Sealed(SealedRef {
+                    name: name.to_string(),
+                    secrets: None,
+                }))
             } else {
                 Err(InvalidSecretRef)
             };
@@ -48,6 +90,7 @@ impl fmt::Display for SecretRef {
         match self {
             SecretRef::Env(name) => write!(f, "env:{name}"),
             SecretRef::File(path) => write!(f, "file:{}", path.display()),
+            SecretRef::Sealed(sealed) => write!(f, "sealed:{}", sealed.name),
         }
     }
 }
@@ -60,7 +103,7 @@ impl fmt::Debug for SecretRef {
 }
 
 impl SecretRef {
-    /// `env:NAME` or `file:/path`; the same as `str::parse`.
+    /// `env:NAME`, `file:/path` or `sealed:NAME`; the same as `str::parse`.
     pub fn parse(s: &str) -> Result<Self, InvalidSecretRef> {
         s.parse()
     }
@@ -77,7 +120,7 @@ impl SecretRef {
                     Err(ConfigError::EnvNotUnicode { name: name.clone() })
                 }
             },
-            SecretRef::File(_) => self.read_with(&|_| None),
+            SecretRef::File(_) | SecretRef::Sealed(_) => self.read_with(&|_| None),
         }
     }
 
@@ -114,6 +157,7 @@ impl SecretRef {
                 }
                 Ok(SecretString(text))
             }
+            SecretRef::Sealed(sealed) => sealed.open(),
         }
     }
 
@@ -222,8 +266,124 @@ pub(super) fn redact_url_password(url: &str) -> String {
     )
 }
 
-// ---------------------------------------------------------------------------------------------
-// Raw layer: what serde reads. Leaves stay TOML values so validation can name every bad one.
+/// The config's `[secrets]` table as validation found it.
+#[derive(Debug)]
+pub(super) enum SecretsTable {
+    Absent,
+    /// Present with errors, already reported at its own paths.
+    Invalid,
+    Valid(SecretsConfig),
+}
+
+/// Validates `[secrets]`: `file` and a non-empty `master_keys` list of `file:/path`.
+pub(super) fn secrets_table(errors: &mut Errors, raw: Option<Value>) -> SecretsTable {
+    let Some(v) = raw else {
+        return SecretsTable::Absent;
+    };
+    let Some(raw) = errors.section::<RawSecrets>("secrets", v, SECRETS_KEYS) else {
+        return SecretsTable::Invalid;
+    };
+    let file = errors.required("secrets.file", raw.file, |v| match string(v)? {
+        s if s.is_empty() => Err("must not be empty".to_string()),
+        s => Ok(PathBuf::from(s)),
+    });
+    let master_keys = errors.required("secrets.master_keys", raw.master_keys, master_key_list);
+    match (file, master_keys) {
+        (Some(file), Some(master_keys)) => SecretsTable::Valid(SecretsConfig { file, master_keys }),
+        _ => SecretsTable::Invalid,
+    }
+}
+
+fn master_key_list(v: Value) -> Result<Vec<MasterKeyRef>, String> {
+    let Value::Array(items) = v else {
+        return Err("expected a list, e.g. [\"file:/etc/sidebridge/master.key\"]".to_string());
+    };
+    if items.is_empty() {
+        return Err("must name at least one master key".to_string());
+    }
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| {
+            string(item)
+                .and_then(|s| s.parse::<MasterKeyRef>().map_err(|e| e.to_string()))
+                .map_err(|e| format!("[{i}]: {e}"))
+        })
+        .collect()
+}
+
+/// Binds a `sealed:NAME` reference to the `[secrets]` table and checks the sealed file has
+/// that name (the value is opened only when needed); other references are left as they are.
+pub(super) fn bind(reference: &mut SecretRef, secrets: &SecretsTable) -> Result<(), String> {
+    let SecretRef::Sealed(sealed) = reference else {
+        return Ok(());
+    };
+    match secrets {
+        SecretsTable::Absent => Err(format!(
+            "{reference} needs a [secrets] table (file and master_keys)"
+        )),
+        SecretsTable::Invalid => Err(format!(
+            "{reference} cannot be opened until the [secrets] table is fixed"
+        )),
+        SecretsTable::Valid(config) => {
+            SealedFile::load(&config.file)
+                .and_then(|file| file.check_name(&sealed.name))
+                .map_err(|e| e.to_string())?;
+            sealed.secrets = Some(config.clone());
+            Ok(())
+        }
+    }
+}
+
+/// Opens `rpc_url` and `fallback_rpc_urls` given as `sealed:NAME` (URLs that carry a
+/// provider's API key), so they are validated as URLs like any other.
+pub(super) fn open_sealed_urls(
+    path: &str,
+    raw: &mut RawChain,
+    secrets: &SecretsTable,
+    errors: &mut Errors,
+) {
+    let mut open = |at: String, value: &mut Value| {
+        let Value::String(s) = value else { return };
+        if !s.starts_with("sealed:") {
+            return;
+        }
+        let opened = s
+            .parse::<SecretRef>()
+            .map_err(|e| e.to_string())
+            .and_then(|mut reference| {
+                bind(&mut reference, secrets)?;
+                reference.read().map_err(|e| e.to_string())
+            });
+        match opened {
+            Ok(url) => *s = url.expose().to_string(),
+            Err(message) => errors.push(&at, message),
+        }
+    };
+    if let Some(value) = raw.rpc_url.as_mut() {
+        open(format!("{path}.rpc_url"), value);
+    }
+    if let Some(Value::Array(items)) = raw.fallback_rpc_urls.as_mut() {
+        for value in items {
+            open(format!("{path}.fallback_rpc_urls"), value);
+        }
+    }
+}
+
+/// Binds the key's password or PIN, reporting a problem at its path.
+pub(super) fn bind_key(key: &mut KeyConfig, secrets: &SecretsTable, errors: &mut Errors) {
+    let (path, reference) = match key {
+        KeyConfig::Keystore {
+            password: Some(reference),
+            ..
+        } => ("key.password", reference),
+        KeyConfig::Pkcs11(config) => ("key.pin", &mut config.pin),
+        KeyConfig::Keystore { password: None, .. } => return,
+    };
+    if let Err(message) = bind(reference, secrets) {
+        errors.push(path, message);
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -239,7 +399,23 @@ mod tests {
             "file:/a/b".parse::<SecretRef>(),
             Ok(SecretRef::File("/a/b".into()))
         );
-        for bad in ["", "env:", "file:", "pw", "env:A B", "ENV:X"] {
+        assert_eq!(
+            "sealed:db.url".parse::<SecretRef>(),
+            Ok(SecretRef::Sealed(SealedRef {
+                name: "db.url".into(),
+                secrets: None
+            }))
+        );
+        for bad in [
+            "",
+            "env:",
+            "file:",
+            "pw",
+            "env:A B",
+            "ENV:X",
+            "sealed:",
+            "sealed:a b",
+        ] {
             assert_eq!(bad.parse::<SecretRef>(), Err(InvalidSecretRef), "{bad}");
         }
 

@@ -408,7 +408,7 @@ fn env_override_errors_name_the_variable() {
     assert_eq!(
         errors,
         [
-            "key.password (from SIDEBRIDGE_KEY_PASSWORD): expected a reference env:NAME or file:/path (never the secret itself)",
+            "key.password (from SIDEBRIDGE_KEY_PASSWORD): expected a reference env:NAME, file:/path or sealed:NAME (never the secret itself)",
             "chains.side.rpc_url (from SIDEBRIDGE_SIDE_RPC_URL): unsupported scheme ftp:// (expected http:// or https://)",
         ]
     );
@@ -438,7 +438,9 @@ fn password_must_be_a_reference_and_is_never_echoed() {
     let errors = errors_of(&text);
     assert_eq!(
         errors,
-        ["key.password: expected a reference env:NAME or file:/path (never the secret itself)"]
+        [
+            "key.password: expected a reference env:NAME, file:/path or sealed:NAME (never the secret itself)"
+        ]
     );
     let text = VALID.replace("file:/etc/sidebridge/password", "env:");
     assert_eq!(errors_of(&text).len(), 1);
@@ -534,6 +536,7 @@ fn key_lists_match_the_raw_structs() {
     assert!(RawKey::deserialize(table(KEY_KEYS)).is_ok());
     assert!(RawChain::deserialize(table(CHAIN_KEYS)).is_ok());
     assert!(RawRelay::deserialize(table(RELAY_KEYS)).is_ok());
+    assert!(RawHa::deserialize(table(HA_KEYS)).is_ok());
     // ...and every struct field is listed (the example sets them all)
     let text = include_str!(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -547,6 +550,7 @@ fn key_lists_match_the_raw_structs() {
     assert_eq!(keys(&example["chains"]["main"]), sorted(CHAIN_KEYS));
     assert_eq!(keys(&example["chains"]["side"]), sorted(CHAIN_KEYS));
     assert_eq!(keys(&example["relay"]), sorted(RELAY_KEYS));
+    assert_eq!(keys(&example["ha"]), sorted(HA_KEYS));
 }
 
 fn sorted(keys: &[&str]) -> Vec<String> {

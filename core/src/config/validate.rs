@@ -9,7 +9,11 @@ use toml::Value;
 use super::{
     ChainConfig, Config, DEFAULT_HTTP_LISTEN, DEFAULT_MAX_HEAD_LAG, DEFAULT_MIN_BALANCE_WEI,
     DatabaseUrl, ENV_DATABASE_URL, ENV_HTTP_LISTEN, ENV_KEY_PASSWORD, ENV_MAIN_RPC_URL,
-    ENV_SIDE_RPC_URL, RelayConfig, SecretRef, key::key_config, raw::*,
+    ENV_SIDE_RPC_URL, HaConfig, RelayConfig, SecretRef,
+    ha::ha_config,
+    key::key_config,
+    raw::*,
+    secret::{SecretsTable, bind, bind_key, open_sealed_urls, secrets_table},
 };
 use crate::domain::Chain;
 
@@ -21,7 +25,8 @@ pub(super) fn validate(
     errors.note_datetimes("", &table);
     let raw: RawConfig = errors.section("", Value::Table(table), CONFIG_KEYS)?;
 
-    let database_url = database_setting(errors, env, raw.database_url);
+    let secrets = secrets_table(errors, raw.secrets);
+    let database_url = database_setting(errors, env, raw.database_url, &secrets);
     let http_listen = listen_setting(errors, env, "http_listen", raw.http_listen);
 
     let key = match raw.key {
@@ -33,17 +38,26 @@ pub(super) fn validate(
             .section::<RawKey>("key", v, KEY_KEYS)
             .and_then(|raw| {
                 let password = override_with(errors, env, "key.password", ENV_KEY_PASSWORD);
-                key_config(raw, password, errors)
+                let mut key = key_config(raw, password, errors)?;
+                bind_key(&mut key, &secrets, errors);
+                Some(key)
             }),
     };
 
-    let (main, side) = chains_setting(errors, env, raw.chains, ChainRole::Relaying);
+    let (main, side) = chains_setting(errors, env, raw.chains, ChainRole::Relaying, &secrets);
 
     let relay = match raw.relay {
         None => Some(RelayConfig::default()),
         Some(v) => errors
             .section::<RawRelay>("relay", v, RELAY_KEYS)
             .and_then(|raw| relay_config(raw, errors)),
+    };
+
+    let ha = match raw.ha {
+        None => Some(HaConfig::default()),
+        Some(v) => errors
+            .section::<RawHa>("ha", v, HA_KEYS)
+            .and_then(|raw| ha_config(raw, database_url.as_ref(), errors)),
     };
 
     Some(Config {
@@ -53,6 +67,7 @@ pub(super) fn validate(
         main: main?,
         side: side?,
         relay: relay?,
+        ha: ha?,
         source: None,
     })
 }
@@ -77,6 +92,7 @@ pub(super) fn database_setting(
     errors: &mut Errors,
     env: &dyn Fn(&str) -> Option<String>,
     raw: Option<Value>,
+    secrets: &SecretsTable,
 ) -> Option<DatabaseUrl> {
     match override_with(errors, env, "database_url", ENV_DATABASE_URL).or(raw) {
         None => {
@@ -86,7 +102,7 @@ pub(super) fn database_setting(
             );
             None
         }
-        Some(v) => errors.parse("database_url", v, |v| database(v, env)),
+        Some(v) => errors.parse("database_url", v, |v| database(v, env, secrets)),
     }
 }
 
@@ -121,6 +137,7 @@ pub(super) fn chains_setting(
     env: &dyn Fn(&str) -> Option<String>,
     raw: Option<Value>,
     role: ChainRole,
+    secrets: &SecretsTable,
 ) -> (Option<ChainConfig>, Option<ChainConfig>) {
     let Some(v) = raw else {
         errors.push("chains", "missing ([chains.main] and [chains.side] tables)");
@@ -143,6 +160,7 @@ pub(super) fn chains_setting(
         if let Some(v) = override_with(errors, env, &format!("{path}.rpc_url"), var) {
             raw.rpc_url = Some(v);
         }
+        open_sealed_urls(&path, &mut raw, secrets, errors);
         chain_config(&path, raw, errors, role)
     };
     let main = one(errors, Chain::Main, ENV_MAIN_RPC_URL);
@@ -374,13 +392,18 @@ pub(super) fn socket_addr(v: Value) -> Result<SocketAddr, String> {
 pub(super) fn database(
     v: Value,
     env: &dyn Fn(&str) -> Option<String>,
+    secrets: &SecretsTable,
 ) -> Result<DatabaseUrl, String> {
     let s = string(v)?;
-    let url = if s.starts_with("env:") || s.starts_with("file:") {
-        let reference = s.parse::<SecretRef>().map_err(|e| e.to_string())?;
+    let url = if ["env:", "file:", "sealed:"]
+        .iter()
+        .any(|p| s.starts_with(p))
+    {
+        let mut reference = s.parse::<SecretRef>().map_err(|e| e.to_string())?;
+        bind(&mut reference, secrets)?;
         let resolved = match &reference {
             SecretRef::Env(name) => reference.read_with(&|_| env(name)),
-            SecretRef::File(_) => reference.read_with(env),
+            SecretRef::File(_) | SecretRef::Sealed(_) => reference.read_with(env),
         };
         resolved.map_err(|e| e.to_string())?.expose().to_string()
     } else {

@@ -94,6 +94,7 @@ type F64Gauge = Gauge<f64, AtomicU64>;
 /// | `account_balance_wei` | gauge | chain |
 /// | `reorg_halts_total` | counter | chain |
 /// | `ready` | gauge (0/1) | chain |
+/// | `active` | gauge (1 acting, 0 standby: `[ha]`) | |
 /// | `rpc_errors_total` | counter | chain, method |
 /// | `rpc_failing_seconds` | gauge (0 while the endpoint answers) | chain |
 /// | `validator` | gauge (1 while the key is in the current set) | chain |
@@ -124,6 +125,7 @@ pub struct Metrics {
     balance: Family<ChainLabels, F64Gauge>,
     reorg_halts: Family<ChainLabels, Counter>,
     ready: Family<ChainLabels, Gauge>,
+    active: Gauge,
     rpc_errors: RpcErrors,
     rpc_endpoints: crate::rpc::EndpointMetrics,
     rpc_failing: Family<ChainLabels, F64Gauge>,
@@ -183,6 +185,7 @@ impl Metrics {
             balance: Family::default(),
             reorg_halts: Family::default(),
             ready: Family::default(),
+            active: Gauge::default(),
             rpc_errors: Family::default(),
             rpc_endpoints: crate::rpc::EndpointMetrics::default(),
             rpc_failing: Family::default(),
@@ -330,6 +333,12 @@ impl Metrics {
                 ..metrics
             };
         }
+        // a validator's only: the index never acts for one
+        registry.register(
+            "active",
+            "1 while this node acts for its validator, 0 while it is the standby of two ([ha])",
+            metrics.active.clone(),
+        );
         for direction in [Direction::Deposit, Direction::Withdrawal] {
             let d = DirectionLabels {
                 direction: direction.as_str(),
@@ -509,6 +518,12 @@ impl Metrics {
         self.ready
             .get_or_create(&chain_labels(chain))
             .set(i64::from(ready));
+    }
+
+    /// Whether this node acts (1) or is one validator's standby (0); a node without `[ha]`
+    /// always acts.
+    pub fn set_active(&self, active: bool) {
+        self.active.set(i64::from(active));
     }
 
     /// The Prometheus text exposition of every metric.

@@ -1,0 +1,151 @@
+//! Two nodes per validator (`[ha]`): the validator whose votes every transfer needs runs two
+//! `relayer run` processes with one key and one PostgreSQL database. One acts, the other stands
+//! by; killing the active one with `kill -9` mid-flight (once per direction) hands over within
+//! `takeover_secs`, and nothing is lost, paid twice or sent under a reused nonce.
+
+use std::time::{Duration, Instant};
+
+use alloy::signers::local::PrivateKeySigner;
+use sidebridge_anvil_tests::{
+    await_until,
+    relayers::{Backend, NodeOptions, RelayerNode, http_get, metric, postgres_enabled},
+};
+use sidebridge_relayer::store::Store;
+
+use crate::relay::{Bridge, tokens};
+
+const TAKEOVER_SECS: u64 = 6;
+
+/// Which of the running nodes acts: exactly one says `sidebridge_active 1`, every other
+/// running one 0 and "standby" on /readyz.
+async fn the_active_one(pair: &[RelayerNode]) -> eyre::Result<usize> {
+    await_until(
+        Duration::from_secs(30),
+        "exactly one active node",
+        || async {
+            let mut active = Vec::new();
+            for (i, node) in pair.iter().enumerate().filter(|(_, n)| n.is_running()) {
+                let v = metric(node.http_port, "sidebridge_active").await;
+                if v == 1.0 {
+                    active.push(i);
+                } else if v != 0.0 {
+                    return Ok(None);
+                }
+            }
+            Ok((active.len() == 1).then(|| active[0]))
+        },
+    )
+    .await?;
+    let mut active = None;
+    for (i, node) in pair.iter().enumerate().filter(|(_, n)| n.is_running()) {
+        if metric(node.http_port, "sidebridge_active").await == 1.0 {
+            eyre::ensure!(active.is_none(), "two active nodes");
+            active = Some(i);
+        } else {
+            let (code, body) = http_get(node.http_port, "/readyz").await;
+            eyre::ensure!(
+                code == 503 && body.contains("standby"),
+                "standby /readyz: {code} {body}"
+            );
+        }
+    }
+    active.ok_or_else(|| eyre::eyre!("the active node went away"))
+}
+
+/// `kill -9` the active node; the other must act within the takeover time.
+async fn kill_the_active(pair: &mut [RelayerNode]) -> eyre::Result<()> {
+    let active = the_active_one(pair).await?;
+    pair[active].kill().await?;
+    let killed = Instant::now();
+    let standby = 1 - active;
+    let port = pair[standby].http_port;
+    await_until(
+        Duration::from_secs(TAKEOVER_SECS),
+        "the standby to take over",
+        || async { Ok((metric(port, "sidebridge_active").await == 1.0).then_some(())) },
+    )
+    .await
+    .map_err(|e| e.wrap_err(pair[standby].log()))?;
+    eprintln!("took over {:?} after the kill", killed.elapsed());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_standby_takes_over_from_a_killed_active_node() -> eyre::Result<()> {
+    if !postgres_enabled() {
+        return Ok(());
+    }
+    let options = NodeOptions {
+        backend: Backend::Postgres,
+        ha_takeover_secs: Some(TAKEOVER_SECS),
+        ..NodeOptions::default()
+    };
+    // both votes are needed: nothing lands unless validator 0's pair acts
+    let mut bridge = Bridge::start(2, 2, options).await?;
+    let dir = tempfile::tempdir()?;
+    let twin = bridge.nodes[0].twin(&dir.path().join("v0-twin"))?;
+    let mut pair = vec![bridge.nodes.remove(0), twin];
+    for node in &mut pair {
+        node.start().await?;
+    }
+    bridge.start_nodes().await?;
+    the_active_one(&pair).await?;
+
+    let n = 50;
+    let half = n / 2;
+    bridge.deposit_many(half, tokens(1)).await?;
+    let (sent, killed) = tokio::join!(
+        bridge.deposit_many(n - half, tokens(1)),
+        kill_the_active(&mut pair)
+    );
+    sent?;
+    killed?;
+    bridge
+        .await_wrapped(
+            bridge.user.address(),
+            tokens(n as u64),
+            Duration::from_secs(180),
+        )
+        .await?;
+
+    // the killed one comes back as the standby; then the other is killed mid-withdrawals
+    for node in &mut pair {
+        if !node.is_running() {
+            node.start().await?;
+        }
+    }
+    the_active_one(&pair).await?;
+    let recipient = PrivateKeySigner::random().address();
+    bridge.withdraw_many(half, tokens(1), recipient).await?;
+    let (sent, killed) = tokio::join!(
+        bridge.withdraw_many(n - half, tokens(1), recipient),
+        kill_the_active(&mut pair)
+    );
+    sent?;
+    killed?;
+    bridge
+        .await_main(recipient, tokens(n as u64), Duration::from_secs(300))
+        .await?;
+
+    bridge.assert_landed_once(n, n).await?;
+    let mut twin = pair.remove(1);
+    bridge.nodes.insert(0, pair.remove(0));
+    bridge
+        .await_all_completed(2 * n as i64, Duration::from_secs(60))
+        .await?;
+    if twin.is_running() {
+        let code = twin.stop().await?;
+        eyre::ensure!(code == Some(0), "twin exited with {code:?}\n{}", twin.log());
+    }
+    if !bridge.nodes[0].is_running() {
+        // killed last: started again so that stop_all sees a clean exit
+        bridge.nodes[0].start().await?;
+    }
+    bridge.stop_all().await?;
+    for node in &bridge.nodes {
+        let store = Store::connect(&node.database_url).await?;
+        let twice = store.nonces_settled_twice().await?;
+        assert!(twice.is_empty(), "nonces settled twice: {twice:?}");
+    }
+    bridge.assert_ledgers_reconcile().await
+}

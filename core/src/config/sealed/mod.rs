@@ -1,0 +1,532 @@
+//! Sealed secrets: the database URL, RPC URLs with API keys, the keystore password and the HSM
+//! PIN kept at rest in one file, encrypted, and named in the config as `sealed:NAME`.
+//!
+//! Envelope encryption, as key management services do it: each secret is encrypted with a
+//! fresh random data key (AES-256-GCM), and the data key is wrapped (AES-256-GCM again) by a
+//! master key that never sits in the file. The secret's name and version are associated data of
+//! both ciphertexts, so an entry copied under another name, or an old value put back under a
+//! newer version number, does not authenticate.
+//!
+//! Master keys are versioned. The file records, for each master version, a check value (an
+//! empty plaintext sealed under that master) so a configured key is matched to its version
+//! without trying it on every entry, and "wrong master key" is told apart from "tampered
+//! entry". Rotation adds a version: new entries are wrapped by it, old ones still open with the
+//! old master until a reseal re-wraps their data keys (the secrets themselves are not
+//! re-encrypted); then the old master can be retired. A master key is a root-only file of 32
+//! random bytes in hex (`file:/path`), refused when group or others may read it.
+
+mod master;
+
+use std::{
+    collections::BTreeMap,
+    io::Write,
+    path::{Path, PathBuf},
+};
+
+use aes_gcm::{
+    Aes256Gcm, KeyInit,
+    aead::{Aead, Payload},
+};
+use alloy::{hex, signers::k256::elliptic_curve::zeroize::Zeroizing};
+use rand::{RngCore, rngs::OsRng};
+use serde::{Deserialize, Serialize};
+
+pub use self::master::{InvalidMasterKeyRef, MasterKey, MasterKeyRef};
+use super::SecretString;
+
+/// The `format` a file written by this code carries.
+const FORMAT: u32 = 1;
+const CIPHER: &str = "aes-256-gcm";
+const KEY_LEN: usize = 32;
+const NONCE_LEN: usize = 12;
+/// Longest secret name.
+const MAX_NAME: usize = 64;
+
+/// The config's `[secrets]` table: the sealed file, and the master keys that open it (the
+/// newest first by convention; order does not matter).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretsConfig {
+    pub file: PathBuf,
+    pub master_keys: Vec<MasterKeyRef>,
+}
+
+impl SecretsConfig {
+    /// Opens secret `name` with whichever configured master key its entry needs.
+    pub fn open(&self, name: &str) -> Result<SecretString, SealedError> {
+        let file = SealedFile::load(&self.file)?;
+        // fail on a name before touching any master key
+        file.check_name(name)?;
+        let keys = self
+            .master_keys
+            .iter()
+            .map(MasterKey::read)
+            .collect::<Result<Vec<_>, _>>()?;
+        file.open(name, &keys)
+    }
+}
+
+/// Why a sealed secret could not be sealed, opened or rotated. Each is one line that names the
+/// secret, the file or the master version at fault, and never a secret's value.
+#[derive(Debug, thiserror::Error)]
+pub enum SealedError {
+    #[error("cannot read sealed secrets file {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("sealed secrets file {} is malformed: {message}", path.display())]
+    Malformed { path: PathBuf, message: String },
+    #[error("no secret named \"{name}\" in sealed secrets file {}", path.display())]
+    NoSuchSecret { name: String, path: PathBuf },
+    #[error(
+        "sealed secret \"{name}\" refused: its {part} does not authenticate (tampered with, or moved from another name or version)"
+    )]
+    Tampered { name: String, part: &'static str },
+    #[error("the master key does not open version {version} ({context})")]
+    WrongMasterKey { version: u32, context: String },
+    #[error(
+        "sealed secret \"{name}\" names master version {version}, which the file does not record"
+    )]
+    UnknownMasterVersion { name: String, version: u32 },
+    #[error(
+        "master key {reference} is version {version}, not the newest ({newest}): seal with the newest"
+    )]
+    StaleMasterKey {
+        reference: String,
+        version: u32,
+        newest: u32,
+    },
+    #[error("master key {reference} is already version {version} of this file")]
+    MasterKeyInUse { reference: String, version: u32 },
+    #[error(
+        "master key file {} is readable or writable by other users (mode {mode:o}); refusing to use it: chmod 400 it",
+        path.display()
+    )]
+    MasterKeyExposed { path: PathBuf, mode: u32 },
+    #[error("cannot read master key file {}: {source}", path.display())]
+    MasterKeyRead {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("master key file {} does not hold 64 hex digits (32 bytes)", path.display())]
+    MasterKeyMalformed { path: PathBuf },
+    #[error("invalid secret name \"{0}\": letters, digits, '_', '-' and '.', at most {MAX_NAME}")]
+    InvalidName(String),
+    #[error("the value of secret \"{0}\" is empty")]
+    EmptyValue(String),
+}
+
+/// A secret name as the config and the file spell it.
+pub(super) fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_NAME
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+/// The sealed secrets file. Entries are kept by name, the latest version of each.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SealedFile {
+    format: u32,
+    cipher: String,
+    masters: Vec<MasterRecord>,
+    secrets: BTreeMap<String, Entry>,
+    #[serde(skip)]
+    path: PathBuf,
+}
+
+/// One master version and its check value.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MasterRecord {
+    version: u32,
+    #[serde(with = "hex::serde")]
+    check_nonce: Vec<u8>,
+    #[serde(with = "hex::serde")]
+    check: Vec<u8>,
+}
+
+/// One secret: its value under its data key, and the data key under a master version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Entry {
+    version: u32,
+    master_version: u32,
+    #[serde(with = "hex::serde")]
+    key_nonce: Vec<u8>,
+    #[serde(with = "hex::serde")]
+    wrapped_key: Vec<u8>,
+    #[serde(with = "hex::serde")]
+    nonce: Vec<u8>,
+    #[serde(with = "hex::serde")]
+    ciphertext: Vec<u8>,
+}
+
+/// What `show-versions` prints for one secret: never its value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SecretVersion {
+    pub name: String,
+    pub version: u32,
+    pub master_version: u32,
+}
+
+// Associated data. Names hold no spaces, so these strings cannot collide across fields.
+fn data_aad(name: &str, version: u32) -> Vec<u8> {
+    format!("sidebridge sealed secret {name} v{version}").into_bytes()
+}
+
+fn key_aad(name: &str, version: u32, master_version: u32) -> Vec<u8> {
+    format!("sidebridge sealed data key {name} v{version} master v{master_version}").into_bytes()
+}
+
+fn check_aad(master_version: u32) -> Vec<u8> {
+    format!("sidebridge sealed master check v{master_version}").into_bytes()
+}
+
+fn random<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    OsRng.fill_bytes(&mut bytes);
+    bytes
+}
+
+fn seal_with(key: &[u8; KEY_LEN], nonce: &[u8; NONCE_LEN], msg: &[u8], aad: &[u8]) -> Vec<u8> {
+    Aes256Gcm::new(key.into())
+        .encrypt(nonce.into(), Payload { msg, aad })
+        .expect("AES-GCM encrypts any message shorter than 64 GiB")
+}
+
+/// `None` when the nonce has the wrong length or the ciphertext does not authenticate.
+fn open_with(key: &[u8; KEY_LEN], nonce: &[u8], msg: &[u8], aad: &[u8]) -> Option<Vec<u8>> {
+    let nonce: &[u8; NONCE_LEN] = nonce.try_into().ok()?;
+    Aes256Gcm::new(key.into())
+        .decrypt(nonce.into(), Payload { msg, aad })
+        .ok()
+}
+
+impl MasterRecord {
+    fn new(version: u32, key: &MasterKey) -> Self {
+        let nonce = random::<NONCE_LEN>();
+        MasterRecord {
+            version,
+            check: seal_with(&key.key, &nonce, b"", &check_aad(version)),
+            check_nonce: nonce.to_vec(),
+        }
+    }
+
+    fn opens_with(&self, key: &MasterKey) -> bool {
+        open_with(
+            &key.key,
+            &self.check_nonce,
+            &self.check,
+            &check_aad(self.version),
+        )
+        .is_some()
+    }
+}
+
+impl SealedFile {
+    /// An empty file whose master version 1 is `master`; [`SealedFile::save`] writes it.
+    pub fn create(path: &Path, master: &MasterKey) -> Self {
+        SealedFile {
+            format: FORMAT,
+            cipher: CIPHER.to_string(),
+            masters: vec![MasterRecord::new(1, master)],
+            secrets: BTreeMap::new(),
+            path: path.to_path_buf(),
+        }
+    }
+
+    pub fn load(path: &Path) -> Result<Self, SealedError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SealedError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let malformed = |message: String| SealedError::Malformed {
+            path: path.to_path_buf(),
+            message,
+        };
+        let mut file: SealedFile =
+            serde_json::from_str(&text).map_err(|e| malformed(e.to_string()))?;
+        if file.format != FORMAT || file.cipher != CIPHER {
+            return Err(malformed(format!(
+                "format {} with cipher {}; this relayer reads format {FORMAT} with {CIPHER}",
+                file.format, file.cipher
+            )));
+        }
+        let numbered = (1..).zip(&file.masters).all(|(n, m)| m.version == n);
+        if file.masters.is_empty() || !numbered {
+            return Err(malformed("master versions must run 1, 2, 3, …".to_string()));
+        }
+        if let Some(bad) = file.secrets.keys().find(|name| !valid_name(name)) {
+            return Err(malformed(format!("invalid secret name \"{bad}\"")));
+        }
+        file.path = path.to_path_buf();
+        Ok(file)
+    }
+
+    /// Writes the file whole (a temporary beside it, then a rename), readable by its owner only.
+    pub fn save(&self) -> Result<(), SealedError> {
+        let write_error = |source| SealedError::Write {
+            path: self.path.clone(),
+            source,
+        };
+        let mut text = serde_json::to_string_pretty(self).expect("the file serializes to JSON");
+        text.push('\n');
+        let mut temp = self.path.clone().into_os_string();
+        temp.push(".tmp");
+        let temp = PathBuf::from(temp);
+        // a leftover from an interrupted save may have another mode: start afresh
+        let _ = std::fs::remove_file(&temp);
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        options
+            .open(&temp)
+            .and_then(|mut file| file.write_all(text.as_bytes()).and(file.sync_all()))
+            .and_then(|()| std::fs::rename(&temp, &self.path))
+            .map_err(write_error)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The newest master version: the one new entries are wrapped by.
+    pub fn newest_master(&self) -> u32 {
+        self.masters.last().map_or(0, |m| m.version)
+    }
+
+    /// The master version `key` opens, if any.
+    pub fn version_of(&self, key: &MasterKey) -> Option<u32> {
+        self.masters
+            .iter()
+            .find(|m| m.opens_with(key))
+            .map(|m| m.version)
+    }
+
+    /// Every secret's name, version and master version, by name.
+    pub fn versions(&self) -> Vec<SecretVersion> {
+        self.secrets
+            .iter()
+            .map(|(name, e)| SecretVersion {
+                name: name.clone(),
+                version: e.version,
+                master_version: e.master_version,
+            })
+            .collect()
+    }
+
+    /// Whether the file holds a secret called `name`.
+    pub fn check_name(&self, name: &str) -> Result<(), SealedError> {
+        self.entry(name).map(|_| ())
+    }
+
+    fn entry(&self, name: &str) -> Result<&Entry, SealedError> {
+        self.secrets
+            .get(name)
+            .ok_or_else(|| SealedError::NoSuchSecret {
+                name: name.to_string(),
+                path: self.path.clone(),
+            })
+    }
+
+    /// Among `keys`, the one that opens master `version`.
+    fn master<'k>(
+        &self,
+        version: u32,
+        keys: &'k [MasterKey],
+        context: impl FnOnce() -> String,
+    ) -> Result<&'k MasterKey, SealedError> {
+        let record = self
+            .masters
+            .iter()
+            .find(|m| m.version == version)
+            .expect("callers check the version is recorded");
+        keys.iter()
+            .find(|k| record.opens_with(k))
+            .ok_or_else(|| SealedError::WrongMasterKey {
+                version,
+                context: context(),
+            })
+    }
+
+    /// Seals `value` as the next version of `name`, its data key wrapped by the newest master,
+    /// which `master` must be. Returns the secret's new version.
+    pub fn seal(
+        &mut self,
+        name: &str,
+        value: &str,
+        master: &MasterKey,
+    ) -> Result<u32, SealedError> {
+        if !valid_name(name) {
+            return Err(SealedError::InvalidName(name.to_string()));
+        }
+        if value.is_empty() {
+            return Err(SealedError::EmptyValue(name.to_string()));
+        }
+        let newest = self.newest_master();
+        match self.version_of(master) {
+            Some(v) if v == newest => {}
+            Some(version) => {
+                return Err(SealedError::StaleMasterKey {
+                    reference: master.reference().to_string(),
+                    version,
+                    newest,
+                });
+            }
+            None => {
+                return Err(SealedError::WrongMasterKey {
+                    version: newest,
+                    context: format!("{}, the newest", master.reference()),
+                });
+            }
+        }
+        let version = self.secrets.get(name).map_or(1, |e| e.version + 1);
+        let data_key = Zeroizing::new(random::<KEY_LEN>());
+        let nonce = random::<NONCE_LEN>();
+        let ciphertext = seal_with(
+            &data_key,
+            &nonce,
+            value.as_bytes(),
+            &data_aad(name, version),
+        );
+        let mut entry = Entry {
+            version,
+            master_version: newest,
+            key_nonce: Vec::new(),
+            wrapped_key: Vec::new(),
+            nonce: nonce.to_vec(),
+            ciphertext,
+        };
+        entry.wrap(name, &data_key, newest, master);
+        self.secrets.insert(name.to_string(), entry);
+        Ok(version)
+    }
+
+    /// Opens `name` with whichever of `keys` its entry's master version needs.
+    pub fn open(&self, name: &str, keys: &[MasterKey]) -> Result<SecretString, SealedError> {
+        let entry = self.entry(name)?;
+        let data_key = self.unwrap(name, entry, keys)?;
+        let tampered = || SealedError::Tampered {
+            name: name.to_string(),
+            part: "ciphertext",
+        };
+        let aad = data_aad(name, entry.version);
+        let value = open_with(&data_key, &entry.nonce, &entry.ciphertext, &aad)
+            .map(Zeroizing::new)
+            .ok_or_else(tampered)?;
+        let value = String::from_utf8(value.to_vec()).map_err(|_| tampered())?;
+        Ok(SecretString::from(value))
+    }
+
+    fn unwrap(
+        &self,
+        name: &str,
+        entry: &Entry,
+        keys: &[MasterKey],
+    ) -> Result<Zeroizing<[u8; KEY_LEN]>, SealedError> {
+        let version = entry.master_version;
+        if !self.masters.iter().any(|m| m.version == version) {
+            return Err(SealedError::UnknownMasterVersion {
+                name: name.to_string(),
+                version,
+            });
+        }
+        let master = self.master(version, keys, || {
+            format!("secret \"{name}\" needs it; configured: {}", list(keys))
+        })?;
+        let aad = key_aad(name, entry.version, version);
+        open_with(&master.key, &entry.key_nonce, &entry.wrapped_key, &aad)
+            .and_then(|key| <[u8; KEY_LEN]>::try_from(key.as_slice()).ok())
+            .map(Zeroizing::new)
+            .ok_or_else(|| SealedError::Tampered {
+                name: name.to_string(),
+                part: "wrapped data key",
+            })
+    }
+
+    /// Adds `new` as the next master version; `old` must hold the current newest (whoever
+    /// rotates must be able to open what is there). Returns the new version.
+    pub fn rotate(&mut self, new: &MasterKey, old: &[MasterKey]) -> Result<u32, SealedError> {
+        if let Some(version) = self.version_of(new) {
+            return Err(SealedError::MasterKeyInUse {
+                reference: new.reference().to_string(),
+                version,
+            });
+        }
+        let newest = self.newest_master();
+        self.master(newest, old, || format!("given: {}", list(old)))?;
+        let version = newest + 1;
+        self.masters.push(MasterRecord::new(version, new));
+        Ok(version)
+    }
+
+    /// Re-wraps every data key not under the newest master with it, so older masters can be
+    /// retired. `keys` must hold the newest master and each one an entry still needs; nothing
+    /// changes unless every entry opens. Returns how many entries were re-wrapped.
+    pub fn reseal(&mut self, keys: &[MasterKey]) -> Result<usize, SealedError> {
+        let newest = self.newest_master();
+        let master = self.master(newest, keys, || {
+            format!("the newest; given: {}", list(keys))
+        })?;
+        let mut rewrapped = BTreeMap::new();
+        for (name, entry) in self
+            .secrets
+            .iter()
+            .filter(|(_, e)| e.master_version != newest)
+        {
+            let data_key = self.unwrap(name, entry, keys)?;
+            let mut entry = entry.clone();
+            entry.wrap(name, &data_key, newest, master);
+            rewrapped.insert(name.clone(), entry);
+        }
+        let count = rewrapped.len();
+        self.secrets.extend(rewrapped);
+        Ok(count)
+    }
+
+    #[cfg(test)]
+    fn entry_mut(&mut self, name: &str) -> &mut Entry {
+        self.secrets.get_mut(name).expect("test secret")
+    }
+}
+
+impl Entry {
+    fn wrap(
+        &mut self,
+        name: &str,
+        data_key: &[u8; KEY_LEN],
+        master_version: u32,
+        master: &MasterKey,
+    ) {
+        let nonce = random::<NONCE_LEN>();
+        let aad = key_aad(name, self.version, master_version);
+        self.wrapped_key = seal_with(&master.key, &nonce, data_key, &aad);
+        self.key_nonce = nonce.to_vec();
+        self.master_version = master_version;
+    }
+}
+
+fn list(keys: &[MasterKey]) -> String {
+    if keys.is_empty() {
+        return "none".to_string();
+    }
+    keys.iter()
+        .map(|k| k.reference().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests;
