@@ -154,6 +154,8 @@ pub struct NodeOptions {
     /// With [`NodeOptions::proxied`]: the chain's own endpoint as `fallback_rpc_urls`, behind
     /// the proxy as the primary.
     pub fallback_direct: bool,
+    /// `[fees]`: the demo token's price in the main chain's coin, compared every second.
+    pub token_price: Option<&'static str>,
     /// `relay.rpc_failure_secs`.
     pub rpc_failure_secs: u64,
     /// `chains.*.min_balance_ether`, as written in TOML.
@@ -176,6 +178,7 @@ impl Default for NodeOptions {
             max_in_flight: 8,
             proxied: false,
             fallback_direct: false,
+            token_price: None,
             rpc_failure_secs: 30,
             min_balance_ether: "0.1",
             transfers_per_round: 2_000,
@@ -327,7 +330,7 @@ log_range = 500
 max_in_flight = {in_flight}
 rpc_failure_secs = {rpc_failure}
 transfers_per_round = {per_round}
-{ha}"#,
+{ha}{fees}"#,
             main = chain("main", main_url, &d.main),
             side = chain("side", side_url, &d.side),
             rpc_failure = options.rpc_failure_secs,
@@ -337,6 +340,13 @@ transfers_per_round = {per_round}
             in_flight = options.max_in_flight,
             ha = match options.ha_takeover_secs {
                 Some(secs) => format!("\n[ha]\nenabled = true\ntakeover_secs = {secs}\n"),
+                None => String::new(),
+            },
+            fees = match options.token_price {
+                Some(price) => format!(
+                    "\n[fees]\ncheck_every_secs = 1\n[fees.token_prices]\n\"{}\" = \"{price}\"\n",
+                    system.main_token
+                ),
                 None => String::new(),
             },
         );

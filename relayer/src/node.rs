@@ -287,6 +287,14 @@ pub async fn run(
         monitor.await;
         ("health monitor", Ok(()))
     });
+    tokio::spawn(crate::ledger::watch::watch(
+        config.fees.clone(),
+        store.clone(),
+        main.clone(),
+        config.main.bridge,
+        metrics.clone(),
+        work.clone(),
+    ));
 
     let http_state = HttpState {
         metrics: metrics.clone(),

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use alloy::primitives::{Address, B256, U256};
 use sidebridge_anvil_tests::{
-    SystemSpec,
-    relayers::{NodeOptions, relayer_binary},
+    SystemSpec, await_until,
+    relayers::{self, NodeOptions, relayer_binary},
 };
 use sidebridge_relayer::{
     domain::{Chain, Direction},
@@ -23,7 +23,11 @@ async fn costs_fees_sets_fees_against_relay_costs_and_proposes_the_break_even_fe
         fee_bps: 10,
         ..SystemSpec::default()
     };
-    let mut bridge = Bridge::start_spec(spec, NodeOptions::default()).await?;
+    let options = NodeOptions {
+        token_price: Some("0.001"),
+        ..NodeOptions::default()
+    };
+    let mut bridge = Bridge::start_spec(spec, options).await?;
     bridge.start_nodes().await?;
     // 3 deposits of 10 (0.01 fee each), 2 withdrawals of 5 (0.005 each)
     bridge
@@ -38,6 +42,20 @@ async fn costs_fees_sets_fees_against_relay_costs_and_proposes_the_break_even_fe
             Duration::from_secs(90),
         )
         .await?;
+    // the running node compares the day's fees with the set's costs: far below break-even
+    for direction in ["deposit", "withdrawal"] {
+        let series = format!("sidebridge_fee_coverage_ratio{{direction=\"{direction}\"}}");
+        let port = bridge.nodes[0].http_port;
+        let ratio = await_until(Duration::from_secs(30), "the fee coverage gauge", || {
+            let series = series.clone();
+            async move {
+                let v = relayers::metric(port, &series).await;
+                Ok((v.is_finite() && v > 0.0).then_some(v))
+            }
+        })
+        .await?;
+        assert!(ratio < 1.0, "{direction}: {ratio}");
+    }
     bridge.stop_all().await?;
 
     let node = &bridge.nodes[0];

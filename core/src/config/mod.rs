@@ -16,6 +16,7 @@
 //! secrets file the `[secrets]` table names, encrypted under versioned master keys
 //! ([`SealedFile`]).
 
+mod fees;
 mod ha;
 mod index;
 mod key;
@@ -33,6 +34,7 @@ use std::{
 
 use alloy::{primitives::Address, transports::http::reqwest::Url};
 
+pub use self::fees::FeePrices;
 pub use self::ha::HaConfig;
 pub use self::index::{IndexConfig, RateLimit};
 pub use self::key::{KeyConfig, Pkcs11Config};
@@ -69,6 +71,8 @@ pub struct Config {
     pub relay: RelayConfig,
     /// Two nodes per validator (`[ha]`).
     pub ha: HaConfig,
+    /// Prices to compare fees with relay costs (`[fees]`); empty: nothing is compared.
+    pub fees: FeePrices,
     /// The file it was read from, if any.
     pub source: Option<PathBuf>,
 }

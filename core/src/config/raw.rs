@@ -29,6 +29,7 @@ pub(super) struct RawConfig {
     pub(super) relay: Option<Value>,
     pub(super) ha: Option<Value>,
     pub(super) secrets: Option<Value>,
+    pub(super) fees: Option<Value>,
 }
 
 pub(super) const CONFIG_KEYS: &[&str] = &[
@@ -39,6 +40,7 @@ pub(super) const CONFIG_KEYS: &[&str] = &[
     "relay",
     "ha",
     "secrets",
+    "fees",
 ];
 
 /// `[secrets]`: where the sealed secrets file and its master keys are.
@@ -174,6 +176,17 @@ pub(super) struct RawHa {
 }
 
 pub(super) const HA_KEYS: &[&str] = &["enabled", "takeover_secs"];
+
+/// `[fees]`: prices to compare fees with relay costs.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFees {
+    pub(super) token_prices: Option<Value>,
+    pub(super) side_native_price: Option<Value>,
+    pub(super) check_every_secs: Option<Value>,
+}
+
+pub(super) const FEES_KEYS: &[&str] = &["token_prices", "side_native_price", "check_every_secs"];
 
 // Bounds that catch typos and unit mix-ups, not policy.
 pub(super) const BATCH_SIZE: RangeInclusive<u64> = 1..=200;

@@ -537,6 +537,7 @@ fn key_lists_match_the_raw_structs() {
     assert!(RawChain::deserialize(table(CHAIN_KEYS)).is_ok());
     assert!(RawRelay::deserialize(table(RELAY_KEYS)).is_ok());
     assert!(RawHa::deserialize(table(HA_KEYS)).is_ok());
+    assert!(RawFees::deserialize(table(FEES_KEYS)).is_ok());
     // ...and every struct field is listed (the example sets them all)
     let text = include_str!(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -551,6 +552,7 @@ fn key_lists_match_the_raw_structs() {
     assert_eq!(keys(&example["chains"]["side"]), sorted(CHAIN_KEYS));
     assert_eq!(keys(&example["relay"]), sorted(RELAY_KEYS));
     assert_eq!(keys(&example["ha"]), sorted(HA_KEYS));
+    assert_eq!(keys(&example["fees"]), sorted(FEES_KEYS));
 }
 
 fn sorted(keys: &[&str]) -> Vec<String> {

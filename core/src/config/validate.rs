@@ -9,7 +9,8 @@ use toml::Value;
 use super::{
     ChainConfig, Config, DEFAULT_HTTP_LISTEN, DEFAULT_MAX_HEAD_LAG, DEFAULT_MIN_BALANCE_WEI,
     DatabaseUrl, ENV_DATABASE_URL, ENV_HTTP_LISTEN, ENV_KEY_PASSWORD, ENV_MAIN_RPC_URL,
-    ENV_SIDE_RPC_URL, HaConfig, RelayConfig, SecretRef,
+    ENV_SIDE_RPC_URL, FeePrices, HaConfig, RelayConfig, SecretRef,
+    fees::fees_config,
     ha::ha_config,
     key::key_config,
     raw::*,
@@ -60,7 +61,15 @@ pub(super) fn validate(
             .and_then(|raw| ha_config(raw, database_url.as_ref(), errors)),
     };
 
+    let fees = match raw.fees {
+        None => Some(FeePrices::default()),
+        Some(v) => errors
+            .section::<RawFees>("fees", v, FEES_KEYS)
+            .and_then(|raw| fees_config(raw, errors)),
+    };
+
     Some(Config {
+        fees: fees?,
         database_url: database_url?,
         http_listen: http_listen?,
         key: key?,

@@ -128,6 +128,31 @@ pub fn coverage(
     rows
 }
 
+/// Fees over the whole set's relay cost per direction, both in main-chain wei, over the tokens
+/// `priced` gives prices for; a direction with no priced cost has no ratio. 1.0 is break-even.
+pub fn coverage_ratio(
+    rows: &BTreeMap<(Address, Direction), Coverage>,
+    validators: u64,
+    priced: impl Fn(Address) -> Option<Prices>,
+) -> BTreeMap<Direction, f64> {
+    let mut sums: BTreeMap<Direction, (f64, f64)> = BTreeMap::new();
+    for ((token, direction), row) in rows {
+        let Some(p) = priced(*token) else { continue };
+        let scale = U256::from(10u64).pow(U256::from(p.decimals));
+        let fees = row.fees * p.token_in_main_wei / scale;
+        let side_in_main =
+            (row.cost_side_wei * p.side_native_in_main_wei) / U256::from(WEI_PER_COIN);
+        let cost = (row.cost_main_wei + side_in_main) * U256::from(validators);
+        let sum = sums.entry(*direction).or_default();
+        sum.0 += f64::from(fees);
+        sum.1 += f64::from(cost);
+    }
+    sums.into_iter()
+        .filter(|(_, (_, cost))| *cost > 0.0)
+        .map(|(d, (fees, cost))| (d, fees / cost))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use alloy::primitives::address;
@@ -221,6 +246,26 @@ mod tests {
             ..prices()
         };
         assert_eq!(withdrawals.break_even_fee(3, &no_price), None);
+    }
+
+    #[test]
+    fn the_ratio_values_fees_and_the_sets_costs_in_main_chain_wei() {
+        let costs = [
+            cost(1, TxKind::ApproveDeposits, 1_000_000, 100),
+            cost(2, TxKind::Release, 2_000_000, 100),
+        ];
+        // 1 DEMO = 10^15 main wei; 0.001 DEMO of fee = 10^12 main wei
+        let fees = [
+            fee(1, Chain::Main, 1_000_000_000_000_000, 100),
+            fee(2, Chain::Side, 12_000_000_000_000_000, 100),
+        ];
+        let rows = coverage(&costs, &fees, 0);
+        let ratio = coverage_ratio(&rows, 2, |t| (t == DEMO).then(prices));
+        // deposit: 10^12 of fees against 1e6 side wei at 0.1 = 1e5, twice
+        assert_eq!(ratio[&Direction::Deposit], 1e12 / 2e5);
+        // withdrawal: 1.2e13 against 2e6 main wei, twice
+        assert_eq!(ratio[&Direction::Withdrawal], 1.2e13 / 4e6);
+        assert!(coverage_ratio(&rows, 2, |_| None).is_empty());
     }
 
     proptest! {

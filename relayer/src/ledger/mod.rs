@@ -9,6 +9,7 @@
 //! balance change.
 
 pub mod fees;
+pub mod watch;
 
 use std::{
     collections::{BTreeMap, BTreeSet},

@@ -100,6 +100,7 @@ type F64Gauge = Gauge<f64, AtomicU64>;
 /// | `validator` | gauge (1 while the key is in the current set) | chain |
 /// | `gas_runway_wei` | gauge (the configured least balance) | chain |
 /// | `transfers_parked` | gauge | direction |
+/// | `fee_coverage_ratio` | gauge (fees / relay costs over a day; NaN without prices) | direction |
 /// | `forgery_alarms_total` | counter | direction |
 /// | `vote_conflicts_total` | counter | |
 /// | `planner_rounds_total`, `planner_rpc_calls_total` | counter | |
@@ -132,6 +133,7 @@ pub struct Metrics {
     validator: Family<ChainLabels, Gauge>,
     gas_runway: Family<ChainLabels, F64Gauge>,
     parked: Family<DirectionLabels, Gauge>,
+    fee_coverage: Family<DirectionLabels, F64Gauge>,
     forgery_alarms: Family<DirectionLabels, Counter>,
     vote_conflicts: Counter,
     planner_rounds: Counter,
@@ -192,6 +194,7 @@ impl Metrics {
             validator: Family::default(),
             gas_runway: Family::default(),
             parked: Family::default(),
+            fee_coverage: Family::default(),
             forgery_alarms: Family::default(),
             vote_conflicts: Counter::default(),
             planner_rounds: Counter::default(),
@@ -277,6 +280,11 @@ impl Metrics {
             metrics.gas_runway.clone(),
         );
         registry.register(
+            "fee_coverage_ratio",
+            "Fees collected over the last day against what relaying those transfers cost the whole validator set (this relayer's gas times the set's size), both valued in the main chain's coin at the configured [fees] prices; 1 is break-even, NaN without prices or costs",
+            metrics.fee_coverage.clone(),
+        );
+        registry.register(
             "transfers_parked",
             "Unfinished transfers parked after acting on them again and again without landing, by direction",
             metrics.parked.clone(),
@@ -345,6 +353,7 @@ impl Metrics {
             };
             let _ = metrics.forgery_alarms.get_or_create(&d);
             let _ = metrics.parked.get_or_create(&d);
+            metrics.fee_coverage.get_or_create(&d).set(f64::NAN);
         }
 
         for direction in [Direction::Deposit, Direction::Withdrawal] {
@@ -504,6 +513,15 @@ impl Metrics {
                 })
                 .set(n);
         }
+    }
+
+    /// Fees over relay costs in `direction` (NaN: nothing to compare).
+    pub fn set_fee_coverage(&self, direction: Direction, ratio: f64) {
+        self.fee_coverage
+            .get_or_create(&DirectionLabels {
+                direction: direction.as_str(),
+            })
+            .set(ratio);
     }
 
     /// The configured least balance on `chain`.

@@ -1,0 +1,92 @@
+//! The fee coverage gauge: every `[fees] check_every_secs`, the last day's fees against the last day's relay
+//! costs ([`super::fees::coverage_ratio`]) at the configured `[fees]` prices, exported as
+//! `sidebridge_fee_coverage_ratio` for the SidebridgeFeesBelowCosts alert. Without prices it
+//! does nothing (the gauge stays NaN).
+
+use std::{collections::HashMap, sync::Arc};
+
+use alloy::{
+    primitives::{Address, U256},
+    providers::DynProvider,
+};
+use sidebridge_contracts::bindings::{IERC20Metadata, MainBridge};
+use tokio_util::sync::CancellationToken;
+
+use super::fees::{Prices, coverage, coverage_ratio};
+use crate::{config::FeePrices, domain::Direction, metrics::Metrics, store::Store};
+
+/// The window compared: a day.
+pub const WINDOW_SECS: i64 = 86_400;
+
+/// Computes the gauge every `prices.check_every` until `token` is cancelled.
+pub async fn watch(
+    prices: FeePrices,
+    store: Store,
+    main: DynProvider,
+    main_bridge: Address,
+    metrics: Arc<Metrics>,
+    token: CancellationToken,
+) {
+    if prices.token_prices.is_empty() {
+        return;
+    }
+    let mut decimals: HashMap<Address, u8> = HashMap::new();
+    loop {
+        if let Err(e) = once(&prices, &store, &main, main_bridge, &metrics, &mut decimals).await {
+            tracing::warn!(target: "ledger", error = %e, "fee coverage not computed this time");
+        }
+        tokio::select! {
+            () = token.cancelled() => return,
+            () = tokio::time::sleep(prices.check_every) => {}
+        }
+    }
+}
+
+async fn once(
+    prices: &FeePrices,
+    store: &Store,
+    main: &DynProvider,
+    main_bridge: Address,
+    metrics: &Metrics,
+    decimals: &mut HashMap<Address, u8>,
+) -> Result<(), String> {
+    for (token, _) in &prices.token_prices {
+        if !decimals.contains_key(token) {
+            let d = IERC20Metadata::new(*token, main)
+                .decimals()
+                .call()
+                .await
+                .map_err(|e| format!("decimals of {token}: {e}"))?;
+            decimals.insert(*token, d);
+        }
+    }
+    let validators = MainBridge::new(main_bridge, main)
+        .bridgeState()
+        .call()
+        .await
+        .map_err(|e| format!("bridgeState: {e}"))?
+        .set
+        .len() as u64;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default();
+    let costs = store.cost_entries().await.map_err(|e| e.to_string())?;
+    let fees = store.fee_entries().await.map_err(|e| e.to_string())?;
+    let rows = coverage(&costs, &fees, now - WINDOW_SECS);
+    let ratio = coverage_ratio(&rows, validators, |t| {
+        let (_, price) = prices.token_prices.iter().find(|(a, _)| *a == t)?;
+        Some(Prices {
+            token_in_main_wei: U256::from(*price),
+            decimals: *decimals.get(&t)?,
+            side_native_in_main_wei: U256::from(prices.side_native_price),
+        })
+    });
+    for direction in [Direction::Deposit, Direction::Withdrawal] {
+        metrics.set_fee_coverage(
+            direction,
+            ratio.get(&direction).copied().unwrap_or(f64::NAN),
+        );
+    }
+    Ok(())
+}
