@@ -136,6 +136,15 @@ enum KeysCommand {
     /// Generate a secp256k1 key on a PKCS#11 token (its private half never leaves the token)
     /// and print its address.
     HsmNew(HsmArgs),
+    /// Put an existing private key on a PKCS#11 token (stored sensitive, not extractable) and
+    /// print its address; retire every other copy of the key afterwards.
+    HsmImport {
+        #[command(flatten)]
+        hsm: HsmArgs,
+        /// Where the hex private key is: env:NAME or file:/path (never the key itself).
+        #[arg(long)]
+        private_key: String,
+    },
     /// Print the address of a key on a PKCS#11 token.
     HsmAddress(HsmArgs),
 }
@@ -322,6 +331,21 @@ async fn run(command: Command) -> eyre::Result<()> {
                 let address = blocking(move || signer::pkcs11::generate_key(&config)).await?;
                 println!("{address}");
                 eprintln!("created key \"{key}\" on token \"{token}\"");
+                Ok(())
+            }
+            KeysCommand::HsmImport { hsm, private_key } => {
+                let config = hsm.config()?;
+                let secret = SecretRef::parse(&private_key)
+                    .wrap_err("--private-key")?
+                    .read()?;
+                let hex = secret.expose().trim().trim_start_matches("0x");
+                let mut bytes = [0u8; 32];
+                alloy::hex::decode_to_slice(hex, &mut bytes)
+                    .map_err(|_| signer::pkcs11::HsmError::NotAKey)?;
+                let (token, key) = (config.token_label.clone(), config.key_label.clone());
+                let address = blocking(move || signer::pkcs11::import_key(&config, &bytes)).await?;
+                println!("{address}");
+                eprintln!("imported key \"{key}\" onto token \"{token}\"");
                 Ok(())
             }
             KeysCommand::HsmAddress(hsm) => {

@@ -65,6 +65,8 @@ pub enum HsmError {
         "HSM: a key labelled \"{key}\" already exists on token \"{token}\"; refusing to add another"
     )]
     KeyExists { token: String, key: String },
+    #[error("HSM: the key to import is not a secp256k1 private key (32 bytes, hex)")]
+    NotAKey,
     #[error("HSM: key \"{key}\" on token \"{token}\" is unusable: {reason}")]
     BadKey {
         token: String,
@@ -217,16 +219,7 @@ fn ethereum_signature(raw: &[u8], digest: &B256, address: Address) -> Option<Sig
 pub fn generate_key(config: &Pkcs11Config) -> Result<Address, HsmError> {
     let token = Token::new(config)?;
     let session = token.login(true)?;
-    match token.find_key(&session) {
-        Err(HsmError::NoKey { .. }) => {}
-        Ok(_) | Err(HsmError::BadKey { .. }) => {
-            return Err(HsmError::KeyExists {
-                token: token.token_label.clone(),
-                key: token.key_label.clone(),
-            });
-        }
-        Err(other) => return Err(other),
-    }
+    token.require_free_label(&session)?;
     let label = token.key_label.as_bytes().to_vec();
     let public = [
         Attribute::Token(true),
@@ -249,6 +242,64 @@ pub fn generate_key(config: &Pkcs11Config) -> Result<Address, HsmError> {
         .generate_key_pair(&Mechanism::EccKeyPairGen, &public, &private)
         .map_err(|e| token.error("generating the key pair", e))?;
     token.find_key(&session).map(|(_, address)| address)
+}
+
+/// Puts an existing secp256k1 key (32 bytes) on the token, for a validator moving its key
+/// from a keystore to an HSM: the private half is stored sensitive and not extractable, the
+/// public half beside it, both under the key label; returns the address, checked to be the
+/// key's own. Refuses a label already in use. Blocks. (The key existed outside the token
+/// before: retire every other copy, or generate a new key with [`generate_key`] and rotate.)
+pub fn import_key(config: &Pkcs11Config, secret: &[u8; 32]) -> Result<Address, HsmError> {
+    let expected = alloy::signers::local::PrivateKeySigner::from_slice(secret)
+        .map_err(|_| HsmError::NotAKey)?;
+    let token = Token::new(config)?;
+    let session = token.login(true)?;
+    token.require_free_label(&session)?;
+    let point = expected
+        .credential()
+        .verifying_key()
+        .to_encoded_point(false)
+        .as_bytes()
+        .to_vec();
+    // CKA_EC_POINT is the DER OCTET STRING around the uncompressed point
+    let mut ec_point = vec![0x04, 0x41];
+    ec_point.extend_from_slice(&point);
+    let label = token.key_label.as_bytes().to_vec();
+    let private = [
+        Attribute::Class(ObjectClass::PRIVATE_KEY),
+        Attribute::KeyType(KeyType::EC),
+        Attribute::Token(true),
+        Attribute::Private(true),
+        Attribute::Sensitive(true),
+        Attribute::Extractable(false),
+        Attribute::Sign(true),
+        Attribute::Label(label.clone()),
+        Attribute::Id(label.clone()),
+        Attribute::EcParams(SECP256K1_PARAMS.to_vec()),
+        Attribute::Value(secret.to_vec()),
+    ];
+    let public = [
+        Attribute::Class(ObjectClass::PUBLIC_KEY),
+        Attribute::KeyType(KeyType::EC),
+        Attribute::Token(true),
+        Attribute::Private(false),
+        Attribute::Verify(true),
+        Attribute::Label(label.clone()),
+        Attribute::Id(label),
+        Attribute::EcParams(SECP256K1_PARAMS.to_vec()),
+        Attribute::EcPoint(ec_point),
+    ];
+    session
+        .create_object(&private)
+        .map_err(|e| token.error("storing the private key", e))?;
+    session
+        .create_object(&public)
+        .map_err(|e| token.error("storing the public key", e))?;
+    let (_, address) = token.find_key(&session)?;
+    if address != expected.address() {
+        return Err(token.bad_key("the stored public key is not the imported key's"));
+    }
+    Ok(address)
 }
 
 /// One configured token and key, with its PIN.
@@ -342,6 +393,18 @@ impl Token {
             self.bad_key("its public point is not an uncompressed secp256k1 point")
         })?;
         Ok((key, address))
+    }
+
+    /// Refuses to create a key under a label a key (usable or not) already has.
+    fn require_free_label(&self, session: &Session) -> Result<(), HsmError> {
+        match self.find_key(session) {
+            Err(HsmError::NoKey { .. }) => Ok(()),
+            Ok(_) | Err(HsmError::BadKey { .. }) => Err(HsmError::KeyExists {
+                token: self.token_label.clone(),
+                key: self.key_label.clone(),
+            }),
+            Err(other) => Err(other),
+        }
     }
 
     fn no_key(&self) -> HsmError {

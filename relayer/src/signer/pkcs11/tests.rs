@@ -100,6 +100,36 @@ fn token_signatures_are_low_s_and_recover_to_the_key() {
     );
 }
 
+#[test]
+fn an_imported_key_signs_as_itself_and_its_label_is_then_taken() {
+    on_fresh_token(
+        "an_imported_key_signs_as_itself_and_its_label_is_then_taken",
+        |config| {
+            let local = PrivateKeySigner::random();
+            let secret: [u8; 32] = local.to_bytes().into();
+            let imported = import_key(&config, &secret).expect("hsm-import");
+            assert_eq!(imported, local.address());
+            let signer = Pkcs11Signer::open(&config).expect("opens");
+            assert_eq!(signer.address(), local.address());
+            let runtime = tokio::runtime::Runtime::new().expect("runtime");
+            let digest = B256::from(rand::random::<[u8; 32]>());
+            let sig = runtime.block_on(signer.sign_digest(digest)).expect("signs");
+            assert_eq!(
+                sig.recover_address_from_prehash(&digest).ok(),
+                Some(local.address())
+            );
+            assert!(matches!(
+                import_key(&config, &secret),
+                Err(HsmError::KeyExists { .. })
+            ));
+            assert!(matches!(
+                import_key(&config, &[0u8; 32]),
+                Err(HsmError::NotAKey)
+            ));
+        },
+    );
+}
+
 /// The message the relayer prints for `err`: its chain on one line.
 fn printed(err: HsmError) -> String {
     let line = sidebridge_core::one_line([err.to_string()]);
