@@ -7,6 +7,7 @@ pub mod hsm;
 pub mod index;
 pub mod proxy;
 pub mod relayers;
+pub mod tcp_proxy;
 
 use std::{path::PathBuf, time::Duration};
 

@@ -9,6 +9,7 @@ use alloy::signers::local::PrivateKeySigner;
 use sidebridge_anvil_tests::{
     await_until,
     relayers::{Backend, NodeOptions, RelayerNode, http_get, metric, postgres_enabled},
+    tcp_proxy::TcpProxy,
 };
 use sidebridge_relayer::store::Store;
 
@@ -141,6 +142,91 @@ async fn the_standby_takes_over_from_a_killed_active_node() -> eyre::Result<()> 
         // killed last: started again so that stop_all sees a clean exit
         bridge.nodes[0].start().await?;
     }
+    bridge.stop_all().await?;
+    for node in &bridge.nodes {
+        let store = Store::connect(&node.database_url).await?;
+        let twice = store.nonces_settled_twice().await?;
+        assert!(twice.is_empty(), "nonces settled twice: {twice:?}");
+    }
+    bridge.assert_ledgers_reconcile().await
+}
+
+/// The active node loses its database but keeps running (a partition, not a crash): it stops
+/// acting (`sidebridge_active 0`) while the standby takes the lock and carries on; every
+/// transfer lands once, no nonce is used twice, the ledgers reconcile.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_active_node_cut_from_its_database_stops_and_the_standby_takes_over() -> eyre::Result<()>
+{
+    if !postgres_enabled() {
+        return Ok(());
+    }
+    let options = NodeOptions {
+        backend: Backend::Postgres,
+        ha_takeover_secs: Some(TAKEOVER_SECS),
+        ..NodeOptions::default()
+    };
+    let mut bridge = Bridge::start(2, 2, options).await?;
+    let dir = tempfile::tempdir()?;
+    let twin = bridge.nodes[0].twin(&dir.path().join("v0-twin"))?;
+    let mut pair = vec![bridge.nodes.remove(0), twin];
+
+    // the first node reaches PostgreSQL through a proxy that can cut it off
+    let url = pair[0].database_url.clone();
+    let hostport = url
+        .split('@')
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .ok_or_else(|| eyre::eyre!("no host in {url}"))?
+        .to_string();
+    let upstream: std::net::SocketAddr = tokio::net::lookup_host(&hostport)
+        .await?
+        .next()
+        .ok_or_else(|| eyre::eyre!("{hostport} does not resolve"))?;
+    let proxy = TcpProxy::start(upstream).await?;
+    let config = std::fs::read_to_string(&pair[0].config_path)?
+        .replace(&hostport, &proxy.addr().to_string());
+    std::fs::write(&pair[0].config_path, config)?;
+
+    pair[0].start().await?;
+    assert_eq!(the_active_one(&pair[..1]).await?, 0);
+    pair[1].start().await?;
+    bridge.start_nodes().await?;
+    assert_eq!(the_active_one(&pair).await?, 0, "the first keeps the lock");
+
+    let n = 20;
+    bridge.deposit_many(n / 2, tokens(1)).await?;
+    proxy.cut();
+    let cut = Instant::now();
+    let port = pair[1].http_port;
+    await_until(
+        Duration::from_secs(TAKEOVER_SECS + 5),
+        "the standby to take over",
+        || async { Ok((metric(port, "sidebridge_active").await == 1.0).then_some(())) },
+    )
+    .await
+    .map_err(|e| e.wrap_err(pair[1].log()))?;
+    eprintln!("took over {:?} after the cut", cut.elapsed());
+    // the cut node is alive and serving, and no longer acts
+    assert!(pair[0].is_running());
+    assert_eq!(metric(pair[0].http_port, "sidebridge_active").await, 0.0);
+
+    bridge.deposit_many(n - n / 2, tokens(1)).await?;
+    bridge
+        .await_wrapped(
+            bridge.user.address(),
+            tokens(n as u64),
+            Duration::from_secs(120),
+        )
+        .await?;
+    bridge.assert_landed_once(n, 0).await?;
+
+    // back on the network it stays standby: the lock is taken
+    proxy.restore();
+    assert_eq!(the_active_one(&pair).await?, 1);
+    let mut first = pair.remove(0);
+    let code = first.stop().await?;
+    eyre::ensure!(code == Some(0), "exited with {code:?}\n{}", first.log());
+    bridge.nodes.insert(0, pair.remove(0));
     bridge.stop_all().await?;
     for node in &bridge.nodes {
         let store = Store::connect(&node.database_url).await?;
