@@ -63,8 +63,17 @@ struct Cli {
     command: Command,
 }
 
+/// What to send, and how long to follow it: the same for both directions.
 #[derive(Debug, Clone, clap::Args)]
-struct Follow {
+struct Send {
+    /// Symbol or address of the token to send: DEMO (or its address) to deposit, wDEMO to
+    /// withdraw.
+    token: String,
+    /// In whole tokens, e.g. 1.5.
+    amount: String,
+    /// Recipient on the other chain (default: the wallet).
+    #[arg(long)]
+    to: Option<Address>,
     /// Return once the transaction is mined instead of following the transfer.
     #[arg(long)]
     no_wait: bool,
@@ -76,29 +85,9 @@ struct Follow {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Lock TOKEN on the main chain; the recipient gets the wrapped token on the side chain.
-    Deposit {
-        /// Symbol (DEMO) or address of the main-chain token.
-        token: String,
-        /// In whole tokens, e.g. 1.5.
-        amount: String,
-        /// Recipient on the side chain (default: the wallet).
-        #[arg(long)]
-        to: Option<Address>,
-        #[command(flatten)]
-        follow: Follow,
-    },
-    /// Burn WRAPPED on the side chain; the recipient gets the token on the main chain.
-    Withdraw {
-        /// Symbol (wDEMO) or address of the wrapped token.
-        wrapped: String,
-        /// In whole tokens, e.g. 1.5.
-        amount: String,
-        /// Recipient on the main chain (default: the wallet).
-        #[arg(long)]
-        to: Option<Address>,
-        #[command(flatten)]
-        follow: Follow,
-    },
+    Deposit(Send),
+    /// Burn the wrapped TOKEN on the side chain; the recipient gets the token on the main chain.
+    Withdraw(Send),
     /// Where a transfer is: by its source or destination transaction hash, or its id.
     Status { key: B256 },
     /// Release a signed withdrawal yourself, from the validators' published signatures.
@@ -166,8 +155,8 @@ async fn run(cli: Cli) -> eyre::Result<Outcome> {
     let deployment = network::Deployment::load(&preset.deployment)?;
     let needs_wallet = matches!(
         cli.command,
-        Command::Deposit { .. }
-            | Command::Withdraw { .. }
+        Command::Deposit(_)
+            | Command::Withdraw(_)
             | Command::Claim { .. }
             | Command::History { address: None, .. }
     );
@@ -185,35 +174,13 @@ async fn run(cli: Cli) -> eyre::Result<Outcome> {
     .await?;
     let out = Printer { json: cli.json };
     match cli.command {
-        Command::Deposit {
-            token,
-            amount,
-            to,
-            follow,
-        } => {
-            let req = send::Request {
-                direction: Direction::Deposit,
-                token: &token,
-                amount: &amount,
-                to,
-            };
-            let wallet = wallet.expect("deposit unlocks a wallet");
-            outbound(&net, &wallet, &req, &follow, &out).await
+        Command::Deposit(send) => {
+            let wallet = wallet.expect("sending unlocks a wallet");
+            outbound(&net, &wallet, Direction::Deposit, &send, &out).await
         }
-        Command::Withdraw {
-            wrapped,
-            amount,
-            to,
-            follow,
-        } => {
-            let req = send::Request {
-                direction: Direction::Withdrawal,
-                token: &wrapped,
-                amount: &amount,
-                to,
-            };
-            let wallet = wallet.expect("withdraw unlocks a wallet");
-            outbound(&net, &wallet, &req, &follow, &out).await
+        Command::Withdraw(send) => {
+            let wallet = wallet.expect("sending unlocks a wallet");
+            outbound(&net, &wallet, Direction::Withdrawal, &send, &out).await
         }
         Command::Status { key } => {
             let t = match track::locate(&net, key).await? {
@@ -261,11 +228,17 @@ async fn run(cli: Cli) -> eyre::Result<Outcome> {
 async fn outbound(
     net: &Net,
     wallet: &alloy::signers::local::PrivateKeySigner,
-    req: &send::Request<'_>,
-    follow: &Follow,
+    direction: Direction,
+    send: &Send,
     out: &Printer,
 ) -> eyre::Result<Outcome> {
-    let t = match send::send(net, wallet, req).await? {
+    let req = send::Request {
+        direction,
+        token: &send.token,
+        amount: &send.amount,
+        to: send.to,
+    };
+    let t = match send::send(net, wallet, &req).await? {
         Ok(t) => t,
         Err(r) => return Ok(Outcome::Refused(r)),
     };
@@ -273,15 +246,15 @@ async fn outbound(
         "transfer {} sent in {} (block {})",
         t.id, t.source_tx, t.source_block
     );
-    let p = if follow.no_wait {
+    let p = if send.no_wait {
         track::progress(net, &t).await?
     } else {
-        track::follow(net, &t, Duration::from_secs(follow.timeout), true).await?
+        track::follow(net, &t, Duration::from_secs(send.timeout), true).await?
     };
     out.transfer(net, &t, &p).await;
     Ok(match p.stage() {
         Stage::Landed => Outcome::Done,
-        _ if follow.no_wait => Outcome::Done,
+        _ if send.no_wait => Outcome::Done,
         _ => Outcome::Pending,
     })
 }

@@ -126,6 +126,26 @@ pub async fn connect_chain(
     Ok((provider, endpoints))
 }
 
+/// Both chains ([`connect_chain`] each), their endpoints' heads watched every poll interval
+/// until `token` is cancelled; each provider with the health its requests report to.
+pub async fn connect_chains(
+    cfgs: [&ChainConfig; 2],
+    metrics: &Metrics,
+    token: &CancellationToken,
+) -> Result<[(DynProvider, Arc<RpcHealth>); 2], NodeError> {
+    let mut out = Vec::with_capacity(2);
+    for (chain, cfg) in Chain::ALL.into_iter().zip(cfgs) {
+        let health = Arc::new(RpcHealth::new(chain, metrics.rpc_errors()));
+        let (provider, endpoints) =
+            connect_chain(chain, cfg, health.clone(), metrics.rpc_endpoints()).await?;
+        tokio::spawn(endpoints.watch_heads(cfg.poll_interval, token.clone()));
+        out.push((provider, health));
+    }
+    let side = out.pop().expect("two chains were connected");
+    let main = out.pop().expect("two chains were connected");
+    Ok([main, side])
+}
+
 /// Longest a planner waits between rounds when nothing wakes it (watcher progress and freed
 /// work do): time-driven work such as a takeover turn or a queue's ETA is seen within it.
 pub const PLANNER_SAFETY_NET: Duration = Duration::from_secs(1);
@@ -192,22 +212,8 @@ pub async fn run(
 ) -> Result<(), NodeError> {
     // the chains first: a wrong chain or address must refuse to start before anything is written
     let metrics = Arc::new(Metrics::default());
-    let main_rpc = Arc::new(RpcHealth::new(Chain::Main, metrics.rpc_errors()));
-    let side_rpc = Arc::new(RpcHealth::new(Chain::Side, metrics.rpc_errors()));
-    let (main, main_endpoints) = connect_chain(
-        Chain::Main,
-        &config.main,
-        main_rpc.clone(),
-        metrics.rpc_endpoints(),
-    )
-    .await?;
-    let (side, side_endpoints) = connect_chain(
-        Chain::Side,
-        &config.side,
-        side_rpc.clone(),
-        metrics.rpc_endpoints(),
-    )
-    .await?;
+    let [(main, main_rpc), (side, side_rpc)] =
+        connect_chains([&config.main, &config.side], &metrics, &shutdown).await?;
     let store = Store::connect(config.database_url.expose()).await?;
     store.migrate().await?;
     let (listener, http_addr) = bind_reported(config.http_listen, http_addr_file(&config)).await?;
@@ -217,12 +223,6 @@ pub async fn run(
     let route = Route::between(&config.main, &config.side);
     let readiness = Arc::new(Readiness::default());
     let work = shutdown.child_token();
-    for (endpoints, cfg) in [
-        (main_endpoints, &config.main),
-        (side_endpoints, &config.side),
-    ] {
-        tokio::spawn(endpoints.watch_heads(cfg.poll_interval, work.clone()));
-    }
     let account = signer.address();
     let pipeline = Arc::new(Pipeline {
         config: config.clone(),

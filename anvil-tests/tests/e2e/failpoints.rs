@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use alloy::primitives::Address;
 use sidebridge_anvil_tests::{await_until, relayers::NodeOptions};
-use sidebridge_relayer::store::Store;
 
 use crate::relay::{Bridge, tokens};
 
@@ -69,12 +68,7 @@ async fn crash_at(point: &str, deposits_too: bool) -> eyre::Result<()> {
         .await_all_completed(2 * n as i64, Duration::from_secs(60))
         .await?;
     bridge.stop_all().await?;
-    for node in &bridge.nodes {
-        let store = Store::connect(&node.database_url).await?;
-        let twice = store.nonces_settled_twice().await?;
-        assert!(twice.is_empty(), "nonces settled twice: {twice:?}");
-    }
-    bridge.assert_ledgers_reconcile().await
+    bridge.assert_settled_once_and_reconciled().await
 }
 
 /// Withdrawals signed, the transaction not queued yet: signed again after the restart (a

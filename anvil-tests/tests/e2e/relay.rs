@@ -169,6 +169,23 @@ impl Bridge {
         .map_err(|e| self.with_logs(e))
     }
 
+    /// Waits until the side-chain user holds `n` wrapped tokens.
+    pub(crate) async fn await_user_minted(&self, n: usize, timeout: Duration) -> eyre::Result<()> {
+        self.await_wrapped(self.user.address(), tokens(n as u64), timeout)
+            .await
+    }
+
+    /// No node settled an account nonce twice, and every ledger reconciles to the wei (run
+    /// after the nodes stopped).
+    pub(crate) async fn assert_settled_once_and_reconciled(&self) -> eyre::Result<()> {
+        for node in &self.nodes {
+            let store = Store::connect(&node.database_url).await?;
+            let twice = store.nonces_settled_twice().await?;
+            eyre::ensure!(twice.is_empty(), "nonces settled twice: {twice:?}");
+        }
+        self.assert_ledgers_reconcile().await
+    }
+
     /// Waits until `account` holds `expected` main tokens.
     pub(crate) async fn await_main(
         &self,
@@ -387,11 +404,7 @@ async fn hundred_each_way(backend: Backend) -> eyre::Result<()> {
     let n = 100;
     bridge.deposit_many(n, tokens(1)).await?;
     bridge
-        .await_wrapped(
-            bridge.user.address(),
-            tokens(n as u64),
-            Duration::from_secs(180),
-        )
+        .await_user_minted(n, Duration::from_secs(180))
         .await?;
 
     let recipient = PrivateKeySigner::random().address();

@@ -11,7 +11,6 @@ use sidebridge_anvil_tests::{
     relayers::{Backend, NodeOptions, RelayerNode, http_get, metric, postgres_enabled},
     tcp_proxy::TcpProxy,
 };
-use sidebridge_relayer::store::Store;
 
 use crate::relay::{Bridge, tokens};
 
@@ -71,21 +70,31 @@ async fn kill_the_active(pair: &mut [RelayerNode]) -> eyre::Result<()> {
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_standby_takes_over_from_a_killed_active_node() -> eyre::Result<()> {
+/// Two validators whose votes are both needed (nothing lands unless validator 0's pair acts),
+/// validator 0 with two nodes on one PostgreSQL database (neither started): the bridge with
+/// the other node, the pair, and the directory the twin lives in. `None` without PostgreSQL.
+async fn validator_with_two_nodes()
+-> eyre::Result<Option<(Bridge, Vec<RelayerNode>, tempfile::TempDir)>> {
     if !postgres_enabled() {
-        return Ok(());
+        return Ok(None);
     }
     let options = NodeOptions {
         backend: Backend::Postgres,
         ha_takeover_secs: Some(TAKEOVER_SECS),
         ..NodeOptions::default()
     };
-    // both votes are needed: nothing lands unless validator 0's pair acts
     let mut bridge = Bridge::start(2, 2, options).await?;
     let dir = tempfile::tempdir()?;
     let twin = bridge.nodes[0].twin(&dir.path().join("v0-twin"))?;
-    let mut pair = vec![bridge.nodes.remove(0), twin];
+    let pair = vec![bridge.nodes.remove(0), twin];
+    Ok(Some((bridge, pair, dir)))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_standby_takes_over_from_a_killed_active_node() -> eyre::Result<()> {
+    let Some((mut bridge, mut pair, _dir)) = validator_with_two_nodes().await? else {
+        return Ok(());
+    };
     for node in &mut pair {
         node.start().await?;
     }
@@ -102,11 +111,7 @@ async fn the_standby_takes_over_from_a_killed_active_node() -> eyre::Result<()> 
     sent?;
     killed?;
     bridge
-        .await_wrapped(
-            bridge.user.address(),
-            tokens(n as u64),
-            Duration::from_secs(180),
-        )
+        .await_user_minted(n, Duration::from_secs(180))
         .await?;
 
     // the killed one comes back as the standby; then the other is killed mid-withdrawals
@@ -143,12 +148,7 @@ async fn the_standby_takes_over_from_a_killed_active_node() -> eyre::Result<()> 
         bridge.nodes[0].start().await?;
     }
     bridge.stop_all().await?;
-    for node in &bridge.nodes {
-        let store = Store::connect(&node.database_url).await?;
-        let twice = store.nonces_settled_twice().await?;
-        assert!(twice.is_empty(), "nonces settled twice: {twice:?}");
-    }
-    bridge.assert_ledgers_reconcile().await
+    bridge.assert_settled_once_and_reconciled().await
 }
 
 /// The active node loses its database but keeps running (a partition, not a crash): it stops
@@ -157,18 +157,9 @@ async fn the_standby_takes_over_from_a_killed_active_node() -> eyre::Result<()> 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_active_node_cut_from_its_database_stops_and_the_standby_takes_over() -> eyre::Result<()>
 {
-    if !postgres_enabled() {
+    let Some((mut bridge, mut pair, _dir)) = validator_with_two_nodes().await? else {
         return Ok(());
-    }
-    let options = NodeOptions {
-        backend: Backend::Postgres,
-        ha_takeover_secs: Some(TAKEOVER_SECS),
-        ..NodeOptions::default()
     };
-    let mut bridge = Bridge::start(2, 2, options).await?;
-    let dir = tempfile::tempdir()?;
-    let twin = bridge.nodes[0].twin(&dir.path().join("v0-twin"))?;
-    let mut pair = vec![bridge.nodes.remove(0), twin];
 
     // the first node reaches PostgreSQL through a proxy that can cut it off
     let url = pair[0].database_url.clone();
@@ -212,11 +203,7 @@ async fn an_active_node_cut_from_its_database_stops_and_the_standby_takes_over()
 
     bridge.deposit_many(n - n / 2, tokens(1)).await?;
     bridge
-        .await_wrapped(
-            bridge.user.address(),
-            tokens(n as u64),
-            Duration::from_secs(120),
-        )
+        .await_user_minted(n, Duration::from_secs(120))
         .await?;
     bridge.assert_landed_once(n, 0).await?;
 
@@ -228,10 +215,5 @@ async fn an_active_node_cut_from_its_database_stops_and_the_standby_takes_over()
     eyre::ensure!(code == Some(0), "exited with {code:?}\n{}", first.log());
     bridge.nodes.insert(0, pair.remove(0));
     bridge.stop_all().await?;
-    for node in &bridge.nodes {
-        let store = Store::connect(&node.database_url).await?;
-        let twice = store.nonces_settled_twice().await?;
-        assert!(twice.is_empty(), "nonces settled twice: {twice:?}");
-    }
-    bridge.assert_ledgers_reconcile().await
+    bridge.assert_settled_once_and_reconciled().await
 }

@@ -29,7 +29,6 @@ use crate::{
     health::Readiness,
     metrics::Metrics,
     node::{self, NodeError, Tasks, WatchSetup},
-    rpc::RpcHealth,
     store::Store,
     watcher::Route,
 };
@@ -41,14 +40,11 @@ pub const ADDR_FILE: &str = "index.http-addr";
 /// Runs the index until `shutdown` is cancelled.
 pub async fn run(config: IndexConfig, shutdown: CancellationToken) -> Result<(), NodeError> {
     let metrics = Arc::new(Metrics::keyless());
-    let mut providers = Vec::new();
-    for chain in Chain::ALL {
-        let rpc = Arc::new(RpcHealth::new(chain, metrics.rpc_errors()));
-        let (provider, endpoints) =
-            node::connect_chain(chain, config.chain(chain), rpc, metrics.rpc_endpoints()).await?;
-        tokio::spawn(endpoints.watch_heads(config.chain(chain).poll_interval, shutdown.clone()));
-        providers.push(provider);
-    }
+    let providers: Vec<_> = node::connect_chains([&config.main, &config.side], &metrics, &shutdown)
+        .await?
+        .into_iter()
+        .map(|(provider, _)| provider)
+        .collect();
     let store = Store::connect(config.database_url.expose()).await?;
     store.migrate().await?;
     let addr_file = node::addr_file(

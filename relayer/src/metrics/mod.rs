@@ -73,6 +73,12 @@ fn chain_labels(chain: Chain) -> ChainLabels {
     }
 }
 
+fn direction_labels(direction: Direction) -> DirectionLabels {
+    DirectionLabels {
+        direction: direction.as_str(),
+    }
+}
+
 fn chain_kind(chain: Chain, kind: TxKind) -> ChainKindLabels {
     ChainKindLabels {
         chain: chain.as_str(),
@@ -348,9 +354,7 @@ impl Metrics {
             metrics.active.clone(),
         );
         for direction in [Direction::Deposit, Direction::Withdrawal] {
-            let d = DirectionLabels {
-                direction: direction.as_str(),
-            };
+            let d = direction_labels(direction);
             let _ = metrics.forgery_alarms.get_or_create(&d);
             let _ = metrics.parked.get_or_create(&d);
             metrics.fee_coverage.get_or_create(&d).set(f64::NAN);
@@ -466,9 +470,7 @@ impl Metrics {
     /// Counts `n` newly raised forgery alarms.
     pub fn forgery_alarms(&self, direction: Direction, n: u64) {
         self.forgery_alarms
-            .get_or_create(&DirectionLabels {
-                direction: direction.as_str(),
-            })
+            .get_or_create(&direction_labels(direction))
             .inc_by(n);
     }
 
@@ -508,9 +510,7 @@ impl Metrics {
             (Direction::Withdrawal, withdrawals),
         ] {
             self.parked
-                .get_or_create(&DirectionLabels {
-                    direction: direction.as_str(),
-                })
+                .get_or_create(&direction_labels(direction))
                 .set(n);
         }
     }
@@ -518,9 +518,7 @@ impl Metrics {
     /// Fees over relay costs in `direction` (NaN: nothing to compare).
     pub fn set_fee_coverage(&self, direction: Direction, ratio: f64) {
         self.fee_coverage
-            .get_or_create(&DirectionLabels {
-                direction: direction.as_str(),
-            })
+            .get_or_create(&direction_labels(direction))
             .set(ratio);
     }
 

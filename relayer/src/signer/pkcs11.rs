@@ -220,24 +220,7 @@ pub fn generate_key(config: &Pkcs11Config) -> Result<Address, HsmError> {
     let token = Token::new(config)?;
     let session = token.login(true)?;
     token.require_free_label(&session)?;
-    let label = token.key_label.as_bytes().to_vec();
-    let public = [
-        Attribute::Token(true),
-        Attribute::Private(false),
-        Attribute::Verify(true),
-        Attribute::Label(label.clone()),
-        Attribute::Id(label.clone()),
-        Attribute::EcParams(SECP256K1_PARAMS.to_vec()),
-    ];
-    let private = [
-        Attribute::Token(true),
-        Attribute::Private(true),
-        Attribute::Sensitive(true),
-        Attribute::Extractable(false),
-        Attribute::Sign(true),
-        Attribute::Label(label.clone()),
-        Attribute::Id(label),
-    ];
+    let (public, private) = key_templates(&token.key_label);
     session
         .generate_key_pair(&Mechanism::EccKeyPairGen, &public, &private)
         .map_err(|e| token.error("generating the key pair", e))?;
@@ -264,31 +247,18 @@ pub fn import_key(config: &Pkcs11Config, secret: &[u8; 32]) -> Result<Address, H
     // CKA_EC_POINT is the DER OCTET STRING around the uncompressed point
     let mut ec_point = vec![0x04, 0x41];
     ec_point.extend_from_slice(&point);
-    let label = token.key_label.as_bytes().to_vec();
-    let private = [
+    let (mut public, mut private) = key_templates(&token.key_label);
+    private.extend([
         Attribute::Class(ObjectClass::PRIVATE_KEY),
         Attribute::KeyType(KeyType::EC),
-        Attribute::Token(true),
-        Attribute::Private(true),
-        Attribute::Sensitive(true),
-        Attribute::Extractable(false),
-        Attribute::Sign(true),
-        Attribute::Label(label.clone()),
-        Attribute::Id(label.clone()),
         Attribute::EcParams(SECP256K1_PARAMS.to_vec()),
         Attribute::Value(secret.to_vec()),
-    ];
-    let public = [
+    ]);
+    public.extend([
         Attribute::Class(ObjectClass::PUBLIC_KEY),
         Attribute::KeyType(KeyType::EC),
-        Attribute::Token(true),
-        Attribute::Private(false),
-        Attribute::Verify(true),
-        Attribute::Label(label.clone()),
-        Attribute::Id(label),
-        Attribute::EcParams(SECP256K1_PARAMS.to_vec()),
         Attribute::EcPoint(ec_point),
-    ];
+    ]);
     session
         .create_object(&private)
         .map_err(|e| token.error("storing the private key", e))?;
@@ -300,6 +270,31 @@ pub fn import_key(config: &Pkcs11Config, secret: &[u8; 32]) -> Result<Address, H
         return Err(token.bad_key("the stored public key is not the imported key's"));
     }
     Ok(address)
+}
+
+/// The attributes of a validator key pair on a token, public half then private: both kept on
+/// the token under the key label (as label and id); the private half sensitive, never
+/// extractable, for signing only.
+fn key_templates(key_label: &str) -> (Vec<Attribute>, Vec<Attribute>) {
+    let label = key_label.as_bytes().to_vec();
+    let public = vec![
+        Attribute::Token(true),
+        Attribute::Private(false),
+        Attribute::Verify(true),
+        Attribute::Label(label.clone()),
+        Attribute::Id(label.clone()),
+        Attribute::EcParams(SECP256K1_PARAMS.to_vec()),
+    ];
+    let private = vec![
+        Attribute::Token(true),
+        Attribute::Private(true),
+        Attribute::Sensitive(true),
+        Attribute::Extractable(false),
+        Attribute::Sign(true),
+        Attribute::Label(label.clone()),
+        Attribute::Id(label),
+    ];
+    (public, private)
 }
 
 /// One configured token and key, with its PIN.

@@ -11,14 +11,14 @@ use std::{collections::HashMap, time::Duration};
 use alloy::{
     eips::BlockNumberOrTag,
     primitives::{Address, Bytes, U256},
-    providers::{DynProvider, Provider, ext::AnvilApi},
+    providers::{DynProvider, Provider},
     rpc::types::{Filter, Log},
     signers::local::PrivateKeySigner,
     sol_types::{SolCall, SolEvent},
 };
 use eyre::{bail, ensure};
 use sidebridge_anvil_tests::{
-    MAIN_CHAIN_ID, SIDE_CHAIN_ID, System, SystemSpec,
+    MAIN_CHAIN_ID, SIDE_CHAIN_ID, System,
     relayers::{Backend, NodeOptions, RelayerNode, http_get},
     tokens,
 };
@@ -30,6 +30,7 @@ use crate::{
     load,
     observe::{metric, proc_cpu_secs, proc_peak_rss_mib},
     report::{Phase, print_report},
+    shape::{Chains, LOAD_GAS, Shape, events, sign_spread, tempfile_dir, with_logs},
 };
 
 #[derive(Debug, clap::Args)]
@@ -49,93 +50,6 @@ pub(crate) struct Options {
     #[arg(long)]
     pub(crate) keep: bool,
 }
-
-/// The bridge and chains a bench runs on, shared by `e2e` and `soak`.
-#[derive(Debug, clap::Args)]
-pub(crate) struct Shape {
-    /// Validators, each running its own relayer process.
-    #[arg(long, default_value_t = 4)]
-    pub(crate) validators: usize,
-    /// Validator signatures a transfer needs.
-    #[arg(long, default_value_t = 3)]
-    pub(crate) threshold: usize,
-    /// Accounts the load is sent from.
-    #[arg(long, default_value_t = 8)]
-    pub(crate) holders: usize,
-    /// Transfers per relayer transaction (`relay.batch_size`).
-    #[arg(long, default_value_t = 200)]
-    pub(crate) batch_size: usize,
-    /// Confirmations the relayers wait for on both chains.
-    #[arg(long, default_value_t = 2)]
-    pub(crate) confirmations: u64,
-    /// Seconds between blocks on both chains.
-    #[arg(long, default_value_t = 1)]
-    pub(crate) block_time: u64,
-}
-
-/// The chains of a bench run, ready for load.
-pub(crate) struct Chains {
-    pub(crate) sys: System,
-    pub(crate) main: DynProvider,
-    pub(crate) side: DynProvider,
-    pub(crate) holders: Vec<PrivateKeySigner>,
-}
-
-impl Shape {
-    /// Two anvils with the system deployed for `n` transfers each way (limits out of the way),
-    /// the holders funded; from then on both chains mine on a timer, as a real chain does.
-    pub(crate) async fn start_chains(&self, n: usize) -> eyre::Result<Chains> {
-        eprintln!("starting two anvils and deploying…");
-        let sys = System::start(SystemSpec {
-            validators: self.validators,
-            validator_threshold: self.threshold,
-            inbound_cap: 1_000_000_000,
-            large_amount: 1_000_000_000,
-            block_gas_limit: Some(BLOCK_GAS_LIMIT),
-            ..SystemSpec::default()
-        })
-        .await?;
-        let main = sys.main_as(&sys.holder);
-        let side = sys.side_as(&sys.holder);
-        let holders = fund_holders(&sys, self.holders.clamp(1, n), n).await?;
-        for provider in [&main, &side] {
-            provider.anvil_set_auto_mine(false).await?;
-            provider.anvil_set_interval_mining(self.block_time).await?;
-        }
-        Ok(Chains {
-            sys,
-            main,
-            side,
-            holders,
-        })
-    }
-
-    /// What every bench gives its relayers.
-    pub(crate) fn node_options(&self) -> NodeOptions {
-        NodeOptions {
-            confirmations: self.confirmations,
-            batch_size: self.batch_size,
-            takeover_secs: 10,
-            poll_interval_ms: 100,
-            ..NodeOptions::default()
-        }
-    }
-
-    /// Refuses a shape no bridge can have, before anything starts.
-    pub(crate) fn check(&self, transfers: usize) -> eyre::Result<()> {
-        ensure!(transfers > 0, "--transfers must be positive");
-        ensure!(
-            (1..=self.validators).contains(&self.threshold),
-            "--threshold must be between 1 and --validators"
-        );
-        Ok(())
-    }
-}
-
-/// Room for a whole burst in one block: 10,000 locks take 770 million gas.
-pub(crate) const BLOCK_GAS_LIMIT: u64 = 1_500_000_000;
-/// Gas limit of each load transaction (a lock or burn takes under 100k).
-pub(crate) const LOAD_GAS: u64 = 200_000;
 
 pub(crate) async fn run(options: Options) -> eyre::Result<()> {
     options.shape.check(options.transfers)?;
@@ -206,79 +120,9 @@ pub(crate) async fn run(options: Options) -> eyre::Result<()> {
     Ok(())
 }
 
-pub(crate) fn tempfile_dir() -> eyre::Result<tempfile::TempDir> {
-    Ok(tempfile::Builder::new()
-        .prefix("sidebridge-bench-")
-        .tempdir()?)
-}
-
-pub(crate) fn with_logs(err: eyre::Report, nodes: &[RelayerNode]) -> eyre::Report {
-    let tail: String = nodes
-        .iter()
-        .map(|n| {
-            let log = n.log();
-            let start = log.len().saturating_sub(4_000);
-            format!("--- {} ---\n{}\n", n.address, &log[start..])
-        })
-        .collect();
-    err.wrap_err(format!("relayer logs (tails):\n{tail}"))
-}
-
 struct Clocks {
     main: BlockClock,
     side: BlockClock,
-}
-
-/// Gives each holder gas on both chains, `n / holders + 1` DEMO on main and the bridge's
-/// allowance for all of it (while the chains still mine every transaction at once).
-pub(crate) async fn fund_holders(
-    sys: &System,
-    count: usize,
-    n: usize,
-) -> eyre::Result<Vec<PrivateKeySigner>> {
-    let holders: Vec<PrivateKeySigner> = (0..count).map(|_| PrivateKeySigner::random()).collect();
-    let each = tokens((n / count + 2) as u64);
-    let main = sys.main_as(&sys.holder);
-    let eth = U256::from(10u64).pow(U256::from(21));
-    for h in &holders {
-        main.anvil_set_balance(h.address(), eth).await?;
-        sys.side_as(&sys.holder)
-            .anvil_set_balance(h.address(), eth)
-            .await?;
-        let receipt = IERC20Metadata::new(sys.main_token, &main)
-            .transfer(h.address(), each)
-            .send()
-            .await?
-            .get_receipt()
-            .await?;
-        ensure!(receipt.status(), "funding a holder reverted");
-        let receipt = IERC20Metadata::new(sys.main_token, sys.main_as(h))
-            .approve(sys.deployment.main.bridge, U256::MAX)
-            .send()
-            .await?
-            .get_receipt()
-            .await?;
-        ensure!(receipt.status(), "a holder's approve reverted");
-    }
-    Ok(holders)
-}
-
-/// `n` calls split round-robin over the holders, signed ahead.
-pub(crate) async fn sign_spread(
-    provider: &DynProvider,
-    chain_id: u64,
-    holders: &[PrivateKeySigner],
-    n: usize,
-    gas_limit: u64,
-    call: impl Fn(&PrivateKeySigner) -> (Address, Bytes),
-) -> eyre::Result<Vec<load::Signed>> {
-    let mut signed = Vec::new();
-    for (i, h) in holders.iter().enumerate() {
-        let count = n / holders.len() + usize::from(i < n % holders.len());
-        let calls = (0..count).map(|_| call(h));
-        signed.push(load::sign(provider, chain_id, h, gas_limit, calls).await?);
-    }
-    Ok(signed)
 }
 
 /// Pipelined ERC-20 transfers per second the main chain takes from the same holders.
@@ -579,27 +423,6 @@ impl Bench<'_> {
         }
         Ok(all)
     }
-}
-
-/// The nonces in `address`'s logs after block `from`, with the block of each.
-pub(crate) async fn events(
-    provider: &DynProvider,
-    address: Address,
-    from: u64,
-    nonce_of: impl Fn(&Log) -> Option<u64>,
-) -> eyre::Result<HashMap<u64, u64>> {
-    let head = provider.get_block_number().await?;
-    let filter = Filter::new()
-        .address(address)
-        .from_block(from + 1)
-        .to_block(head);
-    let mut out = HashMap::new();
-    for log in provider.get_logs(&filter).await? {
-        if let (Some(nonce), Some(block)) = (nonce_of(&log), log.block_number) {
-            out.entry(nonce).or_insert(block);
-        }
-    }
-    Ok(out)
 }
 
 /// Mean time between blocks over `from..=to`, from their timestamps.

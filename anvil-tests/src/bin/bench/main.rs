@@ -7,6 +7,7 @@ mod gas;
 mod load;
 mod observe;
 mod report;
+mod shape;
 mod soak;
 
 use clap::{Parser, Subcommand};

@@ -24,10 +24,10 @@ use sidebridge_relayer::{domain::Chain, store::Store};
 use tokio::time::Instant;
 
 use crate::{
-    e2e::{Chains, LOAD_GAS, Shape, events, sign_spread, tempfile_dir, with_logs},
     load,
     observe::proc_rss_mib,
     report::percentile,
+    shape::{Chains, LOAD_GAS, Shape, events, sign_spread, tempfile_dir, with_logs},
 };
 
 #[derive(Debug, clap::Args)]
