@@ -237,8 +237,10 @@ impl RelayerNode {
         Self::prepare_with(system, (key.address(), table), dir, options).await
     }
 
-    /// Writes the config of a node whose key is on `hsm`'s token (`backend = "pkcs11"`); the
-    /// node starts with the token's SoftHSM2 configuration in its environment.
+    /// Writes the config of a node whose key is on `hsm`'s token (`backend = "pkcs11"`) and
+    /// whose database and main-chain RPC URLs are sealed under a master key on that token
+    /// ([`HsmKey::seal_node_secrets`]); the node starts with the token's SoftHSM2
+    /// configuration in its environment.
     pub async fn prepare_on_hsm(
         system: &System,
         hsm: &HsmKey,
@@ -248,6 +250,7 @@ impl RelayerNode {
         std::fs::create_dir_all(dir)?;
         let mut node =
             Self::prepare_with(system, (hsm.address, hsm.key_table()), dir, options).await?;
+        hsm.seal_node_secrets(&node.config_path).await?;
         node.env.push(hsm.env());
         Ok(node)
     }

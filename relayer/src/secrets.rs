@@ -24,17 +24,20 @@ pub const ENV_MASTER_KEY: &str = "SIDEBRIDGE_MASTER_KEY";
 
 #[derive(Debug, Subcommand)]
 pub enum SecretsCommand {
-    /// Write a new random master key (32 bytes, hex) to a file only its owner may read.
+    /// Make a new master key: 32 random bytes (hex) in a file only its owner may read, or an
+    /// AES-256 key generated on an HSM that never leaves it.
     NewMasterKey {
-        /// The file to create; an existing one is never overwritten.
-        path: PathBuf,
+        /// A file to create (a path or file:/path; an existing one is never overwritten), or
+        /// pkcs11:token=…;object=…?module-path=…&pin-source=… for a key on a token (refused
+        /// when its label is taken).
+        target: String,
     },
     /// Seal a secret under the newest master key (a new file starts at master version 1). The
     /// value is read from standard input unless --value-from says where it is.
     Seal {
         #[arg(long, env = ENV_SECRETS_FILE)]
         file: PathBuf,
-        /// The newest master key: file:/path.
+        /// The newest master key: file:/path or pkcs11:… (a key on an HSM).
         #[arg(long, env = ENV_MASTER_KEY)]
         master_key: String,
         /// Where the value is: env:NAME or file:/path (never the value itself).
@@ -48,7 +51,8 @@ pub enum SecretsCommand {
     Rotate {
         #[arg(long, env = ENV_SECRETS_FILE)]
         file: PathBuf,
-        /// The new master key (or, with --reseal alone, the current newest): file:/path.
+        /// The new master key (or, with --reseal alone, the current newest): file:/path or
+        /// pkcs11:….
         #[arg(long, env = ENV_MASTER_KEY)]
         master_key: String,
         /// The master keys in use now (repeat for each version entries still need).
@@ -94,9 +98,25 @@ pub enum SecretsCommandError {
 /// Runs one command; results go to stdout, progress to stderr.
 pub fn run(command: SecretsCommand) -> Result<(), SecretsCommandError> {
     match command {
-        SecretsCommand::NewMasterKey { path } => {
-            let reference = MasterKey::generate(&path)?;
-            eprintln!("wrote a new master key to {reference} (mode 0400)");
+        SecretsCommand::NewMasterKey { target } => {
+            let reference = if target.starts_with("file:") || target.starts_with("pkcs11:") {
+                target.parse::<MasterKeyRef>()
+            } else {
+                Ok(MasterKeyRef::File(PathBuf::from(&target)))
+            };
+            let reference = reference.map_err(|source| SecretsCommandError::MasterKeyRef {
+                flag: "new-master-key",
+                source,
+            })?;
+            MasterKey::generate(&reference)?;
+            match reference {
+                MasterKeyRef::File(_) => {
+                    eprintln!("wrote a new master key to {reference} (mode 0400)")
+                }
+                MasterKeyRef::Pkcs11(_) => eprintln!(
+                    "generated a new master key {reference} (AES-256, sensitive, not extractable)"
+                ),
+            }
             Ok(())
         }
         SecretsCommand::Seal {
@@ -108,7 +128,7 @@ pub fn run(command: SecretsCommand) -> Result<(), SecretsCommandError> {
             let master = read_master("--master-key", &master_key)?;
             let mut sealed = match file.exists() {
                 true => SealedFile::load(&file)?,
-                false => SealedFile::create(&file, &master),
+                false => SealedFile::create(&file, &master)?,
             };
             let value = read_value(&name, value_from.as_deref())?;
             let version = sealed.seal(&name, &value, &master)?;
@@ -135,7 +155,7 @@ pub fn run(command: SecretsCommand) -> Result<(), SecretsCommandError> {
                 .iter()
                 .map(|r| read_master("--old-master-key", r))
                 .collect::<Result<Vec<_>, _>>()?;
-            match sealed.version_of(&new) {
+            match sealed.version_of(&new)? {
                 Some(version) if version == sealed.newest_master() && reseal => {}
                 Some(version) if version == sealed.newest_master() => {
                     return Err(SecretsCommandError::NothingToDo {

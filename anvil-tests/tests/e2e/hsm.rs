@@ -1,5 +1,6 @@
 //! A validator whose key is on a PKCS#11 token (SoftHSM2): with a threshold of 3 of 3 nothing
-//! lands unless its votes, signatures and transactions are good.
+//! lands unless its votes, signatures and transactions are good. Its database URL and main-chain
+//! RPC URL are sealed under a master key on the same token: the node opens them at start.
 
 use std::time::Duration;
 
@@ -28,6 +29,14 @@ async fn hsm_validator_is_required_and_relays_both_ways() -> eyre::Result<()> {
     let mut bridge = Bridge::start_spec(spec, options.clone()).await?;
     let node =
         RelayerNode::prepare_on_hsm(&bridge.sys, &hsm, &dir.path().join("node"), &options).await?;
+    let config = std::fs::read_to_string(&node.config_path)?;
+    assert!(
+        config.contains("database_url = \"sealed:db\"")
+            && config.contains("rpc_url = \"sealed:main_rpc\"")
+            && !config.contains(&node.database_url)
+            && config.contains("master_keys = [\"pkcs11:token="),
+        "{config}"
+    );
     bridge.start_balances.push((
         bridge.sys.native_balance(true, hsm.address).await?,
         bridge.sys.native_balance(false, hsm.address).await?,

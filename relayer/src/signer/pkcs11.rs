@@ -10,108 +10,24 @@
 //!
 //! PKCS#11 calls block. Each runs on tokio's blocking pool, one at a time over one logged-in
 //! session kept behind a mutex; a session the device dropped is reopened on the next call.
-//! A module is loaded and initialised once per process and never finalised: PKCS#11 allows
-//! one initialisation per process, and two signers on one module must share it.
+//! Loading the module, finding the token and logging in are `sidebridge_core::hsm`'s.
 
-pub mod softhsm;
-
-use std::{
-    collections::HashMap,
-    path::{Path, PathBuf},
-    sync::{Arc, Mutex, OnceLock, PoisonError},
-};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use alloy::{
     primitives::{Address, B256, U256, keccak256},
     signers::Signature,
 };
 use cryptoki::{
-    context::{CInitializeArgs, CInitializeFlags, Pkcs11},
-    error::{Error as CkError, RvError},
     mechanism::Mechanism,
     object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle},
-    session::{Session, UserType},
-    slot::Slot,
-    types::AuthPin,
+    session::Session,
 };
-use sidebridge_core::config::{ConfigError, Pkcs11Config, SecretRef};
+pub use sidebridge_core::hsm::HsmError;
+use sidebridge_core::{config::Pkcs11Config, hsm::Token};
 
 /// DER of the secp256k1 curve's OID (1.3.132.0.10), as `CKA_EC_PARAMS` holds it.
 const SECP256K1_PARAMS: [u8; 7] = [0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x0a];
-
-/// Why the token could not be used. Each is one line naming the token or key concerned.
-#[derive(Debug, thiserror::Error)]
-pub enum HsmError {
-    #[error("HSM: PKCS#11 module {} not found", .0.display())]
-    ModuleMissing(PathBuf),
-    #[error("HSM: cannot load PKCS#11 module {}: {reason}", module.display())]
-    Module { module: PathBuf, reason: String },
-    #[error("HSM: no token labelled \"{token}\" (tokens present: {present})")]
-    NoToken { token: String, present: String },
-    #[error("HSM: wrong PIN for token \"{0}\"")]
-    WrongPin(String),
-    #[error(
-        "HSM: the user PIN of token \"{0}\" is locked after too many wrong tries; \
-         its security officer must reset it"
-    )]
-    PinLocked(String),
-    #[error("HSM: reading the PIN: {0}")]
-    Pin(#[source] ConfigError),
-    #[error(
-        "HSM: no key labelled \"{key}\" on token \"{token}\" (create one with `relayer keys hsm-new`)"
-    )]
-    NoKey { token: String, key: String },
-    #[error(
-        "HSM: a key labelled \"{key}\" already exists on token \"{token}\"; refusing to add another"
-    )]
-    KeyExists { token: String, key: String },
-    #[error("HSM: the key to import is not a secp256k1 private key (32 bytes, hex)")]
-    NotAKey,
-    #[error("HSM: key \"{key}\" on token \"{token}\" is unusable: {reason}")]
-    BadKey {
-        token: String,
-        key: String,
-        reason: String,
-    },
-    #[error("HSM: token \"{token}\": {operation} failed ({rv:?})")]
-    Device {
-        token: String,
-        operation: &'static str,
-        rv: RvError,
-    },
-    #[error("HSM: token \"{token}\": {operation} failed: {reason}")]
-    Library {
-        token: String,
-        operation: &'static str,
-        reason: String,
-    },
-    #[error("HSM: a signature from key \"{key}\" recovers to neither parity's {address}")]
-    Unrecoverable { key: String, address: Address },
-    #[error("HSM: the signing task ended before answering")]
-    Stopped,
-}
-
-impl HsmError {
-    /// Whether the same call may succeed later without an operator: the device or its session
-    /// went away for a moment. A wrong PIN or a missing key stays wrong.
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            HsmError::Device { rv, .. } => matches!(
-                rv,
-                RvError::DeviceError
-                    | RvError::DeviceMemory
-                    | RvError::DeviceRemoved
-                    | RvError::SessionClosed
-                    | RvError::SessionHandleInvalid
-                    | RvError::SessionCount
-                    | RvError::TokenNotPresent
-                    | RvError::FunctionFailed
-                    | RvError::HostMemory
-            ),
-            _ => false,
-        }
-    }
-}
 
 /// A secp256k1 key on a token, logged in and ready to sign.
 #[derive(Clone)]
@@ -123,7 +39,7 @@ pub struct Pkcs11Signer {
 impl std::fmt::Debug for Pkcs11Signer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pkcs11Signer")
-            .field("token", &self.shared.token.token_label)
+            .field("token", &self.shared.token.token.label())
             .field("key", &self.shared.token.key_label)
             .field("address", &self.address)
             .finish_non_exhaustive()
@@ -131,7 +47,7 @@ impl std::fmt::Debug for Pkcs11Signer {
 }
 
 struct Shared {
-    token: Token,
+    token: TokenKey,
     /// The session in use; `None` after the device dropped it.
     open: Mutex<Option<Open>>,
 }
@@ -145,7 +61,7 @@ impl Pkcs11Signer {
     /// Logs in to the configured token and finds the key. Blocks: call it off the async
     /// workers.
     pub fn open(config: &Pkcs11Config) -> Result<Self, HsmError> {
-        let token = Token::new(config)?;
+        let token = TokenKey::new(config)?;
         let session = token.login(false)?;
         let (key, address) = token.find_key(&session)?;
         Ok(Self {
@@ -217,7 +133,7 @@ fn ethereum_signature(raw: &[u8], digest: &B256, address: Address) -> Option<Sig
 /// Creates a secp256k1 key pair on the token (the private half sensitive, not extractable,
 /// kept on the token) and returns its address. Refuses a label already in use. Blocks.
 pub fn generate_key(config: &Pkcs11Config) -> Result<Address, HsmError> {
-    let token = Token::new(config)?;
+    let token = TokenKey::new(config)?;
     let session = token.login(true)?;
     token.require_free_label(&session)?;
     let (public, private) = key_templates(&token.key_label);
@@ -235,7 +151,7 @@ pub fn generate_key(config: &Pkcs11Config) -> Result<Address, HsmError> {
 pub fn import_key(config: &Pkcs11Config, secret: &[u8; 32]) -> Result<Address, HsmError> {
     let expected = alloy::signers::local::PrivateKeySigner::from_slice(secret)
         .map_err(|_| HsmError::NotAKey)?;
-    let token = Token::new(config)?;
+    let token = TokenKey::new(config)?;
     let session = token.login(true)?;
     token.require_free_label(&session)?;
     let point = expected
@@ -297,51 +213,22 @@ fn key_templates(key_label: &str) -> (Vec<Attribute>, Vec<Attribute>) {
     (public, private)
 }
 
-/// One configured token and key, with its PIN.
-struct Token {
-    context: Pkcs11,
-    slot: Slot,
-    token_label: String,
+/// The configured token and the label of the validator key on it.
+struct TokenKey {
+    token: Token,
     key_label: String,
-    pin: AuthPin,
 }
 
-impl Token {
+impl TokenKey {
     fn new(config: &Pkcs11Config) -> Result<Self, HsmError> {
-        let pin = read_pin(&config.pin)?;
-        let context = context(&config.module)?;
-        let slot = find_slot(&context, &config.token_label)?;
         Ok(Self {
-            context,
-            slot,
-            token_label: config.token_label.clone(),
+            token: Token::new(&config.module, &config.token_label, &config.pin)?,
             key_label: config.key_label.clone(),
-            pin,
         })
     }
 
-    /// A logged-in session; read-write only to create keys (signing needs no more).
     fn login(&self, read_write: bool) -> Result<Session, HsmError> {
-        let session = if read_write {
-            self.context.open_rw_session(self.slot)
-        } else {
-            self.context.open_ro_session(self.slot)
-        };
-        self.log_in(session.map_err(|e| self.error("opening a session", e))?)
-    }
-
-    fn log_in(&self, session: Session) -> Result<Session, HsmError> {
-        match session.login(UserType::User, Some(&self.pin)) {
-            // the login is the application's, not the session's: another session made it
-            Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => Ok(session),
-            Err(CkError::Pkcs11(RvError::PinIncorrect | RvError::PinLenRange, _)) => {
-                Err(HsmError::WrongPin(self.token_label.clone()))
-            }
-            Err(CkError::Pkcs11(RvError::PinLocked, _)) => {
-                Err(HsmError::PinLocked(self.token_label.clone()))
-            }
-            Err(e) => Err(self.error("logging in", e)),
-        }
+        self.token.login(read_write)
     }
 
     /// The private key's handle and the address of its public half.
@@ -394,46 +281,24 @@ impl Token {
     fn require_free_label(&self, session: &Session) -> Result<(), HsmError> {
         match self.find_key(session) {
             Err(HsmError::NoKey { .. }) => Ok(()),
-            Ok(_) | Err(HsmError::BadKey { .. }) => Err(HsmError::KeyExists {
-                token: self.token_label.clone(),
-                key: self.key_label.clone(),
-            }),
+            Ok(_) | Err(HsmError::BadKey { .. }) => Err(self.token.key_exists(&self.key_label)),
             Err(other) => Err(other),
         }
     }
 
     fn no_key(&self) -> HsmError {
         HsmError::NoKey {
-            token: self.token_label.clone(),
+            token: self.token.label().to_string(),
             key: self.key_label.clone(),
         }
     }
 
     fn bad_key(&self, reason: &str) -> HsmError {
-        HsmError::BadKey {
-            token: self.token_label.clone(),
-            key: self.key_label.clone(),
-            reason: reason.to_string(),
-        }
+        self.token.bad_key(&self.key_label, reason)
     }
 
-    fn error(&self, operation: &'static str, error: CkError) -> HsmError {
-        library_error(&self.token_label, operation, error)
-    }
-}
-
-fn library_error(token: &str, operation: &'static str, error: CkError) -> HsmError {
-    match error {
-        CkError::Pkcs11(rv, _) => HsmError::Device {
-            token: token.to_string(),
-            operation,
-            rv,
-        },
-        other => HsmError::Library {
-            token: token.to_string(),
-            operation,
-            reason: other.to_string(),
-        },
+    fn error(&self, operation: &'static str, error: cryptoki::error::Error) -> HsmError {
+        self.token.error(operation, error)
     }
 }
 
@@ -447,66 +312,6 @@ fn address_of_point(der: &[u8]) -> Option<Address> {
     };
     let (&tag, xy) = point.split_first()?;
     (tag == 0x04).then(|| Address::from_slice(&keccak256(xy)[12..]))
-}
-
-fn read_pin(reference: &SecretRef) -> Result<AuthPin, HsmError> {
-    let pin = reference.read().map_err(HsmError::Pin)?;
-    Ok(AuthPin::from(pin.to_string()))
-}
-
-/// The module at `path`, loaded and initialised once for the whole process.
-fn context(path: &Path) -> Result<Pkcs11, HsmError> {
-    static LOADED: OnceLock<Mutex<HashMap<PathBuf, Pkcs11>>> = OnceLock::new();
-    let mut loaded = LOADED
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
-    if let Some(context) = loaded.get(path) {
-        return Ok(context.clone());
-    }
-    if !path.exists() {
-        return Err(HsmError::ModuleMissing(path.to_path_buf()));
-    }
-    let module_error = |reason: String| HsmError::Module {
-        module: path.to_path_buf(),
-        reason,
-    };
-    let context = Pkcs11::new(path).map_err(|e| module_error(e.to_string()))?;
-    match context.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
-        Ok(()) | Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
-        Err(CkError::Pkcs11(rv, _)) => return Err(module_error(format!("C_Initialize: {rv:?}"))),
-        Err(e) => return Err(module_error(e.to_string())),
-    }
-    loaded.insert(path.to_path_buf(), context.clone());
-    Ok(context)
-}
-
-/// The slot holding the token labelled `label`.
-fn find_slot(context: &Pkcs11, label: &str) -> Result<Slot, HsmError> {
-    let slots = context
-        .get_slots_with_token()
-        .map_err(|e| library_error(label, "listing slots", e))?;
-    let mut present = Vec::new();
-    for slot in slots {
-        let info = context
-            .get_token_info(slot)
-            .map_err(|e| library_error(label, "reading token information", e))?;
-        let found = info.label().trim_end();
-        if found == label {
-            return Ok(slot);
-        }
-        if !found.is_empty() {
-            present.push(format!("\"{found}\""));
-        }
-    }
-    Err(HsmError::NoToken {
-        token: label.to_string(),
-        present: if present.is_empty() {
-            "none".to_string()
-        } else {
-            present.join(", ")
-        },
-    })
 }
 
 #[cfg(test)]

@@ -13,7 +13,10 @@
 //! entry". Rotation adds a version: new entries are wrapped by it, old ones still open with the
 //! old master until a reseal re-wraps their data keys (the secrets themselves are not
 //! re-encrypted); then the old master can be retired. A master key is a root-only file of 32
-//! random bytes in hex (`file:/path`), refused when group or others may read it.
+//! random bytes in hex (`file:/path`), refused when group or others may read it, or an AES-256
+//! key on an HSM (`pkcs11:…`, see [`MasterKeyRef`]) that wraps and unwraps inside the device.
+//! Either kind can rotate to the other: moving the master from a file onto an HSM is a
+//! rotation and a reseal.
 
 mod master;
 
@@ -23,16 +26,14 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use aes_gcm::{
-    Aes256Gcm, KeyInit,
-    aead::{Aead, Payload},
-};
 use alloy::{hex, signers::k256::elliptic_curve::zeroize::Zeroizing};
 use rand::{RngCore, rngs::OsRng};
 use serde::{Deserialize, Serialize};
 
 pub use self::master::{InvalidMasterKeyRef, MasterKey, MasterKeyRef};
+use self::master::{open_with, seal_with};
 use super::SecretString;
+use crate::hsm::HsmError;
 
 /// The `format` a file written by this code carries.
 const FORMAT: u32 = 1;
@@ -122,6 +123,8 @@ pub enum SealedError {
     InvalidName(String),
     #[error("the value of secret \"{0}\" is empty")]
     EmptyValue(String),
+    #[error("master key: {0}")]
+    Hsm(#[from] HsmError),
 }
 
 /// A secret name as the config and the file spell it.
@@ -199,51 +202,37 @@ fn random<const N: usize>() -> [u8; N] {
     bytes
 }
 
-fn seal_with(key: &[u8; KEY_LEN], nonce: &[u8; NONCE_LEN], msg: &[u8], aad: &[u8]) -> Vec<u8> {
-    Aes256Gcm::new(key.into())
-        .encrypt(nonce.into(), Payload { msg, aad })
-        .expect("AES-GCM encrypts any message shorter than 64 GiB")
-}
-
 /// `None` when the nonce has the wrong length or the ciphertext does not authenticate.
-fn open_with(key: &[u8; KEY_LEN], nonce: &[u8], msg: &[u8], aad: &[u8]) -> Option<Vec<u8>> {
-    let nonce: &[u8; NONCE_LEN] = nonce.try_into().ok()?;
-    Aes256Gcm::new(key.into())
-        .decrypt(nonce.into(), Payload { msg, aad })
-        .ok()
+fn open_data(key: &[u8; KEY_LEN], nonce: &[u8], msg: &[u8], aad: &[u8]) -> Option<Vec<u8>> {
+    open_with(key, nonce.try_into().ok()?, msg, aad)
 }
 
 impl MasterRecord {
-    fn new(version: u32, key: &MasterKey) -> Self {
+    fn new(version: u32, key: &MasterKey) -> Result<Self, SealedError> {
         let nonce = random::<NONCE_LEN>();
-        MasterRecord {
+        Ok(MasterRecord {
             version,
-            check: seal_with(&key.key, &nonce, b"", &check_aad(version)),
+            check: key.seal(&nonce, b"", &check_aad(version))?,
             check_nonce: nonce.to_vec(),
-        }
+        })
     }
 
-    fn opens_with(&self, key: &MasterKey) -> bool {
-        open_with(
-            &key.key,
-            &self.check_nonce,
-            &self.check,
-            &check_aad(self.version),
-        )
-        .is_some()
+    fn opens_with(&self, key: &MasterKey) -> Result<bool, SealedError> {
+        let opened = key.open(&self.check_nonce, &self.check, &check_aad(self.version))?;
+        Ok(opened.is_some())
     }
 }
 
 impl SealedFile {
     /// An empty file whose master version 1 is `master`; [`SealedFile::save`] writes it.
-    pub fn create(path: &Path, master: &MasterKey) -> Self {
-        SealedFile {
+    pub fn create(path: &Path, master: &MasterKey) -> Result<Self, SealedError> {
+        Ok(SealedFile {
             format: FORMAT,
             cipher: CIPHER.to_string(),
-            masters: vec![MasterRecord::new(1, master)],
+            masters: vec![MasterRecord::new(1, master)?],
             secrets: BTreeMap::new(),
             path: path.to_path_buf(),
-        }
+        })
     }
 
     pub fn load(path: &Path) -> Result<Self, SealedError> {
@@ -308,11 +297,13 @@ impl SealedFile {
     }
 
     /// The master version `key` opens, if any.
-    pub fn version_of(&self, key: &MasterKey) -> Option<u32> {
-        self.masters
-            .iter()
-            .find(|m| m.opens_with(key))
-            .map(|m| m.version)
+    pub fn version_of(&self, key: &MasterKey) -> Result<Option<u32>, SealedError> {
+        for record in &self.masters {
+            if record.opens_with(key)? {
+                return Ok(Some(record.version));
+            }
+        }
+        Ok(None)
     }
 
     /// Every secret's name, version and master version, by name.
@@ -353,12 +344,15 @@ impl SealedFile {
             .iter()
             .find(|m| m.version == version)
             .expect("callers check the version is recorded");
-        keys.iter()
-            .find(|k| record.opens_with(k))
-            .ok_or_else(|| SealedError::WrongMasterKey {
-                version,
-                context: context(),
-            })
+        for key in keys {
+            if record.opens_with(key)? {
+                return Ok(key);
+            }
+        }
+        Err(SealedError::WrongMasterKey {
+            version,
+            context: context(),
+        })
     }
 
     /// Seals `value` as the next version of `name`, its data key wrapped by the newest master,
@@ -376,7 +370,7 @@ impl SealedFile {
             return Err(SealedError::EmptyValue(name.to_string()));
         }
         let newest = self.newest_master();
-        match self.version_of(master) {
+        match self.version_of(master)? {
             Some(v) if v == newest => {}
             Some(version) => {
                 return Err(SealedError::StaleMasterKey {
@@ -409,7 +403,7 @@ impl SealedFile {
             nonce: nonce.to_vec(),
             ciphertext,
         };
-        entry.wrap(name, &data_key, newest, master);
+        entry.wrap(name, &data_key, newest, master)?;
         self.secrets.insert(name.to_string(), entry);
         Ok(version)
     }
@@ -423,7 +417,7 @@ impl SealedFile {
             part: "ciphertext",
         };
         let aad = data_aad(name, entry.version);
-        let value = open_with(&data_key, &entry.nonce, &entry.ciphertext, &aad)
+        let value = open_data(&data_key, &entry.nonce, &entry.ciphertext, &aad)
             .map(Zeroizing::new)
             .ok_or_else(tampered)?;
         let value = String::from_utf8(value.to_vec()).map_err(|_| tampered())?;
@@ -447,7 +441,8 @@ impl SealedFile {
             format!("secret \"{name}\" needs it; configured: {}", list(keys))
         })?;
         let aad = key_aad(name, entry.version, version);
-        open_with(&master.key, &entry.key_nonce, &entry.wrapped_key, &aad)
+        master
+            .open(&entry.key_nonce, &entry.wrapped_key, &aad)?
             .and_then(|key| <[u8; KEY_LEN]>::try_from(key.as_slice()).ok())
             .map(Zeroizing::new)
             .ok_or_else(|| SealedError::Tampered {
@@ -459,7 +454,7 @@ impl SealedFile {
     /// Adds `new` as the next master version; `old` must hold the current newest (whoever
     /// rotates must be able to open what is there). Returns the new version.
     pub fn rotate(&mut self, new: &MasterKey, old: &[MasterKey]) -> Result<u32, SealedError> {
-        if let Some(version) = self.version_of(new) {
+        if let Some(version) = self.version_of(new)? {
             return Err(SealedError::MasterKeyInUse {
                 reference: new.reference().to_string(),
                 version,
@@ -468,7 +463,7 @@ impl SealedFile {
         let newest = self.newest_master();
         self.master(newest, old, || format!("given: {}", list(old)))?;
         let version = newest + 1;
-        self.masters.push(MasterRecord::new(version, new));
+        self.masters.push(MasterRecord::new(version, new)?);
         Ok(version)
     }
 
@@ -488,7 +483,7 @@ impl SealedFile {
         {
             let data_key = self.unwrap(name, entry, keys)?;
             let mut entry = entry.clone();
-            entry.wrap(name, &data_key, newest, master);
+            entry.wrap(name, &data_key, newest, master)?;
             rewrapped.insert(name.clone(), entry);
         }
         let count = rewrapped.len();
@@ -509,12 +504,13 @@ impl Entry {
         data_key: &[u8; KEY_LEN],
         master_version: u32,
         master: &MasterKey,
-    ) {
+    ) -> Result<(), SealedError> {
         let nonce = random::<NONCE_LEN>();
         let aad = key_aad(name, self.version, master_version);
-        self.wrapped_key = seal_with(&master.key, &nonce, data_key, &aad);
+        self.wrapped_key = master.seal(&nonce, data_key, &aad)?;
         self.key_nonce = nonce.to_vec();
         self.master_version = master_version;
+        Ok(())
     }
 }
 
@@ -528,5 +524,7 @@ fn list(keys: &[MasterKey]) -> String {
         .join(", ")
 }
 
+#[cfg(test)]
+mod hsm_tests;
 #[cfg(test)]
 mod tests;

@@ -16,14 +16,15 @@ fn master(byte: u8) -> MasterKey {
 }
 
 fn file_with(secrets: &[(&str, &str)], key: &MasterKey) -> SealedFile {
-    let mut file = SealedFile::create(Path::new("/test/secrets.sealed"), key);
+    let mut file = SealedFile::create(Path::new("/test/secrets.sealed"), key).expect("create");
     for (name, value) in secrets {
         file.seal(name, value, key).expect("seal");
     }
     file
 }
 
-fn opened(file: &SealedFile, name: &str, keys: &[MasterKey]) -> Result<String, String> {
+/// The value `name` opens to under `keys`, or the one-line refusal.
+pub(super) fn opened(file: &SealedFile, name: &str, keys: &[MasterKey]) -> Result<String, String> {
     file.open(name, keys)
         .map(|s| s.expose().to_string())
         .map_err(|e| e.to_string())
@@ -154,8 +155,8 @@ fn after_rotation_old_entries_open_with_the_old_master_until_resealed() {
         Err(SealedError::MasterKeyInUse { version: 1, .. })
     ));
     assert_eq!(file.newest_master(), 2);
-    assert_eq!(file.version_of(&old), Some(1));
-    assert_eq!(file.version_of(&new), Some(2));
+    assert_eq!(file.version_of(&old).expect("checks"), Some(1));
+    assert_eq!(file.version_of(&new).expect("checks"), Some(2));
 
     // new entries use the new version; the old master may no longer seal
     file.seal("kp", "hunter2", &new).expect("seal under v2");
@@ -223,9 +224,10 @@ fn write_private(path: &Path, text: &str, mode: u32) {
 fn master_key_files_are_read_saved_and_refused_when_exposed() {
     let dir = tempfile::tempdir().expect("tempdir");
     let key_path = dir.path().join("master.key");
-    let reference = MasterKey::generate(&key_path).expect("generate");
+    let reference = MasterKeyRef::File(key_path.clone());
+    MasterKey::generate(&reference).expect("generate");
     assert!(
-        MasterKey::generate(&key_path).is_err(),
+        MasterKey::generate(&reference).is_err(),
         "never overwrites a key"
     );
     let key = MasterKey::read(&reference).expect("read");
@@ -235,7 +237,7 @@ fn master_key_files_are_read_saved_and_refused_when_exposed() {
     );
 
     let sealed_path = dir.path().join("secrets.sealed");
-    let mut file = SealedFile::create(&sealed_path, &key);
+    let mut file = SealedFile::create(&sealed_path, &key).expect("create");
     file.seal("db", "sqlite::memory:", &key).expect("seal");
     file.save().expect("save");
     let loaded = SealedFile::load(&sealed_path).expect("load");
@@ -272,10 +274,14 @@ fn master_key_files_are_read_saved_and_refused_when_exposed() {
 fn a_config_may_name_its_password_and_database_url_sealed() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (old_path, new_path) = (dir.path().join("old.key"), dir.path().join("new.key"));
-    let old = MasterKey::read(&MasterKey::generate(&old_path).expect("gen")).expect("read");
-    let new = MasterKey::read(&MasterKey::generate(&new_path).expect("gen")).expect("read");
+    let generated = |path: &Path| {
+        let reference = MasterKeyRef::File(path.to_path_buf());
+        MasterKey::generate(&reference).expect("gen");
+        MasterKey::read(&reference).expect("read")
+    };
+    let (old, new) = (generated(&old_path), generated(&new_path));
     let sealed_path = dir.path().join("secrets.sealed");
-    let mut file = SealedFile::create(&sealed_path, &old);
+    let mut file = SealedFile::create(&sealed_path, &old).expect("create");
     file.seal("db", "postgres://relayer:s3cret@db/bridge", &old)
         .expect("seal");
     file.rotate(&new, &[old]).expect("rotate");
@@ -359,7 +365,8 @@ fn a_config_may_name_its_password_and_database_url_sealed() {
     assert_eq!(errors[..2], [
         "secrets.master_key: unknown key (did you mean `master_keys`?)".to_string(),
         "secrets.master_keys: [0]: expected a master key reference file:/path (a root-only file \
-         of 64 hex digits)"
+         of 64 hex digits) or pkcs11:token=…;object=…?module-path=…&pin-source=… (a key on an \
+         HSM)"
             .to_string(),
     ]);
 
@@ -415,7 +422,7 @@ proptest! {
         key in any::<[u8; KEY_LEN]>(),
     ) {
         let master = MasterKey::from_bytes("/test/k", key);
-        let mut file = SealedFile::create(Path::new("/test/s"), &master);
+        let mut file = SealedFile::create(Path::new("/test/s"), &master).expect("create");
         file.seal(&name, &value, &master).expect("seal");
         let text = serde_json::to_string(&file).expect("json");
         let mut reloaded: SealedFile = serde_json::from_str(&text).expect("parse");

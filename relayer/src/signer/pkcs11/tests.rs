@@ -1,9 +1,5 @@
-//! Against a real SoftHSM2 token. SoftHSM2 reads its configuration path from the environment
-//! when the module is initialised, once per process, so each token test runs in a child
-//! process of this test binary started with a fresh token's configuration: no test touches
-//! the machine's tokens, and none shares a token with another.
-
-use std::process::Command;
+//! Against a real SoftHSM2 token, each test in a child process with a fresh token of its own
+//! (see `sidebridge_core::hsm::softhsm::in_child_with_fresh_token`).
 
 use alloy::{
     consensus::{SignableTransaction, TxEip1559},
@@ -11,47 +7,29 @@ use alloy::{
     primitives::{U256, b256},
     signers::{SignerSync, local::PrivateKeySigner},
 };
+use cryptoki::error::RvError;
+use sidebridge_core::{config::SecretRef, hsm::softhsm};
 
-use super::{softhsm::SoftHsm, *};
+use super::*;
 use crate::signer::ValidatorSigner;
 
 const TOKEN: &str = "sidebridge-test";
 const KEY: &str = "validator";
 const PIN: &str = "123456";
-/// Set in the child: the module path.
-const CHILD_MODULE: &str = "SIDEBRIDGE_TEST_HSM_MODULE";
 const PIN_VAR: &str = "SIDEBRIDGE_TEST_HSM_PIN";
 
-/// Runs `body` with a fresh token's key settings, in a child process (see the module doc).
-/// `test` is the calling test's name.
+/// Runs `body` with a fresh token's key settings, in a child process. `test` is the calling
+/// test's name.
 fn on_fresh_token(test: &str, body: impl FnOnce(Pkcs11Config)) {
-    if let Ok(module) = std::env::var(CHILD_MODULE) {
-        return body(Pkcs11Config {
-            module: module.into(),
+    let path = format!("signer::pkcs11::tests::{test}");
+    if let Some(module) = softhsm::in_child_with_fresh_token(&path, TOKEN, PIN, PIN_VAR) {
+        body(Pkcs11Config {
+            module,
             token_label: TOKEN.into(),
             key_label: KEY.into(),
             pin: SecretRef::Env(PIN_VAR.into()),
         });
     }
-    let Some(module) = SoftHsm::installed_or_skip(test) else {
-        return;
-    };
-    let dir = tempfile::tempdir().expect("temp dir");
-    let hsm = SoftHsm::create(dir.path(), module, TOKEN, PIN).expect("a SoftHSM2 token");
-    let name = format!("signer::pkcs11::tests::{test}");
-    let child = Command::new(std::env::current_exe().expect("the test binary"))
-        .args([name.as_str(), "--exact", "--nocapture", "--test-threads=1"])
-        .env(softhsm::CONF_VAR, &hsm.conf)
-        .env(CHILD_MODULE, &hsm.module)
-        .env(PIN_VAR, PIN)
-        .output()
-        .expect("runs the test binary");
-    let stdout = String::from_utf8_lossy(&child.stdout);
-    assert!(
-        child.status.success() && stdout.contains("1 passed"),
-        "{test} on a fresh token:\n{stdout}\n{}",
-        String::from_utf8_lossy(&child.stderr)
-    );
 }
 
 #[test]

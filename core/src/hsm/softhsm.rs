@@ -78,3 +78,59 @@ impl SoftHsm {
         Ok(Self { conf, module })
     }
 }
+
+/// For a test that needs a token of its own. SoftHSM2 reads its configuration path from the
+/// environment when the module is initialised, once per process, so such a test runs in a
+/// child process of its own test binary, started with a fresh token's configuration: no test
+/// touches the machine's tokens, and none shares a token with another.
+///
+/// In the parent (the test as `cargo test` runs it) this creates a token labelled `token`
+/// with user PIN `pin` under a temporary directory, runs the test binary's test `path` (the
+/// test's full path, e.g. `hsm::tests::a_test`) in a child with the token's configuration,
+/// `pin_var` = `pin` and [`CHILD_MODULE_VAR`] = the module, asserts the child passed, and
+/// returns `None`; it also returns `None` when SoftHSM2 is missing (see
+/// [`SoftHsm::installed_or_skip`]). In the child it returns the module path: run the body.
+pub fn in_child_with_fresh_token(
+    path: &str,
+    token: &str,
+    pin: &str,
+    pin_var: &str,
+) -> Option<PathBuf> {
+    if let Some(module) = std::env::var_os(CHILD_MODULE_VAR) {
+        return Some(PathBuf::from(module));
+    }
+    let module = SoftHsm::installed_or_skip(path)?;
+    let dir = tempfile_dir(path);
+    let hsm = SoftHsm::create(&dir, module, token, pin).expect("a SoftHSM2 token");
+    let child = Command::new(std::env::current_exe().expect("the test binary"))
+        .args([path, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CONF_VAR, &hsm.conf)
+        .env(CHILD_MODULE_VAR, &hsm.module)
+        .env(pin_var, pin)
+        .output()
+        .expect("runs the test binary");
+    let _ = std::fs::remove_dir_all(&dir);
+    let stdout = String::from_utf8_lossy(&child.stdout);
+    assert!(
+        child.status.success() && stdout.contains("1 passed"),
+        "{path} on a fresh token:\n{stdout}\n{}",
+        String::from_utf8_lossy(&child.stderr)
+    );
+    None
+}
+
+/// Set in a child [`in_child_with_fresh_token`] starts: the module's path.
+pub const CHILD_MODULE_VAR: &str = "SIDEBRIDGE_TEST_HSM_MODULE";
+
+/// A new directory for one test's token under the system's temporary directory.
+fn tempfile_dir(test: &str) -> PathBuf {
+    let unique = format!(
+        "sidebridge-hsm-{}-{}-{}",
+        test.replace("::", "-"),
+        std::process::id(),
+        rand::random::<u64>()
+    );
+    let dir = std::env::temp_dir().join(unique);
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    dir
+}
