@@ -44,6 +44,8 @@ struct TokenFacts {
     /// The fee the token's source chain charges now: bps and flat (smallest units).
     fee_bps: u16,
     flat_fee: U256,
+    /// The fee cap; 0 is none.
+    max_fee: U256,
     /// The token on the source chain: the main token, or its wrapped twin.
     local: Address,
 }
@@ -76,6 +78,7 @@ async fn facts(
         decimals,
         fee_bps: cfg.feeBps,
         flat_fee: cfg.flatFee,
+        max_fee: cfg.maxFee,
         local,
     })
 }
@@ -182,6 +185,8 @@ struct Line {
     decimals: u8,
     fee_bps: u16,
     flat_fee: U256,
+    /// The fee cap; 0 is none.
+    max_fee: U256,
     local: Address,
     break_even: Option<U256>,
 }
@@ -204,6 +209,7 @@ impl Line {
             decimals: f.decimals,
             fee_bps: f.fee_bps,
             flat_fee: f.flat_fee,
+            max_fee: f.max_fee,
             local: f.local,
         }
     }
@@ -218,15 +224,22 @@ impl Line {
             Direction::Deposit => "main",
             Direction::Withdrawal => "side",
         };
+        let flat = be.max(self.flat_fee);
+        // the cap the token has stays (set-fees without --max-fee would lift it), raised to
+        // the new flat fee where it is below it
+        let max_fee = match self.max_fee {
+            cap if cap.is_zero() => String::new(),
+            cap => format!(" --max-fee {}", format_amount(cap.max(flat), self.decimals)),
+        };
         Some(format!(
-            "# {} {}s pay {} per transfer, relaying costs {}: to break even\nbridgectl propose --chain {chain} set-fees {} --bps {} --flat {}",
+            "# {} {}s pay {} per transfer, relaying costs {}: to break even\nbridgectl propose --chain {chain} set-fees {} --bps {} --flat {}{max_fee}",
             self.symbol,
             self.direction.as_str(),
             format_amount(self.row.fee_per_transfer(), self.decimals),
             format_amount(be, self.decimals),
             self.local,
             self.fee_bps,
-            format_amount(be.max(self.flat_fee), self.decimals),
+            format_amount(flat, self.decimals),
         ))
     }
 
@@ -241,8 +254,70 @@ impl Line {
             "gasMainWei": self.row.cost_main_wei.to_string(),
             "gasSideWei": self.row.cost_side_wei.to_string(),
             "breakEvenFee": self.break_even.map(|b| b.to_string()),
-            "currentFee": {"bps": self.fee_bps, "flat": self.flat_fee.to_string()},
+            "currentFee": {
+                "bps": self.fee_bps,
+                "flat": self.flat_fee.to_string(),
+                "max": self.max_fee.to_string(),
+            },
             "proposal": self.proposal(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloy::primitives::address;
+
+    use super::*;
+
+    /// A DEMO line whose fees (0.01 per transfer) fall short of the cost of relaying.
+    fn line(max_fee: U256) -> Line {
+        let row = Coverage {
+            transfers: 10,
+            fees: U256::from(10u64) * U256::from(10u64).pow(U256::from(16)),
+            cost_main_wei: U256::from(10u64) * U256::from(10u64).pow(U256::from(15)),
+            cost_side_wei: U256::ZERO,
+        };
+        let facts = TokenFacts {
+            symbol: "DEMO".into(),
+            decimals: 18,
+            fee_bps: 10,
+            flat_fee: U256::from(10u64).pow(U256::from(16)),
+            max_fee,
+            local: address!("5fbdb2315678afecb367f032d93f642f64180aa3"),
+        };
+        let prices = Prices {
+            // 1 DEMO = 0.01 ETH
+            token_in_main_wei: U256::from(10u64).pow(U256::from(16)),
+            decimals: 18,
+            side_native_in_main_wei: U256::from(WEI),
+        };
+        Line::new(facts.local, Direction::Deposit, &row, facts, 3, &prices)
+    }
+
+    const WEI: u64 = 1_000_000_000_000_000_000;
+
+    #[test]
+    fn the_proposal_sets_the_break_even_fee_and_keeps_the_cap() {
+        // 0.001 ETH per transfer per validator, 3 validators: 0.003 ETH = 0.3 DEMO
+        let uncapped = line(U256::ZERO).proposal().expect("fees fall short");
+        assert_eq!(
+            uncapped.lines().nth(1),
+            Some(
+                "bridgectl propose --chain main set-fees \
+                 0x5FbDB2315678afecb367f032d93F642f64180aa3 --bps 10 --flat 0.3"
+            )
+        );
+        // a cap of 5 DEMO stays; a cap below the new flat fee is raised to it
+        let capped = line(U256::from(5u64) * U256::from(WEI))
+            .proposal()
+            .expect("short");
+        assert!(
+            capped.ends_with("--bps 10 --flat 0.3 --max-fee 5"),
+            "{capped}"
+        );
+        let low = line(U256::from(WEI / 10)).proposal().expect("short");
+        assert!(low.ends_with("--flat 0.3 --max-fee 0.3"), "{low}");
+        assert_eq!(line(U256::ZERO).json()["currentFee"]["max"], "0");
     }
 }
