@@ -39,8 +39,8 @@ pub use self::ha::HaConfig;
 pub use self::index::{IndexConfig, RateLimit};
 pub use self::key::{KeyConfig, Pkcs11Config};
 pub use self::sealed::{
-    InvalidMasterKeyRef, MasterKey, MasterKeyRef, SealedError, SealedFile, SecretVersion,
-    SecretsConfig,
+    InvalidMasterKeyRef, InvalidPkcs11Uri, MasterKey, MasterKeyRef, Pkcs11Uri, SealedError,
+    SealedFile, SecretVersion, SecretsConfig,
 };
 pub use self::secret::{DatabaseUrl, InvalidSecretRef, SealedRef, SecretRef, SecretString};
 use self::{raw::Errors, validate::validate};

@@ -6,11 +6,12 @@
 //!
 //! PKCS#11 calls block: async callers run them on a blocking pool. A module is initialised
 //! once per process and never finalised: PKCS#11 allows one initialisation per process, and
-//! both keys, when on one module, share it.
+//! both keys, when on one module, share it. This module knows nothing of the configuration:
+//! callers read the PIN from its reference and hand it over (`config::Pkcs11Uri` names a
+//! master key on a token).
 
 mod aes;
 pub mod softhsm;
-pub mod uri;
 
 use std::{
     collections::HashMap,
@@ -27,8 +28,7 @@ use cryptoki::{
     types::AuthPin,
 };
 
-pub use self::{aes::AesKey, uri::Pkcs11Uri};
-use crate::config::{ConfigError, SecretRef};
+pub use self::aes::AesKey;
 
 /// Why a token could not be used. Each is one line naming the token or key concerned.
 #[derive(Debug, thiserror::Error)]
@@ -46,8 +46,9 @@ pub enum HsmError {
          its security officer must reset it"
     )]
     PinLocked(String),
+    /// The PIN's reference could not be read (the config's words for why).
     #[error("HSM: reading the PIN: {0}")]
-    Pin(#[source] Box<ConfigError>),
+    Pin(String),
     #[error(
         "HSM: no key labelled \"{key}\" on token \"{token}\" (create one with `relayer keys hsm-new`)"
     )]
@@ -126,10 +127,9 @@ impl std::fmt::Debug for Token {
 }
 
 impl Token {
-    /// Loads `module` (once per process), finds the token labelled `label` and reads its PIN.
-    /// Nothing is logged in yet.
-    pub fn new(module: &Path, label: &str, pin: &SecretRef) -> Result<Self, HsmError> {
-        let pin = pin.read().map_err(|e| HsmError::Pin(Box::new(e)))?;
+    /// Loads `module` (once per process) and finds the token labelled `label`, to be opened
+    /// with user PIN `pin`. Nothing is logged in yet.
+    pub fn new(module: &Path, label: &str, pin: &str) -> Result<Self, HsmError> {
         let pin = AuthPin::from(pin.to_string());
         let context = context(module)?;
         let slot = find_slot(&context, label)?;

@@ -221,8 +221,12 @@ struct TokenKey {
 
 impl TokenKey {
     fn new(config: &Pkcs11Config) -> Result<Self, HsmError> {
+        let pin = config
+            .pin
+            .read()
+            .map_err(|e| HsmError::Pin(e.to_string()))?;
         Ok(Self {
-            token: Token::new(&config.module, &config.token_label, &config.pin)?,
+            token: Token::new(&config.module, &config.token_label, &pin)?,
             key_label: config.key_label.clone(),
         })
     }

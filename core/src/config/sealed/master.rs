@@ -18,8 +18,8 @@ use aes_gcm::{
 use alloy::{hex, signers::k256::elliptic_curve::zeroize::Zeroizing};
 use rand::{RngCore, rngs::OsRng};
 
-use super::{KEY_LEN, NONCE_LEN, SealedError};
-use crate::hsm::{AesKey, Pkcs11Uri};
+use super::{KEY_LEN, NONCE_LEN, SealedError, uri::Pkcs11Uri};
+use crate::hsm::AesKey;
 
 /// Where a master key is.
 #[derive(Clone, PartialEq, Eq)]
@@ -39,7 +39,7 @@ pub enum InvalidMasterKeyRef {
     )]
     Form,
     #[error(transparent)]
-    Uri(#[from] crate::hsm::uri::InvalidPkcs11Uri),
+    Uri(#[from] super::uri::InvalidPkcs11Uri),
 }
 
 impl FromStr for MasterKeyRef {

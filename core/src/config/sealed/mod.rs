@@ -19,6 +19,7 @@
 //! rotation and a reseal.
 
 mod master;
+mod uri;
 
 use std::{
     collections::BTreeMap,
@@ -30,8 +31,11 @@ use alloy::{hex, signers::k256::elliptic_curve::zeroize::Zeroizing};
 use rand::{RngCore, rngs::OsRng};
 use serde::{Deserialize, Serialize};
 
-pub use self::master::{InvalidMasterKeyRef, MasterKey, MasterKeyRef};
 use self::master::{open_with, seal_with};
+pub use self::{
+    master::{InvalidMasterKeyRef, MasterKey, MasterKeyRef},
+    uri::{InvalidPkcs11Uri, Pkcs11Uri},
+};
 use super::SecretString;
 use crate::hsm::HsmError;
 

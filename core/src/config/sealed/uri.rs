@@ -1,7 +1,7 @@
 //! A key on a PKCS#11 token named by a PKCS#11 URI (RFC 7512), the form p11-kit, OpenSSL's
 //! pkcs11 provider and GnuTLS read too, so one string says where the key is to every tool:
 //!
-//! `pkcs11:token=sidebridge;object=secrets-master?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/etc/sidebridge/hsm.pin`
+//! `pkcs11:token=sidebridge;object=secrets-master?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/etc/sidebridge/hsm-pin`
 //!
 //! Path attributes: `token` and `object` (both required) and `type` (`secret-key` if given).
 //! Query attributes: `module-path` and `pin-source` (both required; the PIN source is
@@ -11,8 +11,10 @@
 
 use std::{fmt, path::PathBuf, str::FromStr};
 
-use super::{HsmError, Token};
-use crate::config::SecretRef;
+use crate::{
+    config::SecretRef,
+    hsm::{HsmError, Token},
+};
 
 /// Where a key on a token is, and how to open the token.
 #[derive(Clone, PartialEq, Eq)]
@@ -135,9 +137,10 @@ fn percent_decode(value: &str) -> Option<String> {
 }
 
 impl Pkcs11Uri {
-    /// The token this URI names, its module loaded. Blocks.
+    /// The token this URI names, its module loaded and its PIN read. Blocks.
     pub fn open_token(&self) -> Result<Token, HsmError> {
-        Token::new(&self.module, &self.token, &self.pin)
+        let pin = self.pin.read().map_err(|e| HsmError::Pin(e.to_string()))?;
+        Token::new(&self.module, &self.token, &pin)
     }
 }
 
