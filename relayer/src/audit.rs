@@ -8,51 +8,28 @@
 //! (`sidebridge_vote_conflicts_total`): one validator below the threshold cannot mint with it,
 //! but its operator should be asked why.
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicU64, Ordering},
-};
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use alloy::providers::DynProvider;
 use sidebridge_contracts::bindings::{MainBridge, SideBridge};
 
 use crate::{
     domain::{Alarm, AlarmKind, Direction},
-    health::Readiness,
-    http::Metrics,
-    store::{Store, StoreError, describe_id},
-    watcher::Route,
+    handles::Handles,
+    store::{StoreError, describe_id},
 };
 
 /// Compares what the chains accepted with what this relayer saw.
 #[derive(Debug)]
 pub struct Auditor {
-    pub store: Store,
-    pub main: DynProvider,
-    pub side: DynProvider,
-    pub route: Route,
-    pub metrics: Arc<Metrics>,
-    pub readiness: Arc<Readiness>,
+    pub handles: Handles,
     /// The store's watch-commit count when the last complete round ran (`u64::MAX`: none yet).
     pub audited_through: AtomicU64,
 }
 
 impl Auditor {
-    pub fn new(
-        store: Store,
-        main: DynProvider,
-        side: DynProvider,
-        route: Route,
-        metrics: Arc<Metrics>,
-        readiness: Arc<Readiness>,
-    ) -> Self {
+    pub fn new(handles: Handles) -> Self {
         Auditor {
-            store,
-            main,
-            side,
-            route,
-            metrics,
-            readiness,
+            handles,
             audited_through: AtomicU64::new(u64::MAX),
         }
     }
@@ -61,10 +38,10 @@ impl Auditor {
 impl Auditor {
     /// Restores the counters and readiness from the alarms already in the database.
     pub async fn restore(&self) -> Result<(), StoreError> {
-        for (kind, direction, n) in self.store.alarm_totals().await? {
+        for (kind, direction, n) in self.handles.store.alarm_totals().await? {
             match kind {
-                AlarmKind::Forgery => self.metrics.forgery_alarms(direction, n),
-                AlarmKind::VoteConflict => self.metrics.vote_conflicts(n),
+                AlarmKind::Forgery => self.handles.metrics.forgery_alarms(direction, n),
+                AlarmKind::VoteConflict => self.handles.metrics.vote_conflicts(n),
             }
         }
         self.refresh_readiness().await
@@ -75,17 +52,17 @@ impl Auditor {
     /// failure reading a source's outbound nonce only postpones judging executions at unknown
     /// nonces (the round then counts as incomplete and runs again).
     pub async fn round(&self, now: i64) -> Result<Vec<Alarm>, StoreError> {
-        let commits = self.store.watch_commits();
+        let commits = self.handles.store.watch_commits();
         if self.audited_through.load(Ordering::Acquire) == commits {
             // an operator may have cleared the open alarms from another process
-            if self.readiness.alarm().is_some() {
+            if self.handles.readiness.alarm().is_some() {
                 self.refresh_readiness().await?;
             }
             return Ok(Vec::new());
         }
         let mut outbound = Vec::new();
         let mut complete = true;
-        for direction in self.store.unaudited_directions().await? {
+        for direction in self.handles.store.unaudited_directions().await? {
             match self.source_next_nonce(direction).await {
                 Ok(next) => outbound.push((direction, next)),
                 Err(reason) => {
@@ -94,15 +71,15 @@ impl Auditor {
                 }
             }
         }
-        let raised = self.store.audit(now, &outbound).await?;
+        let raised = self.handles.store.audit(now, &outbound).await?;
         if complete {
             self.audited_through.store(commits, Ordering::Release);
         }
         for alarm in &raised {
             report(alarm);
             match alarm.kind {
-                AlarmKind::Forgery => self.metrics.forgery_alarms(alarm.direction, 1),
-                AlarmKind::VoteConflict => self.metrics.vote_conflicts(1),
+                AlarmKind::Forgery => self.handles.metrics.forgery_alarms(alarm.direction, 1),
+                AlarmKind::VoteConflict => self.handles.metrics.vote_conflicts(1),
             }
         }
         self.refresh_readiness().await?;
@@ -111,13 +88,14 @@ impl Auditor {
 
     async fn refresh_readiness(&self) -> Result<(), StoreError> {
         let open: Vec<Alarm> = self
+            .handles
             .store
             .alarms(false)
             .await?
             .into_iter()
             .filter(|a| a.kind == AlarmKind::Forgery)
             .collect();
-        self.readiness.set_alarm(open.first().map(|first| {
+        self.handles.readiness.set_alarm(open.first().map(|first| {
             format!(
                 "{} open forgery alarm(s); first: {} nonce {} accepted {}, expected {}",
                 open.len(),
@@ -133,16 +111,20 @@ impl Auditor {
     /// The nonce the source bridge of `direction` will give its next outbound transfer.
     async fn source_next_nonce(&self, direction: Direction) -> Result<u64, String> {
         match direction {
-            Direction::Deposit => MainBridge::new(self.route.main_bridge, &self.main)
-                .outboundNonce()
-                .call()
-                .await
-                .map_err(|e| e.to_string()),
-            Direction::Withdrawal => SideBridge::new(self.route.side_bridge, &self.side)
-                .outboundNonce()
-                .call()
-                .await
-                .map_err(|e| e.to_string()),
+            Direction::Deposit => {
+                MainBridge::new(self.handles.route.main_bridge, &self.handles.main)
+                    .outboundNonce()
+                    .call()
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            Direction::Withdrawal => {
+                SideBridge::new(self.handles.route.side_bridge, &self.handles.side)
+                    .outboundNonce()
+                    .call()
+                    .await
+                    .map_err(|e| e.to_string())
+            }
         }
     }
 }

@@ -155,17 +155,18 @@ pub(crate) async fn report(config: &Config, args: FeeArgs) -> eyre::Result<()> {
         "BREAK-EVEN FEE"
     );
     for l in &out {
+        let decimals = l.facts.decimals;
         println!(
             "{:<8} {:<10} {:>9} {:>16} {:>16} {:>20} {:>20} {:>18}",
-            l.symbol,
+            l.facts.symbol,
             l.direction.as_str(),
             l.row.transfers,
-            format_amount(l.row.fees, l.decimals),
-            format_amount(l.row.fee_per_transfer(), l.decimals),
+            format_amount(l.row.fees, decimals),
+            format_amount(l.row.fee_per_transfer(), decimals),
             l.row.cost_main_wei,
             l.row.cost_side_wei,
             l.break_even
-                .map(|b| format_amount(b, l.decimals))
+                .map(|b| format_amount(b, decimals))
                 .unwrap_or_else(|| "(--price)".into())
         );
     }
@@ -177,17 +178,12 @@ pub(crate) async fn report(config: &Config, args: FeeArgs) -> eyre::Result<()> {
     Ok(())
 }
 
+/// One token and direction: fees against costs, what the token charges now, the break-even.
 struct Line {
     token: Address,
     direction: Direction,
     row: Coverage,
-    symbol: String,
-    decimals: u8,
-    fee_bps: u16,
-    flat_fee: U256,
-    /// The fee cap; 0 is none.
-    max_fee: U256,
-    local: Address,
+    facts: TokenFacts,
     break_even: Option<U256>,
 }
 
@@ -205,12 +201,7 @@ impl Line {
             direction,
             break_even: row.break_even_fee(validators, prices),
             row: row.clone(),
-            symbol: f.symbol,
-            decimals: f.decimals,
-            fee_bps: f.fee_bps,
-            flat_fee: f.flat_fee,
-            max_fee: f.max_fee,
-            local: f.local,
+            facts: f,
         }
     }
 
@@ -224,29 +215,30 @@ impl Line {
             Direction::Deposit => "main",
             Direction::Withdrawal => "side",
         };
-        let flat = be.max(self.flat_fee);
+        let f = &self.facts;
+        let flat = be.max(f.flat_fee);
         // the cap the token has stays (set-fees without --max-fee would lift it), raised to
         // the new flat fee where it is below it
-        let max_fee = match self.max_fee {
+        let max_fee = match f.max_fee {
             cap if cap.is_zero() => String::new(),
-            cap => format!(" --max-fee {}", format_amount(cap.max(flat), self.decimals)),
+            cap => format!(" --max-fee {}", format_amount(cap.max(flat), f.decimals)),
         };
         Some(format!(
             "# {} {}s pay {} per transfer, relaying costs {}: to break even\nbridgectl propose --chain {chain} set-fees {} --bps {} --flat {}{max_fee}",
-            self.symbol,
+            f.symbol,
             self.direction.as_str(),
-            format_amount(self.row.fee_per_transfer(), self.decimals),
-            format_amount(be, self.decimals),
-            self.local,
-            self.fee_bps,
-            format_amount(flat, self.decimals),
+            format_amount(self.row.fee_per_transfer(), f.decimals),
+            format_amount(be, f.decimals),
+            f.local,
+            f.fee_bps,
+            format_amount(flat, f.decimals),
         ))
     }
 
     fn json(&self) -> serde_json::Value {
         serde_json::json!({
             "token": self.token,
-            "symbol": self.symbol,
+            "symbol": self.facts.symbol,
             "direction": self.direction.as_str(),
             "transfers": self.row.transfers,
             "fees": self.row.fees.to_string(),
@@ -255,9 +247,9 @@ impl Line {
             "gasSideWei": self.row.cost_side_wei.to_string(),
             "breakEvenFee": self.break_even.map(|b| b.to_string()),
             "currentFee": {
-                "bps": self.fee_bps,
-                "flat": self.flat_fee.to_string(),
-                "max": self.max_fee.to_string(),
+                "bps": self.facts.fee_bps,
+                "flat": self.facts.flat_fee.to_string(),
+                "max": self.facts.max_fee.to_string(),
             },
             "proposal": self.proposal(),
         })

@@ -26,6 +26,7 @@
 pub mod audit;
 pub mod failpoint;
 pub mod ha;
+pub mod handles;
 pub mod health;
 pub mod http;
 pub mod index;

@@ -18,6 +18,7 @@ use crate::{
     config::{ChainConfig, Config},
     domain::Chain,
     ha::{self, HaSettings, RoleReport, Timing},
+    handles::Handles,
     health::{self, MAX_READY_LAG, Readiness, Watched},
     http::{HttpState, StoreApi},
     metrics::Metrics,
@@ -227,12 +228,14 @@ pub async fn run(
     let pipeline = Arc::new(Pipeline {
         config: config.clone(),
         signer,
-        store: store.clone(),
-        main: main.clone(),
-        side: side.clone(),
-        route,
-        metrics: metrics.clone(),
-        readiness: readiness.clone(),
+        handles: Handles {
+            store: store.clone(),
+            main: main.clone(),
+            side: side.clone(),
+            route,
+            metrics: metrics.clone(),
+            readiness: readiness.clone(),
+        },
     });
     let mut tasks: Tasks = if config.ha.enabled {
         // only the node holding the lease runs the pipeline; see `crate::ha`
@@ -317,12 +320,7 @@ pub async fn run(
 struct Pipeline {
     config: Config,
     signer: ValidatorSigner,
-    store: Store,
-    main: DynProvider,
-    side: DynProvider,
-    route: Route,
-    metrics: Arc<Metrics>,
-    readiness: Arc<Readiness>,
+    handles: Handles,
 }
 
 impl Pipeline {
@@ -332,13 +330,16 @@ impl Pipeline {
         let Pipeline {
             config,
             signer,
+            handles,
+        } = self;
+        let Handles {
             store,
             main,
             side,
             route,
             metrics,
             readiness,
-        } = self;
+        } = handles;
         let route = *route;
         let progress = Arc::new(Notify::new());
         let mut tasks: Tasks = JoinSet::new();
@@ -386,14 +387,7 @@ impl Pipeline {
         let (side_tx, task) = submitter(Chain::Side, side).spawn(work.clone());
         tasks.spawn(async move { ("submitter(side)", flatten(task.await)) });
 
-        let auditor = Auditor::new(
-            store.clone(),
-            main.clone(),
-            side.clone(),
-            route,
-            metrics.clone(),
-            readiness.clone(),
-        );
+        let auditor = Auditor::new(handles.clone());
         auditor.restore().await?;
         let planner = Planner {
             facts: RpcFacts::new(main.clone(), side.clone(), route),

@@ -57,9 +57,7 @@ impl IndexConfig {
     /// Reads and validates the file at `path`, with the process environment's overrides
     /// (`SIDEBRIDGE_DATABASE_URL`, `SIDEBRIDGE_HTTP_LISTEN`, `SIDEBRIDGE_{MAIN,SIDE}_RPC_URL`).
     pub fn load(path: &Path) -> Result<IndexConfig, ConfigError> {
-        let mut config = load_file(path, Self::from_toml_str)?;
-        config.source = Some(path.to_path_buf());
-        Ok(config)
+        load_file(path, Self::from_toml_str, |c| &mut c.source)
     }
 
     /// Validates TOML text; `env` stands in for the process environment.

@@ -216,9 +216,7 @@ impl Default for RelayConfig {
 impl Config {
     /// Reads and validates the file at `path`, with the process environment's overrides.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let mut config = load_file(path, Self::from_toml_str)?;
-        config.source = Some(path.to_path_buf());
-        Ok(config)
+        load_file(path, Self::from_toml_str, |c| &mut c.source)
     }
 
     /// Validates TOML text; `env` stands in for the process environment.
@@ -241,17 +239,20 @@ impl Config {
 /// The process environment, or a stand-in for it: a variable's value by name.
 type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 
-/// Reads the file at `path` and parses it with `parse` under the process environment; errors
-/// name the file.
+/// Reads the file at `path` and parses it with `parse` under the process environment, and
+/// records the path in the field `source` points at; errors name the file.
 fn load_file<T>(
     path: &Path,
     parse: fn(&str, Env<'_>) -> Result<T, ConfigError>,
+    source: fn(&mut T) -> &mut Option<PathBuf>,
 ) -> Result<T, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    parse(&text, &|name| std::env::var(name).ok()).map_err(|e| e.in_file(path))
+    let mut config = parse(&text, &|name| std::env::var(name).ok()).map_err(|e| e.in_file(path))?;
+    *source(&mut config) = Some(path.to_path_buf());
+    Ok(config)
 }
 
 /// TOML text validated by `validate`, every problem collected.

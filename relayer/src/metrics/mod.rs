@@ -11,7 +11,12 @@ use std::{
 use alloy::primitives::U256;
 use prometheus_client::{
     encoding::{EncodeLabelSet, EncodeMetric, MetricEncoder, NoLabelSet, prometheus_text},
-    metrics::{MetricType, TypedMetric, counter::Counter, family::Family, gauge::Gauge},
+    metrics::{
+        MetricType, TypedMetric,
+        counter::Counter,
+        family::Family,
+        gauge::{Atomic, Gauge},
+    },
     registry::Registry,
 };
 
@@ -77,6 +82,15 @@ fn direction_labels(direction: Direction) -> DirectionLabels {
     DirectionLabels {
         direction: direction.as_str(),
     }
+}
+
+/// Sets the gauge of `family` labelled `labels` to `value`.
+fn set_gauge<L, N, A>(family: &Family<L, Gauge<N, A>>, labels: &L, value: N)
+where
+    L: Clone + std::hash::Hash + Eq,
+    A: Atomic<N> + Default,
+{
+    family.get_or_create(labels).set(value);
 }
 
 fn chain_kind(chain: Chain, kind: TxKind) -> ChainKindLabels {
@@ -445,9 +459,7 @@ impl Metrics {
     }
 
     pub fn set_balance(&self, chain: Chain, balance_wei: U256) {
-        self.balance
-            .get_or_create(&chain_labels(chain))
-            .set(f64::from(balance_wei));
+        set_gauge(&self.balance, &chain_labels(chain), f64::from(balance_wei));
     }
 
     /// A planning round finished having made `calls` RPC calls (0: it had nothing to do).
@@ -491,16 +503,12 @@ impl Metrics {
 
     /// How long every request to `chain`'s endpoint has failed (0 while it answers).
     pub fn set_rpc_failing(&self, chain: Chain, seconds: f64) {
-        self.rpc_failing
-            .get_or_create(&chain_labels(chain))
-            .set(seconds);
+        set_gauge(&self.rpc_failing, &chain_labels(chain), seconds);
     }
 
     /// Whether the key is in `chain`'s current validator set.
     pub fn set_validator(&self, chain: Chain, member: bool) {
-        self.validator
-            .get_or_create(&chain_labels(chain))
-            .set(i64::from(member));
+        set_gauge(&self.validator, &chain_labels(chain), i64::from(member));
     }
 
     /// Transfers parked now, by direction.
@@ -509,31 +517,23 @@ impl Metrics {
             (Direction::Deposit, deposits),
             (Direction::Withdrawal, withdrawals),
         ] {
-            self.parked
-                .get_or_create(&direction_labels(direction))
-                .set(n);
+            set_gauge(&self.parked, &direction_labels(direction), n);
         }
     }
 
     /// Fees over relay costs in `direction` (NaN: nothing to compare).
     pub fn set_fee_coverage(&self, direction: Direction, ratio: f64) {
-        self.fee_coverage
-            .get_or_create(&direction_labels(direction))
-            .set(ratio);
+        set_gauge(&self.fee_coverage, &direction_labels(direction), ratio);
     }
 
     /// The configured least balance on `chain`.
     pub fn set_gas_runway(&self, chain: Chain, wei: U256) {
-        self.gas_runway
-            .get_or_create(&chain_labels(chain))
-            .set(f64::from(wei));
+        set_gauge(&self.gas_runway, &chain_labels(chain), f64::from(wei));
     }
 
     /// Set from [`crate::health::Readiness`] on every scrape; callable directly too.
     pub fn set_ready(&self, chain: Chain, ready: bool) {
-        self.ready
-            .get_or_create(&chain_labels(chain))
-            .set(i64::from(ready));
+        set_gauge(&self.ready, &chain_labels(chain), i64::from(ready));
     }
 
     /// Whether this node acts (1) or is one validator's standby (0); a node without `[ha]`
