@@ -8,7 +8,7 @@ use eyre::WrapErr;
 
 use sidebridge_governance::deployment_file;
 
-use crate::{System, relayers::workspace_binary, write_secret};
+use crate::{System, binaries::workspace_binary, write_secret};
 
 /// What one run of the CLI gave.
 #[derive(Debug, Clone)]

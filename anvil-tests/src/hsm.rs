@@ -15,7 +15,7 @@ use eyre::{WrapErr, ensure};
 use sidebridge_core::hsm::softhsm::{CONF_VAR, SoftHsm};
 use tokio::{io::AsyncWriteExt, process::Command};
 
-use crate::relayers::relayer_binary;
+use crate::binaries::relayer_binary;
 
 const TOKEN: &str = "sidebridge";
 const KEY: &str = "validator";

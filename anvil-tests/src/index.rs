@@ -14,7 +14,8 @@ use tokio::process::{Child, Command};
 
 use crate::{
     System,
-    relayers::{Backend, TestDatabase, http_get, relayer_binary},
+    binaries::relayer_binary,
+    relayers::{Backend, TestDatabase, http_get},
 };
 
 /// A keyless index of a [`System`].

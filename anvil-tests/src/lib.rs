@@ -2,6 +2,7 @@
 //! every contract with [`sidebridge_contracts::deploy()`], and hands out funded keys. Used by the
 //! end-to-end tests in `tests/` and by the `sidebridge-bench` benchmark.
 
+pub mod binaries;
 pub mod holder;
 pub mod hsm;
 pub mod index;

@@ -13,7 +13,7 @@ use alloy::{primitives::Address, signers::local::PrivateKeySigner};
 use eyre::{WrapErr, bail, eyre};
 use tokio::process::{Child, Command};
 
-use crate::{System, hsm::HsmKey, proxy::FaultProxy};
+use crate::{System, binaries::relayer_binary, hsm::HsmKey, proxy::FaultProxy};
 
 /// Which database the nodes use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,39 +105,6 @@ fn rand_u64() -> u64 {
             .unwrap_or_default(),
     );
     h.finish()
-}
-
-/// The `relayer` binary of this workspace. `ops/test` builds it before the tests run (a test
-/// cannot run cargo itself: the running `cargo test` holds the build directory).
-pub fn relayer_binary() -> eyre::Result<PathBuf> {
-    workspace_binary("relayer", "sidebridge-relayer")
-}
-
-/// The `bridgectl` binary of this workspace, built by `ops/test` like [`relayer_binary`].
-pub fn bridgectl_binary() -> eyre::Result<PathBuf> {
-    workspace_binary("bridgectl", "sidebridge-governance")
-}
-
-pub(crate) fn workspace_binary(name: &str, package: &str) -> eyre::Result<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| root.join("target"));
-    // `ops/bench e2e` runs the release build: SIDEBRIDGE_BIN_PROFILE=release
-    let profile = std::env::var("SIDEBRIDGE_BIN_PROFILE").unwrap_or_else(|_| "debug".into());
-    let binary = target.join(&profile).join(name);
-    if !binary.exists() {
-        bail!(
-            "{} is missing: run `cargo build -p {package}{}` (ops/test does)",
-            binary.display(),
-            if profile == "release" {
-                " --release"
-            } else {
-                ""
-            }
-        );
-    }
-    Ok(binary)
 }
 
 /// Settings every node of a test shares.

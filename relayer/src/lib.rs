@@ -39,6 +39,7 @@ pub mod secrets;
 pub mod signer;
 pub mod store;
 pub mod submitter;
+pub mod tasks;
 pub mod watcher;
 
 #[cfg(test)]

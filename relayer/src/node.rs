@@ -27,11 +27,10 @@ use crate::{
     signer::ValidatorSigner,
     store::{Store, StoreError},
     submitter::{RpcSink, SubmitConfig, Submitter, TxObserver},
+    tasks::{SHUTDOWN_DEADLINE, Tasks},
     watcher::{ChainStatus, Route, RpcEventSource, UnconfirmedTail, Watcher},
 };
 
-/// How long in-flight work may take after a stop signal.
-pub const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(20);
 /// How long each submitter follows its transactions after a SIGTERM so that what mines is
 /// charged before exit (inside [`SHUTDOWN_DEADLINE`]).
 pub const SUBMITTER_DRAIN: Duration = Duration::from_secs(15);
@@ -418,9 +417,6 @@ impl Pipeline {
         Ok(tasks)
     }
 }
-
-/// The named tasks of a process, each critical.
-pub(crate) type Tasks = JoinSet<(&'static str, Result<(), String>)>;
 
 /// Waits until `shutdown` is cancelled or a critical task ends (an error then), stops the
 /// work, and gives every task [`SHUTDOWN_DEADLINE`] to finish.

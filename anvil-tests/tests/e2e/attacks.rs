@@ -202,7 +202,7 @@ async fn content_nobody_locked_raises_the_forgery_alarm_and_turns_readyz_red() -
     );
 
     // the operator reads both ids, and the honest deposit is not marked completed
-    let out = tokio::process::Command::new(sidebridge_anvil_tests::relayers::relayer_binary()?)
+    let out = tokio::process::Command::new(sidebridge_anvil_tests::binaries::relayer_binary()?)
         .args(["alarms", "--json", "--config"])
         .arg(&node.config_path)
         .output()
@@ -246,7 +246,7 @@ async fn content_nobody_locked_raises_the_forgery_alarm_and_turns_readyz_red() -
     );
 
     // cleared by the operator, readiness comes back
-    let out = tokio::process::Command::new(sidebridge_anvil_tests::relayers::relayer_binary()?)
+    let out = tokio::process::Command::new(sidebridge_anvil_tests::binaries::relayer_binary()?)
         .args(["alarms", "--clear", "--config"])
         .arg(&node.config_path)
         .output()

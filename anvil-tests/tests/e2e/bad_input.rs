@@ -4,7 +4,8 @@ use std::{path::Path, process::Output, time::Duration};
 
 use sidebridge_anvil_tests::{
     System, SystemSpec,
-    relayers::{NodeOptions, RelayerNode, relayer_binary},
+    binaries::relayer_binary,
+    relayers::{NodeOptions, RelayerNode},
 };
 
 async fn run_relayer(config: &Path) -> eyre::Result<Output> {

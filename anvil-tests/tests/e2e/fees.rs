@@ -7,7 +7,8 @@ use std::time::Duration;
 use alloy::primitives::{Address, B256, U256};
 use sidebridge_anvil_tests::{
     System, SystemSpec, await_until,
-    relayers::{self, NodeOptions, relayer_binary},
+    binaries::relayer_binary,
+    relayers::{self, NodeOptions},
 };
 use sidebridge_contracts::bindings::Operational;
 use sidebridge_relayer::{

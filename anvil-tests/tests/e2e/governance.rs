@@ -15,7 +15,8 @@ use eyre::{WrapErr, bail, ensure};
 use serde_json::Value;
 use sidebridge_anvil_tests::{
     MAIN_CHAIN_ID, SIDE_CHAIN_ID, System, SystemSpec, await_until,
-    relayers::{NodeOptions, RelayerNode, bridgectl_binary},
+    binaries::bridgectl_binary,
+    relayers::{NodeOptions, RelayerNode},
 };
 use sidebridge_contracts::{
     Transfer,

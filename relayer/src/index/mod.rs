@@ -28,8 +28,9 @@ use crate::{
     domain::Chain,
     health::Readiness,
     metrics::Metrics,
-    node::{self, NodeError, Tasks, WatchSetup},
+    node::{self, NodeError, WatchSetup},
     store::Store,
+    tasks::Tasks,
     watcher::Route,
 };
 
