@@ -1,18 +1,21 @@
 //! Several RPC endpoints for one chain, used as one: every request goes to the most trusted
 //! endpoint that answers, and moves on to the next when it does not.
 //!
-//! Trust is ordered by what was seen last: an endpoint that failed a moment ago
-//! ([`COOLDOWN`]) comes after every other, and one whose head lags the best head by more than
-//! the allowed blocks comes after every endpoint in step ([`Failover::watch_heads`] reads each
-//! endpoint's head on a timer). Between equals the configured order wins, so the primary keeps
-//! the traffic while it is healthy. A lagging endpoint is still used when nothing better
-//! answers: a slow answer is better than none, and the watcher checks every log against the
-//! block hashes it is served anyway.
+//! Trust is the operator's: the configured order ranks the endpoints, and only health moves
+//! one back. An endpoint that failed a moment ago ([`COOLDOWN`]) comes after every other; a
+//! fallback whose head lags the head of the endpoint in use (the first of the operator's
+//! order that answers) by more than the allowed blocks comes after the fallbacks in step with
+//! it ([`Failover::watch_heads`] reads each endpoint's head on a timer). A lagging endpoint is
+//! still used when nothing better answers: a slow answer is better than none, and the watcher
+//! checks every log against the block hashes it is served anyway.
 //!
-//! An attacker who runs one of the endpoints can make it fail (the next one answers) or lag
-//! (it is passed over); what it says when asked is checked by the watcher as any single
-//! endpoint's answers are. What it cannot do is keep the others out: each failure only moves
-//! it back.
+//! What an endpoint claims never ranks it above another. An attacker who runs a fallback and
+//! answers a head far ahead of the operator's own node gains nothing: heads are compared with
+//! the endpoint in use, never with the best claim, so the node is not marked lagging and keeps
+//! every read and every broadcast. The attacker's best strategy is to make the operator's
+//! endpoints fail (a cooling endpoint comes last); then the fallback answers, and what it says
+//! is checked by the watcher as any single endpoint's answers are. Each failure only moves an
+//! endpoint back for [`COOLDOWN`].
 //!
 //! Metrics per endpoint use its position in the configuration as the label (`"0"`, `"1"`, ...),
 //! never its URL, which may carry an API key.
@@ -180,19 +183,23 @@ impl Failover {
         self.endpoints.is_empty()
     }
 
-    /// Positions in the order to try them now.
+    /// Whether endpoint `e` failed less than [`COOLDOWN`] before `now`.
+    fn cooling(e: &Endpoint, now: Instant) -> bool {
+        e.state()
+            .failed_at
+            .is_some_and(|t| now.duration_since(t) < COOLDOWN)
+    }
+
+    /// Positions in the order to try them now: the configured order, an endpoint that failed
+    /// recently after every other, a lagging fallback after those in step. The primary (the
+    /// operator's own node) is never behind a lagging flag: one set while it cooled down and a
+    /// fallback was the reference does not outlive the cooldown.
     fn order(&self, now: Instant) -> Vec<usize> {
         let mut order: Vec<(bool, bool, usize)> = self
             .endpoints
             .iter()
             .enumerate()
-            .map(|(i, e)| {
-                let s = e.state();
-                let cooling = s
-                    .failed_at
-                    .is_some_and(|t| now.duration_since(t) < COOLDOWN);
-                (cooling, s.lagging, i)
-            })
+            .map(|(i, e)| (Self::cooling(e, now), i != 0 && e.state().lagging, i))
             .collect();
         order.sort_unstable();
         order.into_iter().map(|(_, _, i)| i).collect()
@@ -218,7 +225,8 @@ impl Failover {
         last.unwrap_or_else(|| Err(TransportErrorKind::custom_str("no RPC endpoint configured")))
     }
 
-    /// Reads every endpoint's head; those more than the allowed blocks behind the best one
+    /// Reads every endpoint's head; those more than the allowed blocks behind the endpoint in
+    /// use (the first of the configured order that answers: never a claim ranked above it)
     /// are marked lagging until they catch up.
     pub async fn check_heads(&self) {
         let mut heads = Vec::with_capacity(self.endpoints.len());
@@ -232,17 +240,23 @@ impl Failover {
             }
             heads.push(head);
         }
-        let best = heads.iter().flatten().copied().max();
-        for (e, head) in self.endpoints.iter().zip(heads) {
-            let lagging = match (best, head) {
-                (Some(best), Some(h)) => h.saturating_add(self.max_lag) < best,
+        // the configured order, a cooling endpoint last; never the order of the claims
+        let now = Instant::now();
+        let mut by_trust: Vec<usize> = (0..self.endpoints.len()).collect();
+        by_trust.sort_by_key(|&i| Self::cooling(&self.endpoints[i], now));
+        let reference = by_trust.into_iter().find_map(|i| heads[i].map(|h| (i, h)));
+        for (i, (e, head)) in self.endpoints.iter().zip(heads).enumerate() {
+            let lagging = match (reference, head) {
+                (Some((r, _)), _) if r == i => false,
+                (Some((_, best)), Some(h)) => h.saturating_add(self.max_lag) < best,
                 // no answer: the request path's cooldown judges it
                 _ => e.state().lagging,
             };
             let mut s = e.state();
             if lagging != s.lagging {
                 tracing::warn!(target: "rpc", chain = e.labels.chain, endpoint = %e.labels.endpoint,
-                    ?head, ?best, lagging, "RPC endpoint {}", if lagging { "lags the others: used last" } else { "caught up" });
+                    ?head, reference = ?reference.map(|r| r.1), lagging,
+                    "RPC endpoint {}", if lagging { "lags the endpoint in use: used after those in step" } else { "caught up" });
             }
             s.lagging = lagging;
             s.head = head;
@@ -366,45 +380,91 @@ mod tests {
         assert_eq!(node.asked.load(Ordering::SeqCst), 2);
     }
 
+    fn lagging(metrics: &EndpointMetrics, i: &str) -> i64 {
+        metrics
+            .lagging
+            .get_or_create(&EndpointLabels {
+                chain: "main",
+                endpoint: i.into(),
+            })
+            .get()
+    }
+
+    /// The attack as reproduced: a fallback the operator does not run answers a head far
+    /// ahead of the operator's own node. The node stays the endpoint in use for every read
+    /// and broadcast; the stranger's claim marks nobody lagging.
     #[tokio::test]
-    async fn a_lagging_endpoint_is_used_only_when_nothing_else_answers() {
-        let (behind_url, behind) = fake(100).await;
-        let (ahead_url, ahead) = fake(200).await;
+    async fn a_fallback_claiming_a_higher_head_takes_no_traffic_from_the_operators_node() {
+        let (own_url, own) = fake(100).await;
+        let (stranger_url, stranger) = fake(106).await;
         let metrics = EndpointMetrics::default();
-        // the lagging one is the primary: in step, it would get the traffic
-        let (p, f) = provider(&[behind_url, ahead_url], &metrics);
+        let (p, f) = provider(&[own_url, stranger_url], &metrics);
         f.check_heads().await;
-        let lagging = |i: &str| {
-            metrics
-                .lagging
-                .get_or_create(&EndpointLabels {
-                    chain: "main",
-                    endpoint: i.into(),
-                })
-                .get()
-        };
-        assert_eq!((lagging("0"), lagging("1")), (1, 0));
+        assert_eq!((lagging(&metrics, "0"), lagging(&metrics, "1")), (0, 0));
+        let before = stranger.asked.load(Ordering::SeqCst);
+        for _ in 0..5 {
+            assert_eq!(p.get_block_number().await.expect("answered"), 100);
+        }
+        assert_eq!(
+            stranger.asked.load(Ordering::SeqCst),
+            before,
+            "the stranger is asked nothing while the operator's node answers"
+        );
+
+        // even a claim of the whole u64 range changes nothing
+        stranger.head.store(u64::MAX, Ordering::SeqCst);
+        f.check_heads().await;
+        assert_eq!(lagging(&metrics, "0"), 0);
+        assert_eq!(p.get_block_number().await.expect("answered"), 100);
+
+        // one failure of the operator's node while the stranger is the reference: the node is
+        // judged lagging then, and first again as soon as its cooldown ends
+        own.down.store(true, Ordering::SeqCst);
+        assert_eq!(
+            p.get_block_number().await.expect("the fallback answers"),
+            u64::MAX
+        );
+        own.down.store(false, Ordering::SeqCst);
+        f.check_heads().await;
+        assert_eq!(lagging(&metrics, "0"), 1, "behind the fallback in use");
+        for e in f.endpoints.iter() {
+            e.state().failed_at = None; // the cooldown is over
+        }
+        let before = own.asked.load(Ordering::SeqCst);
+        assert_eq!(p.get_block_number().await.expect("answered"), 100);
+        assert_eq!(own.asked.load(Ordering::SeqCst), before + 1);
+    }
+
+    /// Among fallbacks, one lagging the operator's node comes after one in step with it, and
+    /// is still used when nothing else answers.
+    #[tokio::test]
+    async fn a_fallback_lagging_the_endpoint_in_use_is_used_only_when_nothing_else_answers() {
+        let (own_url, own) = fake(200).await;
+        let (behind_url, behind) = fake(100).await;
+        let (in_step_url, in_step) = fake(199).await;
+        let metrics = EndpointMetrics::default();
+        let (p, f) = provider(&[own_url, behind_url, in_step_url], &metrics);
+        f.check_heads().await;
+        assert_eq!(
+            (
+                lagging(&metrics, "0"),
+                lagging(&metrics, "1"),
+                lagging(&metrics, "2")
+            ),
+            (0, 1, 0)
+        );
+        own.down.store(true, Ordering::SeqCst);
         let before = behind.asked.load(Ordering::SeqCst);
-        assert_eq!(p.get_block_number().await.expect("answered"), 200);
+        assert_eq!(p.get_block_number().await.expect("answered"), 199);
         assert_eq!(
             behind.asked.load(Ordering::SeqCst),
             before,
-            "the lagging head is not asked"
+            "the lagging one is passed over"
         );
 
-        // the one in step goes down: the lagging one answers rather than nobody
-        ahead.down.store(true, Ordering::SeqCst);
+        in_step.down.store(true, Ordering::SeqCst);
         assert_eq!(p.get_block_number().await.expect("answered"), 100);
-        assert_eq!(count(&metrics.errors, "1"), 1);
-
-        // caught up again, the primary is in step and first again
-        behind.head.store(200, Ordering::SeqCst);
-        ahead.down.store(false, Ordering::SeqCst);
-        f.check_heads().await;
-        assert_eq!((lagging("0"), lagging("1")), (0, 0));
-        let before = ahead.asked.load(Ordering::SeqCst);
-        assert_eq!(p.get_block_number().await.expect("answered"), 200);
-        assert_eq!(ahead.asked.load(Ordering::SeqCst), before);
+        assert_eq!(count(&metrics.errors, "2"), 1);
     }
 
     #[test]
