@@ -189,6 +189,22 @@ impl TxKind {
         }
     }
 
+    /// The chain whose event this kind of transaction acts on, when the transaction carries
+    /// this validator's judgement of it: a vote for a lock, a signature for a burn, a release
+    /// of a burn. Nothing is sent for such a transfer while that chain is not trusted (its
+    /// watcher halted or behind, its node failing), nor before its source block is checked
+    /// canonical and confirmed at that moment. The executions carry no judgement: a threshold
+    /// already approved their content on-chain.
+    pub fn source(self) -> Option<Chain> {
+        match self {
+            TxKind::ApproveDeposits => Some(Chain::Main),
+            TxKind::SubmitSignatures | TxKind::Release => Some(Chain::Side),
+            TxKind::ExecuteQueuedMint | TxKind::ExecuteQueuedRelease | TxKind::ExecuteDeposit => {
+                None
+            }
+        }
+    }
+
     /// The chain this kind of transaction is sent to.
     pub fn chain(self) -> Chain {
         match self {
@@ -229,6 +245,9 @@ pub struct TransferRecord {
     /// Source-chain block and transaction of the `Locked`/`Burned` event.
     pub source_block: u64,
     pub source_tx: B256,
+    /// Hash of the source block as the watcher read it (zero: stored by a version that did not
+    /// keep it). A vote or signature is sent only while the source node still serves it.
+    pub source_hash: B256,
     /// Unix seconds of the source block: the order of the public index (rebuilt from the
     /// chains, it must not depend on when a record was stored).
     pub source_time: i64,

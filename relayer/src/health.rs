@@ -136,6 +136,20 @@ impl Readiness {
         Chain::ALL.iter().all(|c| self.chain(*c).ready) && self.alarm().is_none()
     }
 
+    /// Whether what `chain` says may be acted on now: its watcher reported caught up (not
+    /// halted, not behind, its node's head not below what was processed) and its RPC is not
+    /// failing. The gas and validator checks are left out: they concern sending there, not
+    /// the truth of what was read there. `Err` says why not.
+    pub fn trusted(&self, chain: Chain) -> Result<(), String> {
+        let state = self.lock().get(&chain).cloned().unwrap_or_default();
+        match (&state.watcher, state.failing.get(&Check::Rpc)) {
+            (Some((true, _)), None) if !state.halted => Ok(()),
+            (_, Some(rpc)) => Err(format!("{chain}: {rpc}")),
+            (Some((_, why)), None) => Err(format!("{chain}: {why}")),
+            (None, None) => Err(format!("{chain}: waiting for the watcher's first report")),
+        }
+    }
+
     /// True when any chain's watcher halted on a reorg.
     pub fn any_halted(&self) -> bool {
         self.lock().values().any(|r| r.halted)

@@ -486,8 +486,16 @@ mod tests {
                 {
                     let name = pair.split('=').next().expect("label name");
                     assert!(
-                        ["chain", "kind", "direction", "state", "method", "endpoint"]
-                            .contains(&name),
+                        [
+                            "chain",
+                            "kind",
+                            "direction",
+                            "state",
+                            "method",
+                            "endpoint",
+                            "reason"
+                        ]
+                        .contains(&name),
                         "unexpected label {name} in {line}"
                     );
                 }

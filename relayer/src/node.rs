@@ -28,7 +28,7 @@ use crate::{
     store::{Store, StoreError},
     submitter::{RpcSink, SubmitConfig, Submitter, TxObserver},
     tasks::{SHUTDOWN_DEADLINE, Tasks},
-    watcher::{ChainStatus, Route, RpcEventSource, UnconfirmedTail, Watcher},
+    watcher::{ChainStatus, Rejection, Route, RpcEventSource, UnconfirmedTail, Watcher},
 };
 
 /// How long each submitter follows its transactions after a SIGTERM so that what mines is
@@ -380,6 +380,7 @@ impl Pipeline {
                 store.clone(),
                 observer.clone(),
             )
+            .with_gate(readiness.clone())
         };
         let (main_tx, task) = submitter(Chain::Main, main).spawn(work.clone());
         tasks.spawn(async move { ("submitter(main)", flatten(task.await)) });
@@ -407,6 +408,7 @@ impl Pipeline {
             progress,
             readiness: readiness.clone(),
             metrics: metrics.clone(),
+            confirmations: (config.main.confirmations, config.side.confirmations),
         };
         tasks.spawn(async move {
             (
@@ -520,9 +522,17 @@ pub(crate) fn spawn_watcher(
     let (metrics, readiness) = (metrics.clone(), readiness.clone());
     tokio::spawn(async move {
         let mut halted = false;
+        let mut rejected = [0u64; Rejection::ALL.len()];
         while updates.changed().await.is_ok() {
             let s = updates.borrow_and_update().clone();
             metrics.set_chain_progress(chain, s.head, s.cursor.unwrap_or_default(), s.lag);
+            for (i, reason) in Rejection::ALL.into_iter().enumerate() {
+                let new = s.rejected[i].saturating_sub(rejected[i]);
+                if new > 0 {
+                    metrics.chain_data_rejected(chain, reason.as_str(), new);
+                }
+            }
+            rejected = s.rejected;
             match &s.halted {
                 Some(reason) => {
                     if !halted {

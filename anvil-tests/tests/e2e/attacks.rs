@@ -155,6 +155,95 @@ async fn a_malicious_validator_neither_freezes_deposits_nor_makes_honest_relayer
     Ok(())
 }
 
+/// The critical finding as reproduced: one validator key votes for nonce 2^63 and 2^64 − 1.
+/// Before, every honest relayer died on the vote ("does not fit in a database integer") and
+/// again at each restart, and so did the index. Now each drops the two votes with an alarm,
+/// keeps running and relays what is locked after them; the index keeps indexing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_vote_for_nonce_2_63_stops_no_relayer_and_no_index() -> eyre::Result<()> {
+    let mut bridge = Bridge::start(4, 3, NodeOptions::default()).await?;
+    let dir = tempfile::tempdir()?;
+    let mut index = sidebridge_anvil_tests::index::IndexNode::prepare(
+        &bridge.sys,
+        &dir.path().join("index"),
+        sidebridge_anvil_tests::relayers::Backend::Sqlite,
+        1,
+    )
+    .await?;
+    index.start().await?;
+    for node in bridge.nodes.iter_mut().skip(1) {
+        node.start().await?;
+    }
+    let malicious = bridge.sys.validators[0].clone();
+    let attacker = PrivateKeySigner::random().address();
+    let counted = vote(
+        &bridge.sys,
+        &malicious,
+        [1u64 << 63, u64::MAX]
+            .into_iter()
+            .map(|nonce| deposit(&bridge.sys, nonce, attacker, tokens(5)))
+            .collect(),
+    )
+    .await?;
+    ensure!(counted == 2, "the bridge counted {counted} of the 2 votes");
+
+    let series =
+        "sidebridge_chain_data_rejected_total{chain=\"side\",reason=\"nonce_out_of_range\"}";
+    for node in bridge.nodes.iter().skip(1) {
+        await_metric(node.http_port, series, 2.0)
+            .await
+            .map_err(|e| e.wrap_err(node.log()))?;
+    }
+    // what is locked after the votes lands, through the same relayers
+    let user = bridge.user.address();
+    bridge.deposit_many(2, tokens(1)).await?;
+    bridge
+        .await_wrapped(user, tokens(2), Duration::from_secs(120))
+        .await?;
+    for node in bridge.nodes.iter_mut().skip(1) {
+        ensure!(node.is_running(), "a relayer exited:\n{}", node.log());
+        ensure!(
+            !node.log().contains("stopped unexpectedly"),
+            "{}",
+            node.log()
+        );
+        // and a restart reads the same block again without dying on it
+        node.stop().await?;
+        node.start().await?;
+        ensure!(
+            node.is_running(),
+            "a restarted relayer exited:\n{}",
+            node.log()
+        );
+    }
+    let side_head = {
+        use alloy::providers::Provider;
+        bridge
+            .sys
+            .side_as(&bridge.sys.holder)
+            .get_block_number()
+            .await?
+    };
+    await_until(
+        Duration::from_secs(60),
+        "the index past the votes",
+        || async {
+            let (_, side) = index.indexed_to().await?;
+            Ok((side >= Some(side_head.saturating_sub(1))).then_some(()))
+        },
+    )
+    .await
+    .map_err(|e| e.wrap_err(index.log()))?;
+    ensure!(
+        !index.log().contains("stopped unexpectedly"),
+        "{}",
+        index.log()
+    );
+    bridge.nodes.remove(0);
+    bridge.stop_all().await?;
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn content_nobody_locked_raises_the_forgery_alarm_and_turns_readyz_red() -> eyre::Result<()> {
     let mut bridge = Bridge::start(3, 2, NodeOptions::default()).await?;

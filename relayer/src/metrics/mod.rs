@@ -61,6 +61,13 @@ pub const RPC_METHODS: &[&str] = &[
     "eth_getCode",
 ];
 
+/// A chain and why the watcher dropped a log there ([`crate::watcher::Rejection`]).
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ChainReasonLabels {
+    chain: &'static str,
+    reason: &'static str,
+}
+
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DirectionLabels {
     direction: &'static str,
@@ -113,6 +120,7 @@ type F64Gauge = Gauge<f64, AtomicU64>;
 /// | `gas_spent_wei_total` | counter | chain, kind |
 /// | `account_balance_wei` | gauge | chain |
 /// | `reorg_halts_total` | counter | chain |
+/// | `chain_data_rejected_total` | counter (logs a watcher dropped as not this route's) | chain, reason |
 /// | `ready` | gauge (0/1) | chain |
 /// | `active` | gauge (1 acting, 0 standby: `[ha]`) | |
 /// | `rpc_errors_total` | counter | chain, method |
@@ -145,6 +153,7 @@ pub struct Metrics {
     gas_spent: Family<ChainKindLabels, WeiTotal>,
     balance: Family<ChainLabels, F64Gauge>,
     reorg_halts: Family<ChainLabels, Counter>,
+    rejected: Family<ChainReasonLabels, Counter>,
     ready: Family<ChainLabels, Gauge>,
     active: Gauge,
     rpc_errors: RpcErrors,
@@ -206,6 +215,7 @@ impl Metrics {
             gas_spent: Family::default(),
             balance: Family::default(),
             reorg_halts: Family::default(),
+            rejected: Family::default(),
             ready: Family::default(),
             active: Gauge::default(),
             rpc_errors: Family::default(),
@@ -272,6 +282,11 @@ impl Metrics {
             "reorg_halts",
             "Times a watcher halted on a reorg deeper than its confirmations",
             metrics.reorg_halts.clone(),
+        );
+        registry.register(
+            "chain_data_rejected",
+            "Bridge logs (or entries of one) a watcher dropped: a nonce no bridge reaches, another route's chain ids, an id that is not its content's, undecodable data",
+            metrics.rejected.clone(),
         );
         registry.register(
             "ready",
@@ -345,6 +360,12 @@ impl Metrics {
             let _ = metrics.cursor_block.get_or_create(&c);
             let _ = metrics.lag_blocks.get_or_create(&c);
             let _ = metrics.reorg_halts.get_or_create(&c);
+            for reason in crate::watcher::Rejection::ALL {
+                let _ = metrics.rejected.get_or_create(&ChainReasonLabels {
+                    chain: chain.as_str(),
+                    reason: reason.as_str(),
+                });
+            }
             let _ = metrics.ready.get_or_create(&c);
             let _ = metrics.rpc_failing.get_or_create(&c);
             metrics.rpc_endpoints.precreate(chain);
@@ -473,6 +494,15 @@ impl Metrics {
                 self.planner_round_rpc_calls_max.set(calls);
             }
         }
+    }
+
+    /// Counts `n` logs (or entries) the watcher of `chain` dropped for `reason`.
+    pub fn chain_data_rejected(&self, chain: Chain, reason: &'static str, n: u64) {
+        let labels = ChainReasonLabels {
+            chain: chain.as_str(),
+            reason,
+        };
+        self.rejected.get_or_create(&labels).inc_by(n);
     }
 
     pub fn reorg_halt(&self, chain: Chain) {

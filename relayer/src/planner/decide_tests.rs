@@ -35,6 +35,7 @@ fn record(
         fee: U256::ZERO,
         source_block: 1,
         source_tx: B256::ZERO,
+        source_hash: B256::ZERO,
         source_time: 0,
         state,
         created_at: 0,

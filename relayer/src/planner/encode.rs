@@ -227,6 +227,7 @@ mod tests {
             fee: U256::ZERO,
             source_block: 1,
             source_tx: B256::ZERO,
+            source_hash: B256::ZERO,
             source_time: 0,
             state: TransferState::Ready,
             created_at: 0,

@@ -72,6 +72,12 @@ pub trait FactsSource: Send + Sync {
         me: Address,
         records: &[TransferRecord],
     ) -> impl Future<Output = Result<Vec<ChainWithdrawalFacts>, FactsError>> + Send;
+    /// `chain`'s head and the hash of each of `blocks` there now, from one endpoint.
+    fn source_blocks(
+        &self,
+        chain: Chain,
+        blocks: &[u64],
+    ) -> impl Future<Output = Result<(u64, Vec<Option<B256>>), FactsError>> + Send;
     /// Calls made so far (for the metrics).
     fn rpc_calls(&self) -> u64 {
         0
@@ -114,6 +120,25 @@ fn queue(eta: u64, held: bool, canceled: bool, executed: bool) -> Option<QueueFa
 impl FactsSource for RpcFacts {
     fn rpc_calls(&self) -> u64 {
         self.calls.load(Ordering::Relaxed)
+    }
+
+    async fn source_blocks(
+        &self,
+        chain: Chain,
+        blocks: &[u64],
+    ) -> Result<(u64, Vec<Option<B256>>), FactsError> {
+        let provider = match chain {
+            Chain::Main => &self.main,
+            Chain::Side => &self.side,
+        };
+        self.count();
+        crate::watcher::head_and_hashes(provider, blocks)
+            .await
+            .map_err(|e| FactsError {
+                chain,
+                call: "eth_getBlockByNumber",
+                source: alloy::contract::Error::TransportError(e),
+            })
     }
 
     async fn views(&self, me: Address) -> Result<Views, FactsError> {

@@ -18,7 +18,7 @@ use super::{
 };
 use crate::{
     audit::Auditor,
-    domain::{Direction, PublishedSignature, TransferRecord, TxKind},
+    domain::{Chain, Direction, PublishedSignature, TransferRecord, TxKind},
     health::Readiness,
     metrics::Metrics,
     rpc::{Classify, Disposition},
@@ -112,6 +112,8 @@ pub struct Planner<F> {
     pub progress: Arc<Notify>,
     pub readiness: Arc<Readiness>,
     pub metrics: Arc<Metrics>,
+    /// Confirmations each source chain needs before a vote or signature: `(main, side)`.
+    pub confirmations: (u64, u64),
 }
 
 impl<F: FactsSource> Planner<F> {
@@ -301,8 +303,27 @@ impl<F: FactsSource> Planner<F> {
             ),
             Action::ExecuteDeposit(record) => (TxKind::ExecuteDeposit, vec![record.as_ref()]),
         };
+        if let Some(source) = kind.source()
+            && let Err(why) = self.readiness.trusted(source)
+        {
+            tracing::debug!(target: "planner", %kind, transfers = records.len(), reason = %why,
+                "not acting: the source chain is not ready");
+            return Ok(());
+        }
         self.note_tries(kind, &records, now).await?;
+        let action = match action {
+            Action::Approve(batch) => {
+                Action::Approve(self.still_canonical(Chain::Main, batch).await?)
+            }
+            Action::Sign(batch) => Action::Sign(self.still_canonical(Chain::Side, batch).await?),
+            Action::Release(batch) => {
+                Action::Release(self.still_canonical(Chain::Side, batch).await?)
+            }
+            other => other,
+        };
         match action {
+            Action::Approve(batch) | Action::Sign(batch) | Action::Release(batch)
+                if batch.is_empty() => {}
             Action::Mark { .. } => {}
             Action::Approve(batch) => {
                 self.side_tx
@@ -341,6 +362,38 @@ impl<F: FactsSource> Planner<F> {
             }
         }
         Ok(())
+    }
+
+    /// The records whose source block is canonical and confirmed now: the source node serves
+    /// at that height the hash the watcher read there, and its head is at least the chain's
+    /// confirmations above it (head and hashes in one batch, from one endpoint). A record that
+    /// fails is left for a later round: the chain reorganised (its watcher halts on it) or the
+    /// node answering now lags. Records stored before the hash was kept are checked for depth.
+    async fn still_canonical(
+        &self,
+        chain: Chain,
+        batch: Vec<TransferRecord>,
+    ) -> Result<Vec<TransferRecord>, RoundError> {
+        let mut blocks: Vec<u64> = batch.iter().map(|r| r.source_block).collect();
+        blocks.sort_unstable();
+        blocks.dedup();
+        let (head, hashes) = self.facts.source_blocks(chain, &blocks).await?;
+        let confirmations = match chain {
+            Chain::Main => self.confirmations.0,
+            Chain::Side => self.confirmations.1,
+        };
+        let (keep, drop): (Vec<_>, Vec<_>) = batch.into_iter().partition(|r| {
+            let i = blocks.binary_search(&r.source_block).expect("listed");
+            let same = r.source_hash.is_zero() || hashes[i] == Some(r.source_hash);
+            same && head.saturating_sub(r.source_block) >= confirmations
+        });
+        for r in &drop {
+            let i = blocks.binary_search(&r.source_block).expect("listed");
+            tracing::warn!(target: "planner", %chain, transfer_id = %r.id, block = r.source_block,
+                seen = %r.source_hash, now = ?hashes[i], head,
+                "not acting: the source block is not canonical and confirmed on the node now");
+        }
+        Ok(keep)
     }
 
     /// Counts this try for each transfer; those acted on again and again without moving on

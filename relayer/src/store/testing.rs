@@ -120,6 +120,7 @@ pub(crate) fn record(n: u8, direction: Direction, nonce: u64) -> TransferRecord 
         fee: U256::from(10u64).pow(U256::from(18)),
         source_block: 1_000 + nonce,
         source_tx: B256::repeat_byte(!n),
+        source_hash: B256::repeat_byte(0x5A),
         source_time: 1_600_000_000 + nonce as i64,
         state: TransferState::Observed,
         created_at: 1_700_000_000 + nonce as i64,

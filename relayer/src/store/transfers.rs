@@ -18,7 +18,8 @@ fn not_parked(now: u8) -> String {
 }
 
 const TRANSFER_COLUMNS: &str = "id, direction, src_chain_id, dst_chain_id, nonce, token, sender, \
-     recipient, amount, fee, source_block, source_tx, state, created_at, updated_at, source_time";
+     recipient, amount, fee, source_block, source_tx, state, created_at, updated_at, source_time, \
+     source_hash";
 
 impl Store {
     pub async fn transfer(&self, id: B256) -> Result<Option<TransferRecord>, StoreError> {
@@ -273,7 +274,7 @@ pub(super) async fn insert_transfer(
     let t = &r.transfer;
     let sql = format!(
         "INSERT INTO transfers ({TRANSFER_COLUMNS}) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
          ON CONFLICT (id) DO NOTHING"
     );
     let done = sqlx::query(&sql)
@@ -293,6 +294,11 @@ pub(super) async fn insert_transfer(
         .bind(r.created_at)
         .bind(r.updated_at)
         .bind(r.source_time)
+        .bind(if r.source_hash.is_zero() {
+            String::new()
+        } else {
+            hex::encode_prefixed(r.source_hash)
+        })
         .execute(&mut **tx)
         .await?;
     Ok(done.rows_affected() > 0)
@@ -314,6 +320,10 @@ pub(super) fn read_transfer(r: &AnyRow) -> Result<TransferRecord, StoreError> {
         fee: read_parsed(r, "fee")?,
         source_block: read_u64(r, "source_block")?,
         source_tx: read_parsed(r, "source_tx")?,
+        source_hash: match read_text(r, "source_hash")?.as_str() {
+            "" => B256::ZERO,
+            _ => read_parsed(r, "source_hash")?,
+        },
         source_time: r.try_get::<i64, _>("source_time")?,
         state: read_parsed(r, "state")?,
         created_at: r.try_get::<i64, _>("created_at")?,

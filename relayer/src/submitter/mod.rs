@@ -83,6 +83,21 @@ pub trait TxObserver: Send + Sync {
     fn mined(&self, chain: Chain, kind: TxKind, cost_wei: U256);
 }
 
+/// Whether a request may be broadcast now. Checked for every queued request just before it is
+/// sent, so work the planner queued while a chain was trusted is not sent after it stopped
+/// being trusted (a reorg halt, a node that fell behind): the request is dropped and the
+/// planner plans it again once the chain is ready.
+pub trait SendGate: Send + Sync {
+    /// `Some(why)` while requests of `kind` must not be sent.
+    fn refuses(&self, kind: TxKind) -> Option<String>;
+}
+
+impl SendGate for crate::health::Readiness {
+    fn refuses(&self, kind: TxKind) -> Option<String> {
+        kind.source().and_then(|chain| self.trusted(chain).err())
+    }
+}
+
 /// Settings of one chain's submitter.
 #[derive(Debug, Clone)]
 pub struct SubmitConfig {
@@ -245,6 +260,7 @@ pub struct Submitter<S> {
     /// Mined and charged, not yet `confirmations` deep: watched for a reorg that drops them.
     settled: BTreeMap<u64, (Pending, Mined)>,
     next_nonce: Option<u64>,
+    gate: Option<Arc<dyn SendGate>>,
 }
 
 impl<S> std::fmt::Debug for Submitter<S> {
@@ -282,7 +298,14 @@ impl<S: TxSink + 'static> Submitter<S> {
             pending: BTreeMap::new(),
             settled: BTreeMap::new(),
             next_nonce: None,
+            gate: None,
         }
+    }
+
+    /// Checks every queued request against `gate` just before it is sent.
+    pub fn with_gate(mut self, gate: Arc<dyn SendGate>) -> Self {
+        self.gate = Some(gate);
+        self
     }
 
     /// Starts the task. It returns when cancelled, after following what is out for at most
@@ -435,6 +458,14 @@ impl<S: TxSink + 'static> Submitter<S> {
             let Some(request) = self.queue.pop_front() else {
                 break;
             };
+            if let Some(why) = self.gate.as_ref().and_then(|g| g.refuses(request.kind)) {
+                tracing::warn!(target: "submitter", chain = %self.config.chain, kind = %request.kind,
+                    transfers = request.transfers.len(), reason = %why,
+                    "not sent: its source chain is not ready; planned again once it is");
+                self.in_flight
+                    .remove(request.transfers.iter().map(|(id, _)| *id));
+                continue;
+            }
             if let Err(e) = self.send_new(&request).await {
                 // not sent: it stays first in line
                 self.queue.push_front(request);

@@ -437,3 +437,53 @@ async fn after_a_restart_what_is_out_is_in_flight_before_the_planner_may_plan() 
     // work went out again under a new one
     assert_eq!(r.chain.pool_nonces(), vec![0, 1]);
 }
+
+/// The finding as reproduced: votes queued while the main chain was trusted, then the main
+/// chain reorganised below what was processed (its watcher halted) while the account had no
+/// gas. Once the gate says the source is not trusted, nothing queued is broadcast, and the
+/// transfers are freed for the planner to plan again when the chain is ready.
+#[tokio::test]
+async fn nothing_queued_is_sent_while_its_source_chain_is_not_ready() {
+    let r = rig().await;
+    let readiness = Arc::new(crate::health::Readiness::default());
+    readiness.set_ready(Chain::Main, true, "caught up");
+    readiness.set_ready(Chain::Side, true, "caught up");
+    let mut s = r
+        .submitter(config(8, Duration::from_secs(60), CAP))
+        .with_gate(readiness.clone());
+    let vote = |n: u8| TxRequest {
+        kind: TxKind::ApproveDeposits,
+        ..request(n)
+    };
+    let execution = |n: u8| TxRequest {
+        kind: TxKind::ExecuteQueuedMint,
+        ..request(n)
+    };
+    queue(&mut s, [vote(1), vote(2), execution(3)]);
+    readiness.set_halted(Chain::Main, "reorg to a shorter chain");
+    s.step().await.expect("step");
+    assert_eq!(
+        r.chain.pool_nonces(),
+        vec![0],
+        "only the execution, which carries no judgement of the main chain, went out"
+    );
+    assert!(s.queue.is_empty());
+    assert_eq!(s.in_flight.snapshot(), [B256::repeat_byte(3)].into());
+
+    // a signature for a burn is held while the side chain's node lags or lies
+    readiness.set_ready(
+        Chain::Side,
+        false,
+        "the node's head 3 is below block 9 already processed",
+    );
+    queue(
+        &mut s,
+        [TxRequest {
+            kind: TxKind::SubmitSignatures,
+            ..request(4)
+        }],
+    );
+    s.step().await.expect("step");
+    assert_eq!(r.chain.pool_nonces(), vec![0]);
+    assert!(!s.in_flight.snapshot().contains(&B256::repeat_byte(4)));
+}

@@ -1,8 +1,14 @@
 //! The watcher's pure half: which logs a node's answer may hold (the bridge's own, not
 //! removed, inside the range asked for) and what they mean, as a batch for the store. No I/O.
+//!
+//! Everything here is hostile input: a validator key can put any value in an
+//! `approveDeposits` vote, and an RPC endpoint can put anything in any log. So every value is
+//! checked against the route and against what the store can hold, and what fails is dropped
+//! with a [`Rejected`] the watcher logs and counts — never an error that stops the task or
+//! wedges its cursor. What [`decode`] returns always commits.
 
 use alloy::{
-    primitives::{Address, B256},
+    primitives::{Address, B256, U256},
     rpc::types::Log,
     sol_types::SolEvent,
 };
@@ -29,6 +35,27 @@ pub struct Route {
 }
 
 impl Route {
+    /// Why a transfer seen at its source cannot be this route's, if it cannot: its chain ids
+    /// must be this route's (a deposit for another side chain would make the destination revert
+    /// the whole batch it is voted in) and its nonce one the store holds.
+    pub fn refuses(&self, t: &Transfer, direction: Direction) -> Option<(Rejection, String)> {
+        let (src, dst) = match direction {
+            Direction::Deposit => (self.main_chain_id, self.side_chain_id),
+            Direction::Withdrawal => (self.side_chain_id, self.main_chain_id),
+        };
+        if t.srcChainId != U256::from(src) || t.dstChainId != U256::from(dst) {
+            let detail = format!(
+                "chain {} -> {}, the route is {src} -> {dst}",
+                t.srcChainId, t.dstChainId
+            );
+            return Some((Rejection::ForeignRoute, detail));
+        }
+        if t.nonce > MAX_NONCE {
+            return Some((Rejection::NonceOutOfRange, format!("nonce {}", t.nonce)));
+        }
+        None
+    }
+
     /// The route between two configured chains.
     pub fn between(main: &crate::config::ChainConfig, side: &crate::config::ChainConfig) -> Self {
         Self {
@@ -40,24 +67,103 @@ impl Route {
     }
 }
 
-/// Decodes one chain's bridge logs into a batch (without cursor and blocks). Pure.
+/// The largest nonce the store holds (a BIGINT). No bridge reaches it: its outbound nonce
+/// counts up by one per lock or burn, and 2^63 of them would cost more gas than every chain
+/// will ever have. A larger one is a validator's or a node's invention.
+pub const MAX_NONCE: u64 = i64::MAX as u64;
+
+/// Why a log (or one entry of it) was dropped. Labels a metric: a fixed set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Rejection {
+    /// A nonce above [`MAX_NONCE`].
+    NonceOutOfRange,
+    /// A transfer for another route (chain ids that are not this route's).
+    ForeignRoute,
+    /// An event whose `transferId` is not the digest of its content under this route.
+    IdMismatch,
+    /// A bridge event whose data does not decode as that event.
+    Undecodable,
+    /// A signature that is not 65 bytes.
+    BadSignatureLength,
+}
+
+impl Rejection {
+    pub const ALL: [Rejection; 5] = [
+        Rejection::NonceOutOfRange,
+        Rejection::ForeignRoute,
+        Rejection::IdMismatch,
+        Rejection::Undecodable,
+        Rejection::BadSignatureLength,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rejection::NonceOutOfRange => "nonce_out_of_range",
+            Rejection::ForeignRoute => "foreign_route",
+            Rejection::IdMismatch => "id_mismatch",
+            Rejection::Undecodable => "undecodable",
+            Rejection::BadSignatureLength => "bad_signature_length",
+        }
+    }
+}
+
+/// One dropped log or entry: why, and where, for the operator's log line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    pub reason: Rejection,
+    pub event: &'static str,
+    pub block: u64,
+    pub tx_hash: B256,
+    pub detail: String,
+}
+
+/// A forged execution at a nonce no bridge reaches is kept, saturated to [`MAX_NONCE`]: that is
+/// past every source's next nonce, so the audit raises the forgery alarm for it (its id and
+/// transaction are kept as they came). Dropping it would hide a forged mint.
+fn execution_nonce(nonce: u64) -> u64 {
+    nonce.min(MAX_NONCE)
+}
+
+/// A block timestamp for an `i64` column; a node's absurd one saturates.
+fn timestamp(t: u64) -> i64 {
+    i64::try_from(t).unwrap_or(i64::MAX)
+}
+
+/// Decodes one chain's bridge logs into a batch (without cursor and blocks), and what it
+/// dropped. Pure.
 ///
 /// A `SignatureSubmitted` is taken as published, unchecked: recovering every validator's
 /// signature in every relayer would cost each of them a recovery per signature (four per
 /// withdrawal, the largest share of a relayer's CPU under load); the relayer that releases
 /// recovers the few it uses (see `planner::encode::assemble`). A forged record stored here can
 /// neither be used nor keep the genuine one out (signatures are stored by content).
-pub fn decode(chain: Chain, route: &Route, logs: &[Log], timestamp: i64, now: i64) -> WatchBatch {
+pub fn decode(
+    chain: Chain,
+    route: &Route,
+    logs: &[Log],
+    block_time: i64,
+    now: i64,
+) -> (WatchBatch, Vec<Rejected>) {
     let mut batch = WatchBatch::empty(chain, 0);
+    let mut rejected = Vec::new();
     for log in logs {
         let (Some(block), Some(tx)) = (log.block_number, log.transaction_hash) else {
             continue; // pending logs carry no position; never stored
         };
-        let ts = log.block_timestamp.map(|t| t as i64).unwrap_or(timestamp);
+        let ts = log.block_timestamp.map_or(block_time, timestamp);
         let Some(topic) = log.topic0() else { continue };
+        let mut reject = |reason, event, detail: String| {
+            rejected.push(Rejected {
+                reason,
+                event,
+                block,
+                tx_hash: tx,
+                detail,
+            })
+        };
         let execution = |direction, nonce, transfer_id, queued| Execution {
             direction,
-            nonce,
+            nonce: execution_nonce(nonce),
             transfer_id,
             queued,
             tx_hash: tx,
@@ -78,6 +184,7 @@ pub fn decode(chain: Chain, route: &Route, logs: &[Log], timestamp: i64, now: i6
                 fee,
                 source_block: block,
                 source_tx: tx,
+                source_hash: log.block_hash.unwrap_or_default(),
                 source_time: ts,
                 state: TransferState::Observed,
                 created_at: now,
@@ -86,89 +193,137 @@ pub fn decode(chain: Chain, route: &Route, logs: &[Log], timestamp: i64, now: i6
         };
         match (chain, *topic) {
             (Chain::Main, MainBridge::Locked::SIGNATURE_HASH) => {
-                if let Ok(ev) = MainBridge::Locked::decode_log_data(log.data()) {
-                    let t = Transfer::from_locked(&ev, route.main_chain_id);
-                    let id = transfer_digest(&t, route.side_bridge);
-                    if id != ev.transferId {
-                        tracing::error!(target: "watcher", %chain, nonce = ev.nonce, event_id = %ev.transferId, computed_id = %id,
-                            "Locked event id does not match its content; not a bridge this relayer is configured for");
-                        continue;
-                    }
-                    record(Direction::Deposit, t, id, ev.fee);
+                let Ok(ev) = MainBridge::Locked::decode_log_data(log.data()) else {
+                    reject(Rejection::Undecodable, "Locked", String::new());
+                    continue;
+                };
+                let t = Transfer::from_locked(&ev, route.main_chain_id);
+                if let Some((reason, detail)) = route.refuses(&t, Direction::Deposit) {
+                    reject(reason, "Locked", detail);
+                    continue;
                 }
+                let id = transfer_digest(&t, route.side_bridge);
+                if id != ev.transferId {
+                    reject(
+                        Rejection::IdMismatch,
+                        "Locked",
+                        format!("event id {} is not its content's {id}", ev.transferId),
+                    );
+                    continue;
+                }
+                record(Direction::Deposit, t, id, ev.fee);
             }
             (Chain::Main, MainBridge::Released::SIGNATURE_HASH) => {
-                if let Ok(ev) = MainBridge::Released::decode_log_data(log.data()) {
-                    batch.completed.push(ev.transferId);
-                    let e = execution(Direction::Withdrawal, ev.nonce, ev.transferId, false);
-                    batch.executions.push(e);
-                }
+                let Ok(ev) = MainBridge::Released::decode_log_data(log.data()) else {
+                    reject(Rejection::Undecodable, "Released", String::new());
+                    continue;
+                };
+                batch.completed.push(ev.transferId);
+                let e = execution(Direction::Withdrawal, ev.nonce, ev.transferId, false);
+                batch.executions.push(e);
             }
             (Chain::Main, MainBridge::TransferQueued::SIGNATURE_HASH) => {
-                if let Ok(ev) = MainBridge::TransferQueued::decode_log_data(log.data()) {
-                    let e = execution(Direction::Withdrawal, ev.nonce, ev.transferId, true);
-                    batch.executions.push(e);
-                }
+                let Ok(ev) = MainBridge::TransferQueued::decode_log_data(log.data()) else {
+                    reject(Rejection::Undecodable, "TransferQueued", String::new());
+                    continue;
+                };
+                let e = execution(Direction::Withdrawal, ev.nonce, ev.transferId, true);
+                batch.executions.push(e);
             }
             (Chain::Side, SideBridge::Burned::SIGNATURE_HASH) => {
-                if let Ok(ev) = SideBridge::Burned::decode_log_data(log.data()) {
-                    let t = Transfer::from_burned(&ev, route.side_chain_id, route.main_chain_id);
-                    let id = transfer_digest(&t, route.main_bridge);
-                    if id != ev.transferId {
-                        tracing::error!(target: "watcher", %chain, nonce = ev.nonce, event_id = %ev.transferId, computed_id = %id,
-                            "Burned event id does not match its content; not a bridge this relayer is configured for");
-                        continue;
-                    }
-                    record(Direction::Withdrawal, t, id, ev.fee);
+                let Ok(ev) = SideBridge::Burned::decode_log_data(log.data()) else {
+                    reject(Rejection::Undecodable, "Burned", String::new());
+                    continue;
+                };
+                let t = Transfer::from_burned(&ev, route.side_chain_id, route.main_chain_id);
+                if let Some((reason, detail)) = route.refuses(&t, Direction::Withdrawal) {
+                    reject(reason, "Burned", detail);
+                    continue;
                 }
+                let id = transfer_digest(&t, route.main_bridge);
+                if id != ev.transferId {
+                    reject(
+                        Rejection::IdMismatch,
+                        "Burned",
+                        format!("event id {} is not its content's {id}", ev.transferId),
+                    );
+                    continue;
+                }
+                record(Direction::Withdrawal, t, id, ev.fee);
             }
             (Chain::Side, SideBridge::DepositExecuted::SIGNATURE_HASH) => {
-                if let Ok(ev) = SideBridge::DepositExecuted::decode_log_data(log.data()) {
-                    batch.completed.push(ev.transferId);
-                    let e = execution(Direction::Deposit, ev.nonce, ev.transferId, false);
-                    batch.executions.push(e);
-                }
+                let Ok(ev) = SideBridge::DepositExecuted::decode_log_data(log.data()) else {
+                    reject(Rejection::Undecodable, "DepositExecuted", String::new());
+                    continue;
+                };
+                batch.completed.push(ev.transferId);
+                let e = execution(Direction::Deposit, ev.nonce, ev.transferId, false);
+                batch.executions.push(e);
             }
             (Chain::Side, SideBridge::TransferQueued::SIGNATURE_HASH) => {
-                if let Ok(ev) = SideBridge::TransferQueued::decode_log_data(log.data()) {
-                    let e = execution(Direction::Deposit, ev.nonce, ev.transferId, true);
-                    batch.executions.push(e);
-                }
+                let Ok(ev) = SideBridge::TransferQueued::decode_log_data(log.data()) else {
+                    reject(Rejection::Undecodable, "TransferQueued", String::new());
+                    continue;
+                };
+                let e = execution(Direction::Deposit, ev.nonce, ev.transferId, true);
+                batch.executions.push(e);
             }
             (Chain::Side, SideBridge::DepositsApproved::SIGNATURE_HASH) => {
-                if let Ok(ev) = SideBridge::DepositsApproved::decode_log_data(log.data()) {
-                    for (nonce, transfer_id) in decode_votes(&ev.votes) {
-                        batch.votes.push(DepositVote {
-                            nonce,
-                            transfer_id,
-                            validator: ev.validator,
-                            tx_hash: tx,
-                        });
+                let Ok(ev) = SideBridge::DepositsApproved::decode_log_data(log.data()) else {
+                    reject(Rejection::Undecodable, "DepositsApproved", String::new());
+                    continue;
+                };
+                for (nonce, transfer_id) in decode_votes(&ev.votes) {
+                    if nonce > MAX_NONCE {
+                        reject(
+                            Rejection::NonceOutOfRange,
+                            "DepositsApproved",
+                            format!("validator {} voted at nonce {nonce}", ev.validator),
+                        );
+                        continue;
                     }
+                    batch.votes.push(DepositVote {
+                        nonce,
+                        transfer_id,
+                        validator: ev.validator,
+                        tx_hash: tx,
+                    });
                 }
             }
             (Chain::Side, SideBridge::SignatureSubmitted::SIGNATURE_HASH) => {
                 // kept as published; recovered by the relayer that uses it (see `decode`)
-                if let Ok(ev) = SideBridge::SignatureSubmitted::decode_log_data(log.data())
-                    && ev.signature.len() == 65
-                {
-                    batch.signatures.push(PublishedSignature {
-                        transfer_id: ev.transferId,
-                        nonce: ev.nonce,
-                        validator: ev.validator,
-                        signature: ev.signature.to_vec(),
-                    });
+                let Ok(ev) = SideBridge::SignatureSubmitted::decode_log_data(log.data()) else {
+                    reject(Rejection::Undecodable, "SignatureSubmitted", String::new());
+                    continue;
+                };
+                if ev.signature.len() != 65 {
+                    let detail = format!("{} bytes", ev.signature.len());
+                    reject(Rejection::BadSignatureLength, "SignatureSubmitted", detail);
+                    continue;
                 }
+                if ev.nonce > MAX_NONCE {
+                    let detail = format!("nonce {}", ev.nonce);
+                    reject(Rejection::NonceOutOfRange, "SignatureSubmitted", detail);
+                    continue;
+                }
+                batch.signatures.push(PublishedSignature {
+                    transfer_id: ev.transferId,
+                    nonce: ev.nonce,
+                    validator: ev.validator,
+                    signature: ev.signature.to_vec(),
+                });
             }
             (Chain::Side, SideBridge::ReadyForRelay::SIGNATURE_HASH) => {
-                if let Ok(ev) = SideBridge::ReadyForRelay::decode_log_data(log.data()) {
-                    batch.ready.push(ev.transferId);
-                }
+                let Ok(ev) = SideBridge::ReadyForRelay::decode_log_data(log.data()) else {
+                    reject(Rejection::Undecodable, "ReadyForRelay", String::new());
+                    continue;
+                };
+                batch.ready.push(ev.transferId);
             }
             _ => {}
         }
     }
-    batch
+    (batch, rejected)
 }
 
 /// The logs of an `eth_getLogs` answer for blocks `from..=to` that the bridge of `chain` can

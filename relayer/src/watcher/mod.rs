@@ -10,7 +10,7 @@ mod decode;
 
 use std::{future::Future, sync::Arc, time::Duration};
 
-pub use decode::{Route, decode, decode_votes, genuine};
+pub use decode::{MAX_NONCE, Rejected, Rejection, Route, decode, decode_votes, genuine};
 
 use alloy::{
     eips::BlockNumberOrTag,
@@ -125,7 +125,7 @@ impl EventSource for RpcEventSource {
                 source,
             })?
             .ok_or(WatchError::MissingBlock(number))?;
-        Ok((block.header.hash, block.header.timestamp as i64))
+        Ok((block.header.hash, saturating_time(block.header.timestamp)))
     }
 
     /// One JSON-RPC batch per [`HEADERS_PER_BATCH`] blocks: a range whose every block holds a
@@ -150,7 +150,7 @@ impl EventSource for RpcEventSource {
             for (number, waiter) in waiters {
                 let header = waiter.await.map_err(rpc)?;
                 let header = header.ok_or(WatchError::MissingBlock(number))?;
-                out.push((header.hash, header.timestamp as i64));
+                out.push((header.hash, saturating_time(header.timestamp)));
             }
         }
         Ok(out)
@@ -174,6 +174,34 @@ impl EventSource for RpcEventSource {
 /// Headers asked for in one JSON-RPC batch.
 pub const HEADERS_PER_BATCH: usize = 100;
 
+/// The node's head and the hash it serves at each of `numbers` (`None`: no such block), in
+/// one JSON-RPC batch, so both answers come from the same endpoint at the same moment: what a
+/// vote or a signature is checked against just before it is sent.
+pub async fn head_and_hashes(
+    provider: &DynProvider,
+    numbers: &[u64],
+) -> Result<(u64, Vec<Option<B256>>), RpcError<TransportErrorKind>> {
+    #[derive(Debug, serde::Deserialize)]
+    struct Hash {
+        hash: B256,
+    }
+    let mut batch = BatchRequest::new(provider.client());
+    let head: Waiter<alloy::primitives::U64> = batch.add_call("eth_blockNumber", &())?;
+    let mut waiters = Vec::with_capacity(numbers.len());
+    for &number in numbers {
+        let params = (BlockNumberOrTag::Number(number), false);
+        let waiter: Waiter<Option<Hash>> = batch.add_call("eth_getBlockByNumber", &params)?;
+        waiters.push(waiter);
+    }
+    batch.send().await?;
+    let head = head.await?.to::<u64>();
+    let mut hashes = Vec::with_capacity(numbers.len());
+    for waiter in waiters {
+        hashes.push(waiter.await?.map(|h| h.hash));
+    }
+    Ok((head, hashes))
+}
+
 /// The two fields of an `eth_getBlockByNumber` answer the watcher uses.
 #[derive(Debug, serde::Deserialize)]
 struct HeaderAnswer {
@@ -192,6 +220,8 @@ pub struct ChainStatus {
     pub lag: u64,
     /// Set once the watcher halted; the reason.
     pub halted: Option<String>,
+    /// Logs and entries dropped since start, by [`Rejection::ALL`] position.
+    pub rejected: [u64; Rejection::ALL.len()],
 }
 
 /// The watcher of one chain.
@@ -280,7 +310,8 @@ impl<S: EventSource> Watcher<S> {
         );
         let blocks = self.headers(&mut logs, to).await?;
         let timestamp = blocks.last().map_or(0, |b| b.2);
-        let mut batch = decode(self.chain, &self.route, &logs, timestamp, unix_now());
+        let (mut batch, rejected) = decode(self.chain, &self.route, &logs, timestamp, unix_now());
+        self.rejected(&rejected);
         batch.to_block = to;
         batch.blocks = blocks
             .into_iter()
@@ -322,7 +353,8 @@ impl<S: EventSource> Watcher<S> {
             from,
             head,
         );
-        let batch = decode(self.chain, &self.route, &logs, 0, unix_now());
+        let (batch, rejected) = decode(self.chain, &self.route, &logs, 0, unix_now());
+        self.rejected(&rejected);
         self.store
             .commit_unconfirmed_signatures(&batch.signatures, &batch.ready)
             .await?;
@@ -363,7 +395,7 @@ impl<S: EventSource> Watcher<S> {
                     header_hash,
                 });
             }
-            log.block_timestamp = Some(timestamp as u64);
+            log.block_timestamp = Some(u64::try_from(timestamp).unwrap_or_default());
         }
         Ok(numbers
             .into_iter()
@@ -397,6 +429,28 @@ impl<S: EventSource> Watcher<S> {
         Ok(())
     }
 
+    /// Says what the decoder dropped, each once (a range read again after a failed step is
+    /// counted again: the alarm is "something is sending this", not an exact tally).
+    fn rejected(&self, rejected: &[Rejected]) {
+        if rejected.is_empty() {
+            return;
+        }
+        for r in rejected {
+            tracing::error!(target: "watcher", chain = %self.chain, reason = r.reason.as_str(), event = r.event,
+                block = r.block, tx_hash = %r.tx_hash, detail = %r.detail,
+                "dropped a bridge log that cannot be this route's; nothing was stored for it");
+        }
+        self.status.send_modify(|s| {
+            for r in rejected {
+                let i = Rejection::ALL
+                    .iter()
+                    .position(|x| *x == r.reason)
+                    .expect("ALL lists every rejection");
+                s.rejected[i] += 1;
+            }
+        });
+    }
+
     fn report(&self, head: u64, cursor: Option<u64>, lag: u64) {
         self.status.send_modify(|s| {
             s.head = head;
@@ -404,6 +458,11 @@ impl<S: EventSource> Watcher<S> {
             s.lag = lag;
         });
     }
+}
+
+/// A node's block timestamp for an `i64` column: an absurd one saturates rather than wraps.
+fn saturating_time(t: u64) -> i64 {
+    i64::try_from(t).unwrap_or(i64::MAX)
 }
 
 /// Seconds since the Unix epoch.
@@ -414,6 +473,8 @@ pub fn unix_now() -> i64 {
         .unwrap_or_default()
 }
 
+#[cfg(test)]
+mod decode_tests;
 #[cfg(test)]
 mod fake;
 #[cfg(test)]
