@@ -87,22 +87,29 @@ pub async fn connect_chain(
     };
     let endpoints = Failover::new(chain, &cfg.rpc_urls(), cfg.max_head_lag, endpoint_metrics)
         .map_err(|e| unreachable_at(0, e))?;
-    for i in 0..endpoints.len() {
-        let Some(p) = endpoints.endpoint(i) else {
-            continue;
-        };
-        let actual = p
-            .get_chain_id()
-            .await
-            .map_err(|e| unreachable_at(i, e.to_string()))?;
-        if actual != cfg.chain_id {
-            return Err(NodeError::WrongChainId {
+    // a dropped request at start-up is retried as any request is; an endpoint still silent
+    // after that is left out until it answers, and only all of them silent refuses the start
+    let unchecked = endpoints
+        .check_chain_ids(
+            cfg.chain_id,
+            crate::rpc::RETRIES + 1,
+            crate::rpc::RETRY_PAUSE,
+        )
+        .await
+        .map_err(|e| match e {
+            crate::rpc::ChainIdError::Wrong { position, actual } => NodeError::WrongChainId {
                 chain,
-                url: cfg.rpc_url_redacted_at(i),
+                url: cfg.rpc_url_redacted_at(position),
                 expected: cfg.chain_id,
                 actual,
-            });
-        }
+            },
+            crate::rpc::ChainIdError::Unreachable { position, reason } => {
+                unreachable_at(position, reason)
+            }
+        })?;
+    for (i, reason) in unchecked {
+        tracing::warn!(target: "node", %chain, endpoint = i, url = %cfg.rpc_url_redacted_at(i), %reason,
+            "RPC endpoint does not answer: left out until it answers the configured chain id");
     }
     let provider = crate::rpc::failover_provider(endpoints.clone(), health);
     let unreachable = |reason: String| unreachable_at(0, reason);
@@ -382,10 +389,11 @@ impl Pipeline {
             )
             .with_gate(readiness.clone())
         };
-        let (main_tx, task) = submitter(Chain::Main, main).spawn(work.clone());
-        tasks.spawn(async move { ("submitter(main)", flatten(task.await)) });
-        let (side_tx, task) = submitter(Chain::Side, side).spawn(work.clone());
-        tasks.spawn(async move { ("submitter(side)", flatten(task.await)) });
+        // the submitters run inside the task set, so aborting it (a lost lease) aborts them
+        let (main_tx, task) = submitter(Chain::Main, main).task(work.clone());
+        tasks.spawn(async move { ("submitter(main)", task.await.map_err(|e| e.to_string())) });
+        let (side_tx, task) = submitter(Chain::Side, side).task(work.clone());
+        tasks.spawn(async move { ("submitter(side)", task.await.map_err(|e| e.to_string())) });
 
         let auditor = Auditor::new(handles.clone());
         auditor.restore().await?;
@@ -453,16 +461,6 @@ pub(crate) async fn supervise(
             tracing::info!(target: "node", "{what} stopped");
             Ok(())
         }
-    }
-}
-
-fn flatten<E: std::fmt::Display>(
-    joined: Result<Result<(), E>, tokio::task::JoinError>,
-) -> Result<(), String> {
-    match joined {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(e) => Err(e.to_string()),
     }
 }
 

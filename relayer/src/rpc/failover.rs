@@ -105,6 +105,11 @@ struct EndpointState {
     failed_at: Option<Instant>,
     head: Option<u64>,
     lagging: bool,
+    /// Its chain id is not known to be the configured one yet (it did not answer at start):
+    /// it gets no request until [`Failover::check_heads`] has read it.
+    unchecked: bool,
+    /// It answered another chain id: never used.
+    refused: bool,
 }
 
 #[derive(Debug)]
@@ -128,6 +133,8 @@ pub struct Failover {
     endpoints: Arc<Vec<Endpoint>>,
     max_lag: u64,
     metrics: EndpointMetrics,
+    /// The chain id every endpoint must serve, once [`Failover::check_chain_ids`] set it.
+    chain_id: Arc<std::sync::OnceLock<u64>>,
 }
 
 impl Failover {
@@ -167,12 +174,59 @@ impl Failover {
             endpoints: Arc::new(endpoints),
             max_lag,
             metrics,
+            chain_id: Arc::default(),
         })
     }
 
-    /// A provider on endpoint `i` alone (to check each one's chain id at start).
-    pub fn endpoint(&self, i: usize) -> Option<&DynProvider> {
-        self.endpoints.get(i).map(|e| &e.reader)
+    /// Checks that every endpoint serves chain `expected`, each read tried `tries` times
+    /// `pause` apart (a dropped request at start-up is no reason to refuse to run). An endpoint
+    /// that answers another chain id is an error: a configuration that names one must not
+    /// run. One that does not answer is left unchecked and gets no request until a later
+    /// [`Failover::check_heads`] reads its chain id; so one fallback that is down cannot stop
+    /// a relayer from starting. Returns the positions left unchecked and why, or, when no
+    /// endpoint answered, the primary's error.
+    pub async fn check_chain_ids(
+        &self,
+        expected: u64,
+        tries: u32,
+        pause: Duration,
+    ) -> Result<Vec<(usize, String)>, ChainIdError> {
+        let _ = self.chain_id.set(expected);
+        let mut unchecked = Vec::new();
+        for (i, e) in self.endpoints.iter().enumerate() {
+            let mut last = String::new();
+            let mut answered = None;
+            for attempt in 0..tries.max(1) {
+                if attempt > 0 {
+                    tokio::time::sleep(pause).await;
+                }
+                match e.reader.get_chain_id().await {
+                    Ok(id) => {
+                        answered = Some(id);
+                        break;
+                    }
+                    Err(err) => last = crate::rpc::describe(&without_url(err, i)),
+                }
+            }
+            match answered {
+                Some(id) if id == expected => e.state().unchecked = false,
+                Some(actual) => {
+                    return Err(ChainIdError::Wrong {
+                        position: i,
+                        actual,
+                    });
+                }
+                None => {
+                    e.state().unchecked = true;
+                    unchecked.push((i, last));
+                }
+            }
+        }
+        if unchecked.len() == self.endpoints.len() {
+            let (position, reason) = unchecked.swap_remove(0);
+            return Err(ChainIdError::Unreachable { position, reason });
+        }
+        Ok(unchecked)
     }
 
     pub fn len(&self) -> usize {
@@ -199,6 +253,10 @@ impl Failover {
             .endpoints
             .iter()
             .enumerate()
+            .filter(|(_, e)| {
+                let s = e.state();
+                !s.unchecked && !s.refused
+            })
             .map(|(i, e)| (Self::cooling(e, now), i != 0 && e.state().lagging, i))
             .collect();
         order.sort_unstable();
@@ -220,15 +278,20 @@ impl Failover {
             }
             self.metrics.errors.get_or_create(&e.labels).inc();
             e.state().failed_at = Some(Instant::now());
-            last = Some(answer);
+            last = Some(answer.map_err(|err| without_url(err, i)));
         }
-        last.unwrap_or_else(|| Err(TransportErrorKind::custom_str("no RPC endpoint configured")))
+        last.unwrap_or_else(|| {
+            Err(TransportErrorKind::custom_str(
+                "no RPC endpoint is usable (none has answered the configured chain id)",
+            ))
+        })
     }
 
     /// Reads every endpoint's head; those more than the allowed blocks behind the endpoint in
     /// use (the first of the configured order that answers: never a claim ranked above it)
     /// are marked lagging until they catch up.
     pub async fn check_heads(&self) {
+        self.check_unchecked().await;
         let mut heads = Vec::with_capacity(self.endpoints.len());
         for e in self.endpoints.iter() {
             let head = e.reader.get_block_number().await.ok();
@@ -267,6 +330,32 @@ impl Failover {
         }
     }
 
+    /// Reads the chain id of each endpoint that did not answer it at start: the configured
+    /// one makes it usable, another refuses it for good.
+    async fn check_unchecked(&self) {
+        let Some(&expected) = self.chain_id.get() else {
+            return;
+        };
+        for (i, e) in self.endpoints.iter().enumerate() {
+            if !e.state().unchecked {
+                continue;
+            }
+            let Ok(actual) = e.reader.get_chain_id().await else {
+                continue;
+            };
+            let mut s = e.state();
+            s.unchecked = false;
+            if actual == expected {
+                tracing::info!(target: "rpc", chain = e.labels.chain, endpoint = i,
+                    "RPC endpoint answered the configured chain id: used from now on");
+            } else {
+                s.refused = true;
+                tracing::error!(target: "rpc", chain = e.labels.chain, endpoint = i, expected, actual,
+                    "RPC endpoint serves another chain: never used");
+            }
+        }
+    }
+
     /// Runs [`Failover::check_heads`] every `every` until `token` is cancelled. Nothing to do
     /// with a single endpoint.
     pub async fn watch_heads(self, every: Duration, token: CancellationToken) {
@@ -281,6 +370,50 @@ impl Failover {
             }
         }
     }
+}
+
+/// Why [`Failover::check_chain_ids`] refused the endpoints.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainIdError {
+    #[error("endpoint #{position} has chain id {actual}")]
+    Wrong { position: usize, actual: u64 },
+    #[error("endpoint #{position}: {reason}")]
+    Unreachable { position: usize, reason: String },
+}
+
+/// A transport error with every URL in its text replaced by the endpoint's position: the
+/// HTTP client names the URL it failed to reach, and a provider's URL carries its API key,
+/// which must not reach `/readyz`, the index's overview or a log line. Still a transport
+/// error, so still retried as one.
+fn without_url(err: TransportError, position: usize) -> TransportError {
+    match err {
+        alloy::transports::RpcError::Transport(TransportErrorKind::MissingBatchResponse(_)) => err,
+        alloy::transports::RpcError::Transport(kind) => {
+            // the whole cause chain on one line: "connection refused" is in a source
+            TransportErrorKind::custom_str(&scrub_urls(&crate::rpc::describe(&kind), position))
+        }
+        other => other,
+    }
+}
+
+/// `text` with each `scheme://…` run (up to a space, a quote or a closing bracket) replaced
+/// by `RPC endpoint #position`.
+pub(crate) fn scrub_urls(text: &str, position: usize) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let start = rest[..at]
+            .rfind(|c: char| !c.is_ascii_alphanumeric() && c != '+' && c != '.' && c != '-')
+            .map_or(0, |i| i + 1);
+        let end = rest[at..]
+            .find(|c: char| c.is_whitespace() || matches!(c, ')' | ']' | '"' | '\'' | '>'))
+            .map_or(rest.len(), |i| at + i);
+        out.push_str(&rest[..start]);
+        out.push_str(&format!("RPC endpoint #{position}"));
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 impl Service<RequestPacket> for Failover {
@@ -312,6 +445,8 @@ mod tests {
         head: AtomicU64,
         down: AtomicBool,
         asked: AtomicU64,
+        /// The next this many requests fail (HTTP 503), as dropped requests would.
+        drop_next: AtomicU64,
     }
 
     async fn fake(head: u64) -> (String, Arc<FakeNode>) {
@@ -326,7 +461,11 @@ mod tests {
                 async move {
                     use axum::response::IntoResponse;
                     node.asked.fetch_add(1, Ordering::SeqCst);
-                    if node.down.load(Ordering::SeqCst) {
+                    let dropped = node
+                        .drop_next
+                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                        .is_ok();
+                    if dropped || node.down.load(Ordering::SeqCst) {
                         return axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response();
                     }
                     let result = match body["method"].as_str() {
@@ -465,6 +604,108 @@ mod tests {
         in_step.down.store(true, Ordering::SeqCst);
         assert_eq!(p.get_block_number().await.expect("answered"), 100);
         assert_eq!(count(&metrics.errors, "2"), 1);
+    }
+
+    /// The faults finding: with requests dropped, a restarted relayer exited at start-up on
+    /// the first one. Dropped chain-id reads are tried again; a fallback that is down is left
+    /// out (no request reaches it) instead of refusing the start, and used once it answers the
+    /// configured chain id; only all endpoints silent refuse.
+    #[tokio::test]
+    async fn start_up_survives_dropped_requests_and_a_dead_fallback() {
+        let (own_url, own) = fake(10).await;
+        let (fallback_url, fallback) = fake(10).await;
+        own.drop_next.store(3, Ordering::SeqCst);
+        fallback.down.store(true, Ordering::SeqCst);
+        let metrics = EndpointMetrics::default();
+        let (p, f) = provider(&[own_url, fallback_url], &metrics);
+        let unchecked = f
+            .check_chain_ids(31337, 5, Duration::from_millis(10))
+            .await
+            .expect("the primary answers on its fourth try");
+        assert_eq!(unchecked.iter().map(|u| u.0).collect::<Vec<_>>(), vec![1]);
+        // the unchecked fallback gets nothing, even when the primary fails
+        own.down.store(true, Ordering::SeqCst);
+        let asked = fallback.asked.load(Ordering::SeqCst);
+        p.get_block_number()
+            .await
+            .expect_err("nothing usable answers");
+        assert_eq!(fallback.asked.load(Ordering::SeqCst), asked);
+        // once it answers the configured chain id it is used
+        fallback.down.store(false, Ordering::SeqCst);
+        f.check_heads().await;
+        assert_eq!(
+            p.get_block_number().await.expect("the fallback answers"),
+            10
+        );
+
+        // every endpoint silent: refused, naming the primary by position
+        let (silent_url, silent) = fake(10).await;
+        silent.down.store(true, Ordering::SeqCst);
+        let (_, f) = provider(&[silent_url], &metrics);
+        let err = f
+            .check_chain_ids(31337, 2, Duration::from_millis(10))
+            .await
+            .expect_err("nothing answers");
+        assert!(err.to_string().starts_with("endpoint #0:"), "{err}");
+    }
+
+    /// A fallback that was down at start and later answers another chain id is never used.
+    #[tokio::test]
+    async fn a_fallback_that_comes_up_on_another_chain_is_never_used() {
+        let (own_url, own) = fake(10).await;
+        let (other_url, other) = fake(99).await;
+        other.down.store(true, Ordering::SeqCst);
+        let metrics = EndpointMetrics::default();
+        let (p, f) = provider(&[own_url, other_url], &metrics);
+        f.check_chain_ids(31337, 1, Duration::ZERO)
+            .await
+            .expect("own answers");
+        other.chain_id.store(1, Ordering::SeqCst);
+        other.down.store(false, Ordering::SeqCst);
+        f.check_heads().await;
+        own.down.store(true, Ordering::SeqCst);
+        let asked = other.asked.load(Ordering::SeqCst);
+        p.get_block_number()
+            .await
+            .expect_err("only the other chain answers");
+        assert_eq!(other.asked.load(Ordering::SeqCst), asked, "never asked");
+    }
+
+    /// An endpoint that refuses the connection: the error the provider returns (and so the
+    /// readiness reason and every log line built from it) names its position, never its URL
+    /// or the API key in it.
+    #[tokio::test]
+    async fn a_transport_error_never_carries_the_endpoints_url() {
+        let metrics = EndpointMetrics::default();
+        let (p, _) = provider(
+            &["http://127.0.0.1:9/v3/SECRETKEY?apikey=SECRETKEY".into()],
+            &metrics,
+        );
+        let err = p.get_block_number().await.expect_err("nothing listens");
+        let text = crate::rpc::describe(&err);
+        assert!(!text.contains("SECRETKEY"), "{text}");
+        assert!(!text.contains("127.0.0.1:9"), "{text}");
+        assert!(text.contains("RPC endpoint #0"), "{text}");
+        assert!(
+            crate::rpc::is_transient(&err),
+            "still a transport failure: {text}"
+        );
+    }
+
+    #[test]
+    fn urls_are_scrubbed_wherever_they_stand() {
+        assert_eq!(
+            scrub_urls(
+                "error sending request for url (https://h.example/v1/KEY): refused",
+                2
+            ),
+            "error sending request for url (RPC endpoint #2): refused"
+        );
+        assert_eq!(
+            scrub_urls("http://a/KEY and wss://b/KEY2", 0),
+            "RPC endpoint #0 and RPC endpoint #0"
+        );
+        assert_eq!(scrub_urls("no url here", 1), "no url here");
     }
 
     #[test]

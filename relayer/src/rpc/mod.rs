@@ -40,7 +40,7 @@ use tower::{Layer, Service};
 
 mod failover;
 
-pub use failover::{COOLDOWN, EndpointMetrics, Failover};
+pub use failover::{COOLDOWN, ChainIdError, EndpointMetrics, Failover};
 
 use crate::{
     domain::Chain,

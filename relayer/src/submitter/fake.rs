@@ -30,6 +30,9 @@ struct State {
     /// (block, nonce, hash) of every mined transaction, in order
     mined_log: Vec<(u64, u64, B256)>,
     mined_to: Vec<Address>,
+    /// While set, a broadcast announces itself on the first and waits for the second: a node
+    /// that takes its time to answer `eth_sendRawTransaction`.
+    hold: Option<(Arc<tokio::sync::Notify>, Arc<tokio::sync::Notify>)>,
 }
 
 /// Shared by a test and the submitter under test.
@@ -121,6 +124,21 @@ impl FakeChain {
         self.state().broadcasts.clone()
     }
 
+    /// Makes every broadcast slow until [`Self::answer_broadcasts`]: returns (entered,
+    /// release), notified as a broadcast starts and waited on before it reaches the pool.
+    pub(super) fn hold_broadcasts(&self) -> (Arc<tokio::sync::Notify>, Arc<tokio::sync::Notify>) {
+        let pair = (Arc::default(), Arc::default());
+        self.state().hold = Some(pair.clone());
+        pair
+    }
+
+    /// Broadcasts answer at once again (and the one waiting goes on).
+    pub(super) fn answer_broadcasts(&self) {
+        if let Some((_, release)) = self.state().hold.take() {
+            release.notify_waiters();
+        }
+    }
+
     pub(super) fn pool_nonces(&self) -> Vec<u64> {
         self.state().pool.keys().copied().collect()
     }
@@ -155,6 +173,12 @@ impl TxSink for FakeChain {
     }
 
     async fn send_raw(&self, raw: &[u8]) -> Result<(), SinkError> {
+        let hold = self.state().hold.clone();
+        if let Some((entered, release)) = hold {
+            let released = release.notified();
+            entered.notify_one();
+            released.await;
+        }
         let envelope = TxEnvelope::decode_2718(&mut &raw[..]).expect("a signed transaction");
         let hash = *envelope.tx_hash();
         let nonce = envelope.nonce();

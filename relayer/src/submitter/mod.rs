@@ -308,15 +308,21 @@ impl<S: TxSink + 'static> Submitter<S> {
         self
     }
 
-    /// Starts the task. It returns when cancelled, after following what is out for at most
+    /// The submitter as a task for the caller's supervisor to own: its handle, and the future
+    /// that is the task. It returns when cancelled, after following what is out for at most
     /// [`SubmitConfig::drain_timeout`] (what is still pending then is persisted: a restart
     /// follows it), or with an error that needs an operator.
-    pub fn spawn(
+    ///
+    /// Not spawned here on purpose: whoever aborts the task set (a node that lost its HA lease)
+    /// must abort the submitter itself, at its next await, even inside a slow RPC call. A
+    /// submitter spawned on its own behind a wrapper task outlived the wrapper's abort and
+    /// could broadcast after the standby took over.
+    pub fn task(
         self,
         shutdown: CancellationToken,
     ) -> (
         SubmitterHandle,
-        tokio::task::JoinHandle<Result<(), SubmitError>>,
+        impl std::future::Future<Output = Result<(), SubmitError>> + Send + 'static,
     ) {
         let (jobs, rx) = mpsc::channel(QUEUE_CAPACITY);
         let handle = SubmitterHandle {
@@ -324,7 +330,19 @@ impl<S: TxSink + 'static> Submitter<S> {
             jobs,
             in_flight: self.in_flight.clone(),
         };
-        (handle, tokio::spawn(self.run(rx, shutdown)))
+        (handle, self.run(rx, shutdown))
+    }
+
+    /// [`Self::task`], spawned (tests and tools that own no supervisor).
+    pub fn spawn(
+        self,
+        shutdown: CancellationToken,
+    ) -> (
+        SubmitterHandle,
+        tokio::task::JoinHandle<Result<(), SubmitError>>,
+    ) {
+        let (handle, task) = self.task(shutdown);
+        (handle, tokio::spawn(task))
     }
 
     async fn run(

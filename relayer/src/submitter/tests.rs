@@ -487,3 +487,44 @@ async fn nothing_queued_is_sent_while_its_source_chain_is_not_ready() {
     assert_eq!(r.chain.pool_nonces(), vec![0]);
     assert!(!s.in_flight.snapshot().contains(&B256::repeat_byte(4)));
 }
+
+/// The HA finding: a node that loses its lease aborts its task set, and its submitter must
+/// stop with it even inside a slow broadcast. (A submitter spawned on its own behind a wrapper
+/// task outlived the wrapper's abort and broadcast once the node answered, after the standby
+/// had taken over.) The attempt was persisted before the broadcast, so the node that takes
+/// over sends it, under the same nonce, once.
+#[tokio::test]
+async fn a_submitter_aborted_inside_a_slow_broadcast_sends_nothing_afterwards() {
+    let r = rig().await;
+    let (entered, _release) = r.chain.hold_broadcasts();
+    let old = r.submitter(config(8, Duration::from_secs(60), CAP));
+    let shutdown = CancellationToken::new();
+    let (handle, task) = old.task(shutdown.clone());
+    let mut active: tokio::task::JoinSet<()> = tokio::task::JoinSet::new();
+    active.spawn(async move {
+        let _ = task.await;
+    });
+    let broadcasting = entered.notified();
+    handle.enqueue(request(1)).await.expect("enqueued");
+    tokio::time::timeout(Duration::from_secs(10), broadcasting)
+        .await
+        .expect("the submitter is inside the broadcast");
+
+    // the lease is lost: the node aborts its task set
+    active.abort_all();
+    while active.join_next().await.is_some() {}
+    // the node answers the slow call now; the old submitter is gone and sends nothing
+    r.chain.answer_broadcasts();
+    tokio::task::yield_now().await;
+    assert!(r.chain.broadcasts().is_empty(), "nothing left the old node");
+
+    // the standby takes over: the persisted attempt goes out once, under its nonce
+    let mut standby = r.submitter(config(8, Duration::from_secs(60), CAP));
+    standby.resume().await.expect("resume");
+    standby.step().await.expect("step");
+    assert_eq!(r.chain.pool_nonces(), vec![0]);
+    assert_eq!(r.chain.broadcasts().len(), 1);
+    r.chain.mine();
+    standby.step().await.expect("step");
+    assert_eq!(r.store.cost_entries().await.expect("costs").len(), 1);
+}
