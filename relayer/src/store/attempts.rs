@@ -154,49 +154,42 @@ impl Store {
 
     /// Pending attempts on `chain`, by account nonce, then by when they were sent.
     pub async fn open_attempts(&self, chain: Chain) -> Result<Vec<TxAttempt>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT a.tx_hash, a.chain, a.account, a.account_nonce, a.kind, a.max_fee_per_gas, \
-             a.max_priority_fee_per_gas, a.sent_at, a.status, a.raw_tx, t.transfer_id \
+        let rows = sqlx::query(&format!(
+            "SELECT {ATTEMPT_COLUMNS}, 0 AS block \
              FROM attempts a LEFT JOIN attempt_transfers t ON t.tx_hash = a.tx_hash \
              WHERE a.chain = $1 AND a.status = $2 \
-             ORDER BY a.account_nonce, a.sent_at, a.tx_hash, t.ordinal",
-        )
+             ORDER BY a.account_nonce, a.sent_at, a.tx_hash, t.ordinal"
+        ))
         .bind(chain.as_str())
         .bind(AttemptStatus::Pending.as_str())
         .fetch_all(&self.pool)
         .await?;
-        let mut attempts: Vec<TxAttempt> = Vec::new();
-        for row in &rows {
-            let tx_hash: B256 = read_parsed(row, "tx_hash")?;
-            let transfer_id = row
-                .try_get::<Option<String>, _>("transfer_id")?
-                .map(|t| t.parse::<B256>().map_err(|e| corrupt("transfer_id", &t, e)))
-                .transpose()?;
-            // rows of one attempt are adjacent: the order ends with tx_hash, ordinal
-            let same = attempts.last().is_some_and(|a| a.tx_hash == tx_hash);
-            if !same {
-                attempts.push(TxAttempt {
-                    tx_hash,
-                    chain: read_parsed(row, "chain")?,
-                    account: read_parsed(row, "account")?,
-                    account_nonce: read_u64(row, "account_nonce")?,
-                    kind: read_parsed(row, "kind")?,
-                    transfer_ids: Vec::new(),
-                    max_fee_per_gas: read_parsed(row, "max_fee_per_gas")?,
-                    max_priority_fee_per_gas: read_parsed(row, "max_priority_fee_per_gas")?,
-                    sent_at: row.try_get::<i64, _>("sent_at")?,
-                    status: read_parsed(row, "status")?,
-                    raw: {
-                        let text = read_text(row, "raw_tx")?;
-                        hex::decode(&text).map_err(|e| corrupt("raw_tx", &text, e))?
-                    },
-                });
-            }
-            if let (Some(id), Some(attempt)) = (transfer_id, attempts.last_mut()) {
-                attempt.transfer_ids.push(id);
-            }
-        }
-        Ok(attempts)
+        Ok(group_attempts(&rows)?.into_iter().map(|(a, _)| a).collect())
+    }
+
+    /// Attempts on `chain` charged as mined (or mined and reverted) in block `from` or later,
+    /// with that block, by account nonce: what a submitter watches until it is final, so that
+    /// a reorg after a restart is still noticed.
+    pub async fn unfinal_attempts(
+        &self,
+        chain: Chain,
+        from: u64,
+    ) -> Result<Vec<(TxAttempt, u64)>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {ATTEMPT_COLUMNS}, c.block FROM attempts a \
+             JOIN (SELECT tx_hash, MIN(block) AS block FROM costs GROUP BY tx_hash) c \
+               ON c.tx_hash = a.tx_hash \
+             LEFT JOIN attempt_transfers t ON t.tx_hash = a.tx_hash \
+             WHERE a.chain = $1 AND a.status IN ($2, $3) AND c.block >= $4 \
+             ORDER BY a.account_nonce, a.sent_at, a.tx_hash, t.ordinal"
+        ))
+        .bind(chain.as_str())
+        .bind(AttemptStatus::Mined.as_str())
+        .bind(AttemptStatus::Failed.as_str())
+        .bind(int("block number", from.min(i64::MAX as u64))?)
+        .fetch_all(&self.pool)
+        .await?;
+        group_attempts(&rows)
     }
 
     /// How many attempts are in each (chain, status); pairs with none are left out.
@@ -217,6 +210,47 @@ impl Store {
             })
             .collect()
     }
+}
+
+const ATTEMPT_COLUMNS: &str = "a.tx_hash, a.chain, a.account, a.account_nonce, a.kind, \
+     a.max_fee_per_gas, a.max_priority_fee_per_gas, a.sent_at, a.status, a.raw_tx, t.transfer_id";
+
+/// Attempts from rows of [`ATTEMPT_COLUMNS`] and a `block`, one row per transfer served (rows
+/// of one attempt adjacent), each with its block.
+fn group_attempts(rows: &[sqlx::any::AnyRow]) -> Result<Vec<(TxAttempt, u64)>, StoreError> {
+    let mut attempts: Vec<(TxAttempt, u64)> = Vec::new();
+    for row in rows {
+        let tx_hash: B256 = read_parsed(row, "tx_hash")?;
+        let transfer_id = row
+            .try_get::<Option<String>, _>("transfer_id")?
+            .map(|t| t.parse::<B256>().map_err(|e| corrupt("transfer_id", &t, e)))
+            .transpose()?;
+        // rows of one attempt are adjacent: the order ends with tx_hash, ordinal
+        let same = attempts.last().is_some_and(|(a, _)| a.tx_hash == tx_hash);
+        if !same {
+            let attempt = TxAttempt {
+                tx_hash,
+                chain: read_parsed(row, "chain")?,
+                account: read_parsed(row, "account")?,
+                account_nonce: read_u64(row, "account_nonce")?,
+                kind: read_parsed(row, "kind")?,
+                transfer_ids: Vec::new(),
+                max_fee_per_gas: read_parsed(row, "max_fee_per_gas")?,
+                max_priority_fee_per_gas: read_parsed(row, "max_priority_fee_per_gas")?,
+                sent_at: row.try_get::<i64, _>("sent_at")?,
+                status: read_parsed(row, "status")?,
+                raw: {
+                    let text = read_text(row, "raw_tx")?;
+                    hex::decode(&text).map_err(|e| corrupt("raw_tx", &text, e))?
+                },
+            };
+            attempts.push((attempt, read_u64(row, "block")?));
+        }
+        if let (Some(id), Some((attempt, _))) = (transfer_id, attempts.last_mut()) {
+            attempt.transfer_ids.push(id);
+        }
+    }
+    Ok(attempts)
 }
 
 #[cfg(test)]
@@ -300,7 +334,68 @@ mod tests {
         assert!(!err.is_transient());
     }
 
-    on_both_backends!(attempts_round_trip,);
+    /// What mined at or above a block, with the block its charge names; what is deeper, or
+    /// still pending, or of the other chain, is not listed.
+    async fn unfinal_attempts_are_those_mined_at_or_above_a_block(store: Store) {
+        let attempt = |n: u8, nonce: u64, status| TxAttempt {
+            tx_hash: B256::repeat_byte(n),
+            chain: Chain::Main,
+            account: Address::repeat_byte(0x77),
+            account_nonce: nonce,
+            kind: TxKind::Release,
+            transfer_ids: vec![id(n), id(n + 100)],
+            max_fee_per_gas: 10,
+            max_priority_fee_per_gas: 1,
+            sent_at: 100,
+            status,
+            raw: vec![n],
+        };
+        let charge = |n: u8, block: u64| {
+            [0u8, 100].map(|k| crate::domain::CostEntry {
+                tx_hash: B256::repeat_byte(n),
+                chain: Chain::Main,
+                kind: TxKind::Release,
+                transfer_id: id(n + k),
+                token: Address::ZERO,
+                cost_wei: U256::from(7),
+                block,
+                timestamp: 1,
+            })
+        };
+        let deep = attempt(1, 1, AttemptStatus::Mined);
+        let recent = attempt(2, 2, AttemptStatus::Mined);
+        let reverted = attempt(3, 3, AttemptStatus::Failed);
+        let pending = attempt(4, 4, AttemptStatus::Pending);
+        for (a, block) in [(&deep, 10), (&recent, 20), (&reverted, 21)] {
+            store.record_attempt(a).await.expect("record");
+            store
+                .set_attempt_status(a.tx_hash, a.status)
+                .await
+                .expect("status");
+            store
+                .record_costs(&charge(a.account_nonce as u8, block))
+                .await
+                .expect("costs");
+        }
+        store.record_attempt(&pending).await.expect("record");
+        let unfinal = store
+            .unfinal_attempts(Chain::Main, 20)
+            .await
+            .expect("unfinal");
+        assert_eq!(unfinal, vec![(recent, 20), (reverted, 21)]);
+        assert!(
+            store
+                .unfinal_attempts(Chain::Side, 0)
+                .await
+                .expect("unfinal")
+                .is_empty()
+        );
+    }
+
+    on_both_backends!(
+        attempts_round_trip,
+        unfinal_attempts_are_those_mined_at_or_above_a_block,
+    );
 
     #[test]
     fn attempt_statuses_round_trip_through_text() {

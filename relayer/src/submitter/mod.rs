@@ -392,6 +392,8 @@ impl<S: TxSink + 'static> Submitter<S> {
 
     /// Takes back what a previous run left pending: every open attempt is followed again.
     pub async fn resume(&mut self) -> Result<(), SubmitError> {
+        // first, so that a failure here (retried) has added nothing to the in-flight set
+        self.resume_unfinal().await?;
         let open = self.store.open_attempts(self.config.chain).await?;
         let mut by_nonce: BTreeMap<u64, Vec<TxAttempt>> = BTreeMap::new();
         for attempt in open {
@@ -407,45 +409,94 @@ impl<S: TxSink + 'static> Submitter<S> {
             .checked_sub(self.config.tx_timeout)
             .unwrap_or_else(Instant::now);
         for (nonce, attempts) in by_nonce {
-            let Some(latest) = attempts.last() else {
-                continue;
-            };
-            let Some(call) = decode_call(&latest.raw) else {
-                // recorded before raw transactions were kept: only its receipt can settle it
-                tracing::warn!(target: "submitter", chain = %self.config.chain, nonce, tx_hash = %latest.tx_hash,
-                    "an earlier attempt cannot be broadcast again; following its receipt only");
-                continue;
-            };
-            let transfers = self.tokens_of(&latest.transfer_ids).await?;
-            self.in_flight.add(transfers.iter().map(|(id, _)| *id));
-            let kind = latest.kind;
-            self.pending.insert(
-                nonce,
-                Pending {
-                    kind,
-                    to: call.to,
-                    input: call.input,
-                    gas_limit: call.gas_limit,
-                    transfers,
-                    attempts: attempts
-                        .iter()
-                        .map(|a| {
-                            let fees = Fees {
-                                max_fee: a.max_fee_per_gas,
-                                priority: a.max_priority_fee_per_gas,
-                            };
-                            (a.tx_hash, fees, a.raw.clone())
-                        })
-                        .collect(),
-                    last_sent: long_ago,
-                    canceled: call.to == self.account,
-                    warned: false,
-                },
-            );
+            if let Some(pending) = self.pending_of(nonce, &attempts, long_ago).await? {
+                self.in_flight
+                    .add(pending.transfers.iter().map(|(id, _)| *id));
+                self.pending.insert(nonce, pending);
+            }
         }
         if !self.pending.is_empty() {
             tracing::info!(target: "submitter", chain = %self.config.chain, pending = self.pending.len(),
                 "following transactions a previous run left pending");
+        }
+        Ok(())
+    }
+
+    /// One nonce's transaction rebuilt from its recorded attempts (oldest first), or `None`
+    /// when the latest was recorded before raw transactions were kept.
+    async fn pending_of(
+        &self,
+        nonce: u64,
+        attempts: &[TxAttempt],
+        last_sent: Instant,
+    ) -> Result<Option<Pending>, SubmitError> {
+        let Some(latest) = attempts.last() else {
+            return Ok(None);
+        };
+        let Some(call) = decode_call(&latest.raw) else {
+            // recorded before raw transactions were kept: only its receipt can settle it
+            tracing::warn!(target: "submitter", chain = %self.config.chain, nonce, tx_hash = %latest.tx_hash,
+                "an earlier attempt cannot be broadcast again; following its receipt only");
+            return Ok(None);
+        };
+        let transfers = self.tokens_of(&latest.transfer_ids).await?;
+        Ok(Some(Pending {
+            kind: latest.kind,
+            to: call.to,
+            input: call.input,
+            gas_limit: call.gas_limit,
+            transfers,
+            attempts: attempts
+                .iter()
+                .map(|a| {
+                    let fees = Fees {
+                        max_fee: a.max_fee_per_gas,
+                        priority: a.max_priority_fee_per_gas,
+                    };
+                    (a.tx_hash, fees, a.raw.clone())
+                })
+                .collect(),
+            last_sent,
+            canceled: call.to == self.account,
+            warned: false,
+        }))
+    }
+
+    /// Takes back what a previous run saw mined but not yet `confirmations` deep, so that a
+    /// reorg dropping it after the restart is noticed as it would have been before: it is
+    /// watched again, and sent again if dropped. Its charge stands as recorded; one that
+    /// landed elsewhere meanwhile is charged again where it landed once final.
+    async fn resume_unfinal(&mut self) -> Result<(), SubmitError> {
+        let head = self.sink.head().await?;
+        let from = (head + 1).saturating_sub(self.config.confirmations.max(1));
+        let unfinal = self.store.unfinal_attempts(self.config.chain, from).await?;
+        for (attempt, block) in unfinal {
+            if attempt.account != self.account {
+                continue;
+            }
+            let nonce = attempt.account_nonce;
+            let Some(pending) = self
+                .pending_of(nonce, std::slice::from_ref(&attempt), Instant::now())
+                .await?
+            else {
+                continue;
+            };
+            let recorded = Mined {
+                tx_hash: attempt.tx_hash,
+                success: attempt.status == AttemptStatus::Mined,
+                gas_used: 0,
+                effective_gas_price: 0,
+                block,
+            };
+            let charged = match self.sink.receipt(attempt.tx_hash).await? {
+                Some(now) if now.block == block => now,
+                _ => recorded,
+            };
+            self.settled.insert(nonce, (pending, charged));
+        }
+        if !self.settled.is_empty() {
+            tracing::info!(target: "submitter", chain = %self.config.chain, unfinal = self.settled.len(),
+                "watching transactions a previous run saw mined until they are final");
         }
         Ok(())
     }

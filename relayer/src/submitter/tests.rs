@@ -528,3 +528,40 @@ async fn a_submitter_aborted_inside_a_slow_broadcast_sends_nothing_afterwards() 
     standby.step().await.expect("step");
     assert_eq!(r.store.cost_entries().await.expect("costs").len(), 1);
 }
+
+/// Mined and charged, then the relayer restarts before the transaction is final, and a reorg
+/// drops it: the new run watches what the old one saw mined (it is persisted) and sends it
+/// again, charged once. Before, a restart forgot it and the transfers stayed "done" with
+/// their transaction gone.
+#[tokio::test]
+async fn a_reorg_after_a_restart_still_finds_what_mined_before_it() {
+    let r = rig().await;
+    let mut old = r.submitter(config(8, Duration::from_secs(60), CAP));
+    queue(&mut old, [request(1)]);
+    old.step().await.expect("send");
+    let first = r.chain.mine();
+    old.step().await.expect("settle");
+    assert_eq!(r.store.cost_entries().await.expect("costs").len(), 1);
+    drop(old); // restarted before the transaction is 3 blocks deep
+
+    let mut new = r.submitter(config(8, Duration::from_secs(60), CAP));
+    new.resume().await.expect("resume");
+    assert_eq!(new.settled.len(), 1, "watched until final");
+    r.chain.reorg_out(1);
+    new.step().await.expect("notice the reorg");
+    assert!(r.store.cost_entries().await.expect("costs").is_empty());
+    assert_eq!(status_of(&r.store, first[0]).await, AttemptStatus::Pending);
+    assert_eq!(r.chain.pool_nonces(), vec![0], "sent again under its nonce");
+    let again = r.chain.mine();
+    assert_eq!(again, first, "the same signed transaction");
+    new.step().await.expect("settle");
+    assert_eq!(r.store.cost_entries().await.expect("costs").len(), 1);
+
+    // once final, a restart has nothing to watch
+    r.chain.mine_empty(3);
+    new.step().await.expect("finalize");
+    drop(new);
+    let mut last = r.submitter(config(8, Duration::from_secs(60), CAP));
+    last.resume().await.expect("resume");
+    assert!(last.settled.is_empty());
+}
