@@ -11,7 +11,7 @@
 //! A query parameter this API does not know, given twice, or malformed is a 400 whose JSON
 //! names it: a typo (`adress=`) must not quietly return every transfer.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::sync::Arc;
 
 use alloy::primitives::{Address, B256};
 use axum::{
@@ -24,7 +24,6 @@ use axum::{
 };
 use serde_json::{Value, json};
 use tokio::sync::watch;
-use tokio_util::sync::CancellationToken;
 
 use super::limit::{RateLimiter, guard};
 use crate::{
@@ -200,20 +199,6 @@ pub fn router(state: ApiState, limiter: Arc<RateLimiter>) -> Router {
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such endpoint", None) })
         .with_state(state)
         .layer(middleware::from_fn_with_state(limiter, guard))
-}
-
-/// Serves until `shutdown`, with each client's address for the rate limit.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    router: Router,
-    shutdown: CancellationToken,
-) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown.cancelled_owned())
-    .await
 }
 
 fn error(status: StatusCode, message: &str, parameter: Option<&str>) -> Response {

@@ -2,9 +2,10 @@
 //! refusal a 400 naming its parameter, 404 for an unknown id, bodies refused, and the rate
 //! limit answering 429 with `Retry-After`.
 
-use std::time::Duration;
+use std::{net::SocketAddr, time::Duration};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_util::sync::CancellationToken;
 
 use super::*;
 use crate::{config::RateLimit, store::testing::*};
@@ -66,7 +67,12 @@ async fn serve_api(store: Store, limit: RateLimit) -> (SocketAddr, CancellationT
         Arc::new(RateLimiter::new(limit)),
     );
     let shutdown = CancellationToken::new();
-    tokio::spawn(serve(listener, router, shutdown.clone()));
+    tokio::spawn(crate::index::server::serve(
+        listener,
+        router,
+        crate::index::server::Limits::PUBLIC,
+        shutdown.clone(),
+    ));
     (addr, shutdown)
 }
 

@@ -5,8 +5,14 @@
 //! without changing anything) are dropped, and if none is, newcomers share one bucket, so a
 //! flood of addresses throttles itself rather than the process's memory.
 //!
-//! The client address is the TCP peer: behind a reverse proxy every client is the proxy, so
-//! run the index without one or rate-limit at the proxy.
+//! The client is the TCP peer's address, an IPv6 peer by its /64: one host is routinely given
+//! a whole /64, so keying by full IPv6 address would give one attacker 2^64 fresh buckets (and
+//! fill the table in a blink). Behind a reverse proxy every client is the proxy, so run the
+//! index without one or rate-limit at the proxy.
+//!
+//! The table is swept for full buckets at most once per [`SWEEP_EVERY`], not at every
+//! newcomer once it is full: a flood of new addresses would otherwise make each request scan
+//! the whole table. Between sweeps, newcomers share the overflow bucket.
 
 use std::{
     collections::HashMap,
@@ -24,6 +30,24 @@ use axum::{
 };
 
 use crate::config::RateLimit;
+
+/// Least time between two sweeps of a full client table.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(1);
+
+/// Whom a bucket belongs to: an IPv4 address, or an IPv6 /64 (an IPv4-mapped IPv6 address is
+/// its IPv4 address).
+pub fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let prefix = u128::from(v6) & !u128::from(u64::MAX);
+                IpAddr::V6(std::net::Ipv6Addr::from(prefix))
+            }
+        },
+    }
+}
 
 /// Longest a request may take before it is answered 503.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -43,6 +67,8 @@ pub struct RateLimiter {
     buckets: Mutex<HashMap<IpAddr, Bucket>>,
     /// Shared by the newcomers while the table is full of active clients.
     overflow: Mutex<Option<Bucket>>,
+    /// When the full table was last swept.
+    swept: Mutex<Option<Instant>>,
 }
 
 impl RateLimiter {
@@ -53,14 +79,20 @@ impl RateLimiter {
             clients: usize::try_from(limit.clients).unwrap_or(usize::MAX),
             buckets: Mutex::new(HashMap::new()),
             overflow: Mutex::new(None),
+            swept: Mutex::new(None),
         }
     }
 
     /// Takes a token for `client` at `now`, or says how long until one is there.
     pub fn take(&self, client: IpAddr, now: Instant) -> Result<(), Duration> {
+        let client = client_key(client);
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if !buckets.contains_key(&client) && buckets.len() >= self.clients {
-            buckets.retain(|_, b| self.refill(*b, now).tokens < self.burst);
+            let mut swept = self.swept.lock().unwrap_or_else(|p| p.into_inner());
+            if swept.is_none_or(|at| now.saturating_duration_since(at) >= SWEEP_EVERY) {
+                *swept = Some(now);
+                buckets.retain(|_, b| self.refill(*b, now).tokens < self.burst);
+            }
         }
         if let Some(bucket) = buckets.get_mut(&client) {
             return self.spend(bucket, now);
@@ -179,6 +211,56 @@ mod tests {
         assert_eq!(l.take(ip(2), t0), Ok(()));
         assert_eq!(l.take(ip(1), t0 + Duration::from_millis(500)), Ok(()));
         assert!(l.take(ip(1), t0 + Duration::from_millis(500)).is_err());
+    }
+
+    /// One host's /64 is one client: walking its addresses gives no fresh bucket. Another /64
+    /// is another client; an IPv4-mapped address is its IPv4 address.
+    #[test]
+    fn an_ipv6_client_is_its_slash_64() {
+        let l = limiter(1, 2, 16);
+        let t0 = Instant::now();
+        let host = |low: u64| {
+            IpAddr::V6(std::net::Ipv6Addr::from(
+                (0x2001_0db8_0000_0001u128 << 64) | u128::from(low),
+            ))
+        };
+        assert_eq!(l.take(host(1), t0), Ok(()));
+        assert_eq!(l.take(host(2), t0), Ok(()));
+        assert!(
+            l.take(host(u64::MAX), t0).is_err(),
+            "the same /64: its burst is spent"
+        );
+        let other = IpAddr::V6(std::net::Ipv6Addr::from(0x2001_0db8_0000_0002u128 << 64));
+        assert_eq!(l.take(other, t0), Ok(()));
+        assert_eq!(l.tracked(), 2);
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().expect("address");
+        assert_eq!(
+            client_key(mapped),
+            "192.0.2.7".parse::<IpAddr>().expect("address")
+        );
+    }
+
+    /// A flood of newcomers against a full table sweeps it at most once per second, not once
+    /// per request: 100,000 newcomers in one second cost one scan.
+    #[test]
+    fn a_full_table_is_swept_at_most_once_per_second() {
+        let l = limiter(1, 1, 1_000);
+        let t0 = Instant::now();
+        for n in 0..1_000 {
+            let _ = l.take(ip(n), t0);
+        }
+        // all active (their one token spent): a sweep frees none; later newcomers share
+        let t1 = t0 + Duration::from_millis(1);
+        for n in 1_000..101_000 {
+            let _ = l.take(ip(n), t1);
+        }
+        assert_eq!(l.tracked(), 1_000);
+        assert_eq!(*l.swept.lock().expect("lock"), Some(t1));
+        // a second later the table is swept again, and full buckets make room
+        let t2 = t1 + Duration::from_secs(1);
+        assert_eq!(l.take(ip(200_000), t2), Ok(()));
+        assert_eq!(*l.swept.lock().expect("lock"), Some(t2));
+        assert_eq!(l.tracked(), 1);
     }
 
     #[test]

@@ -17,6 +17,7 @@
 pub mod api;
 pub mod limit;
 pub mod overview;
+pub mod server;
 
 use std::sync::Arc;
 
@@ -113,7 +114,7 @@ pub async fn run(config: IndexConfig, shutdown: CancellationToken) -> Result<(),
     );
     let token = shutdown.clone();
     tasks.spawn(async move {
-        let served = api::serve(listener, router, token).await;
+        let served = server::serve(listener, router, server::Limits::PUBLIC, token).await;
         ("http", served.map_err(|e| e.to_string()))
     });
     node::supervise(tasks, work, shutdown, "transfer index").await

@@ -140,7 +140,7 @@ pub struct IndexPage {
 }
 
 /// A bound parameter of a built query.
-enum Arg {
+pub(super) enum Arg {
     Text(String),
     Int(i64),
 }
@@ -170,6 +170,70 @@ const INDEXED: &str = "SELECT y.*, CASE \
      END AS approvals \
      FROM transfers t) y";
 
+/// The SQL of one index page and its arguments, in order.
+pub(super) fn page_query(
+    filter: &IndexFilter,
+    after: Option<PageCursor>,
+    limit: u32,
+) -> (String, Vec<Arg>) {
+    let mut args = Vec::new();
+    let mut conditions = Vec::new();
+    let mut arg = |value: Arg| {
+        args.push(value);
+        format!("${}", args.len())
+    };
+    if let Some(id) = filter.id {
+        conditions.push(format!(
+            "x.id = {}",
+            arg(Arg::Text(hex::encode_prefixed(id)))
+        ));
+    }
+    if let Some(tx) = filter.tx {
+        let p = arg(Arg::Text(hex::encode_prefixed(tx)));
+        // the ids first, each from its own index (source_tx, executions by tx), then
+        // the rows by primary key: an OR across the two tables scanned every transfer
+        conditions.push(format!(
+            "x.id IN (SELECT s.id FROM transfers s WHERE s.source_tx = {p} \
+             UNION SELECT e.transfer_id FROM executions e WHERE e.tx_hash = {p})"
+        ));
+    }
+    if let Some(address) = filter.address {
+        let p = arg(Arg::Text(hex::encode_prefixed(address)));
+        conditions.push(format!("(x.sender = {p} OR x.recipient = {p})"));
+    }
+    if let Some(token) = filter.token {
+        let p = arg(Arg::Text(hex::encode_prefixed(token)));
+        conditions.push(format!("x.token = {p}"));
+    }
+    if let Some(state) = filter.state {
+        let p = arg(Arg::Text(state.as_str().into()));
+        conditions.push(format!("x.index_state = {p}"));
+    }
+    if let Some(direction) = filter.direction {
+        let p = arg(Arg::Text(direction.as_str().into()));
+        conditions.push(format!("x.direction = {p}"));
+    }
+    if let Some(cursor) = after {
+        let time = arg(Arg::Int(cursor.time));
+        let id = arg(Arg::Text(hex::encode_prefixed(cursor.id)));
+        conditions.push(format!(
+            "(x.source_time < {time} OR (x.source_time = {time} AND x.id < {id}))"
+        ));
+    }
+    // one more than asked: whether a next page exists, without a second query
+    let limit_param = arg(Arg::Int(i64::from(limit) + 1));
+    let filter_sql = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    };
+    let sql = format!(
+        "SELECT * FROM ({INDEXED}) x {filter_sql} \
+         ORDER BY x.source_time DESC, x.id DESC LIMIT {limit_param}"
+    );
+    (sql, args)
+}
+
 impl Store {
     /// Up to `limit` transfers matching `filter`, newest first, starting after `after`.
     pub async fn index_page(
@@ -178,59 +242,7 @@ impl Store {
         after: Option<PageCursor>,
         limit: u32,
     ) -> Result<IndexPage, StoreError> {
-        let mut args = Vec::new();
-        let mut conditions = Vec::new();
-        let mut arg = |value: Arg| {
-            args.push(value);
-            format!("${}", args.len())
-        };
-        if let Some(id) = filter.id {
-            conditions.push(format!(
-                "x.id = {}",
-                arg(Arg::Text(hex::encode_prefixed(id)))
-            ));
-        }
-        if let Some(tx) = filter.tx {
-            let p = arg(Arg::Text(hex::encode_prefixed(tx)));
-            conditions.push(format!(
-                "(x.source_tx = {p} OR EXISTS (SELECT 1 FROM executions e \
-                 WHERE e.tx_hash = {p} AND e.transfer_id = x.id))"
-            ));
-        }
-        if let Some(address) = filter.address {
-            let p = arg(Arg::Text(hex::encode_prefixed(address)));
-            conditions.push(format!("(x.sender = {p} OR x.recipient = {p})"));
-        }
-        if let Some(token) = filter.token {
-            let p = arg(Arg::Text(hex::encode_prefixed(token)));
-            conditions.push(format!("x.token = {p}"));
-        }
-        if let Some(state) = filter.state {
-            let p = arg(Arg::Text(state.as_str().into()));
-            conditions.push(format!("x.index_state = {p}"));
-        }
-        if let Some(direction) = filter.direction {
-            let p = arg(Arg::Text(direction.as_str().into()));
-            conditions.push(format!("x.direction = {p}"));
-        }
-        if let Some(cursor) = after {
-            let time = arg(Arg::Int(cursor.time));
-            let id = arg(Arg::Text(hex::encode_prefixed(cursor.id)));
-            conditions.push(format!(
-                "(x.source_time < {time} OR (x.source_time = {time} AND x.id < {id}))"
-            ));
-        }
-        // one more than asked: whether a next page exists, without a second query
-        let limit_param = arg(Arg::Int(i64::from(limit) + 1));
-        let filter_sql = if conditions.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", conditions.join(" AND "))
-        };
-        let sql = format!(
-            "SELECT * FROM ({INDEXED}) x {filter_sql} \
-             ORDER BY x.source_time DESC, x.id DESC LIMIT {limit_param}"
-        );
+        let (sql, args) = page_query(filter, after, limit);
         let mut query = sqlx::query(&sql);
         for value in args {
             query = match value {
