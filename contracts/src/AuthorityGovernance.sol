@@ -28,8 +28,26 @@ interface IGuardedOperational {
 ///
 /// Floors a captured quorum cannot lower: the delay never goes below `minDelay` (fixed at
 /// deployment); the member threshold is always a strict majority of the members; any member or
-/// guardian can cancel a proposal before it runs (but nobody can veto their own removal); and
-/// while the bridge is paused only proposals that unpause or take keys away execute.
+/// guardian can cancel a proposal before it runs, except a removal of a canceller (a member
+/// here, a guardian on the Operational contract), which only its proposer can cancel; at most
+/// one removal of a canceller executes per `delay`; and while the bridge is paused only
+/// proposals that unpause or take keys away execute.
+///
+/// Two stolen keys, a member M and a guardian G. Their best strategy: cancel every proposal
+/// they can, each other's removal first. They cannot cancel a removal (of each other or of
+/// themselves) that an honest member proposed, so the honest majority removes both, one
+/// `delay` apart: their veto ends two delays after the removals reach the threshold, and
+/// from then on everything executes. (Were removals cancelable by any key, the two would
+/// shield each other and freeze governance for good.)
+///
+/// A captured quorum facing k honest cancellers (members outside it, and guardians). Its
+/// best strategy: propose every canceller's removal at once (nobody else can cancel those),
+/// execute them as fast as allowed, and propose what it is after (unpause, new validators) in
+/// the block the last honest canceller goes. One removal per delay takes k delays to strip
+/// them all; until then any honest key left cancels each of its other proposals and a guardian
+/// keeps the bridge paused; so its first uncancelable proposal executes no sooner than
+/// (k + 1) × `delay` after the removals were proposed. (Were removals cancelable by nobody and
+/// not spaced out, two timelocks would strip every veto.)
 contract AuthorityGovernance is EIP712 {
     uint256 public constant MAX_MEMBERS = 32;
     /// @notice No deployment may set a floor (or a delay) shorter than this.
@@ -76,6 +94,8 @@ contract AuthorityGovernance is EIP712 {
     address private _binder;
     /// @notice Number of proposals created; the next proposal's nonce.
     uint256 public proposalCount;
+    /// @notice When the latest removal of a canceller (member or guardian) executed; 0: never.
+    uint256 public lastCancellerRemoval;
 
     mapping(bytes32 => Proposal) private _proposals;
     mapping(bytes32 => mapping(address => bool)) public hasVoted;
@@ -107,6 +127,8 @@ contract AuthorityGovernance is EIP712 {
     error ThresholdNotMet(bytes32 id, uint256 votes, uint256 threshold);
     error NotCanceller(address account);
     error CannotCancelOwnRemoval(address account);
+    error RemovalNotCancelable(bytes32 id, address account);
+    error RemovalTooSoon(bytes32 id, uint256 notBefore);
     error HeldByPause(bytes32 id);
     error NotBinder(address account);
     error InvalidVoteSignature();
@@ -181,29 +203,46 @@ contract AuthorityGovernance is EIP712 {
 
     /// @notice Executes a queued proposal after its ETA and before it expires. Anyone may call;
     /// the votes of members removed since are not counted. While the bridge is paused only the
-    /// proposals `allowedWhilePaused` lists run.
+    /// proposals `allowedWhilePaused` lists run. A removal of a canceller (`removeMember` here,
+    /// `removeGuardian` on the Operational contract) runs at least `delay` after the previous
+    /// one, else it reverts with `RemovalTooSoon` and the time it may run (it stays ready): a
+    /// captured quorum strips k honest cancellers in no less than k delays, one at a time, and
+    /// each remaining one keeps cancelling its other proposals meanwhile (see the contract notes).
     function execute(bytes32 id) external {
         Proposal storage p = _proposals[id];
         State s = state(id);
         if (s != State.Ready) revert NotReady(id, s, p.eta);
         uint256 votes = currentVotes(id);
         if (votes < threshold) revert ThresholdNotMet(id, votes, threshold);
-        if (_bridgePaused() && !allowedWhilePaused(p.target, p.data)) revert HeldByPause(id);
+        bytes memory data = p.data;
+        if (_bridgePaused() && !allowedWhilePaused(p.target, data)) revert HeldByPause(id);
+        if (_removesCanceller(p.target, data)) {
+            uint256 last = lastCancellerRemoval;
+            if (last != 0 && block.timestamp < last + delay) revert RemovalTooSoon(id, last + delay);
+            lastCancellerRemoval = block.timestamp;
+        }
         p.executed = true;
-        Address.functionCall(p.target, p.data);
+        Address.functionCall(p.target, data);
         emit ProposalExecuted(id);
     }
 
     /// @notice Cancels a proposal that has not been executed: its proposer, any member or any
     /// guardian may (one honest key is enough to stop a captured quorum during the timelock).
-    /// Nobody but the proposer can cancel a proposal that removes or rotates themselves, so a
-    /// stolen member or guardian key cannot veto its own removal.
+    /// Two exceptions. Nobody but the proposer can cancel a proposal that removes or rotates
+    /// themselves (`CannotCancelOwnRemoval`). And nobody but the proposer can cancel a removal
+    /// of a canceller, a member (`removeMember`) or a guardian (`removeGuardian`):
+    /// `RemovalNotCancelable`. So two stolen keys, a member and a guardian, cannot shield each
+    /// other from removal, and their best move (cancelling everything else) lasts until the
+    /// honest majority has removed both, two delays; against a captured quorum this costs the
+    /// honest keys their veto over their own removals, which `execute` spaces one `delay` apart.
     function cancel(bytes32 id) external {
         Proposal storage p = _proposals[id];
         if (p.createdAt == 0) revert UnknownProposal(id);
         if (msg.sender != p.proposer) {
             if (!isMember[msg.sender] && !_isGuardian(msg.sender)) revert NotCanceller(msg.sender);
-            if (_removes(p.target, p.data, msg.sender)) revert CannotCancelOwnRemoval(msg.sender);
+            bytes memory data = p.data;
+            if (_removes(p.target, data, msg.sender)) revert CannotCancelOwnRemoval(msg.sender);
+            if (_removesCanceller(p.target, data)) revert RemovalNotCancelable(id, msg.sender);
         }
         State s = state(id);
         if (s == State.Executed || s == State.Canceled || s == State.Expired) revert NotVoting(id, s);
@@ -349,6 +388,16 @@ contract AuthorityGovernance is EIP712 {
 
     function _bridgePaused() private view returns (bool) {
         return address(operational) != address(0) && operational.paused();
+    }
+
+    /// @dev Whether calling `target` with `data` takes a canceller away for good: removes a
+    /// member (here) or a guardian (on the Operational contract). A rotation replaces its key
+    /// and stays cancelable by everyone else.
+    function _removesCanceller(address target, bytes memory data) private view returns (bool) {
+        if (data.length < 4) return false;
+        bytes4 selector = bytes4(data);
+        if (target == address(this)) return selector == this.removeMember.selector;
+        return target == address(operational) && selector == IGuardedOperational.removeGuardian.selector;
     }
 
     /// @dev Whether calling `target` with `data` removes or rotates away `account` as a member

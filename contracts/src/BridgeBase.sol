@@ -16,6 +16,12 @@ import {Transfer, TransferHash} from "./Transfer.sol";
 /// inbound side of the limits: a rolling cap per token on what arrives, and a delay for large
 /// transfers during which any guardian can hold them and governance can cancel them.
 ///
+/// The inbound cap bounds what arrives, queued or not: every payout (a release or mint now, or
+/// `executeQueued` later) is charged to the token's bucket when it pays, so over any span of t
+/// seconds at most `cap + t × cap / window` arrives. A stolen validator set's best strategy is
+/// to sign transfers to itself and execute each the moment it may: it gets the bucket, and
+/// large transfers only wait longer for it (giving guardians the delay to hold them).
+///
 /// Everything a release or a vote reads about the set lives in one storage slot (`_config`):
 /// the address of the validator-set data contract, the threshold, the set size, the set version
 /// and the pause and live flags.
@@ -44,14 +50,14 @@ abstract contract BridgeBase is Governed, EIP712, ReentrancyGuardTransient {
         uint32 delay; // seconds a transfer above `large` waits
         // slot 1: settings, read-only on the hot path
         uint112 cap; // most that arrives per `window` (refilled continuously); 0: inbound off
-        uint112 large; // transfers above this wait `delay` instead of using the bucket
+        uint112 large; // transfers above this wait `delay`, then use the bucket
         uint32 window;
     }
 
     /// @notice What happens to an inbound transfer that a threshold of validators approved.
     enum Inflow {
         Now, // pay out now; the bucket was charged
-        Delayed, // above the large-transfer size: queued for `delay`
+        Delayed, // above the large-transfer size: queued for `delay`, charged when it executes
         RateLimited, // the bucket holds less than the amount: try again later
         Disabled // governance has not opened (or has closed) inbound for this token
     }
@@ -290,8 +296,8 @@ abstract contract BridgeBase is Governed, EIP712, ReentrancyGuardTransient {
 
     /// @notice Opens, retunes or closes (`cap` 0) inbound transfers of `token`: at most `cap`
     /// arrives per `window` seconds (refilled continuously); a transfer above `large` waits
-    /// `delay` seconds, during which any guardian can hold it and governance can cancel it.
-    /// `large` may not exceed `cap`, so every amount either fits a full bucket or waits. Only
+    /// `delay` seconds, during which any guardian can hold it and governance can cancel it, and
+    /// is charged to the bucket when it executes (one above `cap` waits for a larger cap). Only
     /// the first opening fills the bucket; afterwards it keeps what it held (never more than the
     /// new cap), so re-setting, or closing and reopening, is no way to refill it.
     function setInboundLimits(address token, uint256 cap, uint256 window, uint256 large, uint256 delay)
@@ -365,12 +371,17 @@ abstract contract BridgeBase is Governed, EIP712, ReentrancyGuardTransient {
     }
 
     /// @dev Charges an inbound transfer of `amount` to `token`'s limits. Writes the bucket only
-    /// when the transfer passes now. Returns what to do and what the bucket held.
-    function _chargeInbound(address token, uint256 amount) internal returns (Inflow, uint256 available) {
+    /// when the transfer passes now. Returns what to do and what the bucket held. A transfer
+    /// above the large size is not charged here but when it executes (`waited`), against the
+    /// limits as they are then. Charging at queue time instead would let a stolen set's queued
+    /// forgeries (held by guardians, canceled by governance) keep the capacity honest transfers
+    /// need for as long as they wait, and limits changed during the delay (closed inbound, a
+    /// lower cap) would need checking at execution anyway; charging at both would count twice.
+    function _chargeInbound(address token, uint256 amount, bool waited) internal returns (Inflow, uint256 available) {
         InboundLimit storage s = _inbound[token];
         InboundLimit memory l = s;
         if (l.cap == 0) return (Inflow.Disabled, 0);
-        if (amount > l.large) return (Inflow.Delayed, 0);
+        if (!waited && amount > l.large) return (Inflow.Delayed, 0);
         available = _refilled(l);
         if (amount > available) return (Inflow.RateLimited, available);
         s.available = uint112(available - amount);
@@ -401,13 +412,18 @@ abstract contract BridgeBase is Governed, EIP712, ReentrancyGuardTransient {
         emit TransferQueued(id, nonce, eta);
     }
 
-    /// @dev Marks queued transfer `id` executed; reverts unless its delay passed and it is
-    /// neither held nor canceled nor executed.
-    function _takeQueued(bytes32 id) internal {
+    /// @dev Marks queued transfer `id` (of `amount` of `token`) executed and charges it to the
+    /// inbound bucket; reverts unless its delay passed, it is neither held nor canceled nor
+    /// executed, and it fits the inbound limits as they are now (`InboundDisabled` when closed,
+    /// `RateLimited` when the bucket holds too little). A revert leaves it queued, to retry.
+    function _takeQueued(bytes32 id, address token, uint256 amount) internal {
         uint256 q = _openQueued(id);
         if (q & QUEUE_HELD != 0) revert TransferOnHold(id);
         uint256 eta = uint64(q);
         if (block.timestamp < eta) revert TooEarly(id, eta);
+        (Inflow inflow, uint256 available) = _chargeInbound(token, amount, true);
+        if (inflow == Inflow.Disabled) revert InboundDisabled(token);
+        if (inflow == Inflow.RateLimited) revert RateLimited(amount, available);
         _queue[id] = q | QUEUE_EXECUTED;
     }
 

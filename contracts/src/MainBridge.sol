@@ -18,6 +18,18 @@ import {Transfer, TransferHash} from "./Transfer.sol";
 contract MainBridge is BridgeBase {
     using SafeERC20 for IERC20;
 
+    /// @notice Gas each withdrawal of a `releaseBatch` may spend in its own call frame: more
+    /// than twice an honest one at 32 signatures (about 200k), room for a token with hooks, and
+    /// the most one hostile withdrawal costs a batch. A withdrawal that needs more is skipped
+    /// in batches and goes through `release`, which has no such cap.
+    uint256 public constant RELEASE_ENTRY_GAS = 500_000;
+    /// @dev Most revert data a skipped withdrawal's `ReleaseSkipped` carries: its selector and
+    /// seven words, enough for every error of this contract and of the tokens' usual ones.
+    uint256 private constant SKIP_REASON_BYTES = 256;
+    /// @dev Gas `releaseBatch` keeps besides an entry's budget: the call itself, and the skip
+    /// event and loop after an entry that used all of it.
+    uint256 private constant ENTRY_RESERVE_GAS = 30_000;
+
     /// @notice The SideBridge on the other chain; never a recipient of a lock.
     address public sideBridge;
     /// @notice The SideBridge's EIP-712 domain separator: a deposit's id is its transfer hashed
@@ -45,7 +57,8 @@ contract MainBridge is BridgeBase {
         uint64 indexed nonce, bytes32 indexed transferId, address indexed recipient, address token, uint256 amount
     );
     /// @notice A withdrawal in a `releaseBatch` was not released; the others were. `reason` is
-    /// the revert data its own `release` would have given.
+    /// the revert data its own `release` would have given, cut to its first 256 bytes (empty
+    /// when it ran out of its `RELEASE_ENTRY_GAS`).
     event ReleaseSkipped(uint64 indexed nonce, bytes32 indexed transferId, bytes reason);
     event SideBridgeSet(address sideBridge);
 
@@ -60,6 +73,8 @@ contract MainBridge is BridgeBase {
     error SideBridgeNotSet();
     error OnlyBatch();
     error LengthMismatch();
+    /// @notice `releaseBatch` had too little gas left to give entry `index` its whole budget.
+    error BatchGasTooLow(uint256 index);
 
     /// @notice Where a withdrawal stands on this chain, for relayers asking about many at once.
     struct ReleaseStatus {
@@ -168,8 +183,8 @@ contract MainBridge is BridgeBase {
 
     /// @notice Pays out a withdrawal signed by at least `threshold` distinct current validators.
     /// Within the token's inbound limits it pays at once; above the large-transfer size it is
-    /// queued (`executeQueued` pays it after the delay); over the rolling cap it reverts with
-    /// `RateLimited` and can be sent again once the bucket refills.
+    /// queued (`executeQueued` pays it after the delay, from the bucket then); over the rolling
+    /// cap it reverts with `RateLimited` and can be sent again once the bucket refills.
     /// @param t The transfer, as burned on the side chain.
     /// @param signatures Concatenated 65-byte `r‖s‖v` signatures over the transfer's EIP-712
     /// digest, ordered by strictly ascending signer address.
@@ -181,6 +196,26 @@ contract MainBridge is BridgeBase {
     /// signatures exactly as `release` checks it. One that would revert (already released,
     /// over the cap, a token that does not pay, ...) is skipped with `ReleaseSkipped` and the
     /// others go through. Returns how many were released or queued.
+    ///
+    /// Each withdrawal runs in its own call frame with at most `RELEASE_ENTRY_GAS`, and of its
+    /// revert data at most 256 bytes are copied. The batch reverts (`BatchGasTooLow`) rather
+    /// than start a withdrawal with less than its whole budget, so a gas limit of 21,000 plus
+    /// calldata plus n × (`RELEASE_ENTRY_GAS` × 64/63 + 30,000) runs every withdrawal whatever the
+    /// others do, and a gas estimate never settles on a limit that starves an honest one.
+    ///
+    /// Against it, a recipient with hooks (through a token that calls it on transfer) or a
+    /// hostile token has three moves. (1) Revert with as much data as its gas builds: the batch
+    /// copies 256 bytes of it, the callee paid for the rest. (2) Burn every unit of gas it gets:
+    /// that is `RELEASE_ENTRY_GAS`, not 63/64 of what the batch had left, so it costs the
+    /// relayer at most that and the withdrawals after it run as if it were absent; its own
+    /// withdrawal is skipped (not processed) and can still go through `release`. (3) Switch
+    /// from cheap to (2) after the relayer estimated the batch: with a gas limit below the
+    /// bound above the batch then reverts as a whole (its withdrawals stay unprocessed, to be
+    /// sent again); a relayer leaving `RELEASE_ENTRY_GAS` of headroom for every withdrawal
+    /// whose recipient or token has code (or could delegate code, EIP-7702) cannot be made to
+    /// revert. Not capping the frame would leave (2) making the batch keep 1/64 of its gas for
+    /// everything after, and reverting nothing on low gas would let an estimate starve honest
+    /// withdrawals of gas and skip them.
     /// @param signatures One packed signature set per transfer, as `release` takes it.
     function releaseBatch(Transfer[] calldata transfers, bytes[] calldata signatures)
         external
@@ -191,11 +226,33 @@ contract MainBridge is BridgeBase {
         if (signatures.length != n) revert LengthMismatch();
         for (uint256 i; i < n; ++i) {
             // each in its own call frame, so a failure undoes exactly that transfer's effects
-            try this.releaseInBatch(transfers[i], signatures[i]) {
+            bytes memory entry = abi.encodeCall(this.releaseInBatch, (transfers[i], signatures[i]));
+            if (gasleft() < RELEASE_ENTRY_GAS + RELEASE_ENTRY_GAS / 63 + ENTRY_RESERVE_GAS) {
+                revert BatchGasTooLow(i);
+            }
+            (bool ok, bytes memory reason) = _callEntry(entry);
+            if (ok) {
                 ++released;
-            } catch (bytes memory reason) {
+            } else {
                 Transfer calldata t = transfers[i];
                 emit ReleaseSkipped(t.nonce, _hashTypedDataV4(TransferHash.hash(t)), reason);
+            }
+        }
+    }
+
+    /// @dev Calls this contract with `data` and at most `RELEASE_ENTRY_GAS`; on failure returns
+    /// the first `SKIP_REASON_BYTES` of the revert data. Never copies more, however much the
+    /// callee returned (a Solidity `catch (bytes memory)` copies it all).
+    function _callEntry(bytes memory data) private returns (bool ok, bytes memory reason) {
+        assembly ("memory-safe") {
+            ok := call(RELEASE_ENTRY_GAS, address(), 0, add(data, 0x20), mload(data), 0, 0)
+            if iszero(ok) {
+                let size := returndatasize()
+                if gt(size, SKIP_REASON_BYTES) { size := SKIP_REASON_BYTES }
+                reason := mload(0x40)
+                mstore(reason, size)
+                returndatacopy(add(reason, 0x20), 0, size)
+                mstore(0x40, add(reason, and(add(size, 63), not(31))))
             }
         }
     }
@@ -246,7 +303,7 @@ contract MainBridge is BridgeBase {
         bytes32 id = _hashTypedDataV4(TransferHash.hash(t));
         _checkQuorum(c, id, signatures);
 
-        (Inflow inflow, uint256 available) = _chargeInbound(t.token, t.amount);
+        (Inflow inflow, uint256 available) = _chargeInbound(t.token, t.amount, false);
         if (inflow == Inflow.Disabled) revert InboundDisabled(t.token);
         if (inflow == Inflow.RateLimited) revert RateLimited(t.amount, available);
 
@@ -259,10 +316,15 @@ contract MainBridge is BridgeBase {
     }
 
     /// @notice Pays out a queued (large) withdrawal once its delay has passed, unless a guardian
-    /// holds it or governance canceled it. Anyone may call.
+    /// holds it or governance canceled it. Anyone may call. What may have changed during the
+    /// delay is checked again: the pause, and the inbound limits, whose bucket it is charged to
+    /// now; one that does not fit reverts (`InboundDisabled`, `RateLimited`) and stays queued.
+    /// The token mapping is not a condition here, as it is not for `release`: unmapping stops
+    /// new locks, and those who already burned still get their tokens back (closing inbound,
+    /// `setInboundLimits` with cap 0, is what stops payouts).
     function executeQueued(Transfer calldata t) external nonReentrant whenActive {
         bytes32 id = _hashTypedDataV4(TransferHash.hash(t));
-        _takeQueued(id);
+        _takeQueued(id, t.token, t.amount);
         _pay(t, id);
     }
 

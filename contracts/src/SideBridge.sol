@@ -186,10 +186,13 @@ contract SideBridge is BridgeBase {
     }
 
     /// @notice Mints a queued (large) deposit once its delay has passed, unless a guardian holds
-    /// it or governance canceled it. Anyone may call.
+    /// it or governance canceled it. Anyone may call. What may have changed during the delay is
+    /// checked again: the pause, the token mapping, and the inbound limits, whose bucket it is
+    /// charged to now; one that does not fit reverts (`TokenNotMapped`, `InboundDisabled`,
+    /// `RateLimited`) and stays queued.
     function executeQueued(Transfer calldata t) external nonReentrant whenActive {
         bytes32 id = _hashTypedDataV4(TransferHash.hash(t));
-        _takeQueued(id);
+        _takeQueued(id, t.token, t.amount);
         address wrapped = operational.localOf(t.token);
         if (wrapped == address(0)) revert TokenNotMapped(t.token);
         _mint(t, id, wrapped);
@@ -283,7 +286,7 @@ contract SideBridge is BridgeBase {
         address wrapped = operational.localOf(t.token);
         if (wrapped == address(0)) return (false, Stall.TokenNotMapped, 0);
         Inflow inflow;
-        (inflow, available) = _chargeInbound(t.token, t.amount);
+        (inflow, available) = _chargeInbound(t.token, t.amount, false);
         if (inflow == Inflow.Disabled) return (false, Stall.InboundDisabled, 0);
         if (inflow == Inflow.RateLimited) return (false, Stall.RateLimited, available);
         _depositDone[t.nonce >> 8] |= 1 << (t.nonce & 0xff);

@@ -94,6 +94,19 @@ abstract contract BridgeTestBase is Test {
         }
     }
 
+    // ---------------------------------------------------------------- governance stand-in
+
+    /// @dev The test contract governs the bridges it deploys (no timelock in unit tests): it
+    /// answers the questions `Governed` asks a governance contract at construction.
+    function minDelay() external pure returns (uint256) {
+        return 1 hours;
+    }
+
+    /// @dev See `minDelay`.
+    function threshold() external pure returns (uint256) {
+        return 1;
+    }
+
     // ---------------------------------------------------------------- keys and signatures
 
     /// @dev `n` keys starting at `base`, sorted by the address they control.
@@ -250,8 +263,8 @@ abstract contract BridgeTestBase is Test {
     }
 
     /// @dev A MainBridge governed by this contract, live at once, with the given set.
-    function _newMainBridge(address[] memory set, uint256 threshold) internal returns (MainBridge) {
-        return new MainBridge(address(this), address(0), opMain, SIDE_CHAIN_ID, set, threshold);
+    function _newMainBridge(address[] memory set, uint256 threshold_) internal returns (MainBridge) {
+        return new MainBridge(address(this), address(0), opMain, SIDE_CHAIN_ID, set, threshold_);
     }
 
     function _one(Transfer memory t) internal pure returns (Transfer[] memory ts) {

@@ -480,17 +480,22 @@ contract GovernanceTest is BridgeTestBase {
         gov.execute(id);
         assertFalse(main.isValidator(outsider));
 
-        // a removed guardian has lost the right
+        // a removed guardian has lost the right (and nobody but its proposer cancels its removal)
         id = _queue(address(main), evil);
         opMain.isGuardian(guardian2);
         bytes32 removal = _queue(address(opMain), abi.encodeCall(Operational.removeGuardian, (guardian2)));
+        vm.prank(guardian);
+        vm.expectRevert(abi.encodeWithSelector(AuthorityGovernance.RemovalNotCancelable.selector, removal, guardian));
+        gov.cancel(removal);
         gov.execute(removal);
         vm.prank(guardian2);
         vm.expectRevert(abi.encodeWithSelector(AuthorityGovernance.NotCanceller.selector, guardian2));
         gov.cancel(id);
     }
 
-    /// @dev A stolen member or guardian key would veto its own removal forever; it cannot.
+    /// @dev A stolen member or guardian key would veto its own removal forever; it cannot. Nor
+    /// can any other member or guardian (a second stolen key shielding the first): only the
+    /// proposer cancels a removal. A rotation stays cancelable by anyone but its subject.
     function test_gov_nobodyCancelsTheirOwnRemoval() public {
         bytes32 memberOut = _queue(address(gov), abi.encodeCall(AuthorityGovernance.removeMember, (members[2])));
         vm.prank(members[2]);
@@ -506,13 +511,33 @@ contract GovernanceTest is BridgeTestBase {
         vm.expectRevert(abi.encodeWithSelector(AuthorityGovernance.CannotCancelOwnRemoval.selector, guardian));
         gov.cancel(guardianOut);
 
-        // others still can, and the removals go through
+        // nor does anyone else but the proposer, and the removals go through
+        vm.prank(members[1]);
+        vm.expectRevert(
+            abi.encodeWithSelector(AuthorityGovernance.RemovalNotCancelable.selector, memberOut, members[1])
+        );
+        gov.cancel(memberOut);
+        vm.prank(guardian2);
+        vm.expectRevert(
+            abi.encodeWithSelector(AuthorityGovernance.RemovalNotCancelable.selector, guardianOut, guardian2)
+        );
+        gov.cancel(guardianOut);
         gov.execute(guardianOut);
         assertFalse(opMain.isGuardian(guardian));
         gov.execute(memberRotated);
         assertFalse(gov.isMember(members[2]));
         assertTrue(gov.isMember(alice));
         assertEq(gov.members().length, 3);
+        // the proposer may withdraw its own removal proposal
+        vm.prank(members[0]);
+        gov.cancel(memberOut);
+        assertEq(uint8(gov.state(memberOut)), uint8(AuthorityGovernance.State.Canceled));
+
+        // others still cancel a rotation
+        bytes32 rotation = _queue(address(gov), abi.encodeCall(AuthorityGovernance.rotateMember, (alice, bob)));
+        vm.prank(guardian2);
+        gov.cancel(rotation);
+        assertEq(uint8(gov.state(rotation)), uint8(AuthorityGovernance.State.Canceled));
     }
 
     // ---------------------------------------------------------------- pause holds (finding 5)
@@ -539,6 +564,12 @@ contract GovernanceTest is BridgeTestBase {
         gov.execute(rotate);
         gov.execute(removeV);
         gov.execute(removeM);
+        // one removal of a canceller per delay
+        vm.expectRevert(
+            abi.encodeWithSelector(AuthorityGovernance.RemovalTooSoon.selector, removeG, block.timestamp + DELAY)
+        );
+        gov.execute(removeG);
+        skip(DELAY);
         gov.execute(removeG);
         assertTrue(main.isValidator(bob));
         assertFalse(main.isValidator(validatorAddrs[0]));

@@ -87,6 +87,7 @@ contract InboundLimitsTest is BridgeTestBase {
         vm.prank(carol);
         main.executeQueued(t);
         assertEq(token.balanceOf(bob), LARGE + 1);
+        assertEq(main.inboundAvailable(address(token)), CAP - LARGE - 1, "charged when it executes");
         vm.expectRevert(abi.encodeWithSelector(BridgeBase.QueueClosed.selector, id));
         main.executeQueued(t);
 
@@ -184,6 +185,77 @@ contract InboundLimitsTest is BridgeTestBase {
         assertEq(token.balanceOf(address(main)), custody - 800e18);
     }
 
+    /// @dev Finding 2: the stolen full set signs many large releases (each above `large`, so
+    /// each used to skip the bucket) and executes every one the moment its delay ends. Each
+    /// execution is now charged to the bucket: at most the cap, then its refill, leaves per
+    /// window, queued or not; what does not fit waits (RateLimited) and is not lost.
+    function test_attack2_stolenSetQueuesManyLargeTransfersButExecutionPaysAtMostCapPerWindow() public {
+        uint256 n = 10;
+        Transfer[] memory forged = new Transfer[](n);
+        for (uint64 i; i < n; ++i) {
+            forged[i] = _withdrawal(i, attacker, 900e18);
+            main.release(forged[i], _signSorted(validatorKeys, main.hashTransfer(forged[i])));
+        }
+        // and one for the rest of custody, above the cap itself
+        Transfer memory all = _withdrawal(uint64(n), attacker, token.balanceOf(address(main)) - n * 900e18);
+        main.release(all, _signSorted(validatorKeys, main.hashTransfer(all)));
+        assertEq(token.balanceOf(attacker), 0, "everything queued");
+
+        skip(DELAY);
+        uint256 start = block.timestamp;
+        // the attacker executes whatever it can, every 100 seconds, for three windows
+        for (uint256 round; round <= 30; ++round) {
+            for (uint256 i; i <= n; ++i) {
+                Transfer memory t = i < n ? forged[i] : all;
+                try main.executeQueued(t) {} catch {}
+            }
+            uint256 elapsed = block.timestamp - start;
+            assertLe(token.balanceOf(attacker), CAP + elapsed * CAP / WINDOW, "cap plus refill bounds the outflow");
+            skip(100);
+        }
+        // 3,000 seconds refill three caps: four transfers of 900 in all, the fifth waits
+        assertEq(token.balanceOf(attacker), 4 * 900e18);
+        bytes32 waiting = main.hashTransfer(forged[4]);
+        (, bool held, bool canceled, bool executed) = main.queuedTransfer(waiting);
+        assertFalse(held || canceled || executed, "a transfer that did not fit is still queued");
+        uint256 available = main.inboundAvailable(address(token));
+        vm.expectRevert(abi.encodeWithSelector(BridgeBase.RateLimited.selector, 900e18, available));
+        main.executeQueued(forged[4]);
+        // one above the cap never fits a bucket; it waits for governance
+        skip(WINDOW);
+        vm.expectRevert(abi.encodeWithSelector(BridgeBase.RateLimited.selector, all.amount, CAP));
+        main.executeQueued(all);
+        // a guardian holds the rest, governance cancels it
+        vm.prank(guardian);
+        main.holdTransfer(main.hashTransfer(all));
+        main.cancelTransfer(main.hashTransfer(all));
+        assertEq(token.balanceOf(attacker), 4 * 900e18);
+    }
+
+    /// @dev Governance closes inbound while a large release waits (the validator set is
+    /// suspected): its execution is refused, and it is not lost when inbound reopens.
+    function test_inbound_queuedThenInboundClosedExecuteRefusesUntilReopened() public {
+        Transfer memory t = _release(0, bob, 500e18);
+        bytes32 id = main.hashTransfer(t);
+        main.setInboundLimits(address(token), 0, 0, 0, 0);
+        skip(DELAY);
+        vm.expectRevert(abi.encodeWithSelector(BridgeBase.InboundDisabled.selector, address(token)));
+        main.executeQueued(t);
+        (,,, bool executed) = main.queuedTransfer(id);
+        assertFalse(executed);
+        assertEq(token.balanceOf(bob), 0);
+
+        // a pause is re-checked too
+        main.setInboundLimits(address(token), CAP, WINDOW, LARGE, DELAY);
+        vm.prank(guardian);
+        opMain.pause();
+        vm.expectRevert(BridgeBase.BridgePaused.selector);
+        main.executeQueued(t);
+        opMain.unpause();
+        main.executeQueued(t);
+        assertEq(token.balanceOf(bob), 500e18);
+    }
+
     // ---------------------------------------------------------------- mint
 
     function test_inbound_mintOverTheCapStallsUntilTheBucketRefills() public {
@@ -255,6 +327,40 @@ contract InboundLimitsTest is BridgeTestBase {
         vm.expectRevert(abi.encodeWithSelector(BridgeBase.QueueClosed.selector, _depositId(big)));
         side.executeQueued(big);
         assertEq(wrapped.totalSupply(), 900e18);
+    }
+
+    /// @dev Finding 2 on the side chain: queued mints are charged to the bucket when they
+    /// execute, and re-check closed inbound and the token mapping then.
+    function test_attack2_queuedMintsAreChargedAndRecheckedWhenTheyExecute() public {
+        _onSide();
+        Transfer[] memory forged = new Transfer[](3);
+        for (uint64 i; i < 3; ++i) {
+            forged[i] = _deposit(i, attacker, 900e18);
+        }
+        for (uint256 v; v < N_VALIDATORS; ++v) {
+            vm.prank(validatorAddrs[v]);
+            side.approveDeposits(forged);
+        }
+        assertEq(wrapped.totalSupply(), 0, "all three queued");
+        skip(DELAY);
+        for (uint256 i; i < 3; ++i) {
+            try side.executeQueued(forged[i]) {} catch {}
+        }
+        assertEq(wrapped.balanceOf(attacker), 900e18, "one fits the 1,000 cap");
+        vm.expectRevert(abi.encodeWithSelector(BridgeBase.RateLimited.selector, 900e18, 100e18));
+        side.executeQueued(forged[1]);
+
+        skip(WINDOW);
+        side.setInboundLimits(address(token), 0, 0, 0, 0);
+        vm.expectRevert(abi.encodeWithSelector(BridgeBase.InboundDisabled.selector, address(token)));
+        side.executeQueued(forged[1]);
+        side.setInboundLimits(address(token), CAP, WINDOW, LARGE, DELAY);
+        opSide.unmapToken(address(wrapped));
+        vm.expectRevert(abi.encodeWithSelector(SideBridge.TokenNotMapped.selector, address(token)));
+        side.executeQueued(forged[1]);
+        opSide.mapToken(address(wrapped), address(token));
+        side.executeQueued(forged[1]);
+        assertEq(wrapped.balanceOf(attacker), 1800e18);
     }
 
     // ---------------------------------------------------------------- settings

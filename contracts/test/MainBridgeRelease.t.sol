@@ -136,11 +136,11 @@ contract MainBridgeReleaseTest is BridgeTestBase {
 
     /// @dev k signatures by distinct random validators against a random threshold: fewer than the
     /// threshold revert with the exact count, the threshold or more release.
-    function testFuzz_release_thresholdBoundary(uint256 threshold, uint256 k, uint256 seed) public {
-        threshold = bound(threshold, N_VALIDATORS / 2 + 1, N_VALIDATORS);
+    function testFuzz_release_thresholdBoundary(uint256 threshold_, uint256 k, uint256 seed) public {
+        threshold_ = bound(threshold_, N_VALIDATORS / 2 + 1, N_VALIDATORS);
         // concentrate k around the threshold
-        k = bound(k, threshold > 2 ? threshold - 2 : 1, threshold + 2 > N_VALIDATORS ? N_VALIDATORS : threshold + 2);
-        if (threshold != THRESHOLD) main.setValidatorThreshold(threshold);
+        k = bound(k, threshold_ > 2 ? threshold_ - 2 : 1, threshold_ + 2 > N_VALIDATORS ? N_VALIDATORS : threshold_ + 2);
+        if (threshold_ != THRESHOLD) main.setValidatorThreshold(threshold_);
 
         // k distinct validators chosen by a seeded Fisher-Yates shuffle
         uint256[] memory pool = _copy(validatorKeys);
@@ -156,9 +156,9 @@ contract MainBridgeReleaseTest is BridgeTestBase {
         // forge-lint: disable-next-line(unsafe-typecast)
         Transfer memory t = _withdrawal(uint64(seed % 1000), bob, AMOUNT);
         bytes memory sigs = _signSorted(keys, main.hashTransfer(t));
-        if (k < threshold) {
+        if (k < threshold_) {
             _expectReleaseRevert(
-                t, sigs, abi.encodeWithSelector(MainBridge.InsufficientSignatures.selector, k, threshold)
+                t, sigs, abi.encodeWithSelector(MainBridge.InsufficientSignatures.selector, k, threshold_)
             );
         } else {
             main.release(t, sigs);

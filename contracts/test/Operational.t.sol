@@ -10,6 +10,9 @@ import {WrappedToken} from "../src/WrappedToken.sol";
 import {Operational} from "../src/Operational.sol";
 import {Transfer} from "../src/Transfer.sol";
 import {Governed} from "../src/Governed.sol";
+import {AuthorityGovernance} from "../src/AuthorityGovernance.sol";
+
+import {FakeGovernance, OneKeyForwarder, SilentForwarder} from "./mocks/Forwarder.sol";
 
 /// @notice Operational: pause switch (guardians pause, only governance unpauses) on every entry
 /// point of both bridges, per-transfer limits, the rolling cap, fees; and WrappedToken's minter.
@@ -437,6 +440,41 @@ contract OperationalTest is BridgeTestBase {
         new MainBridge(alice, address(0), opMain, SIDE_CHAIN_ID, validatorAddrs, THRESHOLD);
         assertEq(main.governance(), address(this));
         assertEq(opMain.governance(), address(this));
+    }
+
+    /// @dev Finding 4: the deployer (or whoever prepared the deployment) hands control to an
+    /// account that looks like a contract but is one key. An EIP-7702 delegated EOA has code
+    /// (`0xef0100 ‖ delegate`) and even answers as the real governance it delegates to, yet its
+    /// key signs as itself and re-delegates at will; a one-key forwarder, or a contract that
+    /// answers nothing, is no timelocked council either. Construction refuses each of them.
+    /// (A contract built to answer like governance passes here: the code-hash check of
+    /// `bridgectl verify` is what catches it.)
+    function test_ownership_governanceMustAnswerAsAuthorityGovernance() public {
+        AuthorityGovernance real = new AuthorityGovernance(validatorAddrs, THRESHOLD, 1 days, 1 hours, address(0));
+        address delegated = makeAddr("delegatedEoa");
+        vm.etch(delegated, abi.encodePacked(hex"ef0100", address(real)));
+        assertEq(delegated.code.length, 23);
+        vm.expectRevert(abi.encodeWithSelector(Governed.GovernanceNotContract.selector, delegated));
+        new Operational(delegated, address(0), feeMain);
+        vm.expectRevert(abi.encodeWithSelector(Governed.GovernanceNotContract.selector, delegated));
+        new MainBridge(delegated, address(0), opMain, SIDE_CHAIN_ID, validatorAddrs, THRESHOLD);
+
+        address[4] memory impostors = [
+            address(new OneKeyForwarder(alice)),
+            address(new SilentForwarder()),
+            address(new FakeGovernance(59, 1)), // a timelock under the one-minute floor
+            address(new FakeGovernance(1 hours, 0)) // no threshold
+        ];
+        for (uint256 i; i < impostors.length; ++i) {
+            vm.expectRevert(abi.encodeWithSelector(Governed.GovernanceNotAuthority.selector, impostors[i]));
+            new Operational(impostors[i], address(0), feeMain);
+            vm.expectRevert(abi.encodeWithSelector(Governed.GovernanceNotAuthority.selector, impostors[i]));
+            new SideBridge(impostors[i], address(0), opSide, mainChainId, address(main), validatorAddrs, THRESHOLD);
+        }
+
+        // the project's governance is accepted
+        Operational ok = new Operational(address(real), address(0), feeMain);
+        assertEq(ok.governance(), address(real));
     }
 
     /// @dev Expects the `Locked` of alice's first lock to bob of `net` after `fee`.

@@ -61,14 +61,24 @@ pub fn cancel(prev: Fees, percent: u64) -> Fees {
     Fees { max_fee, priority }
 }
 
+/// What `MainBridge.releaseBatch` must have left before each withdrawal beyond what it uses:
+/// `RELEASE_ENTRY_GAS` (500,000) and its 1/63 for the call, the 30,000 reserve, and a margin.
+pub const BATCH_ENTRY_HEADROOM: u64 = 500_000 + 500_000 / 63 + 30_000 + 10_000;
+
 /// Gas limit from one execution's gas before refunds (or the node's estimate). Unused gas is
 /// not charged, so the margin is generous: a deposit vote may become the minting one between
 /// estimate and inclusion (another validator's vote landed first), which costs a mint per
-/// transfer more; and `releaseBatch` forwards 63/64 of what is left to each transfer's inner
-/// call, which a gas limit at the bare measurement might starve (that transfer is then
-/// skipped, not lost).
+/// transfer more; and `releaseBatch` starts each withdrawal only with its whole budget left
+/// ([`BATCH_ENTRY_HEADROOM`]), which the measured use does not show.
 pub fn gas_limit(kind: TxKind, estimate: u64, transfers: usize) -> u64 {
     match kind {
+        // `releaseBatch` starts a withdrawal only with its whole budget left
+        // (`RELEASE_ENTRY_GAS` and the reserve), else reverts whole: a limit at the measured
+        // use plus a share would revert at the last withdrawals
+        TxKind::Release if transfers > 1 => estimate
+            .saturating_mul(13)
+            .div_ceil(10)
+            .saturating_add(BATCH_ENTRY_HEADROOM),
         TxKind::ApproveDeposits => estimate
             .saturating_mul(3)
             .div_ceil(2)
@@ -168,6 +178,11 @@ mod tests {
         fn gas_limits_cover_the_estimate(estimate in 21_000u64..30_000_000, n in 0usize..200) {
             for kind in TxKind::ALL {
                 prop_assert!(gas_limit(kind, estimate, n) > estimate);
+            }
+            if n > 1 {
+                prop_assert!(
+                    gas_limit(TxKind::Release, estimate, n) >= estimate + BATCH_ENTRY_HEADROOM
+                );
             }
         }
     }
