@@ -42,13 +42,16 @@ pub fn transfer_digest(transfer: &Transfer, dst_bridge: Address) -> B256 {
 }
 
 /// Packs signatures for `MainBridge.release`: 65-byte `r‖s‖v` each, ordered by strictly
-/// ascending signer address, as the contract requires.
+/// ascending signer address, each in its low-s form, as the contract requires. A published
+/// high-s twin (`s' = n − s`, the parity flipped: the same signer, anyone can make one from a
+/// genuine signature) would make the release revert and waste its gas; its low-s form is the
+/// genuine signature.
 pub fn pack_signatures(mut signatures: Vec<(Address, Signature)>) -> Bytes {
     signatures.sort_by_key(|(signer, _)| *signer);
     signatures.dedup_by_key(|(signer, _)| *signer);
     let mut out = Vec::with_capacity(signatures.len() * 65);
     for (_, signature) in &signatures {
-        out.extend_from_slice(&signature.as_bytes());
+        out.extend_from_slice(&signature.normalized_s().as_bytes());
     }
     out.into()
 }
@@ -123,6 +126,41 @@ mod tests {
     };
 
     use super::*;
+
+    /// secp256k1's group order.
+    const SECP256K1N_ORDER: alloy::primitives::U256 = alloy::primitives::uint!(
+        0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141_U256
+    );
+
+    /// The finding: a high-s twin of a validator's signature (published by anyone) was packed
+    /// as it came and the contract, which takes low-s only, reverted the release. Packed, it
+    /// is the genuine low-s signature again.
+    #[test]
+    fn a_high_s_twin_is_packed_as_the_genuine_low_s_signature() {
+        let key = PrivateKeySigner::random();
+        let digest = keccak256(b"a withdrawal");
+        let genuine = key.sign_hash_sync(&digest).expect("sign");
+        let twin = alloy::primitives::Signature::new(
+            genuine.r(),
+            SECP256K1N_ORDER - genuine.s(),
+            !genuine.v(),
+        );
+        assert!(twin.normalize_s().is_some(), "the twin is high-s");
+        assert_eq!(
+            twin.recover_address_from_prehash(&digest)
+                .expect("recovers"),
+            key.address(),
+            "and still recovers to the validator"
+        );
+        assert_eq!(
+            pack_signatures(vec![(key.address(), twin)]),
+            pack_signatures(vec![(key.address(), genuine)]),
+        );
+        assert_eq!(
+            &pack_signatures(vec![(key.address(), twin)])[..],
+            &genuine.as_bytes()[..]
+        );
+    }
 
     #[test]
     fn typehash_matches_the_solidity_declaration() {
