@@ -14,7 +14,7 @@ pub use deploy::{
     ChainDeployment, DeployConfig, DeployError, Deployment, TokenDeployment, TokenSpec, deploy,
     is_majority_threshold,
 };
-pub use permit::{permit_digest, permit_typehash};
+pub use permit::{domain_separator, permit_digest, permit_typehash};
 pub use transfer::{Transfer, pack_signatures, transfer_digest, transfer_domain};
 
 /// Generated bindings, one module per contract.
@@ -88,6 +88,16 @@ pub mod bindings {
         interface IERC20Permit {
             function nonces(address owner) external view returns (uint256);
             function DOMAIN_SEPARATOR() external view returns (bytes32);
+            /// EIP-5267: the fields of the token's EIP-712 domain.
+            function eip712Domain() external view returns (
+                bytes1 fields,
+                string name,
+                string version,
+                uint256 chainId,
+                address verifyingContract,
+                bytes32 salt,
+                uint256[] extensions
+            );
         }
     }
 }

@@ -1,6 +1,8 @@
 //! EIP-2612 `permit`: the digest a holder signs so that `MainBridge.lockWithPermit` approves and
-//! locks in one transaction. The token's own `DOMAIN_SEPARATOR()` is used as read from the
-//! chain, so the digest is right for any EIP-2612 token whatever its name and version.
+//! locks in one transaction. The domain separator is built here from the chain id the holder
+//! trusts and the token's address ([`domain_separator`]); only the name and version come from
+//! the token. Taken as an RPC answers it, a domain separator could be another token's or
+//! another chain's, and the holder would sign a permit valid there.
 
 use alloy::{
     primitives::{Address, B256, U256, keccak256},
@@ -10,6 +12,24 @@ use alloy::{
 /// `keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)")`.
 pub fn permit_typehash() -> B256 {
     keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)")
+}
+
+/// The EIP-712 domain separator of a token named `name` at `version` deployed at `token` on
+/// chain `chain_id` (the domain with those four fields, as OpenZeppelin's `EIP712` has it).
+pub fn domain_separator(name: &str, version: &str, chain_id: u64, token: Address) -> B256 {
+    let type_hash = keccak256(
+        "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)",
+    );
+    keccak256(
+        (
+            type_hash,
+            keccak256(name),
+            keccak256(version),
+            U256::from(chain_id),
+            token,
+        )
+            .abi_encode(),
+    )
 }
 
 /// The EIP-712 digest of a permit letting `spender` take `value` of `owner`'s tokens.
@@ -37,6 +57,23 @@ mod tests {
     /// The typehash is the one OpenZeppelin's ERC20Permit declares; the digest as a whole is
     /// checked against a deployed token by the holder CLI's end-to-end test (a wrong digest
     /// leaves no allowance and the lock reverts).
+    /// The separator built here is OpenZeppelin's: checked against `DemoToken` ("Demo Token",
+    /// version "1") on anvil's chain at the address forge's tests deploy it to would need a
+    /// chain; the holder e2e test signs with it and the permit is accepted. Here: the fields
+    /// each change it, so a separator read from a lying node for another chain or token is
+    /// never equal to the one the holder builds.
+    #[test]
+    fn the_domain_binds_chain_and_token() {
+        let token = Address::repeat_byte(0x11);
+        let base = domain_separator("Demo Token", "1", 31_337, token);
+        assert_ne!(base, domain_separator("Demo Token", "1", 1, token));
+        assert_ne!(
+            base,
+            domain_separator("Demo Token", "1", 31_337, Address::repeat_byte(0x12))
+        );
+        assert_ne!(base, domain_separator("Demo Token", "2", 31_337, token));
+    }
+
     #[test]
     fn the_typehash_matches_eip_2612() {
         assert_eq!(

@@ -160,7 +160,7 @@ pub(crate) async fn send(
             if allowance >= amount {
                 lock_call(token.address, amount, recipient)
             } else if let Some(call) =
-                permit_lock_call(p, wallet, info.bridge, &token, amount, recipient).await?
+                permit_lock_call(p, wallet, info, &token, amount, recipient).await?
             {
                 call
             } else {
@@ -238,22 +238,41 @@ fn lock_call(token: Address, amount: U256, recipient: Address) -> Vec<u8> {
     .abi_encode()
 }
 
-/// `lockWithPermit` with a fresh permit signature, when the token speaks EIP-2612.
+/// `lockWithPermit` with a fresh permit signature, when the token speaks EIP-2612 and its
+/// domain is the one this holder trusts: the domain separator is built from the deployment
+/// file's chain id and the token's address, and the token must report the same (else the
+/// holder approves instead). A node that lies about the nonce only makes the permit fail, and
+/// the lock then reverts in the simulation before anything is sent.
 async fn permit_lock_call(
     p: &DynProvider,
     wallet: &PrivateKeySigner,
-    bridge: Address,
+    info: &crate::network::ChainInfo,
     token: &Token,
     amount: U256,
     recipient: Address,
 ) -> eyre::Result<Option<Vec<u8>>> {
+    let bridge = info.bridge;
     let permit = IERC20Permit::new(token.address, p);
-    let (Ok(nonce), Ok(domain)) = (
+    let (Ok(nonce), Ok(reported), Ok(fields)) = (
         permit.nonces(wallet.address()).call().await,
         permit.DOMAIN_SEPARATOR().call().await,
+        permit.eip712Domain().call().await,
     ) else {
         return Ok(None);
     };
+    let domain = sidebridge_contracts::domain_separator(
+        &fields.name,
+        &fields.version,
+        info.chain_id,
+        token.address,
+    );
+    if domain != reported {
+        eprintln!(
+            "note: the token's permit domain is not its own on chain {} (reported {reported}, expected {domain}); approving instead",
+            info.chain_id
+        );
+        return Ok(None);
+    }
     let now = p
         .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
         .await?
