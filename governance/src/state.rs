@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use alloy::primitives::{Address, B256, U256};
-use eyre::WrapErr;
+use eyre::{WrapErr, bail};
 use serde_json::{Value, json};
 use sidebridge_contracts::bindings::{
     AuthorityGovernance, IERC20Metadata, MainBridge, Operational,
@@ -171,6 +171,25 @@ impl GovChain {
         let status = Status::from_u8(p.status);
         if status == Status::Unknown {
             return Ok(None);
+        }
+        let count = gov.proposalCount().call().await?;
+        if proposal_nonce(
+            self.chain_id,
+            self.contracts.governance,
+            id,
+            p.target,
+            &p.data,
+            count,
+        )
+        .is_none()
+        {
+            bail!(
+                "the node's content for proposal {id} on the {} chain does not hash to that id \
+                 (under chain id {} and governance {}): it is not shown, nor voted, nor executed",
+                self.chain,
+                self.chain_id,
+                self.contracts.governance
+            );
         }
         let votes = gov.currentVotes(id).call().await?;
         Ok(Some(ProposalView {
@@ -475,4 +494,76 @@ pub(crate) fn proposal_json(
         "votes": p.votes,
         "voters": p.voters,
     })
+}
+
+/// The nonce under which `target` called with `data` is proposal `id` of governance `gov` on
+/// chain `chain_id` (its `proposalId`), tried up to `count` (the proposals created); `None`
+/// when no nonce gives `id`. What a node answers for a proposal is shown, voted for or
+/// executed only when it hashes to the id the member named: a node cannot put other content
+/// under that id, since the id binds chain, governance, nonce, target and the data's keccak.
+pub(crate) fn proposal_nonce(
+    chain_id: u64,
+    gov: Address,
+    id: B256,
+    target: Address,
+    data: &[u8],
+    count: U256,
+) -> Option<U256> {
+    let data_hash = alloy::primitives::keccak256(data);
+    // a node that inflates the count only costs hashing: at most this many are tried
+    let count = count.min(U256::from(1_000_000u64)).to::<u64>();
+    (0..count).map(U256::from).find(|&nonce| {
+        let encoded = alloy::sol_types::SolValue::abi_encode(&(
+            U256::from(chain_id),
+            gov,
+            nonce,
+            target,
+            data_hash,
+        ));
+        alloy::primitives::keccak256(encoded) == id
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The finding: `bridgectl vote` showed whatever content the node returned for an id.
+    /// Content is now accepted only when it hashes to the id (as `proposalId` computes it); a
+    /// node swapping the target, the data, or answering for another chain or governance is
+    /// refused.
+    #[test]
+    fn only_the_content_that_hashes_to_the_id_is_accepted() {
+        let gov = Address::repeat_byte(0x60);
+        let target = Address::repeat_byte(0x61);
+        let data = [0xde, 0xad, 0xbe, 0xef];
+        let id = alloy::primitives::keccak256(alloy::sol_types::SolValue::abi_encode(&(
+            U256::from(31_337u64),
+            gov,
+            U256::from(4u64),
+            target,
+            alloy::primitives::keccak256(data),
+        )));
+        let count = U256::from(9u64);
+        assert_eq!(
+            proposal_nonce(31_337, gov, id, target, &data, count),
+            Some(U256::from(4u64))
+        );
+        let other = Address::repeat_byte(0x62);
+        assert_eq!(proposal_nonce(31_337, gov, id, other, &data, count), None);
+        assert_eq!(
+            proposal_nonce(31_337, gov, id, target, &[0xde, 0xad], count),
+            None
+        );
+        assert_eq!(proposal_nonce(1, gov, id, target, &data, count), None);
+        assert_eq!(
+            proposal_nonce(31_337, other, id, target, &data, count),
+            None
+        );
+        // a count that leaves out its nonce finds nothing either
+        assert_eq!(
+            proposal_nonce(31_337, gov, id, target, &data, U256::from(4u64)),
+            None
+        );
+    }
 }
