@@ -12,6 +12,7 @@ mod deploy;
 mod guardian;
 mod propose;
 mod state;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -54,6 +55,18 @@ enum Command {
     /// Hold a queued (large) transfer at once so it cannot execute (guardians); governance
     /// lifts the hold or cancels it.
     Hold(HoldArgs),
+    /// Check both chains' deployment: each contract runs the project's code, the contracts
+    /// point at each other, and the settings keep their floors. Exits 1 on any difference.
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    #[command(flatten)]
+    conn: ConnArgs,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -181,6 +194,25 @@ async fn run(cli: Cli) -> eyre::Result<()> {
             let key = args.sign.wallet.signer().await?;
             let chains = args.sign.conn.connect(args.chain, Some(&key)).await?;
             guardian::pause(&chains, &key, args.sign.json).await
+        }
+        Command::Verify(args) => {
+            let chains = args.conn.connect(ChainSel::Both, None).await?;
+            let checks = verify::verify(&chains).await?;
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&verify::to_json(&checks))?
+                );
+            } else {
+                for check in &checks {
+                    println!("{check}");
+                }
+            }
+            let failed = checks.iter().filter(|c| c.failure.is_some()).count();
+            if failed > 0 {
+                eyre::bail!("verify: {failed} of {} checks failed", checks.len());
+            }
+            Ok(())
         }
         Command::Hold(args) => {
             if args.chain == ChainSel::Both {

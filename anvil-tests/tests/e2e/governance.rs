@@ -826,3 +826,42 @@ async fn guardian_pauses_and_governance_unpauses() -> eyre::Result<()> {
     bridge.stop_all().await?;
     Ok(())
 }
+
+/// `bridgectl verify` on a true deployment: every check holds, exit 0. Then as an attacker
+/// would leave it: the main chain's governance replaced by another build of itself (one byte
+/// of its code differs, every view still answers) is one failed check, named, and exit 1.
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_passes_a_true_deployment_and_names_code_that_is_not_the_projects()
+-> eyre::Result<()> {
+    let sys = System::start(SystemSpec::default()).await?;
+    let ctl = Ctl::new(&sys)?;
+    let run = ctl.run(None, &["verify", "--json"]).await?;
+    ensure!(run.code == Some(0), "{run:?}");
+    let report: Value = serde_json::from_str(&run.stdout)?;
+    ensure!(report["ok"] == true, "{report}");
+    let checks = report["checks"].as_array().map_or(0, Vec::len);
+    ensure!(checks >= 30, "{checks} checks: {report}");
+
+    let main = sys.main_as(&sys.deployer);
+    let governance = sys.deployment.main.governance;
+    let mut code = main.get_code_at(governance).await?.to_vec();
+    let last = code.len() - 3; // inside the metadata hash: behaviour unchanged
+    code[last] ^= 0xFF;
+    main.anvil_set_code(governance, code.into()).await?;
+    let run = ctl.run(None, &["verify"]).await?;
+    ensure!(run.code == Some(1), "{run:?}");
+    let failed: Vec<&str> = run.stdout.lines().filter(|l| l.starts_with("FAIL")).collect();
+    ensure!(failed.len() == 1, "{}", run.stdout);
+    ensure!(
+        failed[0].contains("main")
+            && failed[0].contains(&format!("governance {governance} runs the project's governance code")),
+        "{}",
+        failed[0]
+    );
+    ensure!(
+        run.stderr.trim() == format!("bridgectl: verify: 1 of {checks} checks failed"),
+        "{}",
+        run.stderr
+    );
+    Ok(())
+}
