@@ -131,55 +131,56 @@ async fn chain_checks(c: &GovChain, out: &mut Vec<Check>) -> eyre::Result<()> {
     let gov = AuthorityGovernance::new(k.governance, &c.provider);
     let op = Operational::new(k.operational, &c.provider);
     let bridge = MainBridge::new(k.bridge, &c.provider);
-    let expect = |name: &str, got: Address, want: Address| {
-        (got != want).then(|| format!("{name} is {got}, expected {want}"))
-    };
-    let b_gov = bridge
-        .governance()
-        .call()
-        .await
-        .wrap_err_with(|| ctx("bridge.governance"))?;
-    check(
-        "the bridge is governed by governance".into(),
-        expect("bridge.governance", b_gov, k.governance),
-    );
-    let b_op = bridge
-        .operational()
-        .call()
-        .await
-        .wrap_err_with(|| ctx("bridge.operational"))?;
-    check(
-        "the bridge reads the Operational contract".into(),
-        expect("bridge.operational", b_op, k.operational),
-    );
-    let o_gov = op
-        .governance()
-        .call()
-        .await
-        .wrap_err_with(|| ctx("operational.governance"))?;
-    check(
-        "Operational is governed by governance".into(),
-        expect("operational.governance", o_gov, k.governance),
-    );
-    let o_bridge = op
-        .bridge()
-        .call()
-        .await
-        .wrap_err_with(|| ctx("operational.bridge"))?;
-    check(
-        "Operational serves the bridge".into(),
-        expect("operational.bridge", o_bridge, k.bridge),
-    );
-    let g_op = gov
-        .operational()
-        .call()
-        .await
-        .wrap_err_with(|| ctx("governance.operational"))?;
-    check(
-        "governance holds the Operational contract".into(),
-        expect("governance.operational", g_op, k.operational),
-    );
-
+    let links = [
+        (
+            "the bridge is governed by governance",
+            bridge
+                .governance()
+                .call()
+                .await
+                .wrap_err_with(|| ctx("bridge.governance"))?,
+            k.governance,
+        ),
+        (
+            "the bridge reads the Operational contract",
+            bridge
+                .operational()
+                .call()
+                .await
+                .wrap_err_with(|| ctx("bridge.operational"))?,
+            k.operational,
+        ),
+        (
+            "Operational is governed by governance",
+            op.governance()
+                .call()
+                .await
+                .wrap_err_with(|| ctx("operational.governance"))?,
+            k.governance,
+        ),
+        (
+            "Operational serves the bridge",
+            op.bridge()
+                .call()
+                .await
+                .wrap_err_with(|| ctx("operational.bridge"))?,
+            k.bridge,
+        ),
+        (
+            "governance holds the Operational contract",
+            gov.operational()
+                .call()
+                .await
+                .wrap_err_with(|| ctx("governance.operational"))?,
+            k.operational,
+        ),
+    ];
+    for (what, got, want) in links {
+        check(
+            what.into(),
+            (got != want).then(|| format!("it points at {got}, expected {want}")),
+        );
+    }
     for (name, key) in [
         (
             "bridge",

@@ -35,25 +35,36 @@ pub struct Route {
 }
 
 impl Route {
-    /// Why a transfer seen at its source cannot be this route's, if it cannot: its chain ids
-    /// must be this route's (a deposit for another side chain would make the destination revert
-    /// the whole batch it is voted in) and its nonce one the store holds.
-    pub fn refuses(&self, t: &Transfer, direction: Direction) -> Option<(Rejection, String)> {
-        let (src, dst) = match direction {
-            Direction::Deposit => (self.main_chain_id, self.side_chain_id),
-            Direction::Withdrawal => (self.side_chain_id, self.main_chain_id),
+    /// The id of a transfer seen at its source, if it can be this route's: its chain ids must
+    /// be this route's (a deposit for another side chain would make the destination revert the
+    /// whole batch it is voted in), its nonce one the store holds, and `event_id` the digest of
+    /// its content under the destination bridge's domain. Else why not.
+    pub fn check(
+        &self,
+        t: &Transfer,
+        direction: Direction,
+        event_id: B256,
+    ) -> Result<B256, (Rejection, String)> {
+        let (src, dst, dst_bridge) = match direction {
+            Direction::Deposit => (self.main_chain_id, self.side_chain_id, self.side_bridge),
+            Direction::Withdrawal => (self.side_chain_id, self.main_chain_id, self.main_bridge),
         };
         if t.srcChainId != U256::from(src) || t.dstChainId != U256::from(dst) {
             let detail = format!(
                 "chain {} -> {}, the route is {src} -> {dst}",
                 t.srcChainId, t.dstChainId
             );
-            return Some((Rejection::ForeignRoute, detail));
+            return Err((Rejection::ForeignRoute, detail));
         }
         if t.nonce > MAX_NONCE {
-            return Some((Rejection::NonceOutOfRange, format!("nonce {}", t.nonce)));
+            return Err((Rejection::NonceOutOfRange, format!("nonce {}", t.nonce)));
         }
-        None
+        let id = transfer_digest(t, dst_bridge);
+        if id != event_id {
+            let detail = format!("event id {event_id} is not its content's {id}");
+            return Err((Rejection::IdMismatch, detail));
+        }
+        Ok(id)
     }
 
     /// The route between two configured chains.
@@ -198,20 +209,10 @@ pub fn decode(
                     continue;
                 };
                 let t = Transfer::from_locked(&ev, route.main_chain_id);
-                if let Some((reason, detail)) = route.refuses(&t, Direction::Deposit) {
-                    reject(reason, "Locked", detail);
-                    continue;
+                match route.check(&t, Direction::Deposit, ev.transferId) {
+                    Ok(id) => record(Direction::Deposit, t, id, ev.fee),
+                    Err((reason, detail)) => reject(reason, "Locked", detail),
                 }
-                let id = transfer_digest(&t, route.side_bridge);
-                if id != ev.transferId {
-                    reject(
-                        Rejection::IdMismatch,
-                        "Locked",
-                        format!("event id {} is not its content's {id}", ev.transferId),
-                    );
-                    continue;
-                }
-                record(Direction::Deposit, t, id, ev.fee);
             }
             (Chain::Main, MainBridge::Released::SIGNATURE_HASH) => {
                 let Ok(ev) = MainBridge::Released::decode_log_data(log.data()) else {
@@ -236,20 +237,10 @@ pub fn decode(
                     continue;
                 };
                 let t = Transfer::from_burned(&ev, route.side_chain_id, route.main_chain_id);
-                if let Some((reason, detail)) = route.refuses(&t, Direction::Withdrawal) {
-                    reject(reason, "Burned", detail);
-                    continue;
+                match route.check(&t, Direction::Withdrawal, ev.transferId) {
+                    Ok(id) => record(Direction::Withdrawal, t, id, ev.fee),
+                    Err((reason, detail)) => reject(reason, "Burned", detail),
                 }
-                let id = transfer_digest(&t, route.main_bridge);
-                if id != ev.transferId {
-                    reject(
-                        Rejection::IdMismatch,
-                        "Burned",
-                        format!("event id {} is not its content's {id}", ev.transferId),
-                    );
-                    continue;
-                }
-                record(Direction::Withdrawal, t, id, ev.fee);
             }
             (Chain::Side, SideBridge::DepositExecuted::SIGNATURE_HASH) => {
                 let Ok(ev) = SideBridge::DepositExecuted::decode_log_data(log.data()) else {
