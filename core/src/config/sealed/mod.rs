@@ -17,13 +17,20 @@
 //! key on an HSM (`pkcs11:…`, see [`MasterKeyRef`]) that wraps and unwraps inside the device.
 //! Either kind can rotate to the other: moving the master from a file onto an HSM is a
 //! rotation and a reseal.
+//!
+//! An entry authenticates on its own, so an older entry of a secret (its value before a
+//! rotation, with its own matching version) would authenticate too if put back. The file
+//! therefore carries a manifest, sealed under the newest master, of which entry is current for
+//! each name; see [`manifest`] for what it stops and the attacker's best remaining strategy. The
+//! file itself must not be writable by group or others.
 
+mod manifest;
 mod master;
 mod uri;
 
 use std::{
     collections::BTreeMap,
-    io::Write,
+    io::{Read, Write},
     path::{Path, PathBuf},
 };
 
@@ -31,7 +38,10 @@ use alloy::{hex, signers::k256::elliptic_curve::zeroize::Zeroizing};
 use rand::{RngCore, rngs::OsRng};
 use serde::{Deserialize, Serialize};
 
-use self::master::{open_with, seal_with};
+use self::{
+    manifest::SealedManifest,
+    master::{open_with, seal_with},
+};
 pub use self::{
     master::{InvalidMasterKeyRef, MasterKey, MasterKeyRef},
     uri::{InvalidPkcs11Uri, Pkcs11Uri},
@@ -39,8 +49,13 @@ pub use self::{
 use super::SecretString;
 use crate::hsm::HsmError;
 
-/// The `format` a file written by this code carries.
-const FORMAT: u32 = 1;
+/// The `format` a file written by this code carries: 2 has a manifest. A file of format 1
+/// (written before manifests) still loads, so that the CLI can show, seal, rotate or reseal it
+/// (each writes the manifest and format 2), but its secrets are not opened: see
+/// [`SealedError::NoManifest`] and [`manifest`] for why.
+const FORMAT: u32 = 2;
+/// The format before manifests.
+const FORMAT_UNMANIFESTED: u32 = 1;
 const CIPHER: &str = "aes-256-gcm";
 const KEY_LEN: usize = 32;
 const NONCE_LEN: usize = 12;
@@ -59,7 +74,7 @@ impl SecretsConfig {
     /// Opens secret `name` with whichever configured master key its entry needs.
     pub fn open(&self, name: &str) -> Result<SecretString, SealedError> {
         let file = SealedFile::load(&self.file)?;
-        // fail on a name before touching any master key
+        // fail on a name or a file without a manifest before touching any master key
         file.check_name(name)?;
         let keys = self
             .master_keys
@@ -80,6 +95,17 @@ pub enum SealedError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "sealed secrets file {} is writable by group or others (mode {mode:o}); refusing to open it: chmod 600 it (640 to let a group read it)",
+        path.display()
+    )]
+    FileExposed { path: PathBuf, mode: u32 },
+    #[error(
+        "sealed secrets file {} has no manifest (format 1), so an older entry put back in it would open; refusing it: write one with `relayer secrets rotate --file {} --master-key <the newest master> --old-master-key <each master its entries use> --reseal`",
+        path.display(),
+        path.display()
+    )]
+    NoManifest { path: PathBuf },
     #[error("cannot write {}: {source}", path.display())]
     Write {
         path: PathBuf,
@@ -94,6 +120,31 @@ pub enum SealedError {
         "sealed secret \"{name}\" refused: its {part} does not authenticate (tampered with, or moved from another name or version)"
     )]
     Tampered { name: String, part: &'static str },
+    #[error(
+        "sealed secret \"{name}\" refused: the file's manifest under master version {master_version} does not authenticate (tampered with, taken from another file, or the master versions were edited)"
+    )]
+    ManifestTampered { name: String, master_version: u32 },
+    #[error(
+        "sealed secret \"{name}\" refused: version {version} is not the current version {current} the file's manifest records: {}",
+        manifest::how_it_differs(.version, .current)
+    )]
+    NotCurrent {
+        name: String,
+        version: u32,
+        current: u32,
+    },
+    #[error(
+        "sealed secret \"{name}\" refused: its version {version} entry is not the one the file's manifest records (copied from another file, or an older wrapping put back)"
+    )]
+    EntryReplaced { name: String, version: u32 },
+    #[error(
+        "sealed secret \"{name}\" refused: the file's manifest does not record it (an entry added without sealing it)"
+    )]
+    NotInManifest { name: String },
+    #[error(
+        "sealed secret \"{name}\" cannot be checked: the file's manifest is sealed under master version {newest}, which no configured master key opens: add that key to master_keys"
+    )]
+    ManifestKeyMissing { name: String, newest: u32 },
     #[error("the master key does not open version {version} ({context})")]
     WrongMasterKey { version: u32, context: String },
     #[error(
@@ -140,7 +191,8 @@ pub(super) fn valid_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
-/// The sealed secrets file. Entries are kept by name, the latest version of each.
+/// The sealed secrets file. Entries are kept by name, the latest version of each, and the
+/// manifest says which entry that is (absent in format 1).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SealedFile {
@@ -148,6 +200,8 @@ pub struct SealedFile {
     cipher: String,
     masters: Vec<MasterRecord>,
     secrets: BTreeMap<String, Entry>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    manifests: Vec<SealedManifest>,
     #[serde(skip)]
     path: PathBuf,
 }
@@ -230,29 +284,51 @@ impl MasterRecord {
 impl SealedFile {
     /// An empty file whose master version 1 is `master`; [`SealedFile::save`] writes it.
     pub fn create(path: &Path, master: &MasterKey) -> Result<Self, SealedError> {
-        Ok(SealedFile {
+        let mut file = SealedFile {
             format: FORMAT,
             cipher: CIPHER.to_string(),
             masters: vec![MasterRecord::new(1, master)?],
             secrets: BTreeMap::new(),
+            manifests: Vec::new(),
             path: path.to_path_buf(),
-        })
+        };
+        file.manifests = file.seal_manifests(&[(1, master)])?;
+        Ok(file)
     }
 
+    /// Reads the file, refusing it when group or others may write it (whoever can write it can
+    /// put back old entries or take secrets away).
     pub fn load(path: &Path) -> Result<Self, SealedError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SealedError::Read {
+        let read_error = |source| SealedError::Read {
             path: path.to_path_buf(),
             source,
-        })?;
+        };
+        // the mode of the file read, not of whatever the path names a moment earlier
+        let mut handle = std::fs::File::open(path).map_err(read_error)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = handle.metadata().map_err(read_error)?.permissions().mode() & 0o777;
+            if mode & 0o022 != 0 {
+                return Err(SealedError::FileExposed {
+                    path: path.to_path_buf(),
+                    mode,
+                });
+            }
+        }
+        let mut text = String::new();
+        handle.read_to_string(&mut text).map_err(read_error)?;
         let malformed = |message: String| SealedError::Malformed {
             path: path.to_path_buf(),
             message,
         };
         let mut file: SealedFile =
             serde_json::from_str(&text).map_err(|e| malformed(e.to_string()))?;
-        if file.format != FORMAT || file.cipher != CIPHER {
+        let known = [FORMAT_UNMANIFESTED, FORMAT].contains(&file.format);
+        if !known || file.cipher != CIPHER {
             return Err(malformed(format!(
-                "format {} with cipher {}; this relayer reads format {FORMAT} with {CIPHER}",
+                "format {} with cipher {}; this relayer reads formats \
+                 {FORMAT_UNMANIFESTED} and {FORMAT} with {CIPHER}",
                 file.format, file.cipher
             )));
         }
@@ -263,6 +339,7 @@ impl SealedFile {
         if let Some(bad) = file.secrets.keys().find(|name| !valid_name(name)) {
             return Err(malformed(format!("invalid secret name \"{bad}\"")));
         }
+        file.check_manifests_shape().map_err(malformed)?;
         file.path = path.to_path_buf();
         Ok(file)
     }
@@ -322,9 +399,11 @@ impl SealedFile {
             .collect()
     }
 
-    /// Whether the file holds a secret called `name`.
+    /// Whether secret `name` may be opened, as far as can be told without a master key: the
+    /// file holds it and has a manifest to check it against.
     pub fn check_name(&self, name: &str) -> Result<(), SealedError> {
-        self.entry(name).map(|_| ())
+        self.entry(name)?;
+        self.check_has_manifest()
     }
 
     fn entry(&self, name: &str) -> Result<&Entry, SealedError> {
@@ -343,6 +422,19 @@ impl SealedFile {
         keys: &'k [MasterKey],
         context: impl FnOnce() -> String,
     ) -> Result<&'k MasterKey, SealedError> {
+        self.find_master(version, keys)?
+            .ok_or_else(|| SealedError::WrongMasterKey {
+                version,
+                context: context(),
+            })
+    }
+
+    /// Among `keys`, the one that opens master `version`, if any.
+    fn find_master<'k>(
+        &self,
+        version: u32,
+        keys: &'k [MasterKey],
+    ) -> Result<Option<&'k MasterKey>, SealedError> {
         let record = self
             .masters
             .iter()
@@ -350,13 +442,10 @@ impl SealedFile {
             .expect("callers check the version is recorded");
         for key in keys {
             if record.opens_with(key)? {
-                return Ok(key);
+                return Ok(Some(key));
             }
         }
-        Err(SealedError::WrongMasterKey {
-            version,
-            context: context(),
-        })
+        Ok(None)
     }
 
     /// Seals `value` as the next version of `name`, its data key wrapped by the newest master,
@@ -408,12 +497,22 @@ impl SealedFile {
             ciphertext,
         };
         entry.wrap(name, &data_key, newest, master)?;
-        self.secrets.insert(name.to_string(), entry);
+        // all or nothing: the entry and the manifest that names it
+        let mut next = self.clone();
+        next.secrets.insert(name.to_string(), entry);
+        let manifest = next.seal_manifests(&[(newest, master)])?;
+        // manifests under older masters (kept since a rotation) stay: see `manifest`
+        next.manifests.retain(|m| m.master_version != newest);
+        next.manifests.extend(manifest);
+        next.format = FORMAT;
+        *self = next;
         Ok(version)
     }
 
-    /// Opens `name` with whichever of `keys` its entry's master version needs.
+    /// Opens `name` with whichever of `keys` its entry's master version needs, once its entry
+    /// authenticates and is the one the file's manifest records as current.
     pub fn open(&self, name: &str, keys: &[MasterKey]) -> Result<SecretString, SealedError> {
+        self.check_name(name)?;
         let entry = self.entry(name)?;
         let data_key = self.unwrap(name, entry, keys)?;
         let tampered = || SealedError::Tampered {
@@ -425,6 +524,8 @@ impl SealedFile {
             .map(Zeroizing::new)
             .ok_or_else(tampered)?;
         let value = String::from_utf8(value.to_vec()).map_err(|_| tampered())?;
+        // after the entry's own checks, so a tampered entry is named as such
+        self.check_current(name, entry, keys)?;
         Ok(SecretString::from(value))
     }
 
@@ -456,7 +557,8 @@ impl SealedFile {
     }
 
     /// Adds `new` as the next master version; `old` must hold the current newest (whoever
-    /// rotates must be able to open what is there). Returns the new version.
+    /// rotates must be able to open what is there). The manifest is sealed under both.
+    /// Returns the new version.
     pub fn rotate(&mut self, new: &MasterKey, old: &[MasterKey]) -> Result<u32, SealedError> {
         if let Some(version) = self.version_of(new)? {
             return Err(SealedError::MasterKeyInUse {
@@ -465,15 +567,23 @@ impl SealedFile {
             });
         }
         let newest = self.newest_master();
-        self.master(newest, old, || format!("given: {}", list(old)))?;
+        let previous = self.master(newest, old, || format!("given: {}", list(old)))?;
         let version = newest + 1;
-        self.masters.push(MasterRecord::new(version, new)?);
+        let mut next = self.clone();
+        next.masters.push(MasterRecord::new(version, new)?);
+        // the previous master's copy lets a relayer not yet given the new key open what is
+        // still wrapped by the previous one: see `manifest`
+        next.manifests = next.seal_manifests(&[(version, new), (newest, previous)])?;
+        next.format = FORMAT;
+        *self = next;
         Ok(version)
     }
 
     /// Re-wraps every data key not under the newest master with it, so older masters can be
-    /// retired. `keys` must hold the newest master and each one an entry still needs; nothing
-    /// changes unless every entry opens. Returns how many entries were re-wrapped.
+    /// retired, and rewrites the manifest under the newest master alone (a file of format 1
+    /// gets its manifest so, even when nothing needs re-wrapping). `keys` must hold the newest
+    /// master and each one an entry still needs; nothing changes unless every entry opens.
+    /// Returns how many entries were re-wrapped.
     pub fn reseal(&mut self, keys: &[MasterKey]) -> Result<usize, SealedError> {
         let newest = self.newest_master();
         let master = self.master(newest, keys, || {
@@ -491,7 +601,12 @@ impl SealedFile {
             rewrapped.insert(name.clone(), entry);
         }
         let count = rewrapped.len();
-        self.secrets.extend(rewrapped);
+        let mut next = self.clone();
+        next.secrets.extend(rewrapped);
+        // every entry is now under the newest master: copies under older ones have no use
+        next.manifests = next.seal_manifests(&[(newest, master)])?;
+        next.format = FORMAT;
+        *self = next;
         Ok(count)
     }
 

@@ -271,6 +271,48 @@ fn master_key_files_are_read_saved_and_refused_when_exposed() {
 
 #[cfg(unix)]
 #[test]
+fn a_sealed_file_group_or_others_may_write_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key_ref = MasterKeyRef::File(dir.path().join("master.key"));
+    MasterKey::generate(&key_ref).expect("generate");
+    let key = MasterKey::read(&key_ref).expect("read");
+    let path = dir.path().join("secrets.sealed");
+    let mut file = SealedFile::create(&path, &key).expect("create");
+    file.seal("db", "postgres://u:pw@h/db", &key).expect("seal");
+    file.save().expect("save");
+    let secrets = SecretsConfig {
+        file: path.clone(),
+        master_keys: vec![key_ref],
+    };
+    let text = std::fs::read_to_string(&path).expect("read");
+    // whoever may write it may put old entries back or take secrets away
+    for mode in [0o666, 0o620, 0o602] {
+        write_private(&path, &text, mode);
+        assert_eq!(
+            secrets.open("db").map(|_| ()).map_err(|e| e.to_string()),
+            Err(format!(
+                "sealed secrets file {} is writable by group or others (mode {mode:o}); refusing \
+                 to open it: chmod 600 it (640 to let a group read it)",
+                path.display()
+            ))
+        );
+    }
+    // it is encrypted: a group may read it
+    for mode in [0o600, 0o640, 0o400] {
+        write_private(&path, &text, mode);
+        assert_eq!(
+            secrets
+                .open("db")
+                .map(|s| s.expose().to_string())
+                .map_err(|e| e.to_string()),
+            Ok("postgres://u:pw@h/db".to_string()),
+            "{mode:o}"
+        );
+    }
+}
+
+#[cfg(unix)]
+#[test]
 fn a_config_may_name_its_password_and_database_url_sealed() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (old_path, new_path) = (dir.path().join("old.key"), dir.path().join("new.key"));
