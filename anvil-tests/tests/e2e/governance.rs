@@ -850,11 +850,17 @@ async fn verify_passes_a_true_deployment_and_names_code_that_is_not_the_projects
     main.anvil_set_code(governance, code.into()).await?;
     let run = ctl.run(None, &["verify"]).await?;
     ensure!(run.code == Some(1), "{run:?}");
-    let failed: Vec<&str> = run.stdout.lines().filter(|l| l.starts_with("FAIL")).collect();
+    let failed: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("FAIL"))
+        .collect();
     ensure!(failed.len() == 1, "{}", run.stdout);
     ensure!(
         failed[0].contains("main")
-            && failed[0].contains(&format!("governance {governance} runs the project's governance code")),
+            && failed[0].contains(&format!(
+                "governance {governance} runs the project's governance code"
+            )),
         "{}",
         failed[0]
     );
