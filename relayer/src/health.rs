@@ -316,6 +316,44 @@ mod tests {
         assert!(!r.is_ready());
     }
 
+    /// What a chain says may be acted on only while its watcher is caught up and its RPC
+    /// answers; low gas or a key outside the set concern sending there, not the truth of it.
+    #[test]
+    fn a_chain_is_trusted_only_while_its_watcher_is_caught_up_and_its_rpc_answers() {
+        let r = Readiness::default();
+        assert!(r.trusted(Chain::Main).is_err(), "no report yet");
+        r.set_ready(Chain::Main, true, "caught up");
+        assert_eq!(r.trusted(Chain::Main), Ok(()));
+        r.set_check(Chain::Main, Check::Gas, Some("gas: low".into()));
+        r.set_check(Chain::Main, Check::Validator, Some("validator: no".into()));
+        assert_eq!(
+            r.trusted(Chain::Main),
+            Ok(()),
+            "sending concerns, not trust"
+        );
+        r.set_check(Chain::Main, Check::Rpc, Some("rpc: down".into()));
+        assert_eq!(r.trusted(Chain::Main), Err("main: rpc: down".into()));
+        r.set_check(Chain::Main, Check::Rpc, None);
+        r.set_ready(
+            Chain::Main,
+            false,
+            "the node's head 3 is below block 9 already processed",
+        );
+        assert!(
+            r.trusted(Chain::Main)
+                .is_err_and(|e| e.contains("below block 9"))
+        );
+        r.set_halted(Chain::Main, "reorg to a shorter chain");
+        assert!(
+            r.trusted(Chain::Main)
+                .is_err_and(|e| e.contains("shorter chain"))
+        );
+        assert_eq!(
+            r.trusted(Chain::Side),
+            Err("side: waiting for the watcher's first report".into())
+        );
+    }
+
     #[test]
     fn ether_prints_six_decimals() {
         assert_eq!(ether(U256::ZERO), "0.000000 ether");
