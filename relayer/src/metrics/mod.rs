@@ -3,16 +3,12 @@
 //! Labels are bounded by construction (chain, kind, direction, state); a transfer id or a
 //! transaction hash is never a label. Served by [`crate::http`] at `/metrics`.
 
-use std::{
-    fmt,
-    sync::{Mutex, PoisonError, atomic::AtomicU64},
-};
+use std::{fmt, sync::atomic::AtomicU64};
 
 use alloy::primitives::U256;
 use prometheus_client::{
-    encoding::{EncodeLabelSet, EncodeMetric, MetricEncoder, NoLabelSet, prometheus_text},
+    encoding::{EncodeLabelSet, prometheus_text},
     metrics::{
-        MetricType, TypedMetric,
         counter::Counter,
         family::Family,
         gauge::{Atomic, Gauge},
@@ -20,6 +16,9 @@ use prometheus_client::{
     registry::Registry,
 };
 
+mod wei;
+
+use self::wei::WeiTotal;
 use crate::domain::{Chain, Direction, TransferState, TxKind};
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -577,36 +576,6 @@ impl Metrics {
         let mut out = String::new();
         prometheus_text::encode(&mut out, &self.registry)?;
         Ok(out)
-    }
-}
-
-/// A counter of wei: summed exactly as a `U256`, encoded as the nearest `f64`.
-#[derive(Debug, Default)]
-struct WeiTotal(Mutex<U256>);
-
-impl WeiTotal {
-    fn add(&self, wei: U256) {
-        let mut total = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        *total = total.saturating_add(wei);
-    }
-
-    fn get(&self) -> U256 {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-impl TypedMetric for WeiTotal {
-    const TYPE: MetricType = MetricType::Counter;
-}
-
-impl EncodeMetric for WeiTotal {
-    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), fmt::Error> {
-        let total = f64::from(self.get());
-        encoder.encode_counter::<NoLabelSet, f64, f64>(&total, None)
-    }
-
-    fn metric_type(&self) -> MetricType {
-        Self::TYPE
     }
 }
 

@@ -9,7 +9,7 @@ use cryptoki::object::{Attribute, AttributeType, ObjectClass};
 use super::{tests::opened, *};
 use crate::{
     config::{Config, tests::VALID},
-    hsm::softhsm,
+    hsm::{HsmError, softhsm},
 };
 
 const TOKEN: &str = "sidebridge-secrets";
