@@ -8,13 +8,17 @@
 //! (`sidebridge_vote_conflicts_total`): one validator below the threshold cannot mint with it,
 //! but its operator should be asked why.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::{
+    sync::atomic::{AtomicU64, Ordering},
+    time::Duration,
+};
 
 use sidebridge_contracts::bindings::{MainBridge, SideBridge};
 
 use crate::{
     domain::{Alarm, AlarmKind, Direction},
     handles::Handles,
+    stage::{Flow, Stage},
     store::{StoreError, describe_id},
 };
 
@@ -32,6 +36,28 @@ impl Auditor {
             handles,
             audited_through: AtomicU64::new(u64::MAX),
         }
+    }
+}
+
+/// How often the auditor looks for new watch batches (a look that finds none costs nothing).
+pub const AUDIT_EVERY: Duration = Duration::from_millis(500);
+
+/// The auditor as a [`Stage`] of its own, paced by [`AUDIT_EVERY`]: it runs even while a chain
+/// is halted (it only reads what was confirmed), and a slow round delays no vote.
+impl Stage for Auditor {
+    type Error = StoreError;
+
+    fn name(&self) -> &'static str {
+        "auditor"
+    }
+
+    async fn step(&mut self) -> Result<Flow, StoreError> {
+        self.round(crate::watcher::unix_now()).await?;
+        Ok(Flow::Idle)
+    }
+
+    fn idle(&mut self) -> impl std::future::Future<Output = ()> + Send {
+        tokio::time::sleep(AUDIT_EVERY)
     }
 }
 

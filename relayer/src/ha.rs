@@ -38,7 +38,7 @@ use crate::{
     domain::Chain,
     health::Readiness,
     metrics::Metrics,
-    tasks::{SHUTDOWN_DEADLINE, Tasks},
+    stage::{SHUTDOWN_DEADLINE, Tasks},
 };
 
 /// Why the lease could not be taken or is no longer held.

@@ -25,9 +25,14 @@ use alloy::{
     providers::{DynProvider, Provider},
 };
 use sidebridge_contracts::bindings::{MainBridge, SideBridge};
-use tokio_util::sync::CancellationToken;
 
-use crate::{domain::Chain, metrics::Metrics, rpc::RpcHealth};
+use crate::{
+    domain::Chain,
+    metrics::Metrics,
+    rpc::RpcHealth,
+    stage::{Flow, Passing, Stage},
+    watcher::{ChainStatus, Rejection},
+};
 
 /// A watcher further behind its confirmed head than this is not ready.
 pub const MAX_READY_LAG: u64 = 64;
@@ -196,25 +201,42 @@ pub struct Watched {
     pub min_balance: U256,
 }
 
-/// Every [`MONITOR_EVERY`], and on each chain: the RPC endpoint's failure time against
-/// `rpc_failure`, the account's balance against the runway, and whether `account` is in the
-/// current validator set. Runs until cancelled.
-pub async fn monitor(
-    account: Address,
-    chains: Vec<Watched>,
-    rpc_failure: Duration,
-    metrics: Arc<Metrics>,
-    readiness: Arc<Readiness>,
-    shutdown: CancellationToken,
-) {
-    loop {
-        for w in &chains {
-            check_chain(account, w, rpc_failure, &metrics, &readiness).await;
+/// Every [`MONITOR_EVERY`] (or `rpc_failure`, if shorter), and on each chain: the RPC
+/// endpoint's failure time against `rpc_failure`, the account's balance against the runway,
+/// and whether `account` is in the current validator set. A [`Stage`] that never fails: a read
+/// that fails leaves its check as it was.
+#[derive(Debug)]
+pub struct Monitor {
+    pub account: Address,
+    pub chains: Vec<Watched>,
+    pub rpc_failure: Duration,
+    pub metrics: Arc<Metrics>,
+    pub readiness: Arc<Readiness>,
+}
+
+impl Stage for Monitor {
+    type Error = Passing;
+
+    fn name(&self) -> &'static str {
+        "health monitor"
+    }
+
+    async fn step(&mut self) -> Result<Flow, Passing> {
+        for w in &self.chains {
+            check_chain(
+                self.account,
+                w,
+                self.rpc_failure,
+                &self.metrics,
+                &self.readiness,
+            )
+            .await;
         }
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(MONITOR_EVERY.min(rpc_failure)) => {}
-        }
+        Ok(Flow::Idle)
+    }
+
+    fn idle(&mut self) -> impl std::future::Future<Output = ()> + Send {
+        tokio::time::sleep(MONITOR_EVERY.min(self.rpc_failure))
     }
 }
 
@@ -279,6 +301,90 @@ pub fn ether(wei: U256) -> String {
     let whole = micro / U256::from(1_000_000u64);
     let frac = micro % U256::from(1_000_000u64);
     format!("{whole}.{frac:06} ether")
+}
+
+/// Turns a watcher's status into metrics (head, cursor, lag, dropped logs, halts) and the
+/// chain's readiness, on every change. A [`Stage`]; once its watcher is gone it waits for the
+/// stop.
+pub(crate) struct StatusReport {
+    chain: Chain,
+    updates: tokio::sync::watch::Receiver<ChainStatus>,
+    metrics: Arc<Metrics>,
+    readiness: Arc<Readiness>,
+    halted: bool,
+    rejected: [u64; Rejection::ALL.len()],
+}
+
+impl StatusReport {
+    pub(crate) fn new(
+        chain: Chain,
+        updates: tokio::sync::watch::Receiver<ChainStatus>,
+        metrics: Arc<Metrics>,
+        readiness: Arc<Readiness>,
+    ) -> Self {
+        Self {
+            chain,
+            updates,
+            metrics,
+            readiness,
+            halted: false,
+            rejected: [0; Rejection::ALL.len()],
+        }
+    }
+}
+
+impl Stage for StatusReport {
+    type Error = Passing;
+
+    fn name(&self) -> &'static str {
+        match self.chain {
+            Chain::Main => "status(main)",
+            Chain::Side => "status(side)",
+        }
+    }
+
+    async fn step(&mut self) -> Result<Flow, Passing> {
+        let s = self.updates.borrow_and_update().clone();
+        let (chain, metrics, readiness) = (self.chain, &self.metrics, &self.readiness);
+        metrics.set_chain_progress(chain, s.head, s.cursor.unwrap_or_default(), s.lag);
+        for (i, reason) in Rejection::ALL.into_iter().enumerate() {
+            let new = s.rejected[i].saturating_sub(self.rejected[i]);
+            if new > 0 {
+                metrics.chain_data_rejected(chain, reason.as_str(), new);
+            }
+        }
+        self.rejected = s.rejected;
+        match &s.halted {
+            Some(reason) => {
+                if !self.halted {
+                    metrics.reorg_halt(chain);
+                    self.halted = true;
+                }
+                readiness.set_halted(chain, reason);
+            }
+            None if s.cursor.is_some_and(|c| s.head < c) => readiness.set_ready(
+                chain,
+                false,
+                &format!(
+                    "the node's head {} is below block {} already processed: it lags or lies",
+                    s.head,
+                    s.cursor.unwrap_or_default()
+                ),
+            ),
+            None if s.lag > MAX_READY_LAG => {
+                readiness.set_ready(chain, false, &format!("{} blocks behind", s.lag))
+            }
+            None => readiness.set_ready(chain, true, "caught up"),
+        }
+        Ok(Flow::Idle)
+    }
+
+    async fn idle(&mut self) {
+        if self.updates.changed().await.is_err() {
+            // the watcher is gone (the process is stopping): nothing more will change
+            std::future::pending::<()>().await;
+        }
+    }
 }
 
 #[cfg(test)]

@@ -476,7 +476,13 @@ mod tests {
         let body = m.encode().expect("encode");
         assert!(body.contains("sidebridge_transfers{direction=\"deposit\",state=\"observed\"} 0"));
 
-        // only bounded label names exist (an RPC endpoint is its position in the config)
+        // only bounded label names exist (an RPC endpoint is its position in the config, a
+        // stage one of the process's fixed set)
+        m.stages().precreate("planner");
+        let body = m.encode().expect("encode");
+        assert!(body.contains(
+            "sidebridge_stage_failures_total{stage=\"planner\",disposition=\"transient\"} 0"
+        ));
         for line in body.lines().filter(|l| !l.starts_with('#')) {
             if let Some(labels) = line.split_once('{').map(|(_, rest)| rest) {
                 for pair in labels
@@ -493,7 +499,9 @@ mod tests {
                             "state",
                             "method",
                             "endpoint",
-                            "reason"
+                            "reason",
+                            "stage",
+                            "disposition"
                         ]
                         .contains(&name),
                         "unexpected label {name} in {line}"

@@ -18,6 +18,8 @@
 //! - [`health`]: readiness by chain (watcher, RPC, validator membership, gas runway);
 //! - [`ha`]: two nodes per validator, one active (a PostgreSQL advisory lock), one standby;
 //! - [`http`] and [`metrics`]: Prometheus metrics, health, readiness and a small JSON API.
+//! - [`stage`]: the one loop every long-running part runs through, judging each failure once
+//!   (transient, halt, fatal) and naming the part that failed.
 //! - [`secrets`]: `relayer secrets`, the sealed secrets file's seal, rotate and show-versions.
 //!
 //! [`index`] is the keyless transfer index anyone may run (`relayer index`): the same watchers
@@ -37,9 +39,9 @@ pub mod planner;
 pub mod rpc;
 pub mod secrets;
 pub mod signer;
+pub mod stage;
 pub mod store;
 pub mod submitter;
-pub mod tasks;
 pub mod watcher;
 
 #[cfg(test)]

@@ -1,8 +1,10 @@
 //! A relayer node, wired: checks its chains and database, then runs the pipeline — two
-//! watchers, the planner, two submitters and the HTTP surface — until asked to stop. Nothing
-//! here decides anything; each stage lives in its own module. A critical task that dies ends
-//! the node with an error; SIGINT/SIGTERM stop taking work and return within a deadline (every
-//! attempt is persisted first, and a restart follows what is still pending).
+//! watchers, the auditor, the planner, two submitters — beside the health monitor, the
+//! endpoints' head checks and the HTTP surface, until asked to stop. Nothing here decides
+//! anything: each part is a [`crate::stage::Stage`] in its own module, run by the one stage
+//! loop. A stage that fails fatally (or panics) ends the node with an error naming it;
+//! SIGINT/SIGTERM stop taking work and return within a deadline (every attempt is persisted
+//! first, and a restart follows what is still pending).
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
@@ -19,16 +21,17 @@ use crate::{
     domain::Chain,
     ha::{self, HaSettings, RoleReport, Timing},
     handles::Handles,
-    health::{self, MAX_READY_LAG, Readiness, Watched},
+    health::{self, Readiness, StatusReport, Watched},
     http::{HttpState, StoreApi},
+    ledger::watch::FeeCoverage,
     metrics::Metrics,
-    planner::{Planner, RpcFacts, Settings, Sweep},
-    rpc::{EndpointMetrics, Failover, RpcHealth},
+    planner::{METRICS_EVERY, Planner, RpcFacts, Settings, Sweep},
+    rpc::{EndpointMetrics, Failover, HeadChecks, RpcHealth},
     signer::ValidatorSigner,
+    stage::{self, SHUTDOWN_DEADLINE, Tasks},
     store::{Store, StoreError},
     submitter::{RpcSink, SubmitConfig, Submitter, TxObserver},
-    tasks::{SHUTDOWN_DEADLINE, Tasks},
-    watcher::{ChainStatus, Rejection, Route, RpcEventSource, UnconfirmedTail, Watcher},
+    watcher::{ChainStatus, Route, RpcEventSource, UnconfirmedTail, Watcher},
 };
 
 /// How long each submitter follows its transactions after a SIGTERM so that what mines is
@@ -73,7 +76,7 @@ pub enum NodeError {
 /// configured chain (an endpoint that cannot be checked at start is an error: one serving
 /// another chain must never be used) and that every configured contract has code. Every
 /// request's outcome is reported to `health`; the endpoints' heads are for
-/// [`Failover::watch_heads`].
+/// [`HeadChecks`].
 pub async fn connect_chain(
     chain: Chain,
     cfg: &ChainConfig,
@@ -133,24 +136,40 @@ pub async fn connect_chain(
     Ok((provider, endpoints))
 }
 
-/// Both chains ([`connect_chain`] each), their endpoints' heads watched every poll interval
-/// until `token` is cancelled; each provider with the health its requests report to.
+/// Both chains ([`connect_chain`] each): each provider with the health its requests report
+/// to, and the stage that checks its endpoints' heads when it has fallbacks.
 pub async fn connect_chains(
     cfgs: [&ChainConfig; 2],
     metrics: &Metrics,
-    token: &CancellationToken,
-) -> Result<[(DynProvider, Arc<RpcHealth>); 2], NodeError> {
+) -> Result<[Connected; 2], NodeError> {
     let mut out = Vec::with_capacity(2);
     for (chain, cfg) in Chain::ALL.into_iter().zip(cfgs) {
         let health = Arc::new(RpcHealth::new(chain, metrics.rpc_errors()));
         let (provider, endpoints) =
             connect_chain(chain, cfg, health.clone(), metrics.rpc_endpoints()).await?;
-        tokio::spawn(endpoints.watch_heads(cfg.poll_interval, token.clone()));
-        out.push((provider, health));
+        let heads = endpoints.has_fallbacks().then(|| HeadChecks {
+            chain,
+            endpoints,
+            every: cfg.poll_interval,
+        });
+        out.push(Connected {
+            provider,
+            health,
+            heads,
+        });
     }
     let side = out.pop().expect("two chains were connected");
     let main = out.pop().expect("two chains were connected");
     Ok([main, side])
+}
+
+/// A chain [`connect_chains`] connected.
+#[derive(Debug)]
+pub struct Connected {
+    pub provider: DynProvider,
+    pub health: Arc<RpcHealth>,
+    /// The endpoints' head checks, for the caller's task set (`None`: a single endpoint).
+    pub heads: Option<HeadChecks>,
 }
 
 /// Longest a planner waits between rounds when nothing wakes it (watcher progress and freed
@@ -219,8 +238,7 @@ pub async fn run(
 ) -> Result<(), NodeError> {
     // the chains first: a wrong chain or address must refuse to start before anything is written
     let metrics = Arc::new(Metrics::default());
-    let [(main, main_rpc), (side, side_rpc)] =
-        connect_chains([&config.main, &config.side], &metrics, &shutdown).await?;
+    let [main, side] = connect_chains([&config.main, &config.side], &metrics).await?;
     let store = Store::connect(config.database_url.expose()).await?;
     store.migrate().await?;
     let (listener, http_addr) = bind_reported(config.http_listen, http_addr_file(&config)).await?;
@@ -231,6 +249,8 @@ pub async fn run(
     let readiness = Arc::new(Readiness::default());
     let work = shutdown.child_token();
     let account = signer.address();
+    let heads = [main.heads, side.heads];
+    let (main, main_rpc, side, side_rpc) = (main.provider, main.health, side.provider, side.health);
     let pipeline = Arc::new(Pipeline {
         config: config.clone(),
         signer,
@@ -284,26 +304,26 @@ pub async fn run(
         }
     })
     .collect();
-    let monitor = health::monitor(
+    let monitor = health::Monitor {
         account,
-        watched,
-        config.relay.rpc_failure,
-        metrics.clone(),
-        readiness.clone(),
-        work.clone(),
-    );
-    tasks.spawn(async move {
-        monitor.await;
-        ("health monitor", Ok(()))
-    });
-    tokio::spawn(crate::ledger::watch::watch(
+        chains: watched,
+        rpc_failure: config.relay.rpc_failure,
+        metrics: metrics.clone(),
+        readiness: readiness.clone(),
+    };
+    stage::spawn(&mut tasks, monitor, work.clone(), metrics.stages());
+    if let Some(coverage) = FeeCoverage::new(
         config.fees.clone(),
         store.clone(),
         main.clone(),
         config.main.bridge,
         metrics.clone(),
-        work.clone(),
-    ));
+    ) {
+        stage::spawn(&mut tasks, coverage, work.clone(), metrics.stages());
+    }
+    for heads in heads.into_iter().flatten() {
+        stage::spawn(&mut tasks, heads, work.clone(), metrics.stages());
+    }
 
     let http_state = HttpState {
         metrics: metrics.clone(),
@@ -390,16 +410,16 @@ impl Pipeline {
             .with_gate(readiness.clone())
         };
         // the submitters run inside the task set, so aborting it (a lost lease) aborts them
-        let (main_tx, task) = submitter(Chain::Main, main).task(work.clone());
-        tasks.spawn(async move { ("submitter(main)", task.await.map_err(|e| e.to_string())) });
-        let (side_tx, task) = submitter(Chain::Side, side).task(work.clone());
-        tasks.spawn(async move { ("submitter(side)", task.await.map_err(|e| e.to_string())) });
+        let (main_tx, stage) = submitter(Chain::Main, main).task();
+        stage::spawn(&mut tasks, stage, work.clone(), metrics.stages());
+        let (side_tx, stage) = submitter(Chain::Side, side).task();
+        stage::spawn(&mut tasks, stage, work.clone(), metrics.stages());
 
         let auditor = Auditor::new(handles.clone());
         auditor.restore().await?;
+        stage::spawn(&mut tasks, auditor, work.clone(), metrics.stages());
         let planner = Planner {
             facts: RpcFacts::new(main.clone(), side.clone(), route),
-            auditor,
             store: store.clone(),
             main_tx,
             side_tx,
@@ -411,6 +431,7 @@ impl Pipeline {
             },
             per_round: config.relay.transfers_per_round,
             sweep: Sweep::every(SWEEP_EVERY),
+            metrics_every: Sweep::every(METRICS_EVERY),
             verified: Default::default(),
             poll: PLANNER_SAFETY_NET,
             progress,
@@ -418,12 +439,7 @@ impl Pipeline {
             metrics: metrics.clone(),
             confirmations: (config.main.confirmations, config.side.confirmations),
         };
-        tasks.spawn(async move {
-            (
-                "planner",
-                planner.run(work).await.map_err(|e| e.to_string()),
-            )
-        });
+        stage::spawn(&mut tasks, planner, work, metrics.stages());
         Ok(tasks)
     }
 }
@@ -494,7 +510,7 @@ pub(crate) fn spawn_watcher(
         route,
         progress,
     } = setup;
-    let (status, mut updates) = tokio::sync::watch::channel(ChainStatus::default());
+    let (status, updates) = tokio::sync::watch::channel(ChainStatus::default());
     let view = status.subscribe();
     let watcher = Watcher {
         chain,
@@ -512,48 +528,9 @@ pub(crate) fn spawn_watcher(
         progress: progress.clone(),
         unconfirmed: (chain == Chain::Side).then(UnconfirmedTail::default),
     };
-    let name = match chain {
-        Chain::Main => "watcher(main)",
-        Chain::Side => "watcher(side)",
-    };
-    tasks.spawn(async move { (name, watcher.run(token).await.map_err(|e| e.to_string())) });
-    let (metrics, readiness) = (metrics.clone(), readiness.clone());
-    tokio::spawn(async move {
-        let mut halted = false;
-        let mut rejected = [0u64; Rejection::ALL.len()];
-        while updates.changed().await.is_ok() {
-            let s = updates.borrow_and_update().clone();
-            metrics.set_chain_progress(chain, s.head, s.cursor.unwrap_or_default(), s.lag);
-            for (i, reason) in Rejection::ALL.into_iter().enumerate() {
-                let new = s.rejected[i].saturating_sub(rejected[i]);
-                if new > 0 {
-                    metrics.chain_data_rejected(chain, reason.as_str(), new);
-                }
-            }
-            rejected = s.rejected;
-            match &s.halted {
-                Some(reason) => {
-                    if !halted {
-                        metrics.reorg_halt(chain);
-                        halted = true;
-                    }
-                    readiness.set_halted(chain, reason);
-                }
-                None if s.cursor.is_some_and(|c| s.head < c) => readiness.set_ready(
-                    chain,
-                    false,
-                    &format!(
-                        "the node's head {} is below block {} already processed: it lags or lies",
-                        s.head,
-                        s.cursor.unwrap_or_default()
-                    ),
-                ),
-                None if s.lag > MAX_READY_LAG => {
-                    readiness.set_ready(chain, false, &format!("{} blocks behind", s.lag))
-                }
-                None => readiness.set_ready(chain, true, "caught up"),
-            }
-        }
-    });
+    let stages = metrics.stages();
+    stage::spawn(tasks, watcher, token.clone(), stages);
+    let report = StatusReport::new(chain, updates, metrics.clone(), readiness.clone());
+    stage::spawn(tasks, report, token, stages);
     view
 }

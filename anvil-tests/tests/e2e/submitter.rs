@@ -104,7 +104,7 @@ async fn slow_transaction_is_replaced_with_a_bumped_fee() -> eyre::Result<()> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     shutdown.cancel();
-    task.await??;
+    task.await?.map_err(|e| eyre::eyre!(e))?;
     let costs = store.cost_entries().await?;
     eyre::ensure!(costs.len() == 1, "{costs:?}");
     let tx_hash = costs[0].tx_hash;

@@ -30,8 +30,8 @@ use crate::{
     health::Readiness,
     metrics::Metrics,
     node::{self, NodeError, WatchSetup},
+    stage::{self, Tasks},
     store::Store,
-    tasks::Tasks,
     watcher::Route,
 };
 
@@ -42,11 +42,7 @@ pub const ADDR_FILE: &str = "index.http-addr";
 /// Runs the index until `shutdown` is cancelled.
 pub async fn run(config: IndexConfig, shutdown: CancellationToken) -> Result<(), NodeError> {
     let metrics = Arc::new(Metrics::keyless());
-    let providers: Vec<_> = node::connect_chains([&config.main, &config.side], &metrics, &shutdown)
-        .await?
-        .into_iter()
-        .map(|(provider, _)| provider)
-        .collect();
+    let connected = node::connect_chains([&config.main, &config.side], &metrics).await?;
     let store = Store::connect(config.database_url.expose()).await?;
     store.migrate().await?;
     let addr_file = node::addr_file(
@@ -64,6 +60,13 @@ pub async fn run(config: IndexConfig, shutdown: CancellationToken) -> Result<(),
     let progress = Arc::new(Notify::new());
     let mut tasks: Tasks = JoinSet::new();
     let work = shutdown.child_token();
+    let mut providers = Vec::new();
+    for chain in connected {
+        if let Some(heads) = chain.heads {
+            stage::spawn(&mut tasks, heads, work.clone(), metrics.stages());
+        }
+        providers.push(chain.provider);
+    }
     let mut views = Vec::new();
     for (chain, provider) in Chain::ALL.into_iter().zip(&providers) {
         let status = node::spawn_watcher(
@@ -97,11 +100,13 @@ pub async fn run(config: IndexConfig, shutdown: CancellationToken) -> Result<(),
     };
 
     let (overview_tx, overview_rx) = tokio::sync::watch::channel(serde_json::Value::Null);
-    let (reader_store, token) = (store.clone(), work.clone());
-    tasks.spawn(async move {
-        overview::refresh(main, side, reader_store, overview_tx, token).await;
-        ("overview", Ok(()))
-    });
+    let refresh = overview::Refresh {
+        main,
+        side,
+        store: store.clone(),
+        out: overview_tx,
+    };
+    stage::spawn(&mut tasks, refresh, work.clone(), metrics.stages());
 
     let router = api::router(
         api::ApiState {

@@ -15,9 +15,14 @@ use alloy::{
 use serde_json::{Value, json};
 use sidebridge_contracts::bindings::{IERC20Metadata, MainBridge, Operational};
 use tokio::sync::watch;
-use tokio_util::sync::CancellationToken;
 
-use crate::{config::IndexConfig, domain::Chain, store::Store, watcher::ChainStatus};
+use crate::{
+    config::IndexConfig,
+    domain::Chain,
+    stage::{Flow, Passing, Stage},
+    store::Store,
+    watcher::ChainStatus,
+};
 
 /// How often the overview is read again.
 pub const REFRESH_EVERY: Duration = Duration::from_secs(2);
@@ -68,32 +73,43 @@ impl ChainView {
     }
 }
 
-/// Reads the overview every [`REFRESH_EVERY`] into `out` until cancelled.
-pub async fn refresh(
-    main: ChainView,
-    side: ChainView,
-    store: Store,
-    out: watch::Sender<Value>,
-    shutdown: CancellationToken,
-) {
-    loop {
-        match read(&main, &side, &store).await {
+/// Reads the overview every [`REFRESH_EVERY`] into `out`: a [`Stage`]. A failed read keeps
+/// the last overview, with the error beside it, until the next.
+#[derive(Debug)]
+pub struct Refresh {
+    pub main: ChainView,
+    pub side: ChainView,
+    pub store: Store,
+    pub out: watch::Sender<Value>,
+}
+
+impl Stage for Refresh {
+    type Error = Passing;
+
+    fn name(&self) -> &'static str {
+        "overview"
+    }
+
+    async fn step(&mut self) -> Result<Flow, Passing> {
+        match read(&self.main, &self.side, &self.store).await {
             Ok(overview) => {
-                out.send_replace(overview);
+                self.out.send_replace(overview);
+                Ok(Flow::Idle)
             }
             Err(err) => {
-                tracing::warn!(target: "index", error = %err, "reading the overview failed");
-                out.send_modify(|v| {
+                let reason = crate::rpc::describe(&err);
+                self.out.send_modify(|v| {
                     if let Some(map) = v.as_object_mut() {
-                        map.insert("error".into(), err.to_string().into());
+                        map.insert("error".into(), reason.clone().into());
                     }
                 });
+                Err(Passing(format!("reading the overview: {reason}")))
             }
         }
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(REFRESH_EVERY) => {}
-        }
+    }
+
+    fn idle(&mut self) -> impl std::future::Future<Output = ()> + Send {
+        tokio::time::sleep(REFRESH_EVERY)
     }
 }
 

@@ -10,35 +10,75 @@ use alloy::{
     providers::DynProvider,
 };
 use sidebridge_contracts::bindings::{IERC20Metadata, MainBridge};
-use tokio_util::sync::CancellationToken;
 
 use super::fees::{Prices, coverage, coverage_ratio};
-use crate::{config::FeePrices, domain::Direction, metrics::Metrics, store::Store};
+use crate::{
+    config::FeePrices,
+    domain::Direction,
+    metrics::Metrics,
+    stage::{Flow, Passing, Stage},
+    store::Store,
+};
 
 /// The window compared: a day.
 pub const WINDOW_SECS: i64 = 86_400;
 
-/// Computes the gauge every `prices.check_every` until `token` is cancelled.
-pub async fn watch(
+/// The gauge's [`Stage`]: computed every `prices.check_every`; a failed computation (an RPC or
+/// database read) leaves the gauge as it was until the next.
+#[derive(Debug)]
+pub struct FeeCoverage {
     prices: FeePrices,
     store: Store,
     main: DynProvider,
     main_bridge: Address,
     metrics: Arc<Metrics>,
-    token: CancellationToken,
-) {
-    if prices.token_prices.is_empty() {
-        return;
+    decimals: HashMap<Address, u8>,
+}
+
+impl FeeCoverage {
+    /// `None` without prices: there is nothing to compute.
+    pub fn new(
+        prices: FeePrices,
+        store: Store,
+        main: DynProvider,
+        main_bridge: Address,
+        metrics: Arc<Metrics>,
+    ) -> Option<Self> {
+        (!prices.token_prices.is_empty()).then(|| Self {
+            prices,
+            store,
+            main,
+            main_bridge,
+            metrics,
+            decimals: HashMap::new(),
+        })
     }
-    let mut decimals: HashMap<Address, u8> = HashMap::new();
-    loop {
-        if let Err(e) = once(&prices, &store, &main, main_bridge, &metrics, &mut decimals).await {
-            tracing::warn!(target: "ledger", error = %e, "fee coverage not computed this time");
-        }
-        tokio::select! {
-            () = token.cancelled() => return,
-            () = tokio::time::sleep(prices.check_every) => {}
-        }
+}
+
+impl Stage for FeeCoverage {
+    type Error = Passing;
+
+    fn name(&self) -> &'static str {
+        "fee coverage"
+    }
+
+    async fn step(&mut self) -> Result<Flow, Passing> {
+        let Self {
+            prices,
+            store,
+            main,
+            main_bridge,
+            metrics,
+            decimals,
+        } = self;
+        once(prices, store, main, *main_bridge, metrics, decimals)
+            .await
+            .map_err(|e| Passing(format!("fee coverage not computed this time: {e}")))?;
+        Ok(Flow::Idle)
+    }
+
+    fn idle(&mut self) -> impl std::future::Future<Output = ()> + Send {
+        tokio::time::sleep(self.prices.check_every)
     }
 }
 

@@ -7,104 +7,17 @@ use std::{fmt, sync::atomic::AtomicU64};
 
 use alloy::primitives::U256;
 use prometheus_client::{
-    encoding::{EncodeLabelSet, prometheus_text},
-    metrics::{
-        counter::Counter,
-        family::Family,
-        gauge::{Atomic, Gauge},
-    },
+    encoding::prometheus_text,
+    metrics::{counter::Counter, family::Family, gauge::Gauge},
     registry::Registry,
 };
 
+mod labels;
 mod wei;
 
-use self::wei::WeiTotal;
+pub use self::labels::{RPC_METHODS, RpcErrors, RpcLabels};
+use self::{labels::*, wei::WeiTotal};
 use crate::domain::{Chain, Direction, TransferState, TxKind};
-
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ChainLabels {
-    chain: &'static str,
-}
-
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ChainKindLabels {
-    chain: &'static str,
-    kind: &'static str,
-}
-
-/// One chain's RPC method: labels of `rpc_errors_total`. The methods are the relayer's own
-/// calls, a fixed set in the code, so the label stays bounded.
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct RpcLabels {
-    pub chain: &'static str,
-    pub method: String,
-}
-
-/// The `rpc_errors_total` family, shared with each chain's [`crate::rpc::RpcHealth`].
-pub type RpcErrors = Family<RpcLabels, Counter>;
-
-/// The JSON-RPC methods the relayer calls; their error series exist from the start.
-pub const RPC_METHODS: &[&str] = &[
-    "eth_blockNumber",
-    "eth_getLogs",
-    "eth_getBlockByNumber",
-    "eth_call",
-    "eth_getBalance",
-    "eth_getTransactionCount",
-    "eth_sendRawTransaction",
-    "eth_getTransactionReceipt",
-    "eth_estimateGas",
-    "eth_simulateV1",
-    "eth_feeHistory",
-    "eth_chainId",
-    "eth_getCode",
-];
-
-/// A chain and why the watcher dropped a log there ([`crate::watcher::Rejection`]).
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ChainReasonLabels {
-    chain: &'static str,
-    reason: &'static str,
-}
-
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct DirectionLabels {
-    direction: &'static str,
-}
-
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct TransferLabels {
-    direction: &'static str,
-    state: &'static str,
-}
-
-fn chain_labels(chain: Chain) -> ChainLabels {
-    ChainLabels {
-        chain: chain.as_str(),
-    }
-}
-
-fn direction_labels(direction: Direction) -> DirectionLabels {
-    DirectionLabels {
-        direction: direction.as_str(),
-    }
-}
-
-/// Sets the gauge of `family` labelled `labels` to `value`.
-fn set_gauge<L, N, A>(family: &Family<L, Gauge<N, A>>, labels: &L, value: N)
-where
-    L: Clone + std::hash::Hash + Eq,
-    A: Atomic<N> + Default,
-{
-    family.get_or_create(labels).set(value);
-}
-
-fn chain_kind(chain: Chain, kind: TxKind) -> ChainKindLabels {
-    ChainKindLabels {
-        chain: chain.as_str(),
-        kind: kind.as_str(),
-    }
-}
 
 type F64Gauge = Gauge<f64, AtomicU64>;
 
@@ -123,6 +36,7 @@ type F64Gauge = Gauge<f64, AtomicU64>;
 /// | `ready` | gauge (0/1) | chain |
 /// | `active` | gauge (1 acting, 0 standby: `[ha]`) | |
 /// | `rpc_errors_total` | counter | chain, method |
+/// | `stage_failures_total` | counter (failed steps of a long-running stage) | stage, disposition |
 /// | `rpc_failing_seconds` | gauge (0 while the endpoint answers) | chain |
 /// | `validator` | gauge (1 while the key is in the current set) | chain |
 /// | `gas_runway_wei` | gauge (the configured least balance) | chain |
@@ -157,6 +71,7 @@ pub struct Metrics {
     active: Gauge,
     rpc_errors: RpcErrors,
     rpc_endpoints: crate::rpc::EndpointMetrics,
+    stages: crate::stage::StageMetrics,
     rpc_failing: Family<ChainLabels, F64Gauge>,
     validator: Family<ChainLabels, Gauge>,
     gas_runway: Family<ChainLabels, F64Gauge>,
@@ -219,6 +134,7 @@ impl Metrics {
             active: Gauge::default(),
             rpc_errors: Family::default(),
             rpc_endpoints: crate::rpc::EndpointMetrics::default(),
+            stages: crate::stage::StageMetrics::default(),
             rpc_failing: Family::default(),
             validator: Family::default(),
             gas_runway: Family::default(),
@@ -298,6 +214,7 @@ impl Metrics {
             metrics.rpc_errors.clone(),
         );
         metrics.rpc_endpoints.register(&mut registry);
+        metrics.stages.register(&mut registry);
         registry.register(
             "rpc_failing_seconds",
             "Seconds since the chain's RPC endpoint last answered, while every request fails; 0 otherwise",
@@ -374,6 +291,14 @@ impl Metrics {
                     method: method.to_string(),
                 });
             }
+        }
+        let stages = if relaying {
+            crate::stage::RELAYER_STAGES
+        } else {
+            crate::stage::INDEX_STAGES
+        };
+        for stage in stages {
+            metrics.stages.precreate(stage);
         }
         if !relaying {
             return Metrics {
@@ -528,6 +453,11 @@ impl Metrics {
     /// The per-endpoint series, for each chain's [`crate::rpc::Failover`].
     pub fn rpc_endpoints(&self) -> crate::rpc::EndpointMetrics {
         self.rpc_endpoints.clone()
+    }
+
+    /// The stages' failure counters ([`crate::stage`]).
+    pub fn stages(&self) -> &crate::stage::StageMetrics {
+        &self.stages
     }
 
     /// How long every request to `chain`'s endpoint has failed (0 while it answers).

@@ -15,4 +15,4 @@ pub use decide::{
     Action, DepositFacts, QueueFacts, Settings, ValidatorView, Views, WithdrawalFacts, plan,
 };
 pub use facts::{ChainWithdrawalFacts, FactsError, FactsSource, RpcFacts};
-pub use run::{Planner, RoundError, Sweep};
+pub use run::{METRICS_EVERY, Planner, RoundError, Sweep};

@@ -1,15 +1,14 @@
 //! The planner's loop. Each round: read the transfers that may need this validator from the
 //! store (all unfinished ones on a periodic sweep), ask the chains
 //! about all of them in a few batched calls ([`FactsSource`]), decide ([`plan`]), and hand the
-//! resulting transactions to each chain's submitter, which queue them and return at once. The
-//! loop has the shape every task has: cancellation first, the watchers' progress as a hint,
-//! a timer as the safety net.
+//! resulting transactions to each chain's submitter, which queue them and return at once. It
+//! runs as a [`Stage`]: woken by the watchers' progress and by work a submitter freed, with a
+//! timer as the safety net.
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use alloy::primitives::{B256, Bytes};
 use tokio::sync::Notify;
-use tokio_util::sync::CancellationToken;
 
 use super::{
     decide::{Action, Settings, WithdrawalFacts, plan, release_due},
@@ -17,12 +16,12 @@ use super::{
     facts::{FactsError, FactsSource},
 };
 use crate::{
-    audit::Auditor,
     domain::{Chain, Direction, PublishedSignature, TransferRecord, TxKind},
     health::Readiness,
     metrics::Metrics,
     rpc::{Classify, Disposition},
     signer::{SignError, ValidatorSigner},
+    stage::{Flow, Stage},
     store::{Store, StoreError},
     submitter::{SubmitError, SubmitterHandle},
     watcher::{Route, unix_now},
@@ -88,13 +87,12 @@ impl Sweep {
 }
 
 /// How often the transfer counts are read for the metrics (a count over the whole table).
-const METRICS_EVERY: Duration = Duration::from_secs(1);
+pub const METRICS_EVERY: Duration = Duration::from_secs(1);
 
 /// The planning stage of one node.
 #[derive(Debug)]
 pub struct Planner<F> {
     pub facts: F,
-    pub auditor: Auditor,
     pub store: Store,
     pub main_tx: SubmitterHandle,
     pub side_tx: SubmitterHandle,
@@ -104,6 +102,8 @@ pub struct Planner<F> {
     /// Most transfers of each direction one round considers, lowest nonce first.
     pub per_round: u32,
     pub sweep: Sweep,
+    /// When the transfer counts are read for the metrics (a count over the whole table).
+    pub metrics_every: Sweep,
     /// Signatures already recovered (see [`encode::assemble`]).
     pub verified: encode::SignatureCache,
     /// The safety net between wake-ups (watcher progress, work freed by a submitter): what
@@ -116,51 +116,45 @@ pub struct Planner<F> {
     pub confirmations: (u64, u64),
 }
 
-impl<F: FactsSource> Planner<F> {
-    /// Runs until cancelled; returns an error only when it needs an operator.
-    pub async fn run(self, shutdown: CancellationToken) -> Result<(), RoundError> {
-        // what a previous run left pending is in flight before the first round plans anything
-        tokio::select! {
-            _ = shutdown.cancelled() => return Ok(()),
-            _ = async {
-                self.main_tx.in_flight().resumed().await;
-                self.side_tx.in_flight().resumed().await;
-            } => {}
-        }
-        let mut metrics_refreshed = tokio::time::Instant::now();
-        loop {
-            tokio::select! {
-                biased;
-                _ = shutdown.cancelled() => return Ok(()),
-                _ = self.progress.notified() => {}
-                _ = self.main_tx.in_flight().freed() => {}
-                _ = self.side_tx.in_flight().freed() => {}
-                _ = tokio::time::sleep(self.poll) => {}
-            }
-            // the audit runs even when halted: it only reads what was confirmed
-            if let Err(err) = self.auditor.round(unix_now()).await {
-                if err.disposition() == Disposition::Fatal {
-                    return Err(err.into());
-                }
-                tracing::warn!(target: "audit", error = %err, "audit round failed; retrying");
-            }
-            if self.readiness.any_halted() {
-                continue; // a deep reorg: act on nothing until an operator looks
-            }
-            match self.round().await {
-                Ok(calls) => self.metrics.planner_round(calls),
-                Err(err) if err.disposition() == Disposition::Fatal => return Err(err),
-                Err(err) => {
-                    tracing::warn!(target: "planner", error = %err, "planning round failed; retrying")
-                }
-            }
-            if metrics_refreshed.elapsed() >= METRICS_EVERY {
-                self.refresh_metrics().await;
-                metrics_refreshed = tokio::time::Instant::now();
-            }
-        }
+/// The planner as a [`Stage`]: it begins once both submitters have taken back what a previous
+/// run left pending, and a step is one round, skipped while a chain is halted.
+impl<F: FactsSource + 'static> Stage for Planner<F> {
+    type Error = RoundError;
+
+    fn name(&self) -> &'static str {
+        "planner"
     }
 
+    async fn begin(&mut self) {
+        // what a previous run left pending is in flight before the first round plans anything
+        self.main_tx.in_flight().resumed().await;
+        self.side_tx.in_flight().resumed().await;
+    }
+
+    async fn step(&mut self) -> Result<Flow, RoundError> {
+        if self.readiness.any_halted() {
+            return Ok(Flow::Idle); // a deep reorg: act on nothing until an operator looks
+        }
+        let calls = self.round().await?;
+        self.metrics.planner_round(calls);
+        if self.metrics_every.due() {
+            self.refresh_metrics().await;
+        }
+        Ok(Flow::Idle)
+    }
+
+    async fn idle(&mut self) {
+        tokio::select! {
+            biased;
+            _ = self.progress.notified() => {}
+            _ = self.main_tx.in_flight().freed() => {}
+            _ = self.side_tx.in_flight().freed() => {}
+            _ = tokio::time::sleep(self.poll) => {}
+        }
+    }
+}
+
+impl<F: FactsSource> Planner<F> {
     async fn refresh_metrics(&self) {
         if let Ok(counts) = self.store.count_by_state().await {
             self.metrics.set_transfer_counts(&counts);

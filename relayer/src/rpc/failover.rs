@@ -5,7 +5,7 @@
 //! one back. An endpoint that failed a moment ago ([`COOLDOWN`]) comes after every other; a
 //! fallback whose head lags the head of the endpoint in use (the first of the operator's
 //! order that answers) by more than the allowed blocks comes after the fallbacks in step with
-//! it ([`Failover::watch_heads`] reads each endpoint's head on a timer). A lagging endpoint is
+//! it ([`crate::rpc::HeadChecks`] reads each endpoint's head on a timer). A lagging endpoint is
 //! still used when nothing better answers: a slow answer is better than none, and the watcher
 //! checks every log against the block hashes it is served anyway.
 //!
@@ -39,7 +39,6 @@ use prometheus_client::{
     metrics::{counter::Counter, family::Family, gauge::Gauge},
     registry::Registry,
 };
-use tokio_util::sync::CancellationToken;
 use tower::Service;
 
 use crate::domain::Chain;
@@ -356,19 +355,9 @@ impl Failover {
         }
     }
 
-    /// Runs [`Failover::check_heads`] every `every` until `token` is cancelled. Nothing to do
-    /// with a single endpoint.
-    pub async fn watch_heads(self, every: Duration, token: CancellationToken) {
-        if self.endpoints.len() < 2 {
-            return;
-        }
-        loop {
-            self.check_heads().await;
-            tokio::select! {
-                () = token.cancelled() => return,
-                () = tokio::time::sleep(every) => {}
-            }
-        }
+    /// Whether there is more than one endpoint to choose from (else heads need no checks).
+    pub fn has_fallbacks(&self) -> bool {
+        self.endpoints.len() > 1
     }
 }
 

@@ -45,6 +45,7 @@ pub use failover::{COOLDOWN, ChainIdError, EndpointMetrics, Failover};
 use crate::{
     domain::Chain,
     metrics::{RpcErrors, RpcLabels},
+    stage::{Flow, Passing, Stage},
 };
 
 /// Retries of one request inside the provider before its error reaches the caller.
@@ -123,6 +124,36 @@ pub fn failover_provider(endpoints: Failover, health: Arc<RpcHealth>) -> DynProv
         .layer(HealthLayer(health))
         .transport(endpoints, false);
     ProviderBuilder::new().connect_client(client).erased()
+}
+
+/// A chain's endpoints checked every poll interval ([`Failover::check_heads`]): lagging ones
+/// marked, silent ones' chain ids read once they answer. A [`Stage`] that never fails; only
+/// worth running with fallbacks ([`Failover::has_fallbacks`]).
+#[derive(Debug)]
+pub struct HeadChecks {
+    pub chain: Chain,
+    pub endpoints: Failover,
+    pub every: Duration,
+}
+
+impl Stage for HeadChecks {
+    type Error = Passing;
+
+    fn name(&self) -> &'static str {
+        match self.chain {
+            Chain::Main => "endpoints(main)",
+            Chain::Side => "endpoints(side)",
+        }
+    }
+
+    async fn step(&mut self) -> Result<Flow, Passing> {
+        self.endpoints.check_heads().await;
+        Ok(Flow::Idle)
+    }
+
+    fn idle(&mut self) -> impl std::future::Future<Output = ()> + Send {
+        tokio::time::sleep(self.every)
+    }
 }
 
 /// An error and its causes on one line, each cause once: a layer that repeats its source's

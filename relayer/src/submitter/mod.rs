@@ -14,6 +14,7 @@ pub mod fees;
 mod follow;
 mod send;
 mod sink;
+mod task;
 
 use std::{
     collections::{BTreeMap, HashMap, HashSet, VecDeque},
@@ -34,6 +35,7 @@ use self::send::decode_call;
 pub use self::{
     fees::{Fees, MIN_REPLACEMENT_BUMP},
     sink::{Mined, RpcSink, SinkError, TxSink},
+    task::SubmitterStage,
 };
 use crate::{
     domain::{Chain, CostEntry, TxKind, split_cost},
@@ -308,86 +310,33 @@ impl<S: TxSink + 'static> Submitter<S> {
         self
     }
 
-    /// The submitter as a task for the caller's supervisor to own: its handle, and the future
-    /// that is the task. It returns when cancelled, after following what is out for at most
+    /// The submitter as a [`crate::stage::Stage`] for the caller's supervisor to own, with
+    /// its handle. The stage stops when cancelled, after following what is out for at most
     /// [`SubmitConfig::drain_timeout`] (what is still pending then is persisted: a restart
-    /// follows it), or with an error that needs an operator.
+    /// follows it), when every handle is dropped, or with an error that needs an operator.
     ///
     /// Not spawned here on purpose: whoever aborts the task set (a node that lost its HA lease)
     /// must abort the submitter itself, at its next await, even inside a slow RPC call. A
     /// submitter spawned on its own behind a wrapper task outlived the wrapper's abort and
     /// could broadcast after the standby took over.
-    pub fn task(
-        self,
-        shutdown: CancellationToken,
-    ) -> (
-        SubmitterHandle,
-        impl std::future::Future<Output = Result<(), SubmitError>> + Send + 'static,
-    ) {
+    pub fn task(self) -> (SubmitterHandle, SubmitterStage<S>) {
         let (jobs, rx) = mpsc::channel(QUEUE_CAPACITY);
         let handle = SubmitterHandle {
             chain: self.config.chain,
             jobs,
             in_flight: self.in_flight.clone(),
         };
-        (handle, self.run(rx, shutdown))
+        (handle, SubmitterStage::new(self, rx))
     }
 
     /// [`Self::task`], spawned (tests and tools that own no supervisor).
     pub fn spawn(
         self,
         shutdown: CancellationToken,
-    ) -> (
-        SubmitterHandle,
-        tokio::task::JoinHandle<Result<(), SubmitError>>,
-    ) {
-        let (handle, task) = self.task(shutdown);
-        (handle, tokio::spawn(task))
-    }
-
-    async fn run(
-        mut self,
-        mut rx: mpsc::Receiver<TxRequest>,
-        shutdown: CancellationToken,
-    ) -> Result<(), SubmitError> {
-        let chain = self.config.chain;
-        let mut resumed = false;
-        loop {
-            if !resumed {
-                match self.resume().await {
-                    Ok(()) => {
-                        resumed = true;
-                        self.in_flight.set_resumed();
-                    }
-                    Err(e) if e.is_transient() => {
-                        tracing::warn!(target: "submitter", %chain, error = %e, "cannot read earlier attempts yet; retrying");
-                    }
-                    Err(e) => return Err(e),
-                }
-            } else if let Err(e) = self.step().await {
-                match e.disposition() {
-                    Disposition::Fatal => return Err(e),
-                    _ => {
-                        tracing::warn!(target: "submitter", %chain, error = %e, "submitter step failed; retrying")
-                    }
-                }
-            }
-            tokio::select! {
-                biased;
-                _ = shutdown.cancelled() => {
-                    self.drain().await;
-                    return Ok(());
-                }
-                job = rx.recv() => match job {
-                    Some(request) => self.queue.push_back(request),
-                    None => return Ok(()),
-                },
-                _ = tokio::time::sleep(self.config.poll_interval) => {}
-            }
-            while let Ok(request) = rx.try_recv() {
-                self.queue.push_back(request);
-            }
-        }
+    ) -> (SubmitterHandle, tokio::task::JoinHandle<Result<(), String>>) {
+        let (handle, stage) = self.task();
+        let run = crate::stage::run(stage, shutdown, Default::default());
+        (handle, tokio::spawn(run))
     }
 
     /// Takes back what a previous run left pending: every open attempt is followed again.

@@ -310,7 +310,7 @@ async fn spawn_with_sent(
     n: u8,
 ) -> (
     CancellationToken,
-    tokio::task::JoinHandle<Result<(), SubmitError>>,
+    tokio::task::JoinHandle<Result<(), String>>,
 ) {
     let shutdown = CancellationToken::new();
     let (handle, task) = s.spawn(shutdown.clone());
@@ -499,11 +499,10 @@ async fn a_submitter_aborted_inside_a_slow_broadcast_sends_nothing_afterwards() 
     let (entered, _release) = r.chain.hold_broadcasts();
     let old = r.submitter(config(8, Duration::from_secs(60), CAP));
     let shutdown = CancellationToken::new();
-    let (handle, task) = old.task(shutdown.clone());
-    let mut active: tokio::task::JoinSet<()> = tokio::task::JoinSet::new();
-    active.spawn(async move {
-        let _ = task.await;
-    });
+    // spawned as the node does: a stage in the active task set
+    let (handle, stage) = old.task();
+    let mut active: crate::stage::Tasks = tokio::task::JoinSet::new();
+    crate::stage::spawn(&mut active, stage, shutdown.clone(), &Default::default());
     let broadcasting = entered.notified();
     handle.enqueue(request(1)).await.expect("enqueued");
     tokio::time::timeout(Duration::from_secs(10), broadcasting)

@@ -28,6 +28,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     domain::{Chain, SeenBlock},
     rpc::{Classify, Disposition},
+    stage::{Flow, Stage},
     store::{Store, StoreError},
 };
 
@@ -252,38 +253,45 @@ pub struct UnconfirmedTail {
     read_to: std::sync::atomic::AtomicU64,
 }
 
-impl<S: EventSource> Watcher<S> {
-    /// Runs until cancelled. Returns an error only for a halt the process should not survive
-    /// silently; a reorg halt keeps the task alive (not ready, reporting) until shutdown.
-    pub async fn run(self, shutdown: CancellationToken) -> Result<(), WatchError> {
-        loop {
-            let caught_up = match self.step().await {
-                Ok(caught_up) => caught_up,
-                Err(err) => match err.disposition() {
-                    Disposition::Halt => {
-                        tracing::error!(target: "watcher", chain = %self.chain, error = %err,
-                            "HALTED: this relayer stops acting until an operator intervenes");
-                        let reason = err.to_string();
-                        self.status.send_modify(|s| s.halted = Some(reason));
-                        shutdown.cancelled().await;
-                        return Ok(());
-                    }
-                    Disposition::Fatal => return Err(err),
-                    Disposition::Transient => {
-                        tracing::warn!(target: "watcher", chain = %self.chain, error = %err, "watcher step failed; retrying");
-                        true
-                    }
-                },
-            };
-            if caught_up {
-                tokio::select! {
-                    _ = shutdown.cancelled() => return Ok(()),
-                    _ = tokio::time::sleep(self.poll_interval) => {}
-                }
-            } else if shutdown.is_cancelled() {
-                return Ok(());
-            }
+/// The watcher as a [`Stage`]: a step reads the next range; a reorg deeper than the
+/// confirmations halts it (reported in its status: not ready until an operator looks).
+impl<S: EventSource + 'static> Stage for Watcher<S> {
+    type Error = WatchError;
+
+    fn name(&self) -> &'static str {
+        match self.chain {
+            Chain::Main => "watcher(main)",
+            Chain::Side => "watcher(side)",
         }
+    }
+
+    async fn step(&mut self) -> Result<Flow, WatchError> {
+        Ok(if Watcher::step(self).await? {
+            Flow::Idle
+        } else {
+            Flow::More
+        })
+    }
+
+    fn idle(&mut self) -> impl Future<Output = ()> + Send {
+        tokio::time::sleep(self.poll_interval)
+    }
+
+    fn halt(&mut self, reason: &str) {
+        self.status
+            .send_modify(|s| s.halted = Some(reason.to_string()));
+    }
+}
+
+impl<S: EventSource> Watcher<S> {
+    /// Runs until cancelled (see [`crate::stage::run`]); an error only for what the process
+    /// should not survive. A reorg halt keeps the task alive (not ready, reporting) until
+    /// shutdown.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), String>
+    where
+        S: 'static,
+    {
+        crate::stage::run(self, shutdown, Default::default()).await
     }
 
     /// Processes the next range of confirmed blocks. Returns whether it is caught up.
