@@ -208,7 +208,7 @@ async fn run(cli: Cli) -> eyre::Result<()> {
                     println!("{check}");
                 }
             }
-            let failed = checks.iter().filter(|c| c.failure.is_some()).count();
+            let failed = checks.iter().filter(|c| c.failed()).count();
             if failed > 0 {
                 eyre::bail!("verify: {failed} of {} checks failed", checks.len());
             }

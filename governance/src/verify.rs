@@ -1,8 +1,10 @@
 //! `bridgectl verify`: is what runs on both chains the project's bridge, wired as it should be?
 //! Before a member trusts a deployment (its own or one it is asked to join), every contract's
 //! code is compared with the project's build, every link between them is read back, and every
-//! setting is held against the floors the contracts are built around. Any difference is a
-//! failed check and a non-zero exit.
+//! setting is held against the floors the contracts are built around; every token mapping is
+//! read back on both chains and every wrapped token's code, minter and counterpart checked
+//! (`verify_tokens.rs`). Any difference is a failed check and a non-zero exit; a choice
+//! governance may make but should know of (a token's inbound closed) is a warning.
 //!
 //! Code: the deployed runtime code must equal the artifact's `deployedBytecode` byte for byte,
 //! except inside the 32-byte arguments of the `PUSH32` instructions whose argument the artifact
@@ -28,6 +30,9 @@ use sidebridge_core::domain::Chain;
 
 use crate::client::GovChain;
 
+#[path = "verify_tokens.rs"]
+mod tokens;
+
 /// One check and its outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Check {
@@ -35,13 +40,34 @@ pub(crate) struct Check {
     pub(crate) what: String,
     /// `None` when it holds; why not otherwise.
     pub(crate) failure: Option<String>,
+    /// A setting governance may choose but should know the price of (a token with no rolling
+    /// cap): printed as a warning, never a failed check.
+    pub(crate) advisory: bool,
+}
+
+impl Check {
+    pub(crate) fn new(chain: Chain, what: String, failure: Option<String>) -> Self {
+        Self {
+            chain,
+            what,
+            failure,
+            advisory: false,
+        }
+    }
+
+    /// Whether it makes `verify` fail.
+    pub(crate) fn failed(&self) -> bool {
+        self.failure.is_some() && !self.advisory
+    }
 }
 
 impl fmt::Display for Check {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let chain = self.chain.as_str();
         match &self.failure {
-            None => write!(f, "ok    {:<5} {}", self.chain.as_str(), self.what),
-            Some(why) => write!(f, "FAIL  {:<5} {}: {why}", self.chain.as_str(), self.what),
+            None => write!(f, "ok    {chain:<5} {}", self.what),
+            Some(why) if self.advisory => write!(f, "WARN  {chain:<5} {}: {why}", self.what),
+            Some(why) => write!(f, "FAIL  {chain:<5} {}: {why}", self.what),
         }
     }
 }
@@ -97,19 +123,15 @@ pub(crate) async fn verify(chains: &[GovChain]) -> eyre::Result<Vec<Check>> {
     }
     if let [main, side] = chains {
         cross_checks(main, side, &mut checks).await?;
+        tokens::token_checks(main, side, &mut checks).await?;
     }
     Ok(checks)
 }
 
 async fn chain_checks(c: &GovChain, out: &mut Vec<Check>) -> eyre::Result<()> {
     let chain = c.chain;
-    let mut check = |what: String, failure: Option<String>| {
-        out.push(Check {
-            chain,
-            what,
-            failure,
-        })
-    };
+    let mut check =
+        |what: String, failure: Option<String>| out.push(Check::new(chain, what, failure));
     let ctx = |what: &str| format!("reading {what} on the {chain} chain");
     let k = &c.contracts;
     for (what, address) in [
@@ -362,11 +384,8 @@ async fn cross_checks(main: &GovChain, side: &GovChain, out: &mut Vec<Check>) ->
         ),
     ];
     for (chain, what, wrong, got) in pairs {
-        out.push(Check {
-            chain,
-            what: what.to_string(),
-            failure: wrong.then(|| format!("it says {got}")),
-        });
+        let failure = wrong.then(|| format!("it says {got}"));
+        out.push(Check::new(chain, what.to_string(), failure));
     }
     Ok(())
 }
@@ -374,12 +393,13 @@ async fn cross_checks(main: &GovChain, side: &GovChain, out: &mut Vec<Check>) ->
 /// The checks as JSON: `{ "ok": bool, "checks": [...] }`.
 pub(crate) fn to_json(checks: &[Check]) -> Value {
     json!({
-        "ok": checks.iter().all(|c| c.failure.is_none()),
+        "ok": !checks.iter().any(Check::failed),
         "checks": checks.iter().map(|c| json!({
             "chain": c.chain.as_str(),
             "check": c.what,
-            "ok": c.failure.is_none(),
-            "failure": c.failure,
+            "ok": !c.failed(),
+            "failure": c.failure.as_ref().filter(|_| !c.advisory),
+            "warning": c.failure.as_ref().filter(|_| c.advisory),
         })).collect::<Vec<_>>(),
     })
 }

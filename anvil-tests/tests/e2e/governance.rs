@@ -20,7 +20,7 @@ use sidebridge_anvil_tests::{
 };
 use sidebridge_contracts::{
     Transfer,
-    bindings::{IERC20Metadata, MainBridge, SideBridge},
+    bindings::{IERC20Metadata, MainBridge, SideBridge, WrappedToken},
     pack_signatures, transfer_digest,
 };
 use sidebridge_relayer::store::Store;
@@ -827,9 +827,11 @@ async fn guardian_pauses_and_governance_unpauses() -> eyre::Result<()> {
     Ok(())
 }
 
-/// `bridgectl verify` on a true deployment: every check holds, exit 0. Then as an attacker
-/// would leave it: the main chain's governance replaced by another build of itself (one byte
-/// of its code differs, every view still answers) is one failed check, named, and exit 1.
+/// `bridgectl verify` on a true deployment: every check holds, exit 0, no warning. Then as an
+/// attacker would leave it: the main chain's governance replaced by another build of itself
+/// (one byte of its code differs, every view still answers) is one failed check, named, and
+/// exit 1; a wrapped token replaced by the project's own code with the attacker as minter (the
+/// code comparison passes) fails on its minter, read back.
 #[tokio::test(flavor = "multi_thread")]
 async fn verify_passes_a_true_deployment_and_names_code_that_is_not_the_projects()
 -> eyre::Result<()> {
@@ -840,14 +842,20 @@ async fn verify_passes_a_true_deployment_and_names_code_that_is_not_the_projects
     let report: Value = serde_json::from_str(&run.stdout)?;
     ensure!(report["ok"] == true, "{report}");
     let checks = report["checks"].as_array().map_or(0, Vec::len);
-    ensure!(checks >= 30, "{checks} checks: {report}");
+    ensure!(checks >= 40, "{checks} checks: {report}");
+    let warned = report["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|c| !c["warning"].is_null());
+    ensure!(!warned, "every mapped token's inbound is open: {report}");
 
     let main = sys.main_as(&sys.deployer);
     let governance = sys.deployment.main.governance;
     let mut code = main.get_code_at(governance).await?.to_vec();
     let last = code.len() - 3; // inside the metadata hash: behaviour unchanged
     code[last] ^= 0xFF;
-    main.anvil_set_code(governance, code.into()).await?;
+    main.anvil_set_code(governance, code.clone().into()).await?;
     let run = ctl.run(None, &["verify"]).await?;
     ensure!(run.code == Some(1), "{run:?}");
     let failed: Vec<&str> = run
@@ -868,6 +876,49 @@ async fn verify_passes_a_true_deployment_and_names_code_that_is_not_the_projects
         run.stderr.trim() == format!("bridgectl: verify: 1 of {checks} checks failed"),
         "{}",
         run.stderr
+    );
+    code[last] ^= 0xFF; // governance's own code again
+    main.anvil_set_code(governance, code.into()).await?;
+
+    // a look-alike wrapped token: the project's own WrappedToken code, with an attacker as its
+    // minter in the immutable slot (code comparison alone cannot tell; the views are read back)
+    let token = &sys.deployment.tokens[0];
+    let side = sys.side_as(&sys.deployer);
+    let attacker = PrivateKeySigner::random().address();
+    let twin = WrappedToken::deploy(
+        &side,
+        "look-alike".to_string(),
+        "LA".to_string(),
+        token.decimals,
+        attacker,
+        token.main_token,
+    )
+    .await?;
+    let twin_code = side.get_code_at(*twin.address()).await?;
+    side.anvil_set_code(token.wrapped_token, twin_code).await?;
+    let run = ctl.run(None, &["verify"]).await?;
+    ensure!(run.code == Some(1), "{run:?}");
+    let failed: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("FAIL"))
+        .collect();
+    ensure!(
+        failed.len() == 1
+            && failed[0].contains(&format!(
+                "only the side bridge mints and burns {}: its minter is {attacker}",
+                token.wrapped_token
+            )),
+        "{}",
+        run.stdout
+    );
+    ensure!(
+        run.stdout.contains(&format!(
+            "ok    side  wrapped token {} runs the project's WrappedToken code",
+            token.wrapped_token
+        )),
+        "{}",
+        run.stdout
     );
     Ok(())
 }
