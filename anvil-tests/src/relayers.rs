@@ -431,6 +431,19 @@ transfers_per_round = {per_round}
         self.child.is_some()
     }
 
+    /// How the process ended, if it ended on its own (not by [`Self::kill`] or [`Self::stop`]);
+    /// `None` while it runs or when it was not started.
+    pub fn exited(&mut self) -> eyre::Result<Option<std::process::ExitStatus>> {
+        let Some(child) = self.child.as_mut() else {
+            return Ok(None);
+        };
+        let status = child.try_wait()?;
+        if status.is_some() {
+            self.child = None;
+        }
+        Ok(status)
+    }
+
     /// SIGKILL: no chance to finish anything.
     pub async fn kill(&mut self) -> eyre::Result<()> {
         if let Some(mut child) = self.child.take() {

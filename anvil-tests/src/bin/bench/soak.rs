@@ -2,7 +2,9 @@
 //! own fault proxy dropping and delaying requests at random, with one relayer killed (SIGKILL)
 //! and restarted every `--kill-every` seconds, round robin. It prints what matters after such a
 //! run: transfers lost and paid twice, latency, the relayers' memory at the start and the end,
-//! and how far each ledger is from its account's balance change (the goal is 0 wei).
+//! how far each ledger is from its account's balance change (the goal is 0 wei), and every
+//! relayer that exited on its own (the goal is none: it is restarted, and its last log line
+//! printed) or did not stop cleanly on SIGTERM at the end.
 
 use std::{collections::HashMap, time::Duration};
 
@@ -48,17 +50,29 @@ pub(crate) struct Options {
     pub(crate) max_delay_ms: u64,
 }
 
-/// The killer's schedule.
+/// The killer's schedule, and the relayers that exited without being killed.
 struct Killer {
     every: Duration,
     next_at: Instant,
     next: usize,
     kills: usize,
+    /// Each relayer that exited on its own: which, how, and its last log line.
+    exits: Vec<String>,
 }
 
 impl Killer {
-    /// Kills and restarts the next relayer when its time came.
+    /// Restarts (and records) any relayer that exited on its own, then kills and restarts the
+    /// next relayer when its time came.
     async fn tick(&mut self, nodes: &mut [RelayerNode]) -> eyre::Result<()> {
+        for (i, node) in nodes.iter_mut().enumerate() {
+            if let Some(status) = node.exited()? {
+                let log = node.log();
+                let last = log.lines().last().unwrap_or_default().to_string();
+                eprintln!("  relayer {i} exited on its own ({status}): {last}");
+                self.exits.push(format!("relayer {i} ({status}): {last}"));
+                node.start().await?;
+            }
+        }
         if Instant::now() < self.next_at {
             return Ok(());
         }
@@ -129,6 +143,7 @@ pub(crate) async fn run(o: Options) -> eyre::Result<()> {
         next_at: Instant::now() + Duration::from_secs(o.kill_every.max(1)),
         next: 0,
         kills: 0,
+        exits: Vec::new(),
     };
     let timeout = Duration::from_secs(600 + n as u64 / 5);
     let d = &sys.deployment;
@@ -187,6 +202,7 @@ pub(crate) async fn run(o: Options) -> eyre::Result<()> {
     .await
     .map_err(|e| with_logs(e, &nodes))?;
 
+    killer.tick(&mut nodes).await?; // one that exited at the very end counts too
     let rss_end = rss(&nodes)?;
     // let the last transactions settle without faults, then stop: each ledger is closed
     for node in &nodes {
@@ -196,8 +212,12 @@ pub(crate) async fn run(o: Options) -> eyre::Result<()> {
         }
     }
     tokio::time::sleep(Duration::from_secs(5 * o.shape.block_time.max(1))).await;
-    for node in &mut nodes {
-        node.stop().await?;
+    let mut unclean = Vec::new();
+    for (i, node) in nodes.iter_mut().enumerate() {
+        match node.stop().await? {
+            Some(0) => {}
+            code => unclean.push(format!("relayer {i}: exit code {code:?} on SIGTERM")),
+        }
     }
     let mut ledger_diff = U256::ZERO;
     for (node, (main_start, side_start)) in nodes.iter().zip(&start_balances) {
@@ -244,6 +264,23 @@ pub(crate) async fn run(o: Options) -> eyre::Result<()> {
             .join(", ")
     );
     println!("ledger vs balance change, all relayers and chains: {ledger_diff} wei");
+    println!(
+        "relayers that exited on their own: {}{}",
+        killer.exits.len(),
+        killer
+            .exits
+            .iter()
+            .map(|e| format!("\n  {e}"))
+            .collect::<String>()
+    );
+    println!(
+        "relayers that did not stop cleanly on SIGTERM at the end: {}{}",
+        unclean.len(),
+        unclean
+            .iter()
+            .map(|e| format!("\n  {e}"))
+            .collect::<String>()
+    );
     Ok(())
 }
 
