@@ -38,14 +38,23 @@ pub fn anvil_path() -> Option<PathBuf> {
 
 /// Starts an anvil on a port it picks itself (port 0) with the given chain id.
 pub fn spawn_anvil(chain_id: u64) -> eyre::Result<AnvilInstance> {
-    spawn_anvil_with(chain_id, None)
+    spawn_anvil_with(chain_id, None, false)
 }
 
-/// [`spawn_anvil`] with a block gas limit other than anvil's 30 million.
-pub fn spawn_anvil_with(chain_id: u64, gas_limit: Option<u64>) -> eyre::Result<AnvilInstance> {
+/// [`spawn_anvil`] with a block gas limit other than anvil's 30 million, and, with `no_gas`,
+/// as a chain that charges no gas (base fee 0, no least tip: a transaction offering 0 per gas
+/// is mined, from an account that holds nothing).
+pub fn spawn_anvil_with(
+    chain_id: u64,
+    gas_limit: Option<u64>,
+    no_gas: bool,
+) -> eyre::Result<AnvilInstance> {
     let mut anvil = Anvil::new().port(0u16).chain_id(chain_id);
     if let Some(limit) = gas_limit {
         anvil = anvil.arg("--gas-limit").arg(limit.to_string());
+    }
+    if no_gas {
+        anvil = anvil.args(["--base-fee", "0", "--no-priority-fee"]);
     }
     if let Some(path) = anvil_path() {
         anvil = anvil.path(path);
@@ -96,6 +105,8 @@ pub struct SystemSpec {
     pub window_cap: u64,
     /// Also deploy and map a second plain token ("TWO", the holder's), with the same settings.
     pub second_token: bool,
+    /// The side chain charges no gas (base fee 0), and the validators hold no coin there.
+    pub side_no_gas: bool,
 }
 
 impl Default for SystemSpec {
@@ -115,6 +126,7 @@ impl Default for SystemSpec {
             max_amount: 0,
             window_cap: 0,
             second_token: false,
+            side_no_gas: false,
         }
     }
 }
@@ -144,7 +156,8 @@ pub struct System {
     pub members: Vec<PrivateKeySigner>,
     pub guardian: PrivateKeySigner,
     pub fee_recipient: Address,
-    /// Validator keys, funded on both chains.
+    /// Validator keys, funded on both chains (on the main chain only when the side chain charges
+    /// no gas).
     pub validators: Vec<PrivateKeySigner>,
     pub main_token: Address,
     pub wrapped_token: Address,
@@ -160,8 +173,8 @@ pub fn demo_supply() -> U256 {
 impl System {
     /// Spawns both chains and deploys a system with a demo token mapped.
     pub async fn start(spec: SystemSpec) -> eyre::Result<Self> {
-        let main = spawn_anvil_with(MAIN_CHAIN_ID, spec.block_gas_limit)?;
-        let side = spawn_anvil_with(SIDE_CHAIN_ID, spec.block_gas_limit)?;
+        let main = spawn_anvil_with(MAIN_CHAIN_ID, spec.block_gas_limit, false)?;
+        let side = spawn_anvil_with(SIDE_CHAIN_ID, spec.block_gas_limit, spec.side_no_gas)?;
         let deployer = dev_key(&main, 0);
         let holder = dev_key(&main, 1);
         let members: Vec<_> = (2..5).map(|i| dev_key(&main, i)).collect();
@@ -172,7 +185,12 @@ impl System {
             .map(|_| PrivateKeySigner::random())
             .collect();
         let funding = U256::from(100u64) * U256::from(10u64).pow(U256::from(18));
-        for anvil in [&main, &side] {
+        let funded = if spec.side_no_gas {
+            vec![&main]
+        } else {
+            vec![&main, &side]
+        };
+        for anvil in funded {
             let provider = ProviderBuilder::new().connect_http(anvil.endpoint_url());
             let addresses = validators.iter().map(|v| v.address());
             for v in addresses.chain(spec.extra_validators.iter().copied()) {

@@ -117,10 +117,7 @@ pub(crate) async fn claim(
     let p = net.provider(Chain::Main);
     let me = wallet.address();
     let gas = estimate(p, me, net.info(Chain::Main).bridge, &data, "release").await?;
-    let fees = p
-        .estimate_eip1559_fees()
-        .await
-        .wrap_err("reading gas fees")?;
+    let fees = crate::send::chain_fees(p).await?;
     let need_wei =
         alloy::primitives::U256::from(gas) * alloy::primitives::U256::from(fees.max_fee_per_gas);
     let have_wei = p.get_balance(me).await.wrap_err("reading the balance")?;

@@ -4,6 +4,7 @@
 //! `approve` transaction); then lock or burn and return the transfer the source event names.
 
 use alloy::{
+    eips::eip1559::Eip1559Estimation,
     network::TransactionBuilder,
     primitives::{Address, U256},
     providers::{DynProvider, Provider},
@@ -184,10 +185,7 @@ pub(crate) async fn send(
     calls.push((verb, info.bridge, main_call));
 
     // gas for all of it, before the first is sent
-    let fees = p
-        .estimate_eip1559_fees()
-        .await
-        .wrap_err("reading gas fees")?;
+    let fees = chain_fees(p).await?;
     let mut gas = 0u64;
     for (i, (what, to, data)) in calls.iter().enumerate() {
         gas += if i == 0 {
@@ -362,6 +360,23 @@ pub(crate) async fn estimate(
 }
 
 /// Sends one call and waits for a successful receipt.
+/// The fees a transaction offers on `p`'s chain: none on a chain whose latest base fee is 0
+/// (the platform's side chains charge no gas, so a holder needs no coin there; the node's
+/// suggested tip would otherwise make the wallet pay one), else the usual EIP-1559 estimate.
+pub(crate) async fn chain_fees(p: &DynProvider) -> eyre::Result<Eip1559Estimation> {
+    let latest = p
+        .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+        .await
+        .wrap_err("reading the latest block")?;
+    if latest.and_then(|b| b.header.base_fee_per_gas) == Some(0) {
+        return Ok(Eip1559Estimation {
+            max_fee_per_gas: 0,
+            max_priority_fee_per_gas: 0,
+        });
+    }
+    p.estimate_eip1559_fees().await.wrap_err("reading gas fees")
+}
+
 pub(crate) async fn transact(
     p: &DynProvider,
     from: Address,
@@ -369,13 +384,14 @@ pub(crate) async fn transact(
     data: Vec<u8>,
     what: &str,
 ) -> eyre::Result<TransactionReceipt> {
-    let pending = p
-        .send_transaction(request(from, to, &data))
-        .await
-        .map_err(|e| {
-            let data = e.as_error_resp().and_then(|r| r.as_revert_data());
-            explain(what, &e, data)
-        })?;
+    let fees = chain_fees(p).await?;
+    let tx = request(from, to, &data)
+        .with_max_fee_per_gas(fees.max_fee_per_gas)
+        .with_max_priority_fee_per_gas(fees.max_priority_fee_per_gas);
+    let pending = p.send_transaction(tx).await.map_err(|e| {
+        let data = e.as_error_resp().and_then(|r| r.as_revert_data());
+        explain(what, &e, data)
+    })?;
     let hash = *pending.tx_hash();
     eprintln!("{what}: sent {hash}");
     let receipt = pending

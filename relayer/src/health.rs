@@ -240,6 +240,18 @@ impl Stage for Monitor {
     }
 }
 
+/// Whether the chain's latest block has a base fee of 0 (a chain that charges no gas). A read
+/// that fails says no: the runway is then checked as configured.
+pub async fn charges_no_gas(provider: &DynProvider) -> bool {
+    provider
+        .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+        .await
+        .ok()
+        .flatten()
+        .and_then(|b| b.header.base_fee_per_gas)
+        == Some(0)
+}
+
 async fn check_chain(
     account: Address,
     w: &Watched,
@@ -250,7 +262,12 @@ async fn check_chain(
     // reads that fail leave their check as it was: the rpc check speaks for the endpoint
     if let Ok(balance) = w.provider.get_balance(account).await {
         metrics.set_balance(w.chain, balance);
-        let low = (balance < w.min_balance).then(|| {
+        // a chain whose base fee is 0 charges no gas (the submitter offers none): there is no
+        // runway to keep, and the runway alert must not fire for an account that holds none
+        let free = charges_no_gas(&w.provider).await;
+        let runway = if free { U256::ZERO } else { w.min_balance };
+        metrics.set_gas_runway(w.chain, runway);
+        let low = (balance < runway).then(|| {
             format!(
                 "gas: the account holds {}, below the runway of {} (chains.{}.min_balance_ether)",
                 ether(balance),

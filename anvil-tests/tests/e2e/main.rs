@@ -10,6 +10,7 @@ mod governance;
 mod holder;
 mod hsm;
 mod index;
+mod no_gas;
 mod parking;
 mod relay;
 mod reorg;

@@ -18,8 +18,16 @@ pub const MIN_REPLACEMENT_BUMP: u64 = 10;
 pub const DEFAULT_TIP: u128 = 1_000_000_000;
 
 /// The first offer: twice the base fee plus the tip, within the cap. `None` when the base fee
-/// alone is above the cap (nothing can be offered).
+/// alone is above the cap (nothing can be offered). A chain whose base fee is 0 charges no gas
+/// (the platform's side chains): it is offered nothing at all, whatever tip its node suggests,
+/// so a validator needs no coin there and its ledger charges 0.
 pub fn initial(base_fee: u128, tip: u128, cap: u128) -> Option<Fees> {
+    if base_fee == 0 {
+        return Some(Fees {
+            max_fee: 0,
+            priority: 0,
+        });
+    }
     if base_fee > cap {
         return None;
     }
@@ -114,6 +122,22 @@ mod tests {
         );
         assert_eq!(initial(99, 5, 100).map(|f| f.priority), Some(1));
         assert_eq!(initial(101, 1, 100), None);
+    }
+
+    /// A chain that charges no gas is offered none, even when its node suggests a tip (anvil
+    /// with a zero base fee still suggests 1 gwei): a validator with no coin there can send.
+    #[test]
+    fn a_chain_whose_base_fee_is_zero_is_offered_nothing() {
+        let free = Fees {
+            max_fee: 0,
+            priority: 0,
+        };
+        assert_eq!(initial(0, 1_000_000_000, 100_000_000_000), Some(free));
+        assert_eq!(initial(0, 0, 0), Some(free));
+        assert_eq!(
+            initial(1, 1_000_000_000, 100_000_000_000).map(|f| f.priority),
+            Some(1_000_000_000)
+        );
     }
 
     #[test]
