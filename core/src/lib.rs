@@ -1,7 +1,8 @@
 //! What the relayer, `bridgectl` and the holder CLI share, and nothing heavier: the domain's vocabulary
 //! ([`domain`]: chains, directions, transfer records and states, transaction kinds), the
 //! validated configuration ([`config`], with secrets by reference) and the validator keystore
-//! ([`keys`]), token amounts in their decimals ([`amount`]), contract reverts by name
+//! ([`keys`]), token amounts in their decimals ([`amount`]), whether a chain charges gas
+//! ([`gas`]), contract reverts by name
 //! ([`revert`]) and PKCS#11 tokens ([`hsm`]: the validator key's and the sealed secrets' master
 //! key's device, driven through the vendor's module loaded at run time). No runtime, database
 //! or HTTP server is linked in here.
@@ -9,6 +10,7 @@
 pub mod amount;
 pub mod config;
 pub mod domain;
+pub mod gas;
 pub mod hsm;
 pub mod keys;
 pub mod revert;

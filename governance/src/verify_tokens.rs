@@ -136,18 +136,21 @@ async fn wrapped_checks(
         .call()
         .await
         .wrap_err_with(|| ctx("decimals"))?;
-    // a main token without `decimals()` is compared as having none it could disagree with
-    if let Ok(main_decimals) = IERC20Metadata::new(token, &main.provider)
+    // a main token whose decimals cannot be read is a failed check, never a skipped one
+    let main_decimals = IERC20Metadata::new(token, &main.provider)
         .decimals()
         .call()
-        .await
-    {
-        out.push(Check::new(
-            Chain::Side,
-            format!("{wrapped} has the main token's {main_decimals} decimals"),
-            (decimals != main_decimals).then(|| format!("it has {decimals}")),
-        ));
-    }
+        .await;
+    let failure = match main_decimals {
+        Ok(d) if d == decimals => None,
+        Ok(d) => Some(format!("it has {decimals}, the main token {d}")),
+        Err(e) => Some(format!("the main token's decimals cannot be read: {e}")),
+    };
+    out.push(Check::new(
+        Chain::Side,
+        format!("{wrapped} has the main token's decimals ({decimals})"),
+        failure,
+    ));
     Ok(())
 }
 

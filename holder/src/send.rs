@@ -359,16 +359,15 @@ pub(crate) async fn estimate(
     })
 }
 
-/// Sends one call and waits for a successful receipt.
-/// The fees a transaction offers on `p`'s chain: none on a chain whose latest base fee is 0
-/// (the platform's side chains charge no gas, so a holder needs no coin there; the node's
-/// suggested tip would otherwise make the wallet pay one), else the usual EIP-1559 estimate.
+/// The fees a transaction offers on `p`'s chain: none on a chain that charges no gas (the
+/// platform's side chains: [`sidebridge_core::gas::charges_no_gas`]), so a holder needs no coin
+/// there (the node's suggested tip would otherwise make the wallet pay one); else the usual
+/// EIP-1559 estimate.
 pub(crate) async fn chain_fees(p: &DynProvider) -> eyre::Result<Eip1559Estimation> {
-    let latest = p
-        .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+    if sidebridge_core::gas::charges_no_gas(p)
         .await
-        .wrap_err("reading the latest block")?;
-    if latest.and_then(|b| b.header.base_fee_per_gas) == Some(0) {
+        .wrap_err("reading the gas price")?
+    {
         return Ok(Eip1559Estimation {
             max_fee_per_gas: 0,
             max_priority_fee_per_gas: 0,
@@ -377,6 +376,7 @@ pub(crate) async fn chain_fees(p: &DynProvider) -> eyre::Result<Eip1559Estimatio
     p.estimate_eip1559_fees().await.wrap_err("reading gas fees")
 }
 
+/// Sends one call and waits for a successful receipt.
 pub(crate) async fn transact(
     p: &DynProvider,
     from: Address,

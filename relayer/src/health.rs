@@ -240,18 +240,6 @@ impl Stage for Monitor {
     }
 }
 
-/// Whether the chain's latest block has a base fee of 0 (a chain that charges no gas). A read
-/// that fails says no: the runway is then checked as configured.
-pub async fn charges_no_gas(provider: &DynProvider) -> bool {
-    provider
-        .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
-        .await
-        .ok()
-        .flatten()
-        .and_then(|b| b.header.base_fee_per_gas)
-        == Some(0)
-}
-
 async fn check_chain(
     account: Address,
     w: &Watched,
@@ -262,9 +250,12 @@ async fn check_chain(
     // reads that fail leave their check as it was: the rpc check speaks for the endpoint
     if let Ok(balance) = w.provider.get_balance(account).await {
         metrics.set_balance(w.chain, balance);
-        // a chain whose base fee is 0 charges no gas (the submitter offers none): there is no
-        // runway to keep, and the runway alert must not fire for an account that holds none
-        let free = charges_no_gas(&w.provider).await;
+        // a chain that charges no gas (the submitter offers none there): no runway to keep,
+        // and the runway alert must not fire for an account that holds none; a read that
+        // fails checks the runway as configured
+        let free = sidebridge_core::gas::charges_no_gas(&w.provider)
+            .await
+            .unwrap_or(false);
         let runway = if free { U256::ZERO } else { w.min_balance };
         metrics.set_gas_runway(w.chain, runway);
         let low = (balance < runway).then(|| {
@@ -360,6 +351,12 @@ impl Stage for StatusReport {
         }
     }
 
+    /// Nothing is reported before the watcher's first report: the default status (head 0,
+    /// lag 0) would read as "caught up" and trust a chain nothing was read from yet.
+    async fn begin(&mut self) {
+        self.idle().await;
+    }
+
     async fn step(&mut self) -> Result<Flow, Passing> {
         let s = self.updates.borrow_and_update().clone();
         let (chain, metrics, readiness) = (self.chain, &self.metrics, &self.readiness);
@@ -437,6 +434,43 @@ mod tests {
         assert_eq!(c.reason, "reorg to a shorter chain; validator: no");
         assert!(r.any_halted());
         assert!(!r.is_ready());
+    }
+
+    /// The status report trusts nothing before the watcher's first report: the default
+    /// status (head 0, lag 0) must not read as "caught up" (the report's first step once ran
+    /// on it, and a chain nothing was read from yet was trusted).
+    #[tokio::test]
+    async fn nothing_is_trusted_before_the_watchers_first_report() {
+        let (status, updates) = tokio::sync::watch::channel(ChainStatus::default());
+        let readiness = Arc::new(Readiness::default());
+        let report = StatusReport::new(
+            Chain::Side,
+            updates,
+            Arc::new(Metrics::default()),
+            readiness.clone(),
+        );
+        let token = tokio_util::sync::CancellationToken::new();
+        let task = tokio::spawn(crate::stage::run(report, token.clone(), Default::default()));
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert_eq!(
+            readiness.trusted(Chain::Side),
+            Err("side: waiting for the watcher's first report".into())
+        );
+
+        status.send_replace(ChainStatus {
+            head: 10,
+            cursor: Some(8),
+            ..ChainStatus::default()
+        });
+        for _ in 0..100 {
+            if readiness.trusted(Chain::Side).is_ok() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert_eq!(readiness.trusted(Chain::Side), Ok(()));
+        token.cancel();
+        task.await.expect("join").expect("stopped");
     }
 
     /// What a chain says may be acted on only while its watcher is caught up and its RPC

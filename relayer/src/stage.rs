@@ -157,8 +157,9 @@ fn labels(stage: &'static str, disposition: Disposition) -> StageLabels {
     }
 }
 
-/// Runs `stage` until `shutdown` is cancelled (then [`Stage::stop`], `Ok`), it is done (`Ok`),
-/// or a step fails fatally or panics (`Err`, the one-line reason). See the module's text.
+/// Runs `stage` until `shutdown` is cancelled or it is done (either way [`Stage::stop`] then
+/// `Ok`), or a step fails fatally or panics (`Err`, the one-line reason). See the module's
+/// text.
 pub async fn run<S: Stage>(
     mut stage: S,
     shutdown: CancellationToken,
@@ -215,7 +216,10 @@ pub async fn run<S: Stage>(
             }
         };
         match flow {
-            Flow::Done => return Ok(()),
+            Flow::Done => {
+                stage.stop().await;
+                return Ok(());
+            }
             Flow::More => {}
             Flow::Idle => tokio::select! {
                 biased;

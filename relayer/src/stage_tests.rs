@@ -217,7 +217,11 @@ async fn a_stage_with_nothing_more_to_do_returns_and_one_cancelled_before_it_beg
     run(stage, CancellationToken::new(), StageMetrics::default())
         .await
         .expect("done");
-    assert_eq!(entries(&log), ["step Ok(Done)"]);
+    assert_eq!(
+        entries(&log),
+        ["step Ok(Done)", "stop"],
+        "done, it still finishes what is out"
+    );
 
     let (stage, log) = script("late", &[]);
     let token = CancellationToken::new();

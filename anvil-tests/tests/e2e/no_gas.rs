@@ -1,4 +1,5 @@
-//! A side chain that charges no gas (the platform's side chains: base fee 0). Validators that
+//! A side chain that charges no gas (the platform's side chains: base fee 0, gas priced at 0,
+//! while its node still suggests a 1 gwei tip). Validators that
 //! hold no coin there vote, mint and sign; a holder that holds none burns with the CLI; the
 //! side chain's ledger charges 0 wei for every transaction it records there, and readiness asks
 //! no gas runway of that chain (nor does the runway alert's gauge).

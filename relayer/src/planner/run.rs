@@ -135,12 +135,15 @@ impl<F: FactsSource + 'static> Stage for Planner<F> {
         if self.readiness.any_halted() {
             return Ok(Flow::Idle); // a deep reorg: act on nothing until an operator looks
         }
-        let calls = self.round().await?;
-        self.metrics.planner_round(calls);
+        let round = self.round().await;
+        if let Ok(calls) = round {
+            self.metrics.planner_round(calls);
+        }
+        // the counts stay fresh while rounds fail (that is when an operator looks at them)
         if self.metrics_every.due() {
             self.refresh_metrics().await;
         }
-        Ok(Flow::Idle)
+        round.map(|_| Flow::Idle)
     }
 
     async fn idle(&mut self) {

@@ -156,8 +156,12 @@ impl TxSink for FakeChain {
         }
     }
 
-    async fn fee_market(&self) -> Result<(u128, u128), SinkError> {
-        Ok((self.state().base_fee, 1))
+    async fn fee_market(&self) -> Result<super::fees::FeeMarket, SinkError> {
+        Ok(super::fees::FeeMarket {
+            base_fee: self.state().base_fee,
+            tip: 1,
+            free: false,
+        })
     }
 
     async fn nonce(&self, _account: Address, pending: bool) -> Result<u64, SinkError> {

@@ -17,17 +17,39 @@ pub const MIN_REPLACEMENT_BUMP: u64 = 10;
 /// The tip offered when the node suggests none.
 pub const DEFAULT_TIP: u128 = 1_000_000_000;
 
-/// The first offer: twice the base fee plus the tip, within the cap. `None` when the base fee
-/// alone is above the cap (nothing can be offered). A chain whose base fee is 0 charges no gas
-/// (the platform's side chains): it is offered nothing at all, whatever tip its node suggests,
-/// so a validator needs no coin there and its ledger charges 0.
-pub fn initial(base_fee: u128, tip: u128, cap: u128) -> Option<Fees> {
-    if base_fee == 0 {
+/// What a chain's node says of gas prices now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeeMarket {
+    pub base_fee: u128,
+    /// The tip the node suggests.
+    pub tip: u128,
+    /// The chain charges no gas ([`sidebridge_core::gas::charges_no_gas`]: a base fee of 0 and
+    /// a node that prices gas at 0), as the platform's side chains.
+    pub free: bool,
+}
+
+/// The first offer on `market`: nothing at all on a chain that charges no gas (whatever tip its
+/// node suggests: a validator needs no coin there and its ledger charges 0), else [`initial`].
+pub fn offer(market: FeeMarket, cap: u128) -> Option<Fees> {
+    if market.free {
         return Some(Fees {
             max_fee: 0,
             priority: 0,
         });
     }
+    initial(market.base_fee, market.tip, cap)
+}
+
+/// What replaces a zero offer that was not mined in time (the chain took it for free before,
+/// or claims to): the paying offer at the node's prices, with a tip of at least 1 wei. A zero
+/// offer cannot be bumped by a percentage, and one that stays unmined must not wedge its nonce.
+pub fn after_free(market: FeeMarket, cap: u128) -> Option<Fees> {
+    initial(market.base_fee, market.tip.max(1), cap)
+}
+
+/// The first offer on a chain that charges gas: twice the base fee plus the tip, within the
+/// cap. `None` when the base fee alone is above the cap (nothing can be offered).
+pub fn initial(base_fee: u128, tip: u128, cap: u128) -> Option<Fees> {
     if base_fee > cap {
         return None;
     }
@@ -125,19 +147,39 @@ mod tests {
     }
 
     /// A chain that charges no gas is offered none, even when its node suggests a tip (anvil
-    /// with a zero base fee still suggests 1 gwei): a validator with no coin there can send.
+    /// with a zero base fee still suggests 1 gwei); a chain with a zero base fee whose node
+    /// prices gas above 0 (it wants a tip) is offered the tip. A zero offer not mined in time
+    /// is replaced by a paying one, never left to wedge its nonce (a percentage of 0 is 0).
     #[test]
-    fn a_chain_whose_base_fee_is_zero_is_offered_nothing() {
-        let free = Fees {
+    fn only_a_chain_that_charges_no_gas_is_offered_nothing() {
+        let free = FeeMarket {
+            base_fee: 0,
+            tip: 1_000_000_000,
+            free: true,
+        };
+        let zero = Fees {
             max_fee: 0,
             priority: 0,
         };
-        assert_eq!(initial(0, 1_000_000_000, 100_000_000_000), Some(free));
-        assert_eq!(initial(0, 0, 0), Some(free));
+        assert_eq!(offer(free, 100_000_000_000), Some(zero));
+        let wants_tip = FeeMarket {
+            free: false,
+            ..free
+        };
         assert_eq!(
-            initial(1, 1_000_000_000, 100_000_000_000).map(|f| f.priority),
-            Some(1_000_000_000)
+            offer(wants_tip, 100_000_000_000),
+            Some(Fees {
+                max_fee: 1_000_000_000,
+                priority: 1_000_000_000
+            })
         );
+        assert_eq!(bump(zero, 20, 100_000_000_000), None);
+        assert_eq!(
+            after_free(free, 100_000_000_000),
+            offer(wants_tip, 100_000_000_000)
+        );
+        let no_tip = FeeMarket { tip: 0, ..free };
+        assert_eq!(after_free(no_tip, 100).map(|f| f.priority), Some(1));
     }
 
     #[test]

@@ -73,11 +73,18 @@ impl<S: TxSink + 'static> Submitter<S> {
         if p.canceled {
             return Ok(());
         }
-        if let Some(next) = fees::bump(
-            offer,
-            self.config.fee_bump_percent,
-            self.config.max_fee_per_gas,
-        ) {
+        let next = if offer.max_fee == 0 {
+            // a zero offer (a chain that charges no gas) not mined in time: the node's price
+            let market = self.sink.fee_market().await?;
+            fees::after_free(market, self.config.max_fee_per_gas)
+        } else {
+            fees::bump(
+                offer,
+                self.config.fee_bump_percent,
+                self.config.max_fee_per_gas,
+            )
+        };
+        if let Some(next) = next {
             self.send_replacement(nonce, next, false, p.kind).await
         } else {
             // at the cap: keep waiting while the work is needed, free the nonce otherwise

@@ -38,9 +38,9 @@ impl<S: TxSink + 'static> Submitter<S> {
             }
             Err(e) => return Err(e.into()),
         };
-        let (base_fee, tip) = self.sink.fee_market().await?;
-        let Some(offer) = fees::initial(base_fee, tip, self.config.max_fee_per_gas) else {
-            tracing::warn!(target: "submitter", %chain, base_fee, cap = self.config.max_fee_per_gas,
+        let market = self.sink.fee_market().await?;
+        let Some(offer) = fees::offer(market, self.config.max_fee_per_gas) else {
+            tracing::warn!(target: "submitter", %chain, base_fee = market.base_fee, cap = self.config.max_fee_per_gas,
                 "the base fee is above the fee cap; waiting");
             return Err(SinkError::Underpriced.into());
         };

@@ -70,7 +70,7 @@ pub trait TxSink: Send + Sync {
         tx: &TransactionRequest,
     ) -> impl Future<Output = Result<u64, SinkError>> + Send;
     /// The latest base fee and the node's suggested tip.
-    fn fee_market(&self) -> impl Future<Output = Result<(u128, u128), SinkError>> + Send;
+    fn fee_market(&self) -> impl Future<Output = Result<super::fees::FeeMarket, SinkError>> + Send;
     /// The account's next nonce: counting mined transactions only, or pending ones too.
     fn nonce(
         &self,
@@ -183,20 +183,28 @@ impl TxSink for RpcSink {
             .map_err(refusal)
     }
 
-    async fn fee_market(&self) -> Result<(u128, u128), SinkError> {
+    async fn fee_market(&self) -> Result<super::fees::FeeMarket, SinkError> {
         let block = self
             .provider
             .get_block_by_number(BlockNumberOrTag::Latest)
             .await
             .map_err(SinkError::Rpc)?
             .ok_or_else(|| SinkError::Rpc(TransportErrorKind::custom_str("no latest block")))?;
-        let base_fee = u128::from(block.header.base_fee_per_gas.unwrap_or_default());
+        let base_fee = block.header.base_fee_per_gas;
+        let free = base_fee == Some(0)
+            && sidebridge_core::gas::charges_no_gas(&self.provider)
+                .await
+                .map_err(SinkError::Rpc)?;
         let tip = self
             .provider
             .get_max_priority_fee_per_gas()
             .await
             .unwrap_or(super::fees::DEFAULT_TIP);
-        Ok((base_fee, tip))
+        Ok(super::fees::FeeMarket {
+            base_fee: u128::from(base_fee.unwrap_or_default()),
+            tip,
+            free,
+        })
     }
 
     async fn nonce(&self, account: Address, pending: bool) -> Result<u64, SinkError> {
