@@ -1,12 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
-import {MainBridge} from "../src/MainBridge.sol";
-import {Operational} from "../src/Operational.sol";
 import {Transfer} from "../src/Transfer.sol";
 
-import {HalmosToken} from "./HalmosToken.sol";
-import {SymTest} from "./SymTest.sol";
+import {MainSetup} from "./MainSetup.sol";
 
 /// @notice (b) The inbound cap (BridgeBase's bucket, what MainBridge and SideBridge pay out):
 /// over any span of `dt` seconds at most `cap + dt × cap / window` arrives, paid now or after
@@ -19,28 +16,19 @@ import {SymTest} from "./SymTest.sol";
 /// solver query and no check then ends in minutes. The schedules cover all at once, a queued
 /// transfer executed the second its delay ends, and partial refills at odd seconds; the cap and
 /// window are not multiples of each other, so the refill rounds.
-contract InboundBucketCheck is SymTest {
-    uint256 internal constant SIDE_CHAIN_ID = 0x51DE;
+contract InboundBucketCheck is MainSetup {
     uint256 internal constant CAP = 1000e18 + 1;
     uint256 internal constant WINDOW = 997;
     uint256 internal constant LARGE = 400e18;
     uint256 internal constant DELAY = 100;
     uint256 internal constant STEPS = 3;
 
-    HalmosToken internal token;
-    MainBridge internal main;
-
     /// @dev What passed at each step, and when.
     uint256[STEPS] internal paid;
     uint256[STEPS] internal at;
 
     function setUp() public {
-        token = new HalmosToken();
-        Operational op = new Operational(address(this), address(0), address(0xFEE));
-        main = new MainBridge(address(this), address(0), op, SIDE_CHAIN_ID, _validators(), 2);
-        op.setBridge(address(main));
-        main.setInboundLimits(address(token), CAP, WINDOW, LARGE, DELAY);
-        token.mint(address(main), 1e40); // custody, as if locked earlier
+        _setUpMain(CAP, WINDOW, LARGE, DELAY, 1e40); // custody, as if locked earlier
     }
 
     /// Three steps: a release of a new withdrawal of a symbolic amount (paid now, or queued

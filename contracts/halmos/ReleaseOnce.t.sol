@@ -1,31 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
-import {MainBridge} from "../src/MainBridge.sol";
-import {Operational} from "../src/Operational.sol";
 import {Transfer} from "../src/Transfer.sol";
 
-import {HalmosToken} from "./HalmosToken.sol";
-import {SymTest} from "./SymTest.sol";
+import {MainSetup} from "./MainSetup.sol";
 
 /// @notice (a) A withdrawal nonce pays out at most once on the main chain.
-contract ReleaseOnceCheck is SymTest {
-    uint256 internal constant SIDE_CHAIN_ID = 0x51DE;
+contract ReleaseOnceCheck is MainSetup {
     uint256 internal constant CAP = 1000e18;
     uint256 internal constant WINDOW = 1 days;
     uint256 internal constant LARGE = 400e18;
     uint256 internal constant DELAY = 1 hours;
 
-    HalmosToken internal token;
-    MainBridge internal main;
-
     function setUp() public {
-        token = new HalmosToken();
-        Operational op = new Operational(address(this), address(0), address(0xFEE));
-        main = new MainBridge(address(this), address(0), op, SIDE_CHAIN_ID, _validators(), 2);
-        op.setBridge(address(main));
-        main.setInboundLimits(address(token), CAP, WINDOW, LARGE, DELAY);
-        token.mint(address(main), 1_000_000e18); // custody, as if locked earlier
+        _setUpMain(CAP, WINDOW, LARGE, DELAY, 1_000_000e18); // custody, as if locked earlier
     }
 
     /// Two contents for one nonce, both signed by a quorum (validators that sign anything:

@@ -827,6 +827,11 @@ async fn guardian_pauses_and_governance_unpauses() -> eyre::Result<()> {
     Ok(())
 }
 
+/// The lines of `bridgectl verify`'s report that are failed checks.
+fn failed_checks(stdout: &str) -> Vec<&str> {
+    stdout.lines().filter(|l| l.starts_with("FAIL")).collect()
+}
+
 /// `bridgectl verify` on a true deployment: every check holds, exit 0, no warning. Then as an
 /// attacker would leave it: the main chain's governance replaced by another build of itself
 /// (one byte of its code differs, every view still answers) is one failed check, named, and
@@ -858,11 +863,7 @@ async fn verify_passes_a_true_deployment_and_names_code_that_is_not_the_projects
     main.anvil_set_code(governance, code.clone().into()).await?;
     let run = ctl.run(None, &["verify"]).await?;
     ensure!(run.code == Some(1), "{run:?}");
-    let failed: Vec<&str> = run
-        .stdout
-        .lines()
-        .filter(|l| l.starts_with("FAIL"))
-        .collect();
+    let failed = failed_checks(&run.stdout);
     ensure!(failed.len() == 1, "{}", run.stdout);
     ensure!(
         failed[0].contains("main")
@@ -898,11 +899,7 @@ async fn verify_passes_a_true_deployment_and_names_code_that_is_not_the_projects
     side.anvil_set_code(token.wrapped_token, twin_code).await?;
     let run = ctl.run(None, &["verify"]).await?;
     ensure!(run.code == Some(1), "{run:?}");
-    let failed: Vec<&str> = run
-        .stdout
-        .lines()
-        .filter(|l| l.starts_with("FAIL"))
-        .collect();
+    let failed = failed_checks(&run.stdout);
     ensure!(
         failed.len() == 1
             && failed[0].contains(&format!(
