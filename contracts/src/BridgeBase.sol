@@ -2,36 +2,33 @@
 pragma solidity ^0.8.28;
 
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
-import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
-import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 import {Governed} from "./Governed.sol";
+import {Inbound} from "./Inbound.sol";
 import {IOperational} from "./IOperational.sol";
+import {Quorum} from "./Quorum.sol";
 import {SignerSet} from "./SignerSet.sol";
 import {Transfer, TransferHash} from "./Transfer.sol";
+import {TransferQueue} from "./TransferQueue.sol";
 
 /// @notice What both bridges share: the validator set (owned by governance), the pause flag
 /// (switched by the Operational contract), the outbound nonce, the EIP-712 domain, and the
 /// inbound side of the limits: a rolling cap per token on what arrives, and a delay for large
 /// transfers during which any guardian can hold them and governance can cancel them.
 ///
-/// The inbound cap bounds what arrives, queued or not: every payout (a release or mint now, or
-/// `executeQueued` later) is charged to the token's bucket when it pays, so over any span of t
-/// seconds at most `cap + t × cap / window` arrives. A stolen validator set's best strategy is
-/// to sign transfers to itself and execute each the moment it may: it gets the bucket, and
-/// large transfers only wait longer for it (giving guardians the delay to hold them).
+/// The inbound cap bounds what arrives, queued or not (see `Inbound`).
 ///
 /// Everything a release or a vote reads about the set lives in one storage slot (`_config`):
 /// the address of the validator-set data contract, the threshold, the set size, the set version
 /// and the pause and live flags.
-abstract contract BridgeBase is Governed, EIP712, ReentrancyGuardTransient {
+abstract contract BridgeBase is TransferQueue, EIP712, ReentrancyGuardTransient {
     /// @notice Upper bound of the validator set: it bounds vote masks (32 bits) and the signer
     /// walk of a release.
-    uint256 public constant MAX_VALIDATORS = 32;
+    uint256 public constant MAX_VALIDATORS = Quorum.MAX_VALIDATORS;
     /// @notice Shortest and longest wait governance may give large inbound transfers.
-    uint256 public constant MIN_LARGE_DELAY = 1 minutes;
-    uint256 public constant MAX_LARGE_DELAY = 30 days;
+    uint256 public constant MIN_LARGE_DELAY = Inbound.MIN_DELAY;
+    uint256 public constant MAX_LARGE_DELAY = Inbound.MAX_DELAY;
 
     struct Config {
         address validatorSet;
@@ -40,26 +37,6 @@ abstract contract BridgeBase is Governed, EIP712, ReentrancyGuardTransient {
         uint32 setVersion;
         bool paused;
         bool live;
-    }
-
-    /// @notice Inbound limits of one token (keyed by the main-chain token on both bridges).
-    struct InboundLimit {
-        // slot 0: the bucket, written by every inbound transfer
-        uint112 available;
-        uint32 updatedAt;
-        uint32 delay; // seconds a transfer above `large` waits
-        // slot 1: settings, read-only on the hot path
-        uint112 cap; // most that arrives per `window` (refilled continuously); 0: inbound off
-        uint112 large; // transfers above this wait `delay`, then use the bucket
-        uint32 window;
-    }
-
-    /// @notice What happens to an inbound transfer that a threshold of validators approved.
-    enum Inflow {
-        Now, // pay out now; the bucket was charged
-        Delayed, // above the large-transfer size: queued for `delay`, charged when it executes
-        RateLimited, // the bucket holds less than the amount: try again later
-        Disabled // governance has not opened (or has closed) inbound for this token
     }
 
     Config internal _config;
@@ -71,35 +48,18 @@ abstract contract BridgeBase is Governed, EIP712, ReentrancyGuardTransient {
     /// @notice Nonce the next outbound transfer will carry; outbound nonces are contiguous.
     uint64 public outboundNonce;
 
-    mapping(address token => InboundLimit) private _inbound;
-    /// @dev Queued large transfers by id: `[eta:64][held:1][canceled:1][executed:1]`.
-    mapping(bytes32 id => uint256) private _queue;
-
-    uint256 private constant QUEUE_HELD = 1 << 64;
-    uint256 private constant QUEUE_CANCELED = 1 << 65;
-    uint256 private constant QUEUE_EXECUTED = 1 << 66;
+    /// @dev Inbound limits per token (the main-chain token on both bridges).
+    mapping(address token => Inbound.Limit) private _inbound;
 
     event ValidatorAdded(address indexed validator, uint32 setVersion);
     event ValidatorRemoved(address indexed validator, uint32 setVersion);
     event ValidatorThresholdChanged(uint256 threshold, uint32 setVersion);
     event PauseChanged(bool paused);
     event InboundLimitsSet(address indexed token, uint256 cap, uint256 window, uint256 large, uint256 delay);
-    /// @notice A large inbound transfer was approved and waits until `eta`.
-    event TransferQueued(bytes32 indexed transferId, uint64 indexed nonce, uint256 eta);
-    event TransferHeld(bytes32 indexed transferId, address indexed by);
-    event TransferHoldLifted(bytes32 indexed transferId);
-    event TransferCanceled(bytes32 indexed transferId);
 
     error BridgePaused();
     error NotLive();
     error NotOperational();
-    error NotGuardian(address account);
-    error InvalidValidator(address validator);
-    error ValidatorExists(address validator);
-    error UnknownValidator(address validator);
-    error InvalidThreshold(uint256 threshold, uint256 validators);
-    error TooManyValidators();
-    error NotValidator(address account);
     error WrongRoute(uint256 srcChainId, uint256 dstChainId);
     error ZeroAmount();
     error ZeroRecipient();
@@ -107,11 +67,6 @@ abstract contract BridgeBase is Governed, EIP712, ReentrancyGuardTransient {
     error BalanceMismatch(address recipient, uint256 expected, uint256 received);
     error InboundDisabled(address token);
     error RateLimited(uint256 amount, uint256 available);
-    error InvalidInboundLimits();
-    error NotQueued(bytes32 transferId);
-    error QueueClosed(bytes32 transferId);
-    error TransferOnHold(bytes32 transferId);
-    error TooEarly(bytes32 transferId, uint256 eta);
 
     /// @dev Value moves only while the bridge is live (setup finished) and not paused.
     modifier whenActive() {
@@ -129,10 +84,6 @@ abstract contract BridgeBase is Governed, EIP712, ReentrancyGuardTransient {
     ) Governed(governance_, setupKey_) EIP712("Sidebridge", "1") {
         operational = operational_;
         remoteChainId = remoteChainId_;
-        for (uint256 i; i < validators_.length; ++i) {
-            _checkCandidate(validators_[i]);
-            if (i > 0 && validators_[i] <= validators_[i - 1]) revert ValidatorExists(validators_[i]);
-        }
         _writeSet(validators_, threshold_, 1);
         // without a setup key there is no setup phase
         _config.live = setupKey_ == address(0);
@@ -178,7 +129,7 @@ abstract contract BridgeBase is Governed, EIP712, ReentrancyGuardTransient {
     /// @notice Whether `account` is in the current validator set.
     function isValidator(address account) external view returns (bool) {
         Config memory c = _config;
-        return _findIndex(SignerSet.read(c.validatorSet), c.validatorCount, account) < c.validatorCount;
+        return Quorum.findIndex(SignerSet.read(c.validatorSet), c.validatorCount, account) < c.validatorCount;
     }
 
     /// @notice Whether the bridge is paused.
@@ -208,20 +159,13 @@ abstract contract BridgeBase is Governed, EIP712, ReentrancyGuardTransient {
         view
         returns (uint256 cap, uint256 window, uint256 large, uint256 delay)
     {
-        InboundLimit memory l = _inbound[token];
+        Inbound.Limit memory l = _inbound[token];
         return (l.cap, l.window, l.large, l.delay);
     }
 
     /// @notice What can arrive of `token` now without waiting (0 when inbound is off).
     function inboundAvailable(address token) external view returns (uint256) {
-        InboundLimit memory l = _inbound[token];
-        return l.cap == 0 ? 0 : _refilled(l);
-    }
-
-    /// @notice A queued transfer: when it may execute, and whether it is held, canceled or done.
-    function queuedTransfer(bytes32 id) public view returns (uint256 eta, bool held, bool canceled, bool executed) {
-        uint256 q = _queue[id];
-        return (uint64(q), q & QUEUE_HELD != 0, q & QUEUE_CANCELED != 0, q & QUEUE_EXECUTED != 0);
+        return Inbound.availableNow(_inbound[token]);
     }
 
     // ---------------------------------------------------------------- governance
@@ -229,17 +173,17 @@ abstract contract BridgeBase is Governed, EIP712, ReentrancyGuardTransient {
     /// @notice Adds a validator and sets the threshold for the larger set in one step (the old
     /// threshold may no longer be a majority of it). Bumps the set version.
     function addValidator(address validator, uint256 threshold) external onlyGovernance {
-        _checkCandidate(validator);
+        Quorum.checkCandidate(validator);
         Config memory c = _config;
         bytes memory packed = SignerSet.read(c.validatorSet);
         uint256 n = c.validatorCount;
-        if (n + 1 > MAX_VALIDATORS) revert TooManyValidators();
+        if (n + 1 > MAX_VALIDATORS) revert Quorum.TooManyValidators();
         address[] memory next = new address[](n + 1);
         uint256 j;
         bool inserted;
         for (uint256 i; i < n; ++i) {
             address v = SignerSet.at(packed, i);
-            if (v == validator) revert ValidatorExists(validator);
+            if (v == validator) revert Quorum.ValidatorExists(validator);
             if (!inserted && validator < v) {
                 next[j++] = validator;
                 inserted = true;
@@ -264,14 +208,14 @@ abstract contract BridgeBase is Governed, EIP712, ReentrancyGuardTransient {
     /// @notice Replaces validator `old` by `replacement` (a stolen or retired key), keeping the
     /// size and the threshold. Bumps the set version.
     function rotateValidator(address old, address replacement) external onlyGovernance {
-        _checkCandidate(replacement);
+        Quorum.checkCandidate(replacement);
         Config memory c = _config;
         address[] memory rest = _without(c, old);
         address[] memory next = new address[](rest.length + 1);
         uint256 j;
         bool inserted;
         for (uint256 i; i < rest.length; ++i) {
-            if (rest[i] == replacement) revert ValidatorExists(replacement);
+            if (rest[i] == replacement) revert Quorum.ValidatorExists(replacement);
             if (!inserted && replacement < rest[i]) {
                 next[j++] = replacement;
                 inserted = true;
@@ -287,7 +231,7 @@ abstract contract BridgeBase is Governed, EIP712, ReentrancyGuardTransient {
     /// @notice Sets how many validators must agree: a strict majority of the set, at most all.
     function setValidatorThreshold(uint256 threshold) external onlyGovernance {
         Config memory c = _config;
-        _checkThreshold(threshold, c.validatorCount);
+        Quorum.checkThreshold(threshold, c.validatorCount);
         c.threshold = uint16(threshold);
         c.setVersion += 1;
         _config = c;
@@ -304,40 +248,8 @@ abstract contract BridgeBase is Governed, EIP712, ReentrancyGuardTransient {
         external
         onlyGovernance
     {
-        uint256 available = Math.min(_heldInBucket(_inbound[token]), cap);
-        if (cap != 0) {
-            if (
-                cap > type(uint112).max || window == 0 || window > type(uint32).max || large == 0 || large > cap
-                    || delay < MIN_LARGE_DELAY || delay > MAX_LARGE_DELAY
-            ) revert InvalidInboundLimits();
-        } else if (window != 0 || large != 0 || delay != 0) {
-            revert InvalidInboundLimits();
-        }
-        // closing keeps what the bucket held, so closing and reopening refills nothing
-        if (cap == 0) available = Math.min(_heldInBucket(_inbound[token]), type(uint112).max);
-        _inbound[token] = InboundLimit({
-            available: uint112(available),
-            updatedAt: uint32(block.timestamp),
-            delay: uint32(delay),
-            cap: uint112(cap),
-            large: uint112(large),
-            window: uint32(window)
-        });
+        Inbound.set(_inbound[token], cap, window, large, delay);
         emit InboundLimitsSet(token, cap, window, large, delay);
-    }
-
-    /// @notice Lifts a guardian's hold on a queued transfer; it executes once its ETA passed.
-    function liftHold(bytes32 id) external onlyGovernance {
-        uint256 q = _openQueued(id);
-        _queue[id] = q & ~QUEUE_HELD;
-        emit TransferHoldLifted(id);
-    }
-
-    /// @notice Cancels a queued transfer for good (a forgery by stolen validator keys).
-    function cancelTransfer(bytes32 id) external onlyGovernance {
-        uint256 q = _openQueued(id);
-        _queue[id] = q | QUEUE_CANCELED;
-        emit TransferCanceled(id);
     }
 
     /// @notice Pauses or unpauses every entry point. Only the Operational contract calls this:
@@ -346,17 +258,6 @@ abstract contract BridgeBase is Governed, EIP712, ReentrancyGuardTransient {
         if (msg.sender != address(operational)) revert NotOperational();
         _config.paused = paused_;
         emit PauseChanged(paused_);
-    }
-
-    // ---------------------------------------------------------------- guardians
-
-    /// @notice Any guardian (or governance) holds a queued transfer at once; only governance
-    /// lifts the hold or cancels.
-    function holdTransfer(bytes32 id) external {
-        if (msg.sender != governance && !operational.isGuardian(msg.sender)) revert NotGuardian(msg.sender);
-        uint256 q = _openQueued(id);
-        _queue[id] = q | QUEUE_HELD;
-        emit TransferHeld(id, msg.sender);
     }
 
     // ---------------------------------------------------------------- internals
@@ -370,85 +271,40 @@ abstract contract BridgeBase is Governed, EIP712, ReentrancyGuardTransient {
         if (!c.live) revert NotLive();
     }
 
-    /// @dev Charges an inbound transfer of `amount` to `token`'s limits. Writes the bucket only
-    /// when the transfer passes now. Returns what to do and what the bucket held. A transfer
-    /// above the large size is not charged here but when it executes (`waited`), against the
-    /// limits as they are then. Charging at queue time instead would let a stolen set's queued
-    /// forgeries (held by guardians, canceled by governance) keep the capacity honest transfers
-    /// need for as long as they wait, and limits changed during the delay (closed inbound, a
-    /// lower cap) would need checking at execution anyway; charging at both would count twice.
-    function _chargeInbound(address token, uint256 amount, bool waited) internal returns (Inflow, uint256 available) {
-        InboundLimit storage s = _inbound[token];
-        InboundLimit memory l = s;
-        if (l.cap == 0) return (Inflow.Disabled, 0);
-        if (!waited && amount > l.large) return (Inflow.Delayed, 0);
-        available = _refilled(l);
-        if (amount > available) return (Inflow.RateLimited, available);
-        s.available = uint112(available - amount);
-        s.updatedAt = uint32(block.timestamp);
-        return (Inflow.Now, available);
+    function _isGuardian(address account) internal view override returns (bool) {
+        return operational.isGuardian(account);
     }
 
-    /// @dev What a bucket holds now for the purpose of re-setting limits: everything (max) for
-    /// a token never opened, else what it held, refilled to now while it was open.
-    function _heldInBucket(InboundLimit memory l) private view returns (uint256) {
-        if (l.updatedAt == 0) return type(uint256).max;
-        return l.cap == 0 ? l.available : _refilled(l);
-    }
-
-    /// @dev The bucket refilled to now: `cap / window` per second, never above `cap`.
-    function _refilled(InboundLimit memory l) private view returns (uint256) {
-        // elapsed < 2^32 and cap < 2^112: the product cannot overflow. A chain's clock never
-        // runs back, but a simulation's block may be stamped before the latest write: no refill
-        uint256 elapsed = block.timestamp > l.updatedAt ? block.timestamp - l.updatedAt : 0;
-        uint256 refill = elapsed * l.cap / l.window;
-        return Math.min(l.cap, uint256(l.available) + refill);
+    /// @dev Charges an inbound transfer of `amount` to `token`'s limits (see `Inbound.charge`).
+    function _chargeInbound(address token, uint256 amount, bool waited)
+        internal
+        returns (Inbound.Inflow, uint256 available)
+    {
+        return Inbound.charge(_inbound[token], amount, waited);
     }
 
     /// @dev Queues approved transfer `id` for `token`'s large-transfer delay.
-    function _enqueue(bytes32 id, uint64 nonce, address token) internal {
-        uint256 eta = block.timestamp + _inbound[token].delay;
-        _queue[id] = eta;
-        emit TransferQueued(id, nonce, eta);
+    function _queueLarge(bytes32 id, uint64 nonce, address token) internal {
+        _enqueue(id, nonce, _inbound[token].delay);
     }
 
     /// @dev Marks queued transfer `id` (of `amount` of `token`) executed and charges it to the
     /// inbound bucket; reverts unless its delay passed, it is neither held nor canceled nor
     /// executed, and it fits the inbound limits as they are now (`InboundDisabled` when closed,
     /// `RateLimited` when the bucket holds too little). A revert leaves it queued, to retry.
-    function _takeQueued(bytes32 id, address token, uint256 amount) internal {
-        uint256 q = _openQueued(id);
-        if (q & QUEUE_HELD != 0) revert TransferOnHold(id);
-        uint256 eta = uint64(q);
-        if (block.timestamp < eta) revert TooEarly(id, eta);
-        (Inflow inflow, uint256 available) = _chargeInbound(token, amount, true);
-        if (inflow == Inflow.Disabled) revert InboundDisabled(token);
-        if (inflow == Inflow.RateLimited) revert RateLimited(amount, available);
-        _queue[id] = q | QUEUE_EXECUTED;
-    }
-
-    function _openQueued(bytes32 id) private view returns (uint256 q) {
-        q = _queue[id];
-        if (q == 0) revert NotQueued(id);
-        if (q & (QUEUE_CANCELED | QUEUE_EXECUTED) != 0) revert QueueClosed(id);
-    }
-
-    function _checkCandidate(address validator) private view {
-        if (validator == address(0) || validator == address(this)) revert InvalidValidator(validator);
-    }
-
-    /// @dev A threshold must be a strict majority of the set (two conflicting contents can then
-    /// never both reach it without a validator voting for both) and reachable.
-    function _checkThreshold(uint256 threshold, uint256 n) private pure {
-        if (threshold == 0 || threshold > n || threshold * 2 <= n) revert InvalidThreshold(threshold, n);
+    function _executeQueued(bytes32 id, address token, uint256 amount) internal {
+        _takeQueued(id);
+        (Inbound.Inflow inflow, uint256 available) = _chargeInbound(token, amount, true);
+        if (inflow == Inbound.Inflow.Disabled) revert InboundDisabled(token);
+        if (inflow == Inbound.Inflow.RateLimited) revert RateLimited(amount, available);
     }
 
     /// @dev The current set without `validator` (which must be in it).
     function _without(Config memory c, address validator) private view returns (address[] memory next) {
         bytes memory packed = SignerSet.read(c.validatorSet);
         uint256 n = c.validatorCount;
-        uint256 index = _findIndex(packed, n, validator);
-        if (index == n) revert UnknownValidator(validator);
+        uint256 index = Quorum.findIndex(packed, n, validator);
+        if (index == n) revert Quorum.UnknownValidator(validator);
         next = new address[](n - 1);
         uint256 j;
         for (uint256 i; i < n; ++i) {
@@ -457,11 +313,9 @@ abstract contract BridgeBase is Governed, EIP712, ReentrancyGuardTransient {
     }
 
     function _writeSet(address[] memory set, uint256 threshold, uint32 version) private returns (uint32) {
-        if (set.length > MAX_VALIDATORS) revert TooManyValidators();
-        _checkThreshold(threshold, set.length);
         Config memory c = _config;
         _config = Config({
-            validatorSet: SignerSet.write(set),
+            validatorSet: Quorum.write(set, threshold),
             threshold: uint16(threshold),
             validatorCount: uint16(set.length),
             setVersion: version,
@@ -469,31 +323,5 @@ abstract contract BridgeBase is Governed, EIP712, ReentrancyGuardTransient {
             live: c.live
         });
         return version;
-    }
-
-    /// @dev Position of `account` in the packed set, or `n` when absent.
-    function _findIndex(bytes memory packed, uint256 n, address account) internal pure returns (uint256) {
-        for (uint256 i; i < n; ++i) {
-            if (SignerSet.at(packed, i) == account) return i;
-        }
-        return n;
-    }
-
-    /// @dev Reads signature `i` of a packed `r‖s‖v` array.
-    function _signatureAt(bytes calldata signatures, uint256 i) internal pure returns (uint8 v, bytes32 r, bytes32 s) {
-        assembly ("memory-safe") {
-            let p := add(signatures.offset, mul(i, 65))
-            r := calldataload(p)
-            s := calldataload(add(p, 32))
-            v := byte(0, calldataload(add(p, 64)))
-        }
-    }
-
-    /// @dev Recovers a signer; malleable (high-s) and malformed signatures are rejected by
-    /// OpenZeppelin's ECDSA.
-    function _recover(bytes32 digest, uint8 v, bytes32 r, bytes32 s) internal pure returns (address signer, bool ok) {
-        ECDSA.RecoverError err;
-        (signer, err,) = ECDSA.tryRecover(digest, v, r, s);
-        ok = err == ECDSA.RecoverError.NoError;
     }
 }

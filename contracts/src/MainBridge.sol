@@ -7,8 +7,9 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
 
 import {BridgeBase} from "./BridgeBase.sol";
+import {Inbound} from "./Inbound.sol";
 import {IOperational} from "./IOperational.sol";
-import {SignerSet} from "./SignerSet.sol";
+import {Quorum} from "./Quorum.sol";
 import {Transfer, TransferHash} from "./Transfer.sol";
 
 /// @title MainBridge
@@ -64,11 +65,6 @@ contract MainBridge is BridgeBase {
 
     error TokenNotContract(address token);
     error AlreadyProcessed(uint64 nonce);
-    error MalformedSignatures(uint256 length);
-    error InsufficientSignatures(uint256 count, uint256 threshold);
-    error TooManySignatures(uint256 count, uint256 validators);
-    error InvalidSignature(uint256 index);
-    error SignersNotAscending(uint256 index);
     error SideBridgeAlreadySet();
     error SideBridgeNotSet();
     error OnlyBatch();
@@ -301,15 +297,15 @@ contract MainBridge is BridgeBase {
         if (bits & bit != 0) revert AlreadyProcessed(t.nonce);
 
         bytes32 id = _hashTypedDataV4(TransferHash.hash(t));
-        _checkQuorum(c, id, signatures);
+        Quorum.check(c.validatorSet, c.threshold, c.validatorCount, id, signatures);
 
-        (Inflow inflow, uint256 available) = _chargeInbound(t.token, t.amount, false);
-        if (inflow == Inflow.Disabled) revert InboundDisabled(t.token);
-        if (inflow == Inflow.RateLimited) revert RateLimited(t.amount, available);
+        (Inbound.Inflow inflow, uint256 available) = _chargeInbound(t.token, t.amount, false);
+        if (inflow == Inbound.Inflow.Disabled) revert InboundDisabled(t.token);
+        if (inflow == Inbound.Inflow.RateLimited) revert RateLimited(t.amount, available);
 
         _processed[word] = bits | bit;
-        if (inflow == Inflow.Delayed) {
-            _enqueue(id, t.nonce, t.token);
+        if (inflow == Inbound.Inflow.Delayed) {
+            _queueLarge(id, t.nonce, t.token);
         } else {
             _pay(t, id);
         }
@@ -324,7 +320,7 @@ contract MainBridge is BridgeBase {
     /// `setInboundLimits` with cap 0, is what stops payouts).
     function executeQueued(Transfer calldata t) external nonReentrant whenActive {
         bytes32 id = _hashTypedDataV4(TransferHash.hash(t));
-        _takeQueued(id, t.token, t.amount);
+        _executeQueued(id, t.token, t.amount);
         _pay(t, id);
     }
 
@@ -347,35 +343,5 @@ contract MainBridge is BridgeBase {
         uint256 received = token.balanceOf(t.recipient) - before;
         if (received != t.amount) revert BalanceMismatch(t.recipient, t.amount, received);
         emit Released(t.nonce, id, t.recipient, t.token, t.amount);
-    }
-
-    /// @dev One ecrecover per signature and one walk over the ascending set: the signers must be
-    /// strictly ascending, so duplicates are impossible and membership is a merge.
-    function _checkQuorum(Config memory c, bytes32 digest, bytes calldata signatures) private view {
-        uint256 length = signatures.length;
-        if (length == 0 || length % 65 != 0) revert MalformedSignatures(length);
-        uint256 count = length / 65;
-        if (count < c.threshold) revert InsufficientSignatures(count, c.threshold);
-        uint256 n = c.validatorCount;
-        if (count > n) revert TooManySignatures(count, n);
-
-        bytes memory set = SignerSet.read(c.validatorSet);
-        address previous;
-        uint256 cursor;
-        unchecked {
-            for (uint256 i; i < count; ++i) {
-                (uint8 v, bytes32 r, bytes32 s) = _signatureAt(signatures, i);
-                (address signer, bool ok) = _recover(digest, v, r, s);
-                if (!ok) revert InvalidSignature(i);
-                if (signer <= previous) revert SignersNotAscending(i);
-                previous = signer;
-                address member;
-                while (cursor < n) {
-                    member = SignerSet.at(set, cursor++);
-                    if (member >= signer) break;
-                }
-                if (member != signer) revert NotValidator(signer);
-            }
-        }
     }
 }

@@ -4,7 +4,9 @@ pragma solidity ^0.8.28;
 import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
 
 import {BridgeBase} from "./BridgeBase.sol";
+import {Inbound} from "./Inbound.sol";
 import {IOperational} from "./IOperational.sol";
+import {Quorum} from "./Quorum.sol";
 import {SignerSet} from "./SignerSet.sol";
 import {Transfer, TransferHash} from "./Transfer.sol";
 import {Votes} from "./Votes.sol";
@@ -71,8 +73,6 @@ contract SideBridge is BridgeBase {
 
     error TokenNotMapped(address token);
     error UnknownWithdrawal(uint64 nonce);
-    error MalformedSignatures(uint256 length);
-    error InvalidSignature(uint256 index);
     error NotReady(uint64 nonce);
     error LengthMismatch();
 
@@ -129,8 +129,8 @@ contract SideBridge is BridgeBase {
         _requireActive(c);
         bytes memory set = SignerSet.read(c.validatorSet);
         uint256 n = c.validatorCount;
-        uint256 me = _findIndex(set, n, msg.sender);
-        if (me == n) revert NotValidator(msg.sender);
+        uint256 me = Quorum.findIndex(set, n, msg.sender);
+        if (me == n) revert Quorum.NotValidator(msg.sender);
         uint256 myBit = 1 << me;
         uint256 count = transfers.length;
         bytes memory votes = new bytes(count * 40);
@@ -192,7 +192,7 @@ contract SideBridge is BridgeBase {
     /// `RateLimited`) and stays queued.
     function executeQueued(Transfer calldata t) external nonReentrant whenActive {
         bytes32 id = _hashTypedDataV4(TransferHash.hash(t));
-        _takeQueued(id, t.token, t.amount);
+        _executeQueued(id, t.token, t.amount);
         address wrapped = operational.localOf(t.token);
         if (wrapped == address(0)) revert TokenNotMapped(t.token);
         _mint(t, id, wrapped);
@@ -219,7 +219,7 @@ contract SideBridge is BridgeBase {
         if (nonces.length != n) revert LengthMismatch();
         Config memory c = _config;
         bytes memory set = SignerSet.read(c.validatorSet);
-        uint256 index = _findIndex(set, c.validatorCount, validator);
+        uint256 index = Quorum.findIndex(set, c.validatorCount, validator);
         uint256 mine = index < c.validatorCount ? 1 << index : 0;
         out = new DepositStatus[](n);
         for (uint256 i; i < n; ++i) {
@@ -251,7 +251,7 @@ contract SideBridge is BridgeBase {
     {
         Config memory c = _config;
         bytes memory set = SignerSet.read(c.validatorSet);
-        uint256 index = _findIndex(set, c.validatorCount, validator);
+        uint256 index = Quorum.findIndex(set, c.validatorCount, validator);
         uint256 mine = index < c.validatorCount ? 1 << index : 0;
         uint256 n = ids.length;
         out = new WithdrawalStatus[](n);
@@ -285,13 +285,13 @@ contract SideBridge is BridgeBase {
     {
         address wrapped = operational.localOf(t.token);
         if (wrapped == address(0)) return (false, Stall.TokenNotMapped, 0);
-        Inflow inflow;
+        Inbound.Inflow inflow;
         (inflow, available) = _chargeInbound(t.token, t.amount, false);
-        if (inflow == Inflow.Disabled) return (false, Stall.InboundDisabled, 0);
-        if (inflow == Inflow.RateLimited) return (false, Stall.RateLimited, available);
+        if (inflow == Inbound.Inflow.Disabled) return (false, Stall.InboundDisabled, 0);
+        if (inflow == Inbound.Inflow.RateLimited) return (false, Stall.RateLimited, available);
         _depositDone[t.nonce >> 8] |= 1 << (t.nonce & 0xff);
-        if (inflow == Inflow.Delayed) {
-            _enqueue(id, t.nonce, t.token);
+        if (inflow == Inbound.Inflow.Delayed) {
+            _queueLarge(id, t.nonce, t.token);
         } else {
             _mint(t, id, wrapped);
         }
@@ -358,10 +358,10 @@ contract SideBridge is BridgeBase {
         Config memory c = _config;
         _requireActive(c);
         bytes memory set = SignerSet.read(c.validatorSet);
-        uint256 me = _findIndex(set, c.validatorCount, msg.sender);
-        if (me == c.validatorCount) revert NotValidator(msg.sender);
+        uint256 me = Quorum.findIndex(set, c.validatorCount, msg.sender);
+        if (me == c.validatorCount) revert Quorum.NotValidator(msg.sender);
         uint256 count = transfers.length;
-        if (signatures.length != count * 65) revert MalformedSignatures(signatures.length);
+        if (signatures.length != count * 65) revert Quorum.MalformedSignatures(signatures.length);
 
         for (uint256 i; i < count; ++i) {
             _acceptSignature(c, set, 1 << me, transfers[i], signatures[i * 65:i * 65 + 65], i);
@@ -395,9 +395,9 @@ contract SideBridge is BridgeBase {
 
     /// @dev Reverts unless `signature` is the caller's over `id`.
     function _checkOwnSignature(bytes32 id, bytes calldata signature, uint256 index) private view {
-        (uint8 v, bytes32 r, bytes32 s) = _signatureAt(signature, 0);
-        (address signer, bool ok) = _recover(id, v, r, s);
-        if (!ok || signer != msg.sender) revert InvalidSignature(index);
+        (uint8 v, bytes32 r, bytes32 s) = Quorum.signatureAt(signature, 0);
+        (address signer, bool ok) = Quorum.recover(id, v, r, s);
+        if (!ok || signer != msg.sender) revert Quorum.InvalidSignature(index);
     }
 
     /// @notice Signature record of withdrawal `id`: how many current validators signed it, and
@@ -434,7 +434,7 @@ contract SideBridge is BridgeBase {
     function _hasVoted(uint256 record, address validator) private view returns (bool) {
         Config memory c = _config;
         bytes memory set = SignerSet.read(c.validatorSet);
-        uint256 index = _findIndex(set, c.validatorCount, validator);
+        uint256 index = Quorum.findIndex(set, c.validatorCount, validator);
         if (index == c.validatorCount) return false;
         return Votes.current(record, c.validatorSet, set, c.validatorCount) & (1 << index) != 0;
     }

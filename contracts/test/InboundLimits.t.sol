@@ -8,6 +8,8 @@ import {MainBridge} from "../src/MainBridge.sol";
 import {SideBridge} from "../src/SideBridge.sol";
 import {Governed} from "../src/Governed.sol";
 import {Transfer} from "../src/Transfer.sol";
+import {Inbound} from "../src/Inbound.sol";
+import {TransferQueue} from "../src/TransferQueue.sol";
 
 /// @notice What may arrive: a rolling cap per token on `release` and on the mint, and a delay
 /// for large transfers during which any guardian holds them and governance cancels them.
@@ -71,7 +73,7 @@ contract InboundLimitsTest is BridgeTestBase {
         bytes memory sigs = _signRelease(t, THRESHOLD);
         uint256 eta = block.timestamp + DELAY;
         vm.expectEmit(true, true, true, true, address(main));
-        emit BridgeBase.TransferQueued(id, 0, eta);
+        emit TransferQueue.TransferQueued(id, 0, eta);
         main.release(t, sigs);
         assertEq(token.balanceOf(bob), 0, "queued, not paid");
         assertTrue(main.isProcessed(0));
@@ -79,7 +81,7 @@ contract InboundLimitsTest is BridgeTestBase {
         vm.expectRevert(abi.encodeWithSelector(MainBridge.AlreadyProcessed.selector, 0));
         main.release(t, sigs);
 
-        vm.expectRevert(abi.encodeWithSelector(BridgeBase.TooEarly.selector, id, eta));
+        vm.expectRevert(abi.encodeWithSelector(TransferQueue.TooEarly.selector, id, eta));
         main.executeQueued(t);
         skip(DELAY);
         vm.expectEmit(true, true, true, true, address(main));
@@ -88,12 +90,12 @@ contract InboundLimitsTest is BridgeTestBase {
         main.executeQueued(t);
         assertEq(token.balanceOf(bob), LARGE + 1);
         assertEq(main.inboundAvailable(address(token)), CAP - LARGE - 1, "charged when it executes");
-        vm.expectRevert(abi.encodeWithSelector(BridgeBase.QueueClosed.selector, id));
+        vm.expectRevert(abi.encodeWithSelector(TransferQueue.QueueClosed.selector, id));
         main.executeQueued(t);
 
         // content other than what was queued is not queued
         Transfer memory other = _withdrawal(0, carol, LARGE + 1);
-        vm.expectRevert(abi.encodeWithSelector(BridgeBase.NotQueued.selector, main.hashTransfer(other)));
+        vm.expectRevert(abi.encodeWithSelector(TransferQueue.NotQueued.selector, main.hashTransfer(other)));
         main.executeQueued(other);
     }
 
@@ -106,17 +108,17 @@ contract InboundLimitsTest is BridgeTestBase {
         main.release(u, _signRelease(u, THRESHOLD));
 
         vm.prank(alice);
-        vm.expectRevert(abi.encodeWithSelector(BridgeBase.NotGuardian.selector, alice));
+        vm.expectRevert(abi.encodeWithSelector(TransferQueue.NotGuardian.selector, alice));
         main.holdTransfer(tid);
         vm.expectEmit(true, true, true, true, address(main));
-        emit BridgeBase.TransferHeld(tid, guardian);
+        emit TransferQueue.TransferHeld(tid, guardian);
         vm.prank(guardian);
         main.holdTransfer(tid);
         vm.prank(guardian2);
         main.holdTransfer(uid);
 
         skip(DELAY);
-        vm.expectRevert(abi.encodeWithSelector(BridgeBase.TransferOnHold.selector, tid));
+        vm.expectRevert(abi.encodeWithSelector(TransferQueue.TransferOnHold.selector, tid));
         main.executeQueued(t);
         // a guardian cannot lift a hold or cancel
         vm.startPrank(guardian);
@@ -133,7 +135,7 @@ contract InboundLimitsTest is BridgeTestBase {
         main.cancelTransfer(uid);
         (,, bool canceled,) = main.queuedTransfer(uid);
         assertTrue(canceled);
-        vm.expectRevert(abi.encodeWithSelector(BridgeBase.QueueClosed.selector, uid));
+        vm.expectRevert(abi.encodeWithSelector(TransferQueue.QueueClosed.selector, uid));
         main.executeQueued(u);
         bytes memory uSigs = _signRelease(u, THRESHOLD);
         vm.expectRevert(abi.encodeWithSelector(MainBridge.AlreadyProcessed.selector, 1));
@@ -179,7 +181,7 @@ contract InboundLimitsTest is BridgeTestBase {
         // governance cancels the forgery; even unpaused it never pays
         main.cancelTransfer(bigId);
         opMain.unpause();
-        vm.expectRevert(abi.encodeWithSelector(BridgeBase.QueueClosed.selector, bigId));
+        vm.expectRevert(abi.encodeWithSelector(TransferQueue.QueueClosed.selector, bigId));
         main.executeQueued(big);
         assertEq(token.balanceOf(attacker), 800e18);
         assertEq(token.balanceOf(address(main)), custody - 800e18);
@@ -287,7 +289,7 @@ contract InboundLimitsTest is BridgeTestBase {
         bytes32 id = _depositId(t);
         _approve(t, THRESHOLD - 1);
         vm.expectEmit(true, true, true, true, address(side));
-        emit BridgeBase.TransferQueued(id, 0, block.timestamp + DELAY);
+        emit TransferQueue.TransferQueued(id, 0, block.timestamp + DELAY);
         vm.prank(validatorAddrs[THRESHOLD - 1]);
         side.approveDeposits(_one(t));
         assertEq(wrapped.totalSupply(), 0);
@@ -298,7 +300,7 @@ contract InboundLimitsTest is BridgeTestBase {
         vm.prank(guardian);
         side.holdTransfer(id);
         skip(DELAY);
-        vm.expectRevert(abi.encodeWithSelector(BridgeBase.TransferOnHold.selector, id));
+        vm.expectRevert(abi.encodeWithSelector(TransferQueue.TransferOnHold.selector, id));
         side.executeQueued(t);
         side.liftHold(id);
         side.executeQueued(t);
@@ -324,7 +326,7 @@ contract InboundLimitsTest is BridgeTestBase {
         side.holdTransfer(_depositId(big));
         side.cancelTransfer(_depositId(big));
         skip(DELAY);
-        vm.expectRevert(abi.encodeWithSelector(BridgeBase.QueueClosed.selector, _depositId(big)));
+        vm.expectRevert(abi.encodeWithSelector(TransferQueue.QueueClosed.selector, _depositId(big)));
         side.executeQueued(big);
         assertEq(wrapped.totalSupply(), 900e18);
     }
@@ -378,19 +380,19 @@ contract InboundLimitsTest is BridgeTestBase {
         vm.expectRevert(abi.encodeWithSelector(Governed.NotGovernance.selector, alice));
         main.setInboundLimits(address(token), CAP, WINDOW, LARGE, DELAY);
         vm.stopPrank();
-        vm.expectRevert(BridgeBase.InvalidInboundLimits.selector);
+        vm.expectRevert(Inbound.InvalidInboundLimits.selector);
         main.setInboundLimits(address(token), CAP, 0, LARGE, DELAY); // no window
-        vm.expectRevert(BridgeBase.InvalidInboundLimits.selector);
+        vm.expectRevert(Inbound.InvalidInboundLimits.selector);
         main.setInboundLimits(address(token), CAP, WINDOW, CAP + 1, DELAY); // large above the cap
-        vm.expectRevert(BridgeBase.InvalidInboundLimits.selector);
+        vm.expectRevert(Inbound.InvalidInboundLimits.selector);
         main.setInboundLimits(address(token), CAP, WINDOW, 0, DELAY);
-        vm.expectRevert(BridgeBase.InvalidInboundLimits.selector);
+        vm.expectRevert(Inbound.InvalidInboundLimits.selector);
         main.setInboundLimits(address(token), CAP, WINDOW, LARGE, 59); // under a minute
-        vm.expectRevert(BridgeBase.InvalidInboundLimits.selector);
+        vm.expectRevert(Inbound.InvalidInboundLimits.selector);
         main.setInboundLimits(address(token), CAP, WINDOW, LARGE, 31 days);
-        vm.expectRevert(BridgeBase.InvalidInboundLimits.selector);
+        vm.expectRevert(Inbound.InvalidInboundLimits.selector);
         main.setInboundLimits(address(token), uint256(type(uint112).max) + 1, WINDOW, LARGE, DELAY);
-        vm.expectRevert(BridgeBase.InvalidInboundLimits.selector);
+        vm.expectRevert(Inbound.InvalidInboundLimits.selector);
         main.setInboundLimits(address(token), 0, WINDOW, 0, 0); // closing takes no settings
     }
 

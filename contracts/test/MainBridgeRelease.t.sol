@@ -8,6 +8,7 @@ import {MainBridge} from "../src/MainBridge.sol";
 import {SideBridge} from "../src/SideBridge.sol";
 import {AuthorityGovernance} from "../src/AuthorityGovernance.sol";
 import {Transfer} from "../src/Transfer.sol";
+import {Quorum} from "../src/Quorum.sol";
 
 /// @notice MainBridge.release: the signature checks (packed r||s||v, strictly ascending signers,
 /// current validators only, threshold) and replay protection.
@@ -62,7 +63,7 @@ contract MainBridgeReleaseTest is BridgeTestBase {
 
         bytes memory sigs =
             bytes.concat(_sign(keys[0], digest), abi.encodePacked(r, highS, flippedV), _sign(keys[2], digest));
-        _expectReleaseRevert(t, sigs, abi.encodeWithSelector(MainBridge.InvalidSignature.selector, 1));
+        _expectReleaseRevert(t, sigs, abi.encodeWithSelector(Quorum.InvalidSignature.selector, 1));
     }
 
     function test_release_rejectsBadV() public {
@@ -74,7 +75,7 @@ contract MainBridgeReleaseTest is BridgeTestBase {
         for (uint256 i; i < badVs.length; ++i) {
             bytes memory sigs =
                 bytes.concat(_sign(keys[0], digest), _sign(keys[1], digest), abi.encodePacked(r, s, badVs[i]));
-            _expectReleaseRevert(t, sigs, abi.encodeWithSelector(MainBridge.InvalidSignature.selector, 2));
+            _expectReleaseRevert(t, sigs, abi.encodeWithSelector(Quorum.InvalidSignature.selector, 2));
         }
     }
 
@@ -86,7 +87,7 @@ contract MainBridgeReleaseTest is BridgeTestBase {
         keys[1] = validatorKeys[0];
         keys[2] = validatorKeys[1];
         _expectReleaseRevert(
-            t, _signInOrder(keys, digest), abi.encodeWithSelector(MainBridge.SignersNotAscending.selector, 1)
+            t, _signInOrder(keys, digest), abi.encodeWithSelector(Quorum.SignersNotAscending.selector, 1)
         );
     }
 
@@ -98,7 +99,7 @@ contract MainBridgeReleaseTest is BridgeTestBase {
         keys[1] = validatorKeys[2]; // descending step here
         keys[2] = validatorKeys[1];
         _expectReleaseRevert(
-            t, _signInOrder(keys, digest), abi.encodeWithSelector(MainBridge.SignersNotAscending.selector, 2)
+            t, _signInOrder(keys, digest), abi.encodeWithSelector(Quorum.SignersNotAscending.selector, 2)
         );
 
         // fully descending: fails at the second signature already
@@ -106,7 +107,7 @@ contract MainBridgeReleaseTest is BridgeTestBase {
         keys[1] = validatorKeys[1];
         keys[2] = validatorKeys[0];
         _expectReleaseRevert(
-            t, _signInOrder(keys, digest), abi.encodeWithSelector(MainBridge.SignersNotAscending.selector, 1)
+            t, _signInOrder(keys, digest), abi.encodeWithSelector(Quorum.SignersNotAscending.selector, 1)
         );
     }
 
@@ -115,9 +116,7 @@ contract MainBridgeReleaseTest is BridgeTestBase {
         uint256[] memory keys = _validatorKeys(THRESHOLD);
         keys[1] = outsiderKey; // sorted into place with the two genuine signers
         _expectReleaseRevert(
-            t,
-            _signSorted(keys, main.hashTransfer(t)),
-            abi.encodeWithSelector(BridgeBase.NotValidator.selector, outsider)
+            t, _signSorted(keys, main.hashTransfer(t)), abi.encodeWithSelector(Quorum.NotValidator.selector, outsider)
         );
     }
 
@@ -131,7 +130,7 @@ contract MainBridgeReleaseTest is BridgeTestBase {
         main.removeValidator(removed);
         assertFalse(main.isValidator(removed));
 
-        _expectReleaseRevert(t, sigs, abi.encodeWithSelector(BridgeBase.NotValidator.selector, removed));
+        _expectReleaseRevert(t, sigs, abi.encodeWithSelector(Quorum.NotValidator.selector, removed));
     }
 
     /// @dev k signatures by distinct random validators against a random threshold: fewer than the
@@ -157,9 +156,7 @@ contract MainBridgeReleaseTest is BridgeTestBase {
         Transfer memory t = _withdrawal(uint64(seed % 1000), bob, AMOUNT);
         bytes memory sigs = _signSorted(keys, main.hashTransfer(t));
         if (k < threshold_) {
-            _expectReleaseRevert(
-                t, sigs, abi.encodeWithSelector(MainBridge.InsufficientSignatures.selector, k, threshold_)
-            );
+            _expectReleaseRevert(t, sigs, abi.encodeWithSelector(Quorum.InsufficientSignatures.selector, k, threshold_));
         } else {
             main.release(t, sigs);
             assertEq(token.balanceOf(bob), AMOUNT);
@@ -180,7 +177,7 @@ contract MainBridgeReleaseTest is BridgeTestBase {
 
         address recovered = _recoverAt(sigs, 0, main.hashTransfer(t));
         assertTrue(recovered != validatorAddrs[0] && !main.isValidator(recovered));
-        _expectReleaseRevert(t, sigs, abi.encodeWithSelector(BridgeBase.NotValidator.selector, recovered));
+        _expectReleaseRevert(t, sigs, abi.encodeWithSelector(Quorum.NotValidator.selector, recovered));
     }
 
     function test_release_rejectsSignatureForAnotherBridgeAddress() public {
@@ -188,7 +185,7 @@ contract MainBridgeReleaseTest is BridgeTestBase {
         address otherBridge = makeAddr("otherBridge");
         bytes memory sigs = _signSorted(_validatorKeys(THRESHOLD), _typedDigest(block.chainid, otherBridge, t));
         address recovered = _recoverAt(sigs, 0, main.hashTransfer(t));
-        _expectReleaseRevert(t, sigs, abi.encodeWithSelector(BridgeBase.NotValidator.selector, recovered));
+        _expectReleaseRevert(t, sigs, abi.encodeWithSelector(Quorum.NotValidator.selector, recovered));
     }
 
     /// @dev A second MainBridge with the same validators, route and token on the same chain: a
@@ -205,7 +202,7 @@ contract MainBridgeReleaseTest is BridgeTestBase {
         assertEq(token.balanceOf(bob), AMOUNT);
 
         address recovered = _recoverAt(sigs, 0, other.hashTransfer(t));
-        vm.expectRevert(abi.encodeWithSelector(BridgeBase.NotValidator.selector, recovered));
+        vm.expectRevert(abi.encodeWithSelector(Quorum.NotValidator.selector, recovered));
         other.release(t, sigs);
         assertFalse(other.isProcessed(0));
         assertEq(token.balanceOf(address(other)), AMOUNT);
@@ -232,12 +229,12 @@ contract MainBridgeReleaseTest is BridgeTestBase {
         _onSide();
 
         vm.prank(validatorAddrs[0]);
-        vm.expectRevert(abi.encodeWithSelector(SideBridge.InvalidSignature.selector, 0));
+        vm.expectRevert(abi.encodeWithSelector(Quorum.InvalidSignature.selector, 0));
         side.submitSignatures(_one(t0), foreign);
 
         // the genuine t0 signature replayed for withdrawal t1
         vm.prank(validatorAddrs[0]);
-        vm.expectRevert(abi.encodeWithSelector(SideBridge.InvalidSignature.selector, 0));
+        vm.expectRevert(abi.encodeWithSelector(Quorum.InvalidSignature.selector, 0));
         side.submitSignatures(_one(t1), genuine);
 
         // the genuine signature with the transfer's content altered: not a burned withdrawal
@@ -315,7 +312,7 @@ contract MainBridgeReleaseTest is BridgeTestBase {
         address removed = validatorAddrs[0];
         main.removeValidator(removed);
         assertEq(main.validatorSetVersion(), 2, "removal bumps the set version");
-        _expectReleaseRevert(t, oldSigs, abi.encodeWithSelector(BridgeBase.NotValidator.selector, removed));
+        _expectReleaseRevert(t, oldSigs, abi.encodeWithSelector(Quorum.NotValidator.selector, removed));
 
         // raising the threshold makes a formerly sufficient set short
         main.setValidatorThreshold(4);
@@ -325,7 +322,7 @@ contract MainBridgeReleaseTest is BridgeTestBase {
         keys[1] = validatorKeys[2];
         keys[2] = validatorKeys[3];
         bytes memory three = _signSorted(keys, main.hashTransfer(t));
-        _expectReleaseRevert(t, three, abi.encodeWithSelector(MainBridge.InsufficientSignatures.selector, 3, 4));
+        _expectReleaseRevert(t, three, abi.encodeWithSelector(Quorum.InsufficientSignatures.selector, 3, 4));
 
         // the current set signs again
         uint256[] memory current = new uint256[](4);
@@ -338,7 +335,7 @@ contract MainBridgeReleaseTest is BridgeTestBase {
 
     function test_release_rejectsEmptySignatures() public {
         _expectReleaseRevert(
-            _withdrawal(0, bob, AMOUNT), "", abi.encodeWithSelector(MainBridge.MalformedSignatures.selector, 0)
+            _withdrawal(0, bob, AMOUNT), "", abi.encodeWithSelector(Quorum.MalformedSignatures.selector, 0)
         );
     }
 
@@ -352,7 +349,7 @@ contract MainBridgeReleaseTest is BridgeTestBase {
         _expectReleaseRevert(
             t,
             _signSorted(keys, main.hashTransfer(t)),
-            abi.encodeWithSelector(MainBridge.TooManySignatures.selector, N_VALIDATORS + 1, N_VALIDATORS)
+            abi.encodeWithSelector(Quorum.TooManySignatures.selector, N_VALIDATORS + 1, N_VALIDATORS)
         );
     }
 
@@ -360,18 +357,14 @@ contract MainBridgeReleaseTest is BridgeTestBase {
         Transfer memory t = _withdrawal(0, bob, AMOUNT);
         bytes memory sigs = _signRelease(t, THRESHOLD);
         bytes memory longer = bytes.concat(sigs, hex"00");
-        _expectReleaseRevert(
-            t, longer, abi.encodeWithSelector(MainBridge.MalformedSignatures.selector, sigs.length + 1)
-        );
+        _expectReleaseRevert(t, longer, abi.encodeWithSelector(Quorum.MalformedSignatures.selector, sigs.length + 1));
 
         bytes memory shorter = new bytes(sigs.length - 1);
         for (uint256 i; i < shorter.length; ++i) {
             shorter[i] = sigs[i];
         }
-        _expectReleaseRevert(
-            t, shorter, abi.encodeWithSelector(MainBridge.MalformedSignatures.selector, sigs.length - 1)
-        );
-        _expectReleaseRevert(t, new bytes(64), abi.encodeWithSelector(MainBridge.MalformedSignatures.selector, 64));
+        _expectReleaseRevert(t, shorter, abi.encodeWithSelector(Quorum.MalformedSignatures.selector, sigs.length - 1));
+        _expectReleaseRevert(t, new bytes(64), abi.encodeWithSelector(Quorum.MalformedSignatures.selector, 64));
     }
 
     // ---------------------------------------------------------------- transfer checks
@@ -432,7 +425,7 @@ contract MainBridgeReleaseTest is BridgeTestBase {
         bytes32 id1 = main.hashTransfer(ts[1]);
         vm.expectEmit(true, true, true, true, address(main));
         emit MainBridge.ReleaseSkipped(
-            1, id1, abi.encodeWithSelector(MainBridge.InsufficientSignatures.selector, THRESHOLD - 1, THRESHOLD)
+            1, id1, abi.encodeWithSelector(Quorum.InsufficientSignatures.selector, THRESHOLD - 1, THRESHOLD)
         );
         vm.expectEmit(true, true, true, true, address(main));
         emit MainBridge.ReleaseSkipped(

@@ -9,6 +9,7 @@ import {SideBridge} from "../src/SideBridge.sol";
 import {WrappedToken} from "../src/WrappedToken.sol";
 import {Operational} from "../src/Operational.sol";
 import {Transfer} from "../src/Transfer.sol";
+import {Quorum} from "../src/Quorum.sol";
 
 import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
 
@@ -200,14 +201,14 @@ contract SideBridgeTest is BridgeTestBase {
 
     function test_approveDeposits_nonValidatorReverts() public {
         vm.prank(outsider);
-        vm.expectRevert(abi.encodeWithSelector(BridgeBase.NotValidator.selector, outsider));
+        vm.expectRevert(abi.encodeWithSelector(Quorum.NotValidator.selector, outsider));
         side.approveDeposits(_one(_deposit(0, bob, AMOUNT)));
 
         // a removed validator is an outsider too
         address removed = validatorAddrs[4];
         side.removeValidator(removed);
         vm.prank(removed);
-        vm.expectRevert(abi.encodeWithSelector(BridgeBase.NotValidator.selector, removed));
+        vm.expectRevert(abi.encodeWithSelector(Quorum.NotValidator.selector, removed));
         side.approveDeposits(_one(_deposit(0, bob, AMOUNT)));
     }
 
@@ -534,12 +535,12 @@ contract SideBridgeTest is BridgeTestBase {
         (Transfer memory w, bytes32 id) = _burned(AMOUNT, bob);
         // validator 0 relays validator 1's (valid) signature as its own
         vm.prank(validatorAddrs[0]);
-        vm.expectRevert(abi.encodeWithSelector(SideBridge.InvalidSignature.selector, 0));
+        vm.expectRevert(abi.encodeWithSelector(Quorum.InvalidSignature.selector, 0));
         side.submitSignatures(_one(w), _sign(validatorKeys[1], id));
 
         // a garbage signature is refused with the same error
         vm.prank(validatorAddrs[0]);
-        vm.expectRevert(abi.encodeWithSelector(SideBridge.InvalidSignature.selector, 0));
+        vm.expectRevert(abi.encodeWithSelector(Quorum.InvalidSignature.selector, 0));
         side.submitSignatures(_one(w), new bytes(65));
 
         (uint256 signers,) = side.withdrawalSignatures(id);
@@ -568,11 +569,11 @@ contract SideBridgeTest is BridgeTestBase {
         (Transfer memory w, bytes32 id) = _burned(AMOUNT, bob);
         bytes memory sig = _sign(validatorKeys[0], id);
         vm.prank(validatorAddrs[0]);
-        vm.expectRevert(abi.encodeWithSelector(SideBridge.MalformedSignatures.selector, 130));
+        vm.expectRevert(abi.encodeWithSelector(Quorum.MalformedSignatures.selector, 130));
         side.submitSignatures(_one(w), bytes.concat(sig, sig));
 
         vm.prank(outsider);
-        vm.expectRevert(abi.encodeWithSelector(BridgeBase.NotValidator.selector, outsider));
+        vm.expectRevert(abi.encodeWithSelector(Quorum.NotValidator.selector, outsider));
         side.submitSignatures(_one(w), _sign(outsiderKey, id));
     }
 

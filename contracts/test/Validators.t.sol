@@ -7,6 +7,7 @@ import {BridgeBase} from "../src/BridgeBase.sol";
 import {MainBridge} from "../src/MainBridge.sol";
 import {SideBridge} from "../src/SideBridge.sol";
 import {Governed} from "../src/Governed.sol";
+import {Quorum} from "../src/Quorum.sol";
 
 /// @notice Validator-set rules shared by both bridges (BridgeBase): threshold bounds (a strict
 /// majority), candidate checks, removal floor, rotation, ordering and set versions.
@@ -35,31 +36,31 @@ contract ValidatorsTest is BridgeTestBase {
     }
 
     function test_validators_constructorRejectsThresholdZeroOrAboveSetSize() public {
-        vm.expectRevert(abi.encodeWithSelector(BridgeBase.InvalidThreshold.selector, 0, N_VALIDATORS));
+        vm.expectRevert(abi.encodeWithSelector(Quorum.InvalidThreshold.selector, 0, N_VALIDATORS));
         _newMainBridge(validatorAddrs, 0);
-        vm.expectRevert(abi.encodeWithSelector(BridgeBase.InvalidThreshold.selector, N_VALIDATORS + 1, N_VALIDATORS));
+        vm.expectRevert(abi.encodeWithSelector(Quorum.InvalidThreshold.selector, N_VALIDATORS + 1, N_VALIDATORS));
         _newMainBridge(validatorAddrs, N_VALIDATORS + 1);
-        vm.expectRevert(abi.encodeWithSelector(BridgeBase.InvalidThreshold.selector, 1, 0));
+        vm.expectRevert(abi.encodeWithSelector(Quorum.InvalidThreshold.selector, 1, 0));
         new SideBridge(address(this), address(0), opSide, mainChainId, address(main), new address[](0), 1);
     }
 
     /// @dev Finding 5: a threshold of 1-of-n (or any minority) let one key (or one camp) act
     /// alone. Every way to set a threshold now refuses anything but a strict majority.
     function test_validators_thresholdMustBeStrictMajority() public {
-        vm.expectRevert(abi.encodeWithSelector(BridgeBase.InvalidThreshold.selector, 2, N_VALIDATORS));
+        vm.expectRevert(abi.encodeWithSelector(Quorum.InvalidThreshold.selector, 2, N_VALIDATORS));
         _newMainBridge(validatorAddrs, 2);
         address[] memory four = _addrs(4, 0x2000);
-        vm.expectRevert(abi.encodeWithSelector(BridgeBase.InvalidThreshold.selector, 2, 4));
+        vm.expectRevert(abi.encodeWithSelector(Quorum.InvalidThreshold.selector, 2, 4));
         _newMainBridge(four, 2); // half is not a majority
         _newMainBridge(four, 3);
 
-        vm.expectRevert(abi.encodeWithSelector(BridgeBase.InvalidThreshold.selector, 1, N_VALIDATORS));
+        vm.expectRevert(abi.encodeWithSelector(Quorum.InvalidThreshold.selector, 1, N_VALIDATORS));
         main.setValidatorThreshold(1);
-        vm.expectRevert(abi.encodeWithSelector(BridgeBase.InvalidThreshold.selector, 2, N_VALIDATORS));
+        vm.expectRevert(abi.encodeWithSelector(Quorum.InvalidThreshold.selector, 2, N_VALIDATORS));
         side.setValidatorThreshold(2);
 
         // growing the set must come with a threshold that is a majority of the larger set
-        vm.expectRevert(abi.encodeWithSelector(BridgeBase.InvalidThreshold.selector, 3, 6));
+        vm.expectRevert(abi.encodeWithSelector(Quorum.InvalidThreshold.selector, 3, 6));
         main.addValidator(outsider, 3);
         main.addValidator(outsider, 4);
         assertEq(main.validatorThreshold(), 4);
@@ -82,18 +83,18 @@ contract ValidatorsTest is BridgeTestBase {
             assertGt(uint160(set[i]), uint160(set[i - 1]));
         }
 
-        vm.expectRevert(abi.encodeWithSelector(BridgeBase.UnknownValidator.selector, old));
+        vm.expectRevert(abi.encodeWithSelector(Quorum.UnknownValidator.selector, old));
         main.rotateValidator(old, makeAddr("x"));
-        vm.expectRevert(abi.encodeWithSelector(BridgeBase.ValidatorExists.selector, validatorAddrs[0]));
+        vm.expectRevert(abi.encodeWithSelector(Quorum.ValidatorExists.selector, validatorAddrs[0]));
         main.rotateValidator(validatorAddrs[1], validatorAddrs[0]);
-        vm.expectRevert(abi.encodeWithSelector(BridgeBase.InvalidValidator.selector, address(0)));
+        vm.expectRevert(abi.encodeWithSelector(Quorum.InvalidValidator.selector, address(0)));
         main.rotateValidator(validatorAddrs[1], address(0));
     }
 
     function test_validators_setThresholdRejectsZeroOrAboveSetSize() public {
-        vm.expectRevert(abi.encodeWithSelector(BridgeBase.InvalidThreshold.selector, 0, N_VALIDATORS));
+        vm.expectRevert(abi.encodeWithSelector(Quorum.InvalidThreshold.selector, 0, N_VALIDATORS));
         main.setValidatorThreshold(0);
-        vm.expectRevert(abi.encodeWithSelector(BridgeBase.InvalidThreshold.selector, N_VALIDATORS + 1, N_VALIDATORS));
+        vm.expectRevert(abi.encodeWithSelector(Quorum.InvalidThreshold.selector, N_VALIDATORS + 1, N_VALIDATORS));
         main.setValidatorThreshold(N_VALIDATORS + 1);
         assertEq(main.validatorSetVersion(), 1);
 
@@ -107,43 +108,43 @@ contract ValidatorsTest is BridgeTestBase {
     function test_validators_zeroValidatorRejected() public {
         address[] memory set = _addrs(3, 0x2000);
         set[0] = address(0);
-        vm.expectRevert(abi.encodeWithSelector(BridgeBase.InvalidValidator.selector, address(0)));
+        vm.expectRevert(abi.encodeWithSelector(Quorum.InvalidValidator.selector, address(0)));
         _newMainBridge(set, 2);
 
-        vm.expectRevert(abi.encodeWithSelector(BridgeBase.InvalidValidator.selector, address(0)));
+        vm.expectRevert(abi.encodeWithSelector(Quorum.InvalidValidator.selector, address(0)));
         main.addValidator(address(0), 4);
     }
 
     function test_validators_duplicateValidatorRejected() public {
         address[] memory set = _addrs(3, 0x2000);
         set[2] = set[1];
-        vm.expectRevert(abi.encodeWithSelector(BridgeBase.ValidatorExists.selector, set[1]));
+        vm.expectRevert(abi.encodeWithSelector(Quorum.ValidatorExists.selector, set[1]));
         _newMainBridge(set, 2);
 
         // an unsorted constructor list is refused the same way (it could hide a duplicate)
         set = _addrs(3, 0x2000);
         (set[0], set[2]) = (set[2], set[0]);
-        vm.expectRevert(abi.encodeWithSelector(BridgeBase.ValidatorExists.selector, set[1]));
+        vm.expectRevert(abi.encodeWithSelector(Quorum.ValidatorExists.selector, set[1]));
         _newMainBridge(set, 2);
 
         for (uint256 i; i < N_VALIDATORS; ++i) {
-            vm.expectRevert(abi.encodeWithSelector(BridgeBase.ValidatorExists.selector, validatorAddrs[i]));
+            vm.expectRevert(abi.encodeWithSelector(Quorum.ValidatorExists.selector, validatorAddrs[i]));
             main.addValidator(validatorAddrs[i], 4);
         }
         assertEq(main.validatorSetVersion(), 1);
     }
 
     function test_validators_selfValidatorRejected() public {
-        vm.expectRevert(abi.encodeWithSelector(BridgeBase.InvalidValidator.selector, address(main)));
+        vm.expectRevert(abi.encodeWithSelector(Quorum.InvalidValidator.selector, address(main)));
         main.addValidator(address(main), 4);
-        vm.expectRevert(abi.encodeWithSelector(BridgeBase.InvalidValidator.selector, address(side)));
+        vm.expectRevert(abi.encodeWithSelector(Quorum.InvalidValidator.selector, address(side)));
         side.addValidator(address(side), 4);
 
         // in the constructor too: the bridge's own (predicted) address
         address predicted = vm.computeCreateAddress(address(this), vm.getNonce(address(this)));
         address[] memory set = new address[](1);
         set[0] = predicted;
-        vm.expectRevert(abi.encodeWithSelector(BridgeBase.InvalidValidator.selector, predicted));
+        vm.expectRevert(abi.encodeWithSelector(Quorum.InvalidValidator.selector, predicted));
         _newMainBridge(set, 1);
     }
 
@@ -152,16 +153,14 @@ contract ValidatorsTest is BridgeTestBase {
         main.removeValidator(validatorAddrs[0]); // 4 left, threshold 4: still fine
         assertEq(main.validators().length, N_VALIDATORS - 1);
 
-        vm.expectRevert(
-            abi.encodeWithSelector(BridgeBase.InvalidThreshold.selector, N_VALIDATORS - 1, N_VALIDATORS - 2)
-        );
+        vm.expectRevert(abi.encodeWithSelector(Quorum.InvalidThreshold.selector, N_VALIDATORS - 1, N_VALIDATORS - 2));
         main.removeValidator(validatorAddrs[1]);
         assertTrue(main.isValidator(validatorAddrs[1]));
 
         // lowering the threshold first makes room (3 of 4 is still a majority)
         main.setValidatorThreshold(3);
         main.removeValidator(validatorAddrs[1]);
-        vm.expectRevert(abi.encodeWithSelector(BridgeBase.InvalidThreshold.selector, 3, 2));
+        vm.expectRevert(abi.encodeWithSelector(Quorum.InvalidThreshold.selector, 3, 2));
         main.removeValidator(validatorAddrs[2]);
         assertEq(main.validators().length, 3);
     }
@@ -183,7 +182,7 @@ contract ValidatorsTest is BridgeTestBase {
     }
 
     function test_validators_removeUnknownReverts() public {
-        vm.expectRevert(abi.encodeWithSelector(BridgeBase.UnknownValidator.selector, outsider));
+        vm.expectRevert(abi.encodeWithSelector(Quorum.UnknownValidator.selector, outsider));
         main.removeValidator(outsider);
     }
 
@@ -211,11 +210,11 @@ contract ValidatorsTest is BridgeTestBase {
             main.addValidator(extra[i], _majority(N_VALIDATORS + i + 1));
         }
         assertEq(main.validators().length, 32);
-        vm.expectRevert(BridgeBase.TooManyValidators.selector);
+        vm.expectRevert(Quorum.TooManyValidators.selector);
         main.addValidator(extra[room], 17);
 
         address[] memory tooMany = _addrs(33, 0x5000);
-        vm.expectRevert(BridgeBase.TooManyValidators.selector);
+        vm.expectRevert(Quorum.TooManyValidators.selector);
         _newMainBridge(tooMany, 17);
     }
 

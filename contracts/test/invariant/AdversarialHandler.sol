@@ -6,6 +6,7 @@ import {Test, Vm} from "../utils/ForgeStd.sol";
 import {MainBridge} from "../../src/MainBridge.sol";
 import {SideBridge} from "../../src/SideBridge.sol";
 import {BridgeBase} from "../../src/BridgeBase.sol";
+import {TransferQueue} from "../../src/TransferQueue.sol";
 import {WrappedToken} from "../../src/WrappedToken.sol";
 import {Transfer} from "../../src/Transfer.sol";
 
@@ -347,7 +348,7 @@ contract AdversarialHandler is Test {
                 _depositDone[nonce] = true;
                 if (nonce < _deposits.length) ghostPendingDeposits -= _deposits[nonce].amount;
                 ++mints;
-            } else if (log.emitter == address(side) && sig == BridgeBase.TransferQueued.selector) {
+            } else if (log.emitter == address(side) && sig == TransferQueue.TransferQueued.selector) {
                 uint64 nonce = uint64(uint256(log.topics[2]));
                 if (nonce >= _deposits.length || _lockedId[nonce] != log.topics[1]) ghostForgedMint = true;
                 if (_depositDone[nonce]) ghostDoubleMint = true;
@@ -362,7 +363,7 @@ contract AdversarialHandler is Test {
                     ghostReleased += _withdrawals[nonce].amount;
                 }
                 ++releases;
-            } else if (log.emitter == address(main) && sig == BridgeBase.TransferQueued.selector) {
+            } else if (log.emitter == address(main) && sig == TransferQueue.TransferQueued.selector) {
                 uint64 nonce = uint64(uint256(log.topics[2]));
                 if (nonce >= _withdrawals.length || _burnedId[nonce] != log.topics[1]) ghostForgedRelease = true;
                 if (_releaseQueued[nonce] || _released[nonce]) ghostDoubleRelease = true;
