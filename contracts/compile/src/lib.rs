@@ -24,6 +24,7 @@ use foundry_compilers::{
 pub const CONTRACTS: &[&str] = &[
     "AuthorityGovernance",
     "MainBridge",
+    "MainHub",
     "SideBridge",
     "Operational",
     "WrappedToken",

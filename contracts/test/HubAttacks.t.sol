@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {MainHub} from "../src/MainHub.sol";
+import {Quorum} from "../src/Quorum.sol";
+import {RouteTransfer} from "../src/RouteTransfer.sol";
+
+import {HubTestBase} from "./HubBase.t.sol";
+
+/// @notice The hub attacked by one route's stolen validator set, by signatures presented on the
+/// wrong route or bridge, and by someone trying to settle a chained transfer twice. Each test
+/// gives the attacker its best move and asserts what the other routes keep.
+contract HubAttacksTest is HubTestBase {
+    uint256 internal constant A = 0;
+    uint256 internal constant B = 1;
+    uint256 internal constant C = 2;
+    address internal thief = makeAddr("thief");
+
+    function setUp() public override {
+        super.setUp();
+        _lock(alice, A, 100 ether);
+        _lock(bob, B, 1_000 ether);
+        _lock(bob, C, 10 ether);
+    }
+
+    /// S's whole set is stolen: it signs releases to itself. It drains S's book to the last wei
+    /// and not one wei more; T's book and T's holders are untouched.
+    function test_stolenSetTakesAtMostItsOwnRouteCustody() public {
+        RouteTransfer memory over = _home(A, 0, thief, 100 ether + 1);
+        bytes memory sigs = _sigs(A, over);
+        vm.expectRevert(
+            abi.encodeWithSelector(MainHub.CustodyShort.selector, routes[A], address(token), 100 ether + 1, 100 ether)
+        );
+        hub.release(over, sigs);
+
+        _release(A, _home(A, 0, thief, 60 ether));
+        _release(A, _home(A, 1, thief, 40 ether));
+        assertEq(token.balanceOf(thief), 100 ether);
+        assertEq(_custody(A), 0);
+
+        RouteTransfer memory more = _home(A, 2, thief, 1);
+        sigs = _sigs(A, more);
+        vm.expectRevert(abi.encodeWithSelector(MainHub.CustodyShort.selector, routes[A], address(token), 1, 0));
+        hub.release(more, sigs);
+
+        // B's holders still get all of theirs
+        assertEq(_custody(B), 1_000 ether);
+        uint256 before = token.balanceOf(bob);
+        _release(B, _home(B, 0, bob, 1_000 ether));
+        assertEq(token.balanceOf(bob) - before, 1_000 ether);
+        assertEq(_custody(C), 10 ether);
+    }
+
+    /// The stolen set of A signs a withdrawal that claims to come from B: B's set is selected
+    /// by the route named in the message, and A's keys are not in it.
+    function test_stolenSetCannotSignForAnotherRoute() public {
+        RouteTransfer memory t = _home(B, 0, thief, 1 ether);
+        bytes memory sigs = _sigsBy(keys[A], t);
+        vm.expectRevert(abi.encodeWithSelector(Quorum.NotValidator.selector, signers[A][0]));
+        hub.release(t, sigs);
+        assertEq(_custody(B), 1_000 ether);
+        assertFalse(hub.isProcessed(routes[B], 0));
+    }
+
+    /// A's stolen set routes a chained transfer to B: it is taken from A's book and credited to
+    /// B's, so what B's holders are owed stays fully backed. The loss is A's alone.
+    function test_stolenSetChainingToAnotherRouteStaysOnItsOwnBook() public {
+        _release(A, _chained(A, B, 0, thief, 100 ether));
+        assertEq(_custody(A), 0);
+        assertEq(_custody(B), 1_100 ether);
+        // B's original holders still withdraw everything
+        _release(B, _home(B, 0, bob, 1_000 ether));
+        assertEq(_custody(B), 100 ether);
+    }
+
+    /// The same validators serve an old and a new bridge on one side chain (a redeploy). What
+    /// they signed for the old bridge's withdrawal is no signature for the new one's, and the
+    /// two keep separate nonces.
+    function test_withdrawalSignedForOneBridgeIsNotAnotherBridges() public {
+        address newBridge = makeAddr("redeployedBridgeA");
+        bytes32 newRoute = hub.addRoute(chainIds[A], newBridge, signers[A], THRESHOLD);
+        hub.setRouteToken(newRoute, address(token), makeAddr("wrappedA2"));
+        hub.setInboundLimits(newRoute, address(token), OPEN_CAP, 1 days, OPEN_CAP, 1 days);
+        vm.prank(bob);
+        hub.lock(newRoute, address(token), 50 ether, bob);
+
+        RouteTransfer memory old = _home(A, 0, alice, 50 ether);
+        bytes memory sigs = _sigs(A, old);
+        RouteTransfer memory replayed = _home(A, 0, alice, 50 ether);
+        replayed.srcBridge = newBridge;
+        // the signatures recover to other addresses under the new bridge's content
+        vm.expectRevert();
+        hub.release(replayed, sigs);
+        assertFalse(hub.isProcessed(newRoute, 0));
+        assertEq(hub.custody(newRoute, address(token)), 50 ether);
+
+        // the genuine one, on its own route, goes through; the new route's nonce 0 is still free
+        hub.release(old, sigs);
+        assertTrue(hub.isProcessed(routes[A], 0));
+        assertFalse(hub.isProcessed(newRoute, 0));
+        assertEq(hub.custody(newRoute, address(token)), 50 ether);
+        assertEq(_custody(A), 50 ether);
+    }
+
+    /// A withdrawal to another main-chain contract (an old hub) is not paid here as if it were
+    /// ours: it names no route, so it is parked and can only go back to its sender.
+    function test_withdrawalForAnotherMainBridgeIsNotPaidHere() public {
+        RouteTransfer memory t = _to(A, block.chainid, makeAddr("oldHub"), 0, alice, 10 ether);
+        uint256 before = token.balanceOf(alice);
+        _release(A, t);
+        assertEq(token.balanceOf(alice), before);
+        (MainHub.ParkState state,,) = hub.parked(hub.hashTransfer(t));
+        assertEq(uint256(state), uint256(MainHub.ParkState.Parked));
+        vm.prank(alice);
+        hub.refund(t, true);
+        assertEq(token.balanceOf(alice) - before, 10 ether);
+    }
+
+    /// A chained transfer is forwarded once: released again, forwarded again or refunded after
+    /// its forward, it moves nothing more.
+    function test_chainedTransferSettlesOnce() public {
+        RouteTransfer memory t = _chained(A, B, 0, alice, 30 ether);
+        bytes memory sigs = _sigs(A, t);
+        hub.release(t, sigs);
+        assertEq(_custody(A), 70 ether);
+        assertEq(_custody(B), 1_030 ether);
+
+        vm.expectRevert(abi.encodeWithSelector(MainHub.AlreadyProcessed.selector, routes[A], uint64(0)));
+        hub.release(t, sigs);
+        bytes32 id = hub.hashTransfer(t);
+        vm.expectRevert(abi.encodeWithSelector(MainHub.NotParked.selector, id));
+        hub.forward(t);
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(MainHub.NotParked.selector, id));
+        hub.refund(t, true);
+        assertEq(_custody(A), 70 ether);
+        assertEq(_custody(B), 1_030 ether);
+    }
+
+    /// Parked, then forwarded by anyone once B takes it: a refund (or a second forward) after
+    /// that is refused, and the refund before it makes the forward impossible.
+    function test_parkedTransferIsEitherForwardedOrRefundedNeverBoth() public {
+        vm.prank(guardian);
+        hub.pauseRoute(routes[B]);
+        RouteTransfer memory t1 = _chained(A, B, 0, alice, 20 ether);
+        RouteTransfer memory t2 = _chained(A, B, 1, alice, 5 ether);
+        _release(A, t1);
+        _release(A, t2);
+        assertEq(_custody(A), 75 ether);
+        assertEq(_custody(B), 1_000 ether);
+        vm.expectRevert(
+            abi.encodeWithSelector(MainHub.DestinationRefuses.selector, routes[B], MainHub.Refusal.RoutePaused)
+        );
+        hub.forward(t1);
+
+        hub.unpauseRoute(routes[B]);
+        vm.prank(thief);
+        hub.forward(t1);
+        assertEq(_custody(B), 1_020 ether);
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(MainHub.NotParked.selector, hub.hashTransfer(t1)));
+        hub.refund(t1, false);
+
+        vm.prank(alice);
+        hub.refund(t2, false);
+        assertEq(_custody(A), 80 ether);
+        vm.expectRevert(abi.encodeWithSelector(MainHub.NotParked.selector, hub.hashTransfer(t2)));
+        hub.forward(t2);
+        assertEq(_custody(B), 1_020 ether);
+    }
+
+    /// A stranger may not take a parked transfer on this chain (the sender's address here may
+    /// not be the sender's), and may send it back to its source only after the refund delay.
+    function test_strangerCannotRefundHereOrEarly() public {
+        vm.prank(guardian);
+        hub.pauseRoute(routes[B]);
+        RouteTransfer memory t = _chained(A, B, 0, alice, 20 ether);
+        _release(A, t);
+        bytes32 id = hub.hashTransfer(t);
+
+        vm.prank(thief);
+        vm.expectRevert(abi.encodeWithSelector(MainHub.OnlySender.selector, alice));
+        hub.refund(t, true);
+        uint256 from = block.timestamp + hub.REFUND_DELAY();
+        vm.prank(thief);
+        vm.expectRevert(abi.encodeWithSelector(MainHub.RefundNotYet.selector, id, from));
+        hub.refund(t, false);
+
+        vm.warp(from);
+        uint64 nonce = _nextNonce(A);
+        vm.prank(thief);
+        hub.refund(t, false);
+        assertEq(_nextNonce(A), nonce + 1);
+        assertEq(_custody(A), 100 ether);
+        assertEq(token.balanceOf(thief), 0);
+    }
+
+    /// One route's pause, limits and queue are its own: A paused, over its cap and queueing
+    /// does not slow B.
+    function test_pauseLimitsAndQueueOfOneRouteLeaveOthersAlone() public {
+        hub.setInboundLimits(routes[A], address(token), 10 ether, 1 days, 5 ether, 1 hours);
+        _release(A, _home(A, 0, alice, 5 ether));
+        RouteTransfer memory large = _home(A, 1, alice, 6 ether);
+        _release(A, large);
+        (uint256 eta,,,) = hub.queuedTransfer(hub.hashTransfer(large));
+        assertGt(eta, 0);
+        _release(A, _home(A, 2, alice, 4 ether));
+        RouteTransfer memory over = _home(A, 3, alice, 2 ether);
+        bytes memory sigs = _sigs(A, over);
+        vm.expectRevert(abi.encodeWithSelector(MainHub.RateLimited.selector, 2 ether, 1 ether));
+        hub.release(over, sigs);
+
+        vm.prank(guardian);
+        hub.pauseRoute(routes[A]);
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(MainHub.RouteIsPaused.selector, routes[A]));
+        hub.lock(routes[A], address(token), 1 ether, alice);
+
+        // B: full speed
+        _release(B, _home(B, 0, bob, 900 ether));
+        _lock(bob, B, 1 ether);
+        assertEq(hub.inboundAvailable(routes[B], address(token)), OPEN_CAP - 900 ether);
+    }
+
+    /// A guardian cannot unpause; only governance does.
+    function test_onlyGovernanceUnpausesARoute() public {
+        vm.prank(guardian);
+        hub.pauseRoute(routes[A]);
+        vm.prank(guardian);
+        vm.expectRevert();
+        hub.unpauseRoute(routes[A]);
+        vm.prank(thief);
+        vm.expectRevert();
+        hub.pauseRoute(routes[B]);
+    }
+
+    /// Surplus (a direct transfer) goes to governance only, and sweeping it takes no custody.
+    function test_surplusIsNeverCustody() public {
+        token.mint(address(this), 7 ether);
+        token.transfer(address(hub), 7 ether);
+        assertEq(hub.surplus(address(token)), 7 ether);
+        vm.prank(thief);
+        vm.expectRevert();
+        hub.sweepSurplus(address(token), thief);
+        hub.sweepSurplus(address(token), feeRecipient);
+        assertEq(token.balanceOf(feeRecipient), 7 ether);
+        assertEq(token.balanceOf(address(hub)), hub.booked(address(token)));
+        assertEq(hub.booked(address(token)), _custody(A) + _custody(B) + _custody(C));
+    }
+
+    /// A retired route moves nothing; its book leaves only by governance's sweep.
+    function test_retiredRouteMovesNothing() public {
+        hub.retireRoute(routes[A]);
+        RouteTransfer memory t = _home(A, 0, thief, 1 ether);
+        bytes memory sigs = _sigs(A, t);
+        vm.expectRevert(abi.encodeWithSelector(MainHub.RouteIsRetired.selector, routes[A]));
+        hub.release(t, sigs);
+        vm.expectRevert(abi.encodeWithSelector(MainHub.RouteIsRetired.selector, routes[A]));
+        hub.setRouteValidators(routes[A], signers[B], THRESHOLD);
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(MainHub.RouteIsRetired.selector, routes[A]));
+        hub.lock(routes[A], address(token), 1 ether, alice);
+        // chained to the retired route: parked
+        RouteTransfer memory toA = _chained(B, A, 0, bob, 1 ether);
+        _release(B, toA);
+        (MainHub.ParkState state,,) = hub.parked(hub.hashTransfer(toA));
+        assertEq(uint256(state), uint256(MainHub.ParkState.Parked));
+
+        hub.sweepRetired(routes[A], address(token), feeRecipient);
+        assertEq(token.balanceOf(feeRecipient), 100 ether);
+        assertEq(_custody(A), 0);
+        vm.expectRevert(abi.encodeWithSelector(MainHub.RouteNotRetired.selector, routes[B]));
+        hub.sweepRetired(routes[B], address(token), feeRecipient);
+    }
+
+    /// A set replaced by governance stops counting at once.
+    function test_replacedSetStopsCounting() public {
+        (uint256[] memory fresh, address[] memory freshAddrs) = _makeKeys(N_VALIDATORS, 0x9000);
+        hub.setRouteValidators(routes[A], freshAddrs, THRESHOLD);
+        RouteTransfer memory t = _home(A, 0, thief, 1 ether);
+        bytes memory stale = _sigs(A, t);
+        vm.expectRevert(abi.encodeWithSelector(Quorum.NotValidator.selector, signers[A][0]));
+        hub.release(t, stale);
+        hub.release(t, _sigsBy(fresh, t));
+        assertEq(token.balanceOf(thief), 1 ether);
+    }
+
+    function _nextNonce(uint256 r) internal view returns (uint64 nonce) {
+        (,,,,,,, nonce) = hub.route(routes[r]);
+    }
+}
