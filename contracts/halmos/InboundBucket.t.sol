@@ -95,7 +95,9 @@ contract InboundBucketCheck is MainSetup {
     function _withdrawal(uint64 nonce, uint256 amount) internal view returns (Transfer memory) {
         return Transfer({
             srcChainId: SIDE_CHAIN_ID,
+            srcBridge: SIDE_BRIDGE,
             dstChainId: block.chainid,
+            dstBridge: address(main),
             nonce: nonce,
             token: address(token),
             sender: address(0xA11CE),

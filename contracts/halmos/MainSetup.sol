@@ -14,12 +14,15 @@ abstract contract MainSetup is SymTest {
 
     HalmosToken internal token;
     MainBridge internal main;
+    /// @dev The side chain's bridge, as the main bridge knows it.
+    address internal constant SIDE_BRIDGE = address(0x51DEB41D6E);
 
     function _setUpMain(uint256 cap, uint256 window, uint256 large, uint256 delay, uint256 custody) internal {
         token = new HalmosToken();
         Operational op = new Operational(address(this), address(0), address(0xFEE));
         main = new MainBridge(address(this), address(0), op, SIDE_CHAIN_ID, _validators(), 2);
         op.setBridge(address(main));
+        main.setSideBridge(SIDE_BRIDGE);
         main.setInboundLimits(address(token), cap, window, large, delay);
         token.mint(address(main), custody);
     }

@@ -91,7 +91,9 @@ contract ReleaseOnceCheck is MainSetup {
     function _withdrawal(uint64 nonce, address to, uint256 amount) internal view returns (Transfer memory) {
         return Transfer({
             srcChainId: SIDE_CHAIN_ID,
+            srcBridge: SIDE_BRIDGE,
             dstChainId: block.chainid,
+            dstBridge: address(main),
             nonce: nonce,
             token: address(token),
             sender: address(0xA11CE),

@@ -110,7 +110,9 @@ contract VoteBindingCheck is SymTest {
     function _deposit(address sender, address recipient, uint256 amount) internal view returns (Transfer memory) {
         return Transfer({
             srcChainId: MAIN_CHAIN_ID,
+            srcBridge: MAIN_BRIDGE,
             dstChainId: block.chainid,
+            dstBridge: address(side),
             nonce: NONCE,
             token: MAIN_TOKEN,
             sender: sender,

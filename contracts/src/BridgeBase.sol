@@ -61,6 +61,7 @@ abstract contract BridgeBase is TransferQueue, EIP712, ReentrancyGuardTransient 
     error NotLive();
     error NotOperational();
     error WrongRoute(uint256 srcChainId, uint256 dstChainId);
+    error WrongBridges(address srcBridge, address dstBridge);
     error ZeroAmount();
     error ZeroRecipient();
     error BridgeRecipient(address recipient);
@@ -269,6 +270,38 @@ abstract contract BridgeBase is TransferQueue, EIP712, ReentrancyGuardTransient 
     function _requireActive(Config memory c) internal pure {
         if (c.paused) revert BridgePaused();
         if (!c.live) revert NotLive();
+    }
+
+    /// @dev The bridge on the other chain.
+    function _remoteBridge() internal view virtual returns (address);
+
+    /// @dev Reverts unless `t` comes from the other chain's bridge to this one.
+    function _checkInbound(Transfer calldata t) internal view {
+        if (t.srcChainId != remoteChainId || t.dstChainId != block.chainid) {
+            revert WrongRoute(t.srcChainId, t.dstChainId);
+        }
+        if (t.srcBridge != _remoteBridge() || t.dstBridge != address(this)) {
+            revert WrongBridges(t.srcBridge, t.dstBridge);
+        }
+    }
+
+    /// @dev An outbound transfer of this bridge (from here to the other chain's bridge).
+    function _outbound(uint64 nonce, address token, address recipient, uint256 amount)
+        internal
+        view
+        returns (Transfer memory)
+    {
+        return Transfer({
+            srcChainId: block.chainid,
+            srcBridge: address(this),
+            dstChainId: remoteChainId,
+            dstBridge: _remoteBridge(),
+            nonce: nonce,
+            token: token,
+            sender: msg.sender,
+            recipient: recipient,
+            amount: amount
+        });
     }
 
     function _isGuardian(address account) internal view override returns (bool) {

@@ -158,17 +158,7 @@ contract MainBridge is BridgeBase {
 
         nonce = outboundNonce++;
         uint256 net = received - fee;
-        bytes32 id = depositId(
-            Transfer({
-                srcChainId: block.chainid,
-                dstChainId: remoteChainId,
-                nonce: nonce,
-                token: token,
-                sender: msg.sender,
-                recipient: recipient,
-                amount: net
-            })
-        );
+        bytes32 id = depositId(_outbound(nonce, token, recipient, net));
         emit Locked(nonce, token, msg.sender, recipient, net, fee, remoteChainId, id);
     }
 
@@ -286,9 +276,7 @@ contract MainBridge is BridgeBase {
     function _release(Transfer calldata t, bytes calldata signatures) private {
         Config memory c = _config;
         _requireActive(c);
-        if (t.srcChainId != remoteChainId || t.dstChainId != block.chainid) {
-            revert WrongRoute(t.srcChainId, t.dstChainId);
-        }
+        _checkInbound(t);
         if (t.recipient == address(0)) revert ZeroRecipient();
 
         uint256 word = t.nonce >> 8;
@@ -327,6 +315,10 @@ contract MainBridge is BridgeBase {
     /// @notice Whether the side-chain transfer `nonce` was released (or queued for release).
     function isProcessed(uint64 nonce) external view returns (bool) {
         return _processed[nonce >> 8] & (1 << (nonce & 0xff)) != 0;
+    }
+
+    function _remoteBridge() internal view override returns (address) {
+        return sideBridge;
     }
 
     function _beforeFinishSetup() internal override {

@@ -12,7 +12,7 @@ import {Governed} from "./Governed.sol";
 import {Inbound} from "./Inbound.sol";
 import {IOperational} from "./IOperational.sol";
 import {Quorum} from "./Quorum.sol";
-import {RouteTransfer, RouteTransferHash} from "./RouteTransfer.sol";
+import {Transfer, TransferHash} from "./Transfer.sol";
 import {SignerSet} from "./SignerSet.sol";
 import {TransferQueue} from "./TransferQueue.sol";
 
@@ -224,7 +224,7 @@ contract MainHub is TransferQueue, EIP712, ReentrancyGuardTransient {
 
     /// @notice The route id of side chain `chainId`'s bridge `bridge` (whether added or not).
     function routeIdOf(uint256 chainId, address bridge) external pure returns (bytes32) {
-        return RouteTransferHash.routeId(chainId, bridge);
+        return TransferHash.routeId(chainId, bridge);
     }
 
     function paused() external view returns (bool) {
@@ -240,13 +240,13 @@ contract MainHub is TransferQueue, EIP712, ReentrancyGuardTransient {
     }
 
     /// @notice The id (this hub's EIP-712 digest) of a withdrawal: what a route's validators sign.
-    function hashTransfer(RouteTransfer calldata t) external view returns (bytes32) {
-        return _hashTypedDataV4(RouteTransferHash.hash(t));
+    function hashTransfer(Transfer calldata t) external view returns (bytes32) {
+        return _hashTypedDataV4(TransferHash.hash(t));
     }
 
     /// @notice The id of a deposit to `routeId_`: its digest under the side bridge's domain.
-    function depositId(bytes32 routeId_, RouteTransfer memory t) public view returns (bytes32) {
-        return MessageHashUtils.toTypedDataHash(_routes[routeId_].domain, RouteTransferHash.hashMemory(t));
+    function depositId(bytes32 routeId_, Transfer memory t) public view returns (bytes32) {
+        return MessageHashUtils.toTypedDataHash(_routes[routeId_].domain, TransferHash.hashMemory(t));
     }
 
     function isProcessed(bytes32 routeId_, uint64 nonce) external view returns (bool) {
@@ -291,7 +291,7 @@ contract MainHub is TransferQueue, EIP712, ReentrancyGuardTransient {
         if (chainId == 0 || chainId == block.chainid || bridge == address(0)) {
             revert InvalidRoute(chainId, bridge);
         }
-        id = RouteTransferHash.routeId(chainId, bridge);
+        id = TransferHash.routeId(chainId, bridge);
         Route storage r = _routes[id];
         if (r.config.validatorSet != address(0)) revert RouteExists(id);
         r.chainId = chainId;
@@ -449,8 +449,8 @@ contract MainHub is TransferQueue, EIP712, ReentrancyGuardTransient {
     /// it reverts (`RateLimited`) and can be sent again later.
     /// @param signatures Concatenated 65-byte `r‖s‖v` signatures over the transfer's id
     /// (`hashTransfer`), ordered by strictly ascending signer address.
-    function release(RouteTransfer calldata t, bytes calldata signatures) external nonReentrant whenActive {
-        bytes32 src = RouteTransferHash.routeId(t.srcChainId, t.srcBridge);
+    function release(Transfer calldata t, bytes calldata signatures) external nonReentrant whenActive {
+        bytes32 src = TransferHash.routeId(t.srcChainId, t.srcBridge);
         RouteConfig memory c = _routes[src].config;
         if (c.validatorSet == address(0)) revert UnknownRoute(src);
         if (c.retired) revert RouteIsRetired(src);
@@ -462,7 +462,7 @@ contract MainHub is TransferQueue, EIP712, ReentrancyGuardTransient {
         uint256 bits = _processed[src][word];
         if (bits & bit != 0) revert AlreadyProcessed(src, t.nonce);
 
-        bytes32 id = _hashTypedDataV4(RouteTransferHash.hash(t));
+        bytes32 id = _hashTypedDataV4(TransferHash.hash(t));
         Quorum.check(c.validatorSet, c.threshold, c.validatorCount, id, signatures);
 
         Inbound.Limit storage limit = _inbound[src][t.token];
@@ -483,12 +483,12 @@ contract MainHub is TransferQueue, EIP712, ReentrancyGuardTransient {
     /// @notice Settles a queued (large) withdrawal once its delay has passed, unless a guardian
     /// holds it or governance canceled it. Anyone may call. The pause and the source route's
     /// inbound limits are checked as they are now (a refusal reverts and leaves it queued).
-    function executeQueued(RouteTransfer calldata t) external nonReentrant whenActive {
-        bytes32 src = RouteTransferHash.routeId(t.srcChainId, t.srcBridge);
+    function executeQueued(Transfer calldata t) external nonReentrant whenActive {
+        bytes32 src = TransferHash.routeId(t.srcChainId, t.srcBridge);
         RouteConfig memory c = _routes[src].config;
         if (c.retired) revert RouteIsRetired(src);
         if (c.paused) revert RouteIsPaused(src);
-        bytes32 id = _hashTypedDataV4(RouteTransferHash.hash(t));
+        bytes32 id = _hashTypedDataV4(TransferHash.hash(t));
         _takeQueued(id);
         (Inbound.Inflow inflow, uint256 available) = Inbound.charge(_inbound[src][t.token], t.amount, true);
         if (inflow == Inbound.Inflow.Disabled) revert InboundDisabled(t.token);
@@ -498,11 +498,11 @@ contract MainHub is TransferQueue, EIP712, ReentrancyGuardTransient {
 
     /// @notice Forwards a parked chained transfer to its destination once it takes it. Anyone
     /// may call: the destination and recipient are fixed by what the source route signed.
-    function forward(RouteTransfer calldata t) external nonReentrant whenActive {
-        bytes32 id = _hashTypedDataV4(RouteTransferHash.hash(t));
+    function forward(Transfer calldata t) external nonReentrant whenActive {
+        bytes32 id = _hashTypedDataV4(TransferHash.hash(t));
         Parked storage p = _parked[id];
         if (p.state != ParkState.Parked) revert NotParked(id);
-        bytes32 dst = RouteTransferHash.routeId(t.dstChainId, t.dstBridge);
+        bytes32 dst = TransferHash.routeId(t.dstChainId, t.dstBridge);
         Refusal why = _refusal(dst, t.token);
         if (why != Refusal.None) revert DestinationRefuses(dst, why);
         p.state = ParkState.Forwarded;
@@ -513,8 +513,8 @@ contract MainHub is TransferQueue, EIP712, ReentrancyGuardTransient {
     /// @notice Returns a parked chained transfer: to its sender on its source side chain, or
     /// (`here`, the sender alone) to the sender on this chain. The sender may refund at any
     /// time; anyone may refund to the source after `REFUND_DELAY`. No fee is charged.
-    function refund(RouteTransfer calldata t, bool here) external nonReentrant whenActive {
-        bytes32 id = _hashTypedDataV4(RouteTransferHash.hash(t));
+    function refund(Transfer calldata t, bool here) external nonReentrant whenActive {
+        bytes32 id = _hashTypedDataV4(TransferHash.hash(t));
         Parked storage p = _parked[id];
         if (p.state != ParkState.Parked) revert NotParked(id);
         if (msg.sender != t.sender) {
@@ -580,7 +580,7 @@ contract MainHub is TransferQueue, EIP712, ReentrancyGuardTransient {
 
     /// @dev Takes a withdrawal's amount off its source route's book and pays it here, or hands
     /// it to its destination route (forwarded now, or parked).
-    function _settle(RouteTransfer calldata t, bytes32 src, bytes32 id) private {
+    function _settle(Transfer calldata t, bytes32 src, bytes32 id) private {
         uint256 held = custody[src][t.token];
         if (held < t.amount) revert CustodyShort(src, t.token, t.amount, held);
         custody[src][t.token] = held - t.amount;
@@ -591,7 +591,7 @@ contract MainHub is TransferQueue, EIP712, ReentrancyGuardTransient {
             emit Released(src, t.nonce, id, t.recipient, t.token, t.amount);
             return;
         }
-        bytes32 dst = RouteTransferHash.routeId(t.dstChainId, t.dstBridge);
+        bytes32 dst = TransferHash.routeId(t.dstChainId, t.dstBridge);
         Refusal why = _refusal(dst, t.token);
         if (why == Refusal.None) {
             // Operational's refusal parks the transfer rather than reverting its release. Its
@@ -642,7 +642,7 @@ contract MainHub is TransferQueue, EIP712, ReentrancyGuardTransient {
         nonce = r.outboundNonce++;
         bytes32 transferId = depositId(
             id,
-            RouteTransfer({
+            Transfer({
                 srcChainId: block.chainid,
                 srcBridge: address(this),
                 dstChainId: r.chainId,

@@ -138,9 +138,7 @@ contract SideBridge is BridgeBase {
 
         for (uint256 i; i < count; ++i) {
             Transfer calldata t = transfers[i];
-            if (t.srcChainId != remoteChainId || t.dstChainId != block.chainid) {
-                revert WrongRoute(t.srcChainId, t.dstChainId);
-            }
+            _checkInbound(t);
             if (_isDepositDone(t.nonce)) continue;
             bytes32 id = _hashTypedDataV4(TransferHash.hash(t));
             uint256 mask = Votes.current(_depositVotes[id], c.validatorSet, set, n);
@@ -168,9 +166,7 @@ contract SideBridge is BridgeBase {
     function executeDeposit(Transfer calldata t) external nonReentrant {
         Config memory c = _config;
         _requireActive(c);
-        if (t.srcChainId != remoteChainId || t.dstChainId != block.chainid) {
-            revert WrongRoute(t.srcChainId, t.dstChainId);
-        }
+        _checkInbound(t);
         if (_isDepositDone(t.nonce)) revert NotReady(t.nonce);
         bytes32 id = _hashTypedDataV4(TransferHash.hash(t));
         uint256 mask =
@@ -334,17 +330,7 @@ contract SideBridge is BridgeBase {
 
         nonce = outboundNonce++;
         uint256 net = amount - fee;
-        bytes32 id = withdrawalId(
-            Transfer({
-                srcChainId: block.chainid,
-                dstChainId: remoteChainId,
-                nonce: nonce,
-                token: mainToken,
-                sender: msg.sender,
-                recipient: recipient,
-                amount: net
-            })
-        );
+        bytes32 id = withdrawalId(_outbound(nonce, mainToken, recipient, net));
         _withdrawals[id] = Votes.EXISTS;
         emit Burned(nonce, mainToken, msg.sender, recipient, net, fee, wrapped, id);
     }
@@ -430,6 +416,10 @@ contract SideBridge is BridgeBase {
     }
 
     // ---------------------------------------------------------------- shared
+
+    function _remoteBridge() internal view override returns (address) {
+        return mainBridge;
+    }
 
     function _hasVoted(uint256 record, address validator) private view returns (bool) {
         Config memory c = _config;

@@ -10,12 +10,16 @@ use alloy::{
 use crate::bindings::{MainBridge, SideBridge};
 
 sol! {
-    /// One transfer between the chains. `token` is the main-chain token on both routes and
-    /// `amount` is what the recipient receives (the fee was taken at the source).
+    /// One transfer between the chains, naming both ends by chain id and bridge contract (a
+    /// second bridge on a chain never shares ids or nonces with the first). `token` is the
+    /// main-chain token on every route and `amount` is what the recipient receives (the fee
+    /// was taken at the source).
     #[derive(Debug, Default, PartialEq, Eq, Hash)]
     struct Transfer {
         uint256 srcChainId;
+        address srcBridge;
         uint256 dstChainId;
+        address dstBridge;
         uint64 nonce;
         address token;
         address sender;
@@ -62,7 +66,9 @@ macro_rules! convert_transfer {
             fn from(t: Transfer) -> Self {
                 Self {
                     srcChainId: t.srcChainId,
+                    srcBridge: t.srcBridge,
                     dstChainId: t.dstChainId,
+                    dstBridge: t.dstBridge,
                     nonce: t.nonce,
                     token: t.token,
                     sender: t.sender,
@@ -76,7 +82,9 @@ macro_rules! convert_transfer {
             fn from(t: $module::Transfer) -> Self {
                 Self {
                     srcChainId: t.srcChainId,
+                    srcBridge: t.srcBridge,
                     dstChainId: t.dstChainId,
+                    dstBridge: t.dstBridge,
                     nonce: t.nonce,
                     token: t.token,
                     sender: t.sender,
@@ -91,11 +99,19 @@ macro_rules! convert_transfer {
 convert_transfer!(MainBridge, SideBridge);
 
 impl Transfer {
-    /// The deposit a `Locked` event describes (main chain → side chain).
-    pub fn from_locked(event: &MainBridge::Locked, main_chain_id: u64) -> Self {
+    /// The deposit a `Locked` event of `main_bridge` describes (main chain → side chain, whose
+    /// bridge is `side_bridge`).
+    pub fn from_locked(
+        event: &MainBridge::Locked,
+        main_chain_id: u64,
+        main_bridge: Address,
+        side_bridge: Address,
+    ) -> Self {
         Self {
             srcChainId: U256::from(main_chain_id),
+            srcBridge: main_bridge,
             dstChainId: event.dstChainId,
+            dstBridge: side_bridge,
             nonce: event.nonce,
             token: event.token,
             sender: event.sender,
@@ -104,11 +120,20 @@ impl Transfer {
         }
     }
 
-    /// The withdrawal a `Burned` event describes (side chain → main chain).
-    pub fn from_burned(event: &SideBridge::Burned, side_chain_id: u64, main_chain_id: u64) -> Self {
+    /// The withdrawal a `Burned` event of `side_bridge` describes (side chain → main chain,
+    /// whose bridge is `main_bridge`).
+    pub fn from_burned(
+        event: &SideBridge::Burned,
+        side_chain_id: u64,
+        side_bridge: Address,
+        main_chain_id: u64,
+        main_bridge: Address,
+    ) -> Self {
         Self {
             srcChainId: U256::from(side_chain_id),
+            srcBridge: side_bridge,
             dstChainId: U256::from(main_chain_id),
+            dstBridge: main_bridge,
             nonce: event.nonce,
             token: event.token,
             sender: event.sender,
@@ -164,7 +189,7 @@ mod tests {
 
     #[test]
     fn typehash_matches_the_solidity_declaration() {
-        let declared = "Transfer(uint256 srcChainId,uint256 dstChainId,uint64 nonce,address token,address sender,address recipient,uint256 amount)";
+        let declared = "Transfer(uint256 srcChainId,address srcBridge,uint256 dstChainId,address dstBridge,uint64 nonce,address token,address sender,address recipient,uint256 amount)";
         assert_eq!(Transfer::default().eip712_type_hash(), keccak256(declared));
     }
 

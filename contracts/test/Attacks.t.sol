@@ -96,7 +96,9 @@ contract AttacksTest is BridgeTestBase {
         Transfer memory h = _deposit(11, bob, AMOUNT);
         Transfer memory f = Transfer({
             srcChainId: mainChainId,
+            srcBridge: address(main),
             dstChainId: SIDE_CHAIN_ID,
+            dstBridge: address(side),
             nonce: 11,
             token: forgedToken,
             sender: sender,

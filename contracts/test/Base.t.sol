@@ -21,7 +21,7 @@ abstract contract BridgeTestBase is Test {
     /// @dev Order of the secp256k1 group.
     uint256 internal constant SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141;
     bytes32 internal constant TRANSFER_TYPEHASH = keccak256(
-        "Transfer(uint256 srcChainId,uint256 dstChainId,uint64 nonce,address token,address sender,address recipient,uint256 amount)"
+        "Transfer(uint256 srcChainId,address srcBridge,uint256 dstChainId,address dstBridge,uint64 nonce,address token,address sender,address recipient,uint256 amount)"
     );
     bytes32 internal constant DOMAIN_TYPEHASH =
         keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
@@ -216,7 +216,9 @@ abstract contract BridgeTestBase is Test {
     function _withdrawal(uint64 nonce, address recipient, uint256 amount) internal view returns (Transfer memory) {
         return Transfer({
             srcChainId: SIDE_CHAIN_ID,
+            srcBridge: address(side),
             dstChainId: mainChainId,
+            dstBridge: address(main),
             nonce: nonce,
             token: address(token),
             sender: alice,
@@ -229,7 +231,9 @@ abstract contract BridgeTestBase is Test {
     function _deposit(uint64 nonce, address recipient, uint256 amount) internal view returns (Transfer memory) {
         return Transfer({
             srcChainId: mainChainId,
+            srcBridge: address(main),
             dstChainId: SIDE_CHAIN_ID,
+            dstBridge: address(side),
             nonce: nonce,
             token: address(token),
             sender: alice,
@@ -247,7 +251,9 @@ abstract contract BridgeTestBase is Test {
         return _depositId(
             Transfer({
                 srcChainId: block.chainid,
+                srcBridge: address(main),
                 dstChainId: SIDE_CHAIN_ID,
+                dstBridge: address(side),
                 nonce: nonce,
                 token: token_,
                 sender: sender,

@@ -3,7 +3,7 @@ pragma solidity ^0.8.28;
 
 import {MainHub} from "../src/MainHub.sol";
 import {Quorum} from "../src/Quorum.sol";
-import {RouteTransfer} from "../src/RouteTransfer.sol";
+import {Transfer} from "../src/Transfer.sol";
 
 import {HubTestBase} from "./HubBase.t.sol";
 
@@ -26,7 +26,7 @@ contract HubAttacksTest is HubTestBase {
     /// S's whole set is stolen: it signs releases to itself. It drains S's book to the last wei
     /// and not one wei more; T's book and T's holders are untouched.
     function test_stolenSetTakesAtMostItsOwnRouteCustody() public {
-        RouteTransfer memory over = _home(A, 0, thief, 100 ether + 1);
+        Transfer memory over = _home(A, 0, thief, 100 ether + 1);
         bytes memory sigs = _sigs(A, over);
         vm.expectRevert(
             abi.encodeWithSelector(MainHub.CustodyShort.selector, routes[A], address(token), 100 ether + 1, 100 ether)
@@ -38,7 +38,7 @@ contract HubAttacksTest is HubTestBase {
         assertEq(token.balanceOf(thief), 100 ether);
         assertEq(_custody(A), 0);
 
-        RouteTransfer memory more = _home(A, 2, thief, 1);
+        Transfer memory more = _home(A, 2, thief, 1);
         sigs = _sigs(A, more);
         vm.expectRevert(abi.encodeWithSelector(MainHub.CustodyShort.selector, routes[A], address(token), 1, 0));
         hub.release(more, sigs);
@@ -54,7 +54,7 @@ contract HubAttacksTest is HubTestBase {
     /// The stolen set of A signs a withdrawal that claims to come from B: B's set is selected
     /// by the route named in the message, and A's keys are not in it.
     function test_stolenSetCannotSignForAnotherRoute() public {
-        RouteTransfer memory t = _home(B, 0, thief, 1 ether);
+        Transfer memory t = _home(B, 0, thief, 1 ether);
         bytes memory sigs = _sigsBy(keys[A], t);
         vm.expectRevert(abi.encodeWithSelector(Quorum.NotValidator.selector, signers[A][0]));
         hub.release(t, sigs);
@@ -84,9 +84,9 @@ contract HubAttacksTest is HubTestBase {
         vm.prank(bob);
         hub.lock(newRoute, address(token), 50 ether, bob);
 
-        RouteTransfer memory old = _home(A, 0, alice, 50 ether);
+        Transfer memory old = _home(A, 0, alice, 50 ether);
         bytes memory sigs = _sigs(A, old);
-        RouteTransfer memory replayed = _home(A, 0, alice, 50 ether);
+        Transfer memory replayed = _home(A, 0, alice, 50 ether);
         replayed.srcBridge = newBridge;
         // the signatures recover to other addresses under the new bridge's content
         vm.expectRevert();
@@ -105,7 +105,7 @@ contract HubAttacksTest is HubTestBase {
     /// A withdrawal to another main-chain contract (an old hub) is not paid here as if it were
     /// ours: it names no route, so it is parked and can only go back to its sender.
     function test_withdrawalForAnotherMainBridgeIsNotPaidHere() public {
-        RouteTransfer memory t = _to(A, block.chainid, makeAddr("oldHub"), 0, alice, 10 ether);
+        Transfer memory t = _to(A, block.chainid, makeAddr("oldHub"), 0, alice, 10 ether);
         uint256 before = token.balanceOf(alice);
         _release(A, t);
         assertEq(token.balanceOf(alice), before);
@@ -119,7 +119,7 @@ contract HubAttacksTest is HubTestBase {
     /// A chained transfer is forwarded once: released again, forwarded again or refunded after
     /// its forward, it moves nothing more.
     function test_chainedTransferSettlesOnce() public {
-        RouteTransfer memory t = _chained(A, B, 0, alice, 30 ether);
+        Transfer memory t = _chained(A, B, 0, alice, 30 ether);
         bytes memory sigs = _sigs(A, t);
         hub.release(t, sigs);
         assertEq(_custody(A), 70 ether);
@@ -142,8 +142,8 @@ contract HubAttacksTest is HubTestBase {
     function test_parkedTransferIsEitherForwardedOrRefundedNeverBoth() public {
         vm.prank(guardian);
         hub.pauseRoute(routes[B]);
-        RouteTransfer memory t1 = _chained(A, B, 0, alice, 20 ether);
-        RouteTransfer memory t2 = _chained(A, B, 1, alice, 5 ether);
+        Transfer memory t1 = _chained(A, B, 0, alice, 20 ether);
+        Transfer memory t2 = _chained(A, B, 1, alice, 5 ether);
         _release(A, t1);
         _release(A, t2);
         assertEq(_custody(A), 75 ether);
@@ -174,7 +174,7 @@ contract HubAttacksTest is HubTestBase {
     function test_strangerCannotRefundHereOrEarly() public {
         vm.prank(guardian);
         hub.pauseRoute(routes[B]);
-        RouteTransfer memory t = _chained(A, B, 0, alice, 20 ether);
+        Transfer memory t = _chained(A, B, 0, alice, 20 ether);
         _release(A, t);
         bytes32 id = hub.hashTransfer(t);
 
@@ -200,12 +200,12 @@ contract HubAttacksTest is HubTestBase {
     function test_pauseLimitsAndQueueOfOneRouteLeaveOthersAlone() public {
         hub.setInboundLimits(routes[A], address(token), 10 ether, 1 days, 5 ether, 1 hours);
         _release(A, _home(A, 0, alice, 5 ether));
-        RouteTransfer memory large = _home(A, 1, alice, 6 ether);
+        Transfer memory large = _home(A, 1, alice, 6 ether);
         _release(A, large);
         (uint256 eta,,,) = hub.queuedTransfer(hub.hashTransfer(large));
         assertGt(eta, 0);
         _release(A, _home(A, 2, alice, 4 ether));
-        RouteTransfer memory over = _home(A, 3, alice, 2 ether);
+        Transfer memory over = _home(A, 3, alice, 2 ether);
         bytes memory sigs = _sigs(A, over);
         vm.expectRevert(abi.encodeWithSelector(MainHub.RateLimited.selector, 2 ether, 1 ether));
         hub.release(over, sigs);
@@ -251,7 +251,7 @@ contract HubAttacksTest is HubTestBase {
     /// A retired route moves nothing; its book leaves only by governance's sweep.
     function test_retiredRouteMovesNothing() public {
         hub.retireRoute(routes[A]);
-        RouteTransfer memory t = _home(A, 0, thief, 1 ether);
+        Transfer memory t = _home(A, 0, thief, 1 ether);
         bytes memory sigs = _sigs(A, t);
         vm.expectRevert(abi.encodeWithSelector(MainHub.RouteIsRetired.selector, routes[A]));
         hub.release(t, sigs);
@@ -261,7 +261,7 @@ contract HubAttacksTest is HubTestBase {
         vm.expectRevert(abi.encodeWithSelector(MainHub.RouteIsRetired.selector, routes[A]));
         hub.lock(routes[A], address(token), 1 ether, alice);
         // chained to the retired route: parked
-        RouteTransfer memory toA = _chained(B, A, 0, bob, 1 ether);
+        Transfer memory toA = _chained(B, A, 0, bob, 1 ether);
         _release(B, toA);
         (MainHub.ParkState state,,) = hub.parked(hub.hashTransfer(toA));
         assertEq(uint256(state), uint256(MainHub.ParkState.Parked));
@@ -277,7 +277,7 @@ contract HubAttacksTest is HubTestBase {
     function test_replacedSetStopsCounting() public {
         (uint256[] memory fresh, address[] memory freshAddrs) = _makeKeys(N_VALIDATORS, 0x9000);
         hub.setRouteValidators(routes[A], freshAddrs, THRESHOLD);
-        RouteTransfer memory t = _home(A, 0, thief, 1 ether);
+        Transfer memory t = _home(A, 0, thief, 1 ether);
         bytes memory stale = _sigs(A, t);
         vm.expectRevert(abi.encodeWithSelector(Quorum.NotValidator.selector, signers[A][0]));
         hub.release(t, stale);

@@ -5,7 +5,7 @@ import {Test} from "./utils/ForgeStd.sol";
 
 import {MainHub} from "../src/MainHub.sol";
 import {Operational} from "../src/Operational.sol";
-import {RouteTransfer} from "../src/RouteTransfer.sol";
+import {Transfer} from "../src/Transfer.sol";
 
 import {MockERC20} from "./mocks/MockERC20.sol";
 
@@ -97,11 +97,7 @@ abstract contract HubTestBase is Test {
     }
 
     /// @dev A withdrawal from route `r` to this hub.
-    function _home(uint256 r, uint64 nonce, address recipient, uint256 amount)
-        internal
-        view
-        returns (RouteTransfer memory)
-    {
+    function _home(uint256 r, uint64 nonce, address recipient, uint256 amount) internal view returns (Transfer memory) {
         return _to(r, block.chainid, address(hub), nonce, recipient, amount);
     }
 
@@ -109,7 +105,7 @@ abstract contract HubTestBase is Test {
     function _chained(uint256 r, uint256 d, uint64 nonce, address recipient, uint256 amount)
         internal
         view
-        returns (RouteTransfer memory)
+        returns (Transfer memory)
     {
         return _to(r, chainIds[d], bridges[d], nonce, recipient, amount);
     }
@@ -117,9 +113,9 @@ abstract contract HubTestBase is Test {
     function _to(uint256 r, uint256 dstChainId, address dstBridge, uint64 nonce, address recipient, uint256 amount)
         internal
         view
-        returns (RouteTransfer memory)
+        returns (Transfer memory)
     {
-        return RouteTransfer({
+        return Transfer({
             srcChainId: chainIds[r],
             srcBridge: bridges[r],
             dstChainId: dstChainId,
@@ -133,12 +129,12 @@ abstract contract HubTestBase is Test {
     }
 
     /// @dev The first `THRESHOLD` keys of route `r` sign `t` (ascending signers).
-    function _sigs(uint256 r, RouteTransfer memory t) internal view returns (bytes memory sigs) {
+    function _sigs(uint256 r, Transfer memory t) internal view returns (bytes memory sigs) {
         return _sigsBy(keys[r], t);
     }
 
     /// @dev The first `THRESHOLD` of `signerKeys` (ascending by address) sign `t`.
-    function _sigsBy(uint256[] memory signerKeys, RouteTransfer memory t) internal view returns (bytes memory sigs) {
+    function _sigsBy(uint256[] memory signerKeys, Transfer memory t) internal view returns (bytes memory sigs) {
         bytes32 id = hub.hashTransfer(t);
         for (uint256 i; i < THRESHOLD; ++i) {
             (uint8 v, bytes32 rr, bytes32 s) = vm.sign(signerKeys[i], id);
@@ -146,7 +142,7 @@ abstract contract HubTestBase is Test {
         }
     }
 
-    function _release(uint256 r, RouteTransfer memory t) internal {
+    function _release(uint256 r, Transfer memory t) internal {
         hub.release(t, _sigs(r, t));
     }
 

@@ -6,7 +6,7 @@ import {Vm} from "./utils/ForgeStd.sol";
 import {MainHub} from "../src/MainHub.sol";
 import {Operational} from "../src/Operational.sol";
 import {Quorum} from "../src/Quorum.sol";
-import {RouteTransfer} from "../src/RouteTransfer.sol";
+import {Transfer} from "../src/Transfer.sol";
 
 import {HubTestBase} from "./HubBase.t.sol";
 
@@ -23,7 +23,7 @@ contract HubRoutesTest is HubTestBase {
     );
 
     /// The deposit id a side chain's validators vote for: the transfer under its bridge's domain.
-    function _sideId(uint256 r, RouteTransfer memory t) internal view returns (bytes32) {
+    function _sideId(uint256 r, Transfer memory t) internal view returns (bytes32) {
         bytes32 domain =
             keccak256(abi.encode(DOMAIN_TYPEHASH, keccak256("Sidebridge"), keccak256("1"), chainIds[r], bridges[r]));
         return keccak256(abi.encodePacked(hex"1901", domain, keccak256(abi.encode(TRANSFER_TYPEHASH, t))));
@@ -39,7 +39,7 @@ contract HubRoutesTest is HubTestBase {
         assertEq(token.balanceOf(feeRecipient), 1 ether);
         assertEq(hub.booked(address(token)), 99 ether);
 
-        RouteTransfer memory expected = RouteTransfer({
+        Transfer memory expected = Transfer({
             srcChainId: block.chainid,
             srcBridge: address(hub),
             dstChainId: chainIds[A],
@@ -78,7 +78,7 @@ contract HubRoutesTest is HubTestBase {
 
     function test_releasePaysHereFromItsRoute() public {
         _lock(alice, A, 100 ether);
-        RouteTransfer memory t = _home(A, 0, bob, 40 ether);
+        Transfer memory t = _home(A, 0, bob, 40 ether);
         uint256 before = token.balanceOf(bob);
         vm.expectEmit(address(hub));
         emit MainHub.Released(routes[A], 0, hub.hashTransfer(t), bob, address(token), 40 ether);
@@ -94,9 +94,9 @@ contract HubRoutesTest is HubTestBase {
     function test_chainedTransferIsForwardedWithItsHopFee() public {
         _lock(alice, A, 100 ether);
         op.setFees(address(token), 0, 1 ether, 0);
-        RouteTransfer memory t = _chained(A, B, 0, bob, 30 ether);
+        Transfer memory t = _chained(A, B, 0, bob, 30 ether);
         bytes32 parent = hub.hashTransfer(t);
-        RouteTransfer memory deposit = RouteTransfer({
+        Transfer memory deposit = Transfer({
             srcChainId: block.chainid,
             srcBridge: address(hub),
             dstChainId: chainIds[B],
@@ -124,7 +124,7 @@ contract HubRoutesTest is HubTestBase {
     function test_refusedChainedTransferParksAndRefundsToItsSource() public {
         _lock(alice, A, 100 ether);
         op.setLimits(address(token), 0, 10 ether, 0, 0);
-        RouteTransfer memory t = _chained(A, B, 0, alice, 30 ether);
+        Transfer memory t = _chained(A, B, 0, alice, 30 ether);
         bytes32 id = hub.hashTransfer(t);
         vm.expectEmit(address(hub));
         emit MainHub.TransferParked(id, routes[B], MainHub.Refusal.OutboundRefused);
@@ -144,7 +144,7 @@ contract HubRoutesTest is HubTestBase {
 
     function test_chainedTransferToAnUnknownSideChainIsParked() public {
         _lock(alice, A, 100 ether);
-        RouteTransfer memory t = _to(A, 0xDEAD, makeAddr("nowhere"), 0, alice, 10 ether);
+        Transfer memory t = _to(A, 0xDEAD, makeAddr("nowhere"), 0, alice, 10 ether);
         vm.expectEmit(address(hub));
         emit MainHub.TransferParked(
             hub.hashTransfer(t), hub.routeIdOf(0xDEAD, makeAddr("nowhere")), MainHub.Refusal.UnknownRoute
@@ -161,7 +161,7 @@ contract HubRoutesTest is HubTestBase {
     function test_largeWithdrawalWaitsOnItsRoutesQueue() public {
         _lock(alice, A, 100 ether);
         hub.setInboundLimits(routes[A], address(token), 100 ether, 1 days, 10 ether, 1 hours);
-        RouteTransfer memory t = _home(A, 0, bob, 50 ether);
+        Transfer memory t = _home(A, 0, bob, 50 ether);
         _release(A, t);
         bytes32 id = hub.hashTransfer(t);
         assertEq(_custody(A), 100 ether);
@@ -180,7 +180,7 @@ contract HubRoutesTest is HubTestBase {
     function test_queuedForgeryCanceledTakesNothing() public {
         _lock(alice, A, 100 ether);
         hub.setInboundLimits(routes[A], address(token), 100 ether, 1 days, 10 ether, 1 hours);
-        RouteTransfer memory t = _home(A, 0, makeAddr("thief"), 90 ether);
+        Transfer memory t = _home(A, 0, makeAddr("thief"), 90 ether);
         _release(A, t);
         hub.cancelTransfer(hub.hashTransfer(t));
         vm.warp(block.timestamp + 1 hours);

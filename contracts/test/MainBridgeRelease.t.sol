@@ -201,9 +201,16 @@ contract MainBridgeReleaseTest is BridgeTestBase {
         main.release(t, sigs);
         assertEq(token.balanceOf(bob), AMOUNT);
 
-        address recovered = _recoverAt(sigs, 0, other.hashTransfer(t));
-        vm.expectRevert(abi.encodeWithSelector(Quorum.NotValidator.selector, recovered));
+        // as signed, it names the first bridge as its destination
+        other.setSideBridge(address(side));
+        vm.expectRevert(abi.encodeWithSelector(BridgeBase.WrongBridges.selector, t.srcBridge, t.dstBridge));
         other.release(t, sigs);
+        // re-aimed at the other bridge, the signatures are over other content
+        Transfer memory aimed = _withdrawal(0, bob, AMOUNT);
+        aimed.dstBridge = address(other);
+        address recovered = _recoverAt(sigs, 0, other.hashTransfer(aimed));
+        vm.expectRevert(abi.encodeWithSelector(Quorum.NotValidator.selector, recovered));
+        other.release(aimed, sigs);
         assertFalse(other.isProcessed(0));
         assertEq(token.balanceOf(address(other)), AMOUNT);
         assertEq(token.balanceOf(bob), AMOUNT);
@@ -375,6 +382,16 @@ contract MainBridgeReleaseTest is BridgeTestBase {
         vm.expectRevert(BridgeBase.ZeroRecipient.selector);
         main.release(t, sigs);
         assertFalse(main.isProcessed(0));
+    }
+
+    /// A withdrawal burned on another bridge of the side chain (an old or a rogue one), even
+    /// signed by the validators, is not this route's: the message names its source bridge.
+    function test_release_rejectsAnotherSourceBridge() public {
+        Transfer memory t = _withdrawal(0, bob, AMOUNT);
+        address rogue = makeAddr("rogueSideBridge");
+        t.srcBridge = rogue;
+        bytes memory sigs = _signRelease(t, THRESHOLD);
+        _expectReleaseRevert(t, sigs, abi.encodeWithSelector(BridgeBase.WrongBridges.selector, rogue, address(main)));
     }
 
     function test_release_rejectsWrongRoute() public {

@@ -26,7 +26,9 @@ contract RoundTripTest is BridgeTestBase {
             abi.decode(log.data, (address, uint256, uint256, uint256, bytes32));
         t = Transfer({
             srcChainId: block.chainid,
+            srcBridge: address(main),
             dstChainId: dstChainId,
+            dstBridge: address(side),
             nonce: uint64(uint256(log.topics[1])),
             token: address(uint160(uint256(log.topics[2]))),
             sender: address(uint160(uint256(log.topics[3]))),
@@ -76,7 +78,9 @@ contract RoundTripTest is BridgeTestBase {
             abi.decode(burned.data, (address, uint256, uint256, address, bytes32));
         Transfer memory withdrawal = Transfer({
             srcChainId: block.chainid,
+            srcBridge: address(side),
             dstChainId: side.remoteChainId(),
+            dstBridge: address(main),
             nonce: uint64(uint256(burned.topics[1])),
             token: address(uint160(uint256(burned.topics[2]))),
             sender: address(uint160(uint256(burned.topics[3]))),

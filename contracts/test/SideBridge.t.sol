@@ -219,6 +219,23 @@ contract SideBridgeTest is BridgeTestBase {
         side.approveDeposits(_one(t));
     }
 
+    /// A deposit locked on another main-chain bridge (or aimed at another side bridge) is no
+    /// deposit of this route, whoever votes for it.
+    function test_approveDeposits_anotherBridgeReverts() public {
+        Transfer memory t = _deposit(0, bob, AMOUNT);
+        address rogue = makeAddr("rogueMainBridge");
+        t.srcBridge = rogue;
+        vm.prank(validatorAddrs[0]);
+        vm.expectRevert(abi.encodeWithSelector(BridgeBase.WrongBridges.selector, rogue, address(side)));
+        side.approveDeposits(_one(t));
+
+        t = _deposit(0, bob, AMOUNT);
+        t.dstBridge = rogue;
+        vm.prank(validatorAddrs[0]);
+        vm.expectRevert(abi.encodeWithSelector(BridgeBase.WrongBridges.selector, address(main), rogue));
+        side.approveDeposits(_one(t));
+    }
+
     /// @dev A rotation re-indexes the set (the newcomer sorts in among the others); votes
     /// already cast keep counting for the validators still in it.
     function test_approveDeposits_votesSurviveSetChange() public {

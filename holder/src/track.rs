@@ -180,7 +180,12 @@ fn located_from_locked(net: &Net, log: &Log) -> Option<Located> {
     let ev = MainBridge::Locked::decode_log_data(log.data()).ok()?;
     Some(Located {
         direction: Direction::Deposit,
-        transfer: Transfer::from_locked(&ev, net.info(Chain::Main).chain_id),
+        transfer: Transfer::from_locked(
+            &ev,
+            net.info(Chain::Main).chain_id,
+            net.info(Chain::Main).bridge,
+            net.info(Chain::Side).bridge,
+        ),
         id: ev.transferId,
         fee: ev.fee,
         wrapped: None,
@@ -196,7 +201,9 @@ fn located_from_burned(net: &Net, log: &Log) -> Option<Located> {
         transfer: Transfer::from_burned(
             &ev,
             net.info(Chain::Side).chain_id,
+            net.info(Chain::Side).bridge,
             net.info(Chain::Main).chain_id,
+            net.info(Chain::Main).bridge,
         ),
         id: ev.transferId,
         fee: ev.fee,

@@ -33,7 +33,9 @@ use crate::{
 fn deposit(sys: &System, nonce: u64, who: Address, amount: U256) -> Transfer {
     Transfer {
         srcChainId: U256::from(MAIN_CHAIN_ID),
+        srcBridge: sys.deployment.main.bridge,
         dstChainId: U256::from(SIDE_CHAIN_ID),
+        dstBridge: sys.deployment.side.bridge,
         nonce,
         token: sys.main_token,
         sender: who,
@@ -379,7 +381,9 @@ async fn a_compromised_validator_set_is_stopped_at_the_inbound_cap() -> eyre::Re
     let release = |nonce: u64, amount: U256| {
         let t = Transfer {
             srcChainId: U256::from(SIDE_CHAIN_ID),
+            srcBridge: sys.deployment.side.bridge,
             dstChainId: U256::from(MAIN_CHAIN_ID),
+            dstBridge: sys.deployment.main.bridge,
             nonce,
             token: sys.main_token,
             sender: thief,

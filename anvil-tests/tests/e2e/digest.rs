@@ -8,10 +8,12 @@ use sidebridge_contracts::{
     transfer_digest,
 };
 
-fn sample(src: u64, dst: u64, token: Address) -> Transfer {
+fn sample(src: (u64, Address), dst: (u64, Address), token: Address) -> Transfer {
     Transfer {
-        srcChainId: U256::from(src),
-        dstChainId: U256::from(dst),
+        srcChainId: U256::from(src.0),
+        srcBridge: src.1,
+        dstChainId: U256::from(dst.0),
+        dstBridge: dst.1,
         nonce: 41,
         token,
         sender: address!("0x00000000000000000000000000000000000000a1"),
@@ -28,7 +30,11 @@ async fn rust_digest_equals_the_contracts() -> eyre::Result<()> {
     let side = SideBridge::new(d.side.bridge, sys.side_as(&sys.holder));
 
     // withdrawal: released on the main chain
-    let withdrawal = sample(SIDE_CHAIN_ID, MAIN_CHAIN_ID, sys.main_token);
+    let (on_main, on_side) = (
+        (MAIN_CHAIN_ID, d.main.bridge),
+        (SIDE_CHAIN_ID, d.side.bridge),
+    );
+    let withdrawal = sample(on_side, on_main, sys.main_token);
     let rust = transfer_digest(&withdrawal, d.main.bridge);
     assert_eq!(
         main.hashTransfer(withdrawal.clone().into()).call().await?,
@@ -41,7 +47,7 @@ async fn rust_digest_equals_the_contracts() -> eyre::Result<()> {
     );
 
     // deposit: voted in on the side chain
-    let deposit = sample(MAIN_CHAIN_ID, SIDE_CHAIN_ID, sys.main_token);
+    let deposit = sample(on_main, on_side, sys.main_token);
     assert_eq!(
         side.hashTransfer(deposit.clone().into()).call().await?,
         transfer_digest(&deposit, d.side.bridge)
@@ -55,6 +61,22 @@ async fn rust_digest_equals_the_contracts() -> eyre::Result<()> {
     assert_ne!(
         transfer_digest(&deposit, d.side.bridge),
         transfer_digest(&misrouted, d.side.bridge)
+    );
+    // and the same message from another bridge on the same chain (a redeploy) is another id,
+    // which the side bridge refuses to vote for
+    let other_bridge = Transfer {
+        srcBridge: address!("0x00000000000000000000000000000000000000c3"),
+        ..deposit.clone()
+    };
+    assert_ne!(
+        transfer_digest(&deposit, d.side.bridge),
+        transfer_digest(&other_bridge, d.side.bridge)
+    );
+    assert_eq!(
+        side.hashTransfer(other_bridge.clone().into())
+            .call()
+            .await?,
+        transfer_digest(&other_bridge, d.side.bridge)
     );
     Ok(())
 }

@@ -121,7 +121,12 @@ fn forged_lock(
         transferId: B256::ZERO,
     };
     let id = transfer_digest(
-        &Transfer::from_locked(&event, bridge.sys.deployment.main.chain_id),
+        &Transfer::from_locked(
+            &event,
+            bridge.sys.deployment.main.chain_id,
+            bridge.sys.deployment.main.bridge,
+            bridge.sys.deployment.side.bridge,
+        ),
         bridge.sys.deployment.side.bridge,
     );
     // a consistent forgery: the id matches the content, as the genuine bridge would emit it

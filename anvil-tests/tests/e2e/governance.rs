@@ -676,7 +676,9 @@ async fn validators_rotate_while_fifty_transfers_are_in_flight() -> eyre::Result
     let side = sys.side_as(&bridge.user);
     let last = Transfer {
         srcChainId: U256::from(MAIN_CHAIN_ID),
+        srcBridge: sys.deployment.main.bridge,
         dstChainId: U256::from(SIDE_CHAIN_ID),
+        dstBridge: sys.deployment.side.bridge,
         nonce: 49,
         token: sys.main_token,
         sender: sys.holder.address(),
@@ -697,7 +699,9 @@ async fn validators_rotate_while_fifty_transfers_are_in_flight() -> eyre::Result
     // validators' signatures is refused
     let transfer = Transfer {
         srcChainId: U256::from(SIDE_CHAIN_ID),
+        srcBridge: sys.deployment.side.bridge,
         dstChainId: U256::from(MAIN_CHAIN_ID),
+        dstBridge: sys.deployment.main.bridge,
         nonce: 1_000_000,
         token: sys.main_token,
         sender: user,

@@ -55,7 +55,7 @@ async fn lock_mint_burn_release() -> eyre::Result<()> {
         System::balance(&holder_main, sys.main_token, sys.fee_recipient).await?,
         fee
     );
-    let deposit = Transfer::from_locked(&locked, MAIN_CHAIN_ID);
+    let deposit = Transfer::from_locked(&locked, MAIN_CHAIN_ID, d.main.bridge, d.side.bridge);
 
     // ---- approvals on side: the first vote does not mint, the second does
     let validators = sys.validators_sorted();
@@ -119,7 +119,13 @@ async fn lock_mint_burn_release() -> eyre::Result<()> {
         .data;
     let burn_fee = burn_amount / U256::from(1_000u64);
     assert_eq!(burned.amount, burn_amount - burn_fee);
-    let withdrawal = Transfer::from_burned(&burned, SIDE_CHAIN_ID, MAIN_CHAIN_ID);
+    let withdrawal = Transfer::from_burned(
+        &burned,
+        SIDE_CHAIN_ID,
+        d.side.bridge,
+        MAIN_CHAIN_ID,
+        d.main.bridge,
+    );
     let id = transfer_digest(&withdrawal, d.main.bridge);
     assert_eq!(burned.transferId, id);
 

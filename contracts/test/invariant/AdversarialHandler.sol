@@ -111,7 +111,9 @@ contract AdversarialHandler is Test {
         uint64 nonce = main.lock(address(token), amount, recipient);
         vm.stopPrank();
         uint256 net = token.balanceOf(address(main)) - before;
-        Transfer memory t = Transfer(mainChainId, sideChainId, nonce, address(token), actor, recipient, net);
+        Transfer memory t = Transfer(
+            mainChainId, address(main), sideChainId, address(side), nonce, address(token), actor, recipient, net
+        );
         _deposits.push(t);
         _lockedId[nonce] = _depositId(t);
         ghostPendingDeposits += net;
@@ -136,7 +138,9 @@ contract AdversarialHandler is Test {
         vm.prank(actor);
         uint64 nonce = side.burn(address(wrapped), amount, recipient);
         uint256 net = supplyBefore - wrapped.totalSupply();
-        Transfer memory t = Transfer(sideChainId, mainChainId, nonce, address(token), actor, recipient, net);
+        Transfer memory t = Transfer(
+            sideChainId, address(side), mainChainId, address(main), nonce, address(token), actor, recipient, net
+        );
         _withdrawals.push(t);
         _burnedId[nonce] = side.withdrawalId(t);
         ghostPendingWithdrawals += net;
@@ -276,8 +280,12 @@ contract AdversarialHandler is Test {
             f = deposit ? _deposits[nonce] : _withdrawals[nonce];
         } else {
             f = deposit
-                ? Transfer(mainChainId, sideChainId, nonce, address(token), attacker, attacker, 1)
-                : Transfer(sideChainId, mainChainId, nonce, address(token), attacker, attacker, 1);
+                ? Transfer(
+                    mainChainId, address(main), sideChainId, address(side), nonce, address(token), attacker, attacker, 1
+                )
+                : Transfer(
+                    sideChainId, address(side), mainChainId, address(main), nonce, address(token), attacker, attacker, 1
+                );
         }
         bytes32 original = keccak256(abi.encode(f));
         uint256 which = field % 3;

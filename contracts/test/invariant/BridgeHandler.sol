@@ -92,7 +92,9 @@ contract BridgeHandler is Test {
         _deposits.push(
             Transfer({
                 srcChainId: mainChainId,
+                srcBridge: address(main),
                 dstChainId: sideChainId,
+                dstBridge: address(side),
                 nonce: nonce,
                 token: address(token),
                 sender: actor,
@@ -147,7 +149,9 @@ contract BridgeHandler is Test {
         _withdrawals.push(
             Transfer({
                 srcChainId: sideChainId,
+                srcBridge: address(side),
                 dstChainId: mainChainId,
+                dstBridge: address(main),
                 nonce: nonce,
                 token: address(token),
                 sender: actor,

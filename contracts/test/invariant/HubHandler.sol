@@ -4,7 +4,7 @@ pragma solidity ^0.8.28;
 import {Test} from "../utils/ForgeStd.sol";
 
 import {MainHub} from "../../src/MainHub.sol";
-import {RouteTransfer} from "../../src/RouteTransfer.sol";
+import {Transfer} from "../../src/Transfer.sol";
 
 import {MockERC20} from "../mocks/MockERC20.sol";
 
@@ -24,7 +24,7 @@ contract HubHandler is Test {
     address[] internal actors;
     address internal constant THIEF = address(0x7417EF);
 
-    RouteTransfer[] internal parkedList;
+    Transfer[] internal parkedList;
     /// @notice Σ amounts parked and not yet forwarded or refunded.
     uint256 public parkedSum;
     /// @notice Tokens sent to the hub without a lock.
@@ -83,7 +83,7 @@ contract HubHandler is Test {
         if (held == 0) return;
         amount = bound(amount, 1, held);
         uint256 d = dstSeed % routes.length;
-        RouteTransfer memory t = chained && d != s
+        Transfer memory t = chained && d != s
             ? _transfer(s, chainIds[d], bridges[d], actors[dstSeed % actors.length], amount)
             : _transfer(s, block.chainid, address(hub), actors[dstSeed % actors.length], amount);
         _submit(s, t);
@@ -94,7 +94,7 @@ contract HubHandler is Test {
     function steal(uint256 amount, uint256 dstSeed) external {
         amount = bound(amount, 1, 1e25);
         uint256 d = dstSeed % routes.length;
-        RouteTransfer memory t = d == 0
+        Transfer memory t = d == 0
             ? _transfer(0, block.chainid, address(hub), THIEF, amount)
             : _transfer(0, chainIds[d], bridges[d], THIEF, amount);
         uint256 before = token.balanceOf(THIEF);
@@ -112,7 +112,7 @@ contract HubHandler is Test {
     function forward(uint256 i) external {
         if (parkedList.length == 0) return;
         i %= parkedList.length;
-        RouteTransfer memory t = parkedList[i];
+        Transfer memory t = parkedList[i];
         bytes32 dst = hub.routeIdOf(t.dstChainId, t.dstBridge);
         uint256 before = hub.custody(dst, address(token));
         try hub.forward(t) {
@@ -125,7 +125,7 @@ contract HubHandler is Test {
     function refund(uint256 i, bool here) external {
         if (parkedList.length == 0) return;
         i %= parkedList.length;
-        RouteTransfer memory t = parkedList[i];
+        Transfer memory t = parkedList[i];
         bytes32 src = hub.routeIdOf(t.srcChainId, t.srcBridge);
         vm.prank(t.sender);
         try hub.refund(t, here) {
@@ -145,7 +145,7 @@ contract HubHandler is Test {
         vm.warp(block.timestamp + bound(seconds_, 1, 2 days));
     }
 
-    function _submit(uint256 s, RouteTransfer memory t) internal {
+    function _submit(uint256 s, Transfer memory t) internal {
         bytes32 src = routes[s];
         bytes32 dst = hub.routeIdOf(t.dstChainId, t.dstBridge);
         uint256 srcBefore = hub.custody(src, address(token));
@@ -168,9 +168,9 @@ contract HubHandler is Test {
     function _transfer(uint256 s, uint256 dstChainId, address dstBridge, address recipient, uint256 amount)
         internal
         view
-        returns (RouteTransfer memory)
+        returns (Transfer memory)
     {
-        return RouteTransfer({
+        return Transfer({
             srcChainId: chainIds[s],
             srcBridge: bridges[s],
             dstChainId: dstChainId,

@@ -155,7 +155,7 @@ const INDEXED: &str = "SELECT y.*, CASE \
      ELSE 'confirmed' END AS index_state FROM (\
      SELECT t.id, t.direction, t.src_chain_id, t.dst_chain_id, t.nonce, t.token, t.sender, \
      t.recipient, t.amount, t.fee, t.source_block, t.source_tx, t.state, t.created_at, \
-     t.updated_at, t.source_time, t.source_hash, \
+     t.updated_at, t.source_time, t.source_hash, t.src_bridge, t.dst_bridge, \
      (SELECT MIN(e.tx_hash) FROM executions e WHERE e.transfer_id = t.id \
       AND e.direction = t.direction AND e.queued = 0) AS dst_tx, \
      (SELECT MIN(e.block) FROM executions e WHERE e.transfer_id = t.id \

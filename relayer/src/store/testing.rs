@@ -109,7 +109,9 @@ pub(crate) fn record(n: u8, direction: Direction, nonce: u64) -> TransferRecord 
         direction,
         transfer: Transfer {
             srcChainId: U256::from(31_337),
+            srcBridge: Address::repeat_byte(0x5A),
             dstChainId: U256::MAX - U256::from(n),
+            dstBridge: Address::repeat_byte(n ^ 0xB0),
             nonce,
             token: Address::repeat_byte(0xAB),
             sender: Address::repeat_byte(0xCD),

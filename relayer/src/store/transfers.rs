@@ -19,7 +19,7 @@ fn not_parked(now: u8) -> String {
 
 const TRANSFER_COLUMNS: &str = "id, direction, src_chain_id, dst_chain_id, nonce, token, sender, \
      recipient, amount, fee, source_block, source_tx, state, created_at, updated_at, source_time, \
-     source_hash";
+     source_hash, src_bridge, dst_bridge";
 
 impl Store {
     pub async fn transfer(&self, id: B256) -> Result<Option<TransferRecord>, StoreError> {
@@ -274,7 +274,7 @@ pub(super) async fn insert_transfer(
     let t = &r.transfer;
     let sql = format!(
         "INSERT INTO transfers ({TRANSFER_COLUMNS}) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
          ON CONFLICT (id) DO NOTHING"
     );
     let done = sqlx::query(&sql)
@@ -299,6 +299,8 @@ pub(super) async fn insert_transfer(
         } else {
             hex::encode_prefixed(r.source_hash)
         })
+        .bind(hex::encode_prefixed(t.srcBridge))
+        .bind(hex::encode_prefixed(t.dstBridge))
         .execute(&mut **tx)
         .await?;
     Ok(done.rows_affected() > 0)
@@ -310,7 +312,9 @@ pub(super) fn read_transfer(r: &AnyRow) -> Result<TransferRecord, StoreError> {
         direction: read_parsed(r, "direction")?,
         transfer: Transfer {
             srcChainId: read_parsed(r, "src_chain_id")?,
+            srcBridge: read_parsed(r, "src_bridge")?,
             dstChainId: read_parsed(r, "dst_chain_id")?,
+            dstBridge: read_parsed(r, "dst_bridge")?,
             nonce: read_u64(r, "nonce")?,
             token: read_parsed(r, "token")?,
             sender: read_parsed(r, "sender")?,

@@ -45,14 +45,31 @@ impl Route {
         direction: Direction,
         event_id: B256,
     ) -> Result<B256, (Rejection, String)> {
-        let (src, dst, dst_bridge) = match direction {
-            Direction::Deposit => (self.main_chain_id, self.side_chain_id, self.side_bridge),
-            Direction::Withdrawal => (self.side_chain_id, self.main_chain_id, self.main_bridge),
+        let (src, src_bridge, dst, dst_bridge) = match direction {
+            Direction::Deposit => (
+                self.main_chain_id,
+                self.main_bridge,
+                self.side_chain_id,
+                self.side_bridge,
+            ),
+            Direction::Withdrawal => (
+                self.side_chain_id,
+                self.side_bridge,
+                self.main_chain_id,
+                self.main_bridge,
+            ),
         };
         if t.srcChainId != U256::from(src) || t.dstChainId != U256::from(dst) {
             let detail = format!(
                 "chain {} -> {}, the route is {src} -> {dst}",
                 t.srcChainId, t.dstChainId
+            );
+            return Err((Rejection::ForeignRoute, detail));
+        }
+        if t.srcBridge != src_bridge || t.dstBridge != dst_bridge {
+            let detail = format!(
+                "bridge {} -> {}, the route is {src_bridge} -> {dst_bridge}",
+                t.srcBridge, t.dstBridge
             );
             return Err((Rejection::ForeignRoute, detail));
         }
@@ -208,7 +225,12 @@ pub fn decode(
                     reject(Rejection::Undecodable, "Locked", String::new());
                     continue;
                 };
-                let t = Transfer::from_locked(&ev, route.main_chain_id);
+                let t = Transfer::from_locked(
+                    &ev,
+                    route.main_chain_id,
+                    route.main_bridge,
+                    route.side_bridge,
+                );
                 match route.check(&t, Direction::Deposit, ev.transferId) {
                     Ok(id) => record(Direction::Deposit, t, id, ev.fee),
                     Err((reason, detail)) => reject(reason, "Locked", detail),
@@ -236,7 +258,13 @@ pub fn decode(
                     reject(Rejection::Undecodable, "Burned", String::new());
                     continue;
                 };
-                let t = Transfer::from_burned(&ev, route.side_chain_id, route.main_chain_id);
+                let t = Transfer::from_burned(
+                    &ev,
+                    route.side_chain_id,
+                    route.side_bridge,
+                    route.main_chain_id,
+                    route.main_bridge,
+                );
                 match route.check(&t, Direction::Withdrawal, ev.transferId) {
                     Ok(id) => record(Direction::Withdrawal, t, id, ev.fee),
                     Err((reason, detail)) => reject(reason, "Burned", detail),

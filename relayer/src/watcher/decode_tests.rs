@@ -192,7 +192,12 @@ impl Event {
                     transferId: B256::repeat_byte(0xEE),
                 };
                 if *honest_id {
-                    let t = Transfer::from_locked(&ev, ROUTE.main_chain_id);
+                    let t = Transfer::from_locked(
+                        &ev,
+                        ROUTE.main_chain_id,
+                        ROUTE.main_bridge,
+                        ROUTE.side_bridge,
+                    );
                     ev.transferId = transfer_digest(&t, ROUTE.side_bridge);
                 }
                 let keep =
@@ -232,7 +237,13 @@ impl Event {
                     transferId: B256::repeat_byte(0xEE),
                 };
                 if *honest_id {
-                    let t = Transfer::from_burned(&ev, ROUTE.side_chain_id, ROUTE.main_chain_id);
+                    let t = Transfer::from_burned(
+                        &ev,
+                        ROUTE.side_chain_id,
+                        ROUTE.side_bridge,
+                        ROUTE.main_chain_id,
+                        ROUTE.main_bridge,
+                    );
                     ev.transferId = transfer_digest(&t, ROUTE.main_bridge);
                 }
                 if *honest_id && *nonce <= MAX_NONCE {
@@ -470,7 +481,12 @@ fn a_lock_for_another_route_is_dropped() {
         transferId: B256::ZERO,
     };
     ev.transferId = transfer_digest(
-        &Transfer::from_locked(&ev, ROUTE.main_chain_id),
+        &Transfer::from_locked(
+            &ev,
+            ROUTE.main_chain_id,
+            ROUTE.main_bridge,
+            ROUTE.side_bridge,
+        ),
         ROUTE.side_bridge,
     );
     let (batch, rejected) = decode(
@@ -483,4 +499,32 @@ fn a_lock_for_another_route_is_dropped() {
     assert!(batch.new_transfers.is_empty());
     assert_eq!(rejected.len(), 1);
     assert_eq!(rejected[0].reason, Rejection::ForeignRoute);
+}
+
+/// A transfer that names another bridge on one of the route's chains (a redeployed or rogue
+/// one) is not this route's, even with the right chain ids and an id that matches its content.
+#[test]
+fn a_transfer_naming_another_bridge_is_not_this_routes() {
+    let mut t = Transfer {
+        srcChainId: U256::from(ROUTE.side_chain_id),
+        srcBridge: Address::repeat_byte(0x99),
+        dstChainId: U256::from(ROUTE.main_chain_id),
+        dstBridge: ROUTE.main_bridge,
+        nonce: 1,
+        amount: U256::from(5),
+        ..Default::default()
+    };
+    let id = transfer_digest(&t, ROUTE.main_bridge);
+    let (reason, detail) = ROUTE
+        .check(&t, crate::domain::Direction::Withdrawal, id)
+        .expect_err("another source bridge");
+    assert_eq!(reason, Rejection::ForeignRoute);
+    assert!(detail.contains("bridge"), "{detail}");
+
+    t.srcBridge = ROUTE.side_bridge;
+    let id = transfer_digest(&t, ROUTE.main_bridge);
+    assert_eq!(
+        ROUTE.check(&t, crate::domain::Direction::Withdrawal, id),
+        Ok(id)
+    );
 }

@@ -67,7 +67,12 @@ fn locked(nonce: u64, amount: u64) -> (MainBridge::Locked, B256) {
         transferId: B256::ZERO,
     };
     event.transferId = transfer_digest(
-        &Transfer::from_locked(&event, ROUTE.main_chain_id),
+        &Transfer::from_locked(
+            &event,
+            ROUTE.main_chain_id,
+            ROUTE.main_bridge,
+            ROUTE.side_bridge,
+        ),
         ROUTE.side_bridge,
     );
     let id = event.transferId;
@@ -85,7 +90,13 @@ fn burned(nonce: u64) -> (SideBridge::Burned, B256) {
         wrapped: Address::repeat_byte(0xD0),
         transferId: B256::ZERO,
     };
-    let transfer = Transfer::from_burned(&event, ROUTE.side_chain_id, ROUTE.main_chain_id);
+    let transfer = Transfer::from_burned(
+        &event,
+        ROUTE.side_chain_id,
+        ROUTE.side_bridge,
+        ROUTE.main_chain_id,
+        ROUTE.main_bridge,
+    );
     event.transferId = transfer_digest(&transfer, ROUTE.main_bridge);
     let id = event.transferId;
     (event, id)
@@ -336,7 +347,13 @@ async fn a_burn_whose_id_does_not_match_its_content_is_ignored() {
         assert!(w.step().await.expect("step"));
         assert_eq!(state(&store, honest_id).await, None);
         let recomputed = transfer_digest(
-            &Transfer::from_burned(&burn, ROUTE.side_chain_id, ROUTE.main_chain_id),
+            &Transfer::from_burned(
+                &burn,
+                ROUTE.side_chain_id,
+                ROUTE.side_bridge,
+                ROUTE.main_chain_id,
+                ROUTE.main_bridge,
+            ),
             ROUTE.main_bridge,
         );
         assert_eq!(state(&store, recomputed).await, None);
@@ -358,7 +375,12 @@ async fn a_lock_whose_id_does_not_match_its_content_is_ignored() {
         assert!(w.step().await.expect("step"));
         assert_eq!(state(&store, honest_id).await, None);
         let recomputed = transfer_digest(
-            &Transfer::from_locked(&lock, ROUTE.main_chain_id),
+            &Transfer::from_locked(
+                &lock,
+                ROUTE.main_chain_id,
+                ROUTE.main_bridge,
+                ROUTE.side_bridge,
+            ),
             ROUTE.side_bridge,
         );
         assert_eq!(state(&store, recomputed).await, None);

@@ -140,7 +140,9 @@ fn signed_withdrawal(
 ) -> eyre::Result<(Transfer, alloy::primitives::Bytes)> {
     let t = Transfer {
         srcChainId: U256::from(SIDE_CHAIN_ID),
+        srcBridge: sys.deployment.side.bridge,
         dstChainId: U256::from(MAIN_CHAIN_ID),
+        dstBridge: sys.deployment.main.bridge,
         nonce,
         token: sys.main_token,
         sender: sys.holder.address(),
@@ -244,7 +246,9 @@ async fn side_gas() -> eyre::Result<()> {
     let mut deposit = |recipient: Address, amount: U256| {
         let t = Transfer {
             srcChainId: U256::from(MAIN_CHAIN_ID),
+            srcBridge: sys.deployment.main.bridge,
             dstChainId: U256::from(SIDE_CHAIN_ID),
+            dstBridge: sys.deployment.side.bridge,
             nonce,
             token: sys.main_token,
             sender: sys.holder.address(),
@@ -306,7 +310,13 @@ async fn side_gas() -> eyre::Result<()> {
                 .ok_or_else(|| eyre::eyre!("burn emitted no Burned"))?
                 .data;
             burn_gas.push(checked(receipt, "burn")?);
-            withdrawals.push(Transfer::from_burned(&burned, SIDE_CHAIN_ID, MAIN_CHAIN_ID));
+            withdrawals.push(Transfer::from_burned(
+                &burned,
+                SIDE_CHAIN_ID,
+                d.side.bridge,
+                MAIN_CHAIN_ID,
+                d.main.bridge,
+            ));
         }
         let signer = &validators[0];
         let mut signatures = Vec::with_capacity(batch * 65);
