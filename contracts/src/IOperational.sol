@@ -10,6 +10,13 @@ interface IOperational {
         external
         returns (uint256 fee, address feeRecipient, address remoteToken);
 
+    /// @notice What `onOutbound` would decide about a transfer of `amount` of `token`, except
+    /// the rolling window, which it neither reads nor charges: reverts as `onOutbound` does when
+    /// the transfer is refused (not mapped, below the minimum, above the maximum, a fee above
+    /// the cap), else returns the fee and where it goes. The hub asks this of the second hop of
+    /// a chained transfer, which its source route's inbound limits already bound.
+    function quoteOutbound(address token, uint256 amount) external view returns (uint256 fee, address feeRecipient);
+
     /// @notice The local token mapped to `remoteToken`, or zero.
     function localOf(address remoteToken) external view returns (address);
 

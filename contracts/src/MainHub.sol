@@ -33,8 +33,8 @@ import {TransferQueue} from "./TransferQueue.sol";
 /// any time, anyone after `REFUND_DELAY`: back to A, or to the sender on this chain) moves it.
 ///
 /// The custody invariant, per token: `balanceOf(hub) = Σ custody + Σ parked + surplus`, where
-/// `booked[token]` is the first two and surplus (tokens sent without a lock) goes only to
-/// governance. Fees leave the hub when charged.
+/// `booked[token]` is the first two and surplus is what was sent to the hub without a lock
+/// (owed to nobody; no call moves it). Fees leave the hub when charged.
 ///
 /// Operational (fees, outbound limits, guardians, the global pause) serves the hub as it serves
 /// a bridge; its registry lists a token for the hub by mapping it to itself, and the token's
@@ -69,7 +69,8 @@ contract MainHub is TransferQueue, EIP712, ReentrancyGuardTransient {
         RouteRetired,
         RoutePaused,
         TokenNotOpen,
-        OutboundRefused // Operational refused it (below the minimum, above the maximum, the cap)
+        BridgeRecipient, // the recipient is the destination's bridge or the hub: it would be stuck
+        OutboundRefused // Operational refused it (not listed, below the minimum, above the maximum)
     }
 
     enum ParkState {
@@ -104,6 +105,9 @@ contract MainHub is TransferQueue, EIP712, ReentrancyGuardTransient {
     /// @notice Σ custody over routes plus Σ parked, per token: what the hub owes.
     mapping(address token => uint256) public booked;
     mapping(bytes32 transferId => Parked) private _parked;
+    /// @notice The route whose set holds `validator` (zero: none). One address serves one route
+    /// only, so a route's stolen keys sign for no other route.
+    mapping(address validator => bytes32 route) public routeOfValidator;
 
     event RouteAdded(bytes32 indexed route, uint256 chainId, address bridge);
     event RouteValidatorsSet(bytes32 indexed route, address[] validators, uint256 threshold, uint32 setVersion);
@@ -140,8 +144,9 @@ contract MainHub is TransferQueue, EIP712, ReentrancyGuardTransient {
     event TransferParked(bytes32 indexed transferId, bytes32 indexed dstRoute, Refusal reason);
     /// @notice A parked transfer was paid to its sender on this chain.
     event RefundedHere(bytes32 indexed transferId, address indexed sender, uint256 amount);
+    /// @notice Governance paid out a transfer parked from a retired route.
+    event ParkedResolved(bytes32 indexed transferId, address to, uint256 amount);
     event RetiredCustodySwept(bytes32 indexed route, address indexed token, address to, uint256 amount);
-    event SurplusSwept(address indexed token, address to, uint256 amount);
 
     error BridgePaused();
     error NotLive();
@@ -152,7 +157,6 @@ contract MainHub is TransferQueue, EIP712, ReentrancyGuardTransient {
     error RouteIsPaused(bytes32 route);
     error RouteNotRetired(bytes32 route);
     error InvalidRoute(uint256 chainId, address bridge);
-    error TokenNotOpen(bytes32 route, address token);
     error TokenNotContract(address token);
     error WrongDestination(uint256 chainId, address bridge);
     error AlreadyProcessed(bytes32 route, uint64 nonce);
@@ -167,6 +171,9 @@ contract MainHub is TransferQueue, EIP712, ReentrancyGuardTransient {
     error DestinationRefuses(bytes32 route, Refusal reason);
     error RefundNotYet(bytes32 transferId, uint256 from);
     error OnlySender(address sender);
+    error ValidatorOnOtherRoute(address validator, bytes32 route);
+    error OperationalNotBound();
+    error SourceNotRetired(bytes32 route);
     /// @notice Operational ran out of gas deciding on a chained transfer: send it with more.
     error OutboundUnanswered();
 
@@ -222,11 +229,6 @@ contract MainHub is TransferQueue, EIP712, ReentrancyGuardTransient {
         );
     }
 
-    /// @notice The route id of side chain `chainId`'s bridge `bridge` (whether added or not).
-    function routeIdOf(uint256 chainId, address bridge) external pure returns (bytes32) {
-        return TransferHash.routeId(chainId, bridge);
-    }
-
     function paused() external view returns (bool) {
         return _paused;
     }
@@ -270,13 +272,6 @@ contract MainHub is TransferQueue, EIP712, ReentrancyGuardTransient {
     function parked(bytes32 transferId) external view returns (ParkState state, uint256 since, bytes32 srcRoute) {
         Parked memory p = _parked[transferId];
         return (p.state, p.since, p.srcRoute);
-    }
-
-    /// @notice Tokens the hub holds beyond what it owes (sent to it without a lock).
-    function surplus(address token) public view returns (uint256) {
-        uint256 balance = IERC20(token).balanceOf(address(this));
-        uint256 owed = booked[token];
-        return balance > owed ? balance - owed : 0;
     }
 
     // ---------------------------------------------------------------- governance
@@ -357,7 +352,10 @@ contract MainHub is TransferQueue, EIP712, ReentrancyGuardTransient {
     /// chained transfers parked on it can still be refunded.
     function retireRoute(bytes32 id) external onlyGovernance {
         _openRoute(id);
-        _routes[id].config.retired = true;
+        RouteConfig storage c = _routes[id].config;
+        c.retired = true;
+        // its keys sign for it no more, so they may serve another route (a redeployed bridge)
+        _freeSigners(c);
         emit RouteRetired(id);
     }
 
@@ -370,14 +368,6 @@ contract MainHub is TransferQueue, EIP712, ReentrancyGuardTransient {
         booked[token] -= amount;
         IERC20(token).safeTransfer(to, amount);
         emit RetiredCustodySwept(id, token, to, amount);
-    }
-
-    /// @notice Sends tokens the hub holds beyond what it owes (`surplus`) to `to`.
-    function sweepSurplus(address token, address to) external onlyGovernance nonReentrant {
-        if (to == address(0)) revert ZeroRecipient();
-        uint256 amount = surplus(token);
-        IERC20(token).safeTransfer(to, amount);
-        emit SurplusSwept(token, to, amount);
     }
 
     /// @notice Pauses or unpauses every route. Only the Operational contract calls this: any
@@ -423,10 +413,7 @@ contract MainHub is TransferQueue, EIP712, ReentrancyGuardTransient {
         if (amount == 0) revert ZeroAmount();
         Route storage r = _routes[id];
         Refusal why = _refusal(id, token);
-        if (why == Refusal.UnknownRoute) revert UnknownRoute(id);
-        if (why == Refusal.RouteRetired) revert RouteIsRetired(id);
-        if (why == Refusal.RoutePaused) revert RouteIsPaused(id);
-        if (why == Refusal.TokenNotOpen) revert TokenNotOpen(id, token);
+        if (why != Refusal.None) revert DestinationRefuses(id, why);
         if (recipient == address(0)) revert ZeroRecipient();
         if (recipient == r.bridge || recipient == address(this)) revert BridgeRecipient(recipient);
 
@@ -436,8 +423,10 @@ contract MainHub is TransferQueue, EIP712, ReentrancyGuardTransient {
         uint256 received = erc20.balanceOf(address(this)) - before;
         if (received == 0) revert ZeroAmount();
         booked[token] += received;
-        (uint256 net, uint256 fee) = _charge(token, received);
-        return _deposit(id, token, msg.sender, recipient, net, fee, bytes32(0));
+        (uint256 fee, address feeRecipient,) = operational.onOutbound(token, received);
+        uint64 nonce = _deposit(id, token, msg.sender, recipient, received - fee, fee, bytes32(0));
+        _takeFee(token, fee, feeRecipient);
+        return nonce;
     }
 
     // ---------------------------------------------------------------- withdrawals
@@ -481,13 +470,13 @@ contract MainHub is TransferQueue, EIP712, ReentrancyGuardTransient {
     }
 
     /// @notice Settles a queued (large) withdrawal once its delay has passed, unless a guardian
-    /// holds it or governance canceled it. Anyone may call. The pause and the source route's
-    /// inbound limits are checked as they are now (a refusal reverts and leaves it queued).
+    /// holds it or governance canceled it. Anyone may call. The pauses and the source route's
+    /// inbound limits are checked as they are now (a refusal reverts and leaves it queued); one
+    /// queued before its route was retired still executes.
     function executeQueued(Transfer calldata t) external nonReentrant whenActive {
         bytes32 src = TransferHash.routeId(t.srcChainId, t.srcBridge);
-        RouteConfig memory c = _routes[src].config;
-        if (c.retired) revert RouteIsRetired(src);
-        if (c.paused) revert RouteIsPaused(src);
+        // a route retired after this was queued still pays it (governance cancels what it will not)
+        if (_routes[src].config.paused) revert RouteIsPaused(src);
         bytes32 id = _hashTypedDataV4(TransferHash.hash(t));
         _takeQueued(id);
         (Inbound.Inflow inflow, uint256 available) = Inbound.charge(_inbound[src][t.token], t.amount, true);
@@ -499,25 +488,24 @@ contract MainHub is TransferQueue, EIP712, ReentrancyGuardTransient {
     /// @notice Forwards a parked chained transfer to its destination once it takes it. Anyone
     /// may call: the destination and recipient are fixed by what the source route signed.
     function forward(Transfer calldata t) external nonReentrant whenActive {
-        bytes32 id = _hashTypedDataV4(TransferHash.hash(t));
-        Parked storage p = _parked[id];
-        if (p.state != ParkState.Parked) revert NotParked(id);
+        (bytes32 id, Parked storage p) = _openParked(t);
         bytes32 dst = TransferHash.routeId(t.dstChainId, t.dstBridge);
-        Refusal why = _refusal(dst, t.token);
+        Refusal why = _destinationRefusal(dst, t);
         if (why != Refusal.None) revert DestinationRefuses(dst, why);
         p.state = ParkState.Forwarded;
-        (uint256 net, uint256 fee) = _charge(t.token, t.amount);
-        _deposit(dst, t.token, t.sender, t.recipient, net, fee, id);
+        (uint256 fee, address feeRecipient) = operational.quoteOutbound(t.token, t.amount);
+        _deposit(dst, t.token, t.sender, t.recipient, t.amount - fee, fee, id);
+        _takeFee(t.token, fee, feeRecipient);
     }
 
     /// @notice Returns a parked chained transfer: to its sender on its source side chain, or
-    /// (`here`, the sender alone) to the sender on this chain. The sender may refund at any
-    /// time; anyone may refund to the source after `REFUND_DELAY`. No fee is charged.
+    /// (`here`) to the sender on this chain. The sender may refund at any time, anyone may
+    /// refund to the source after `REFUND_DELAY`; no fee is charged. Only the sender, and only
+    /// as an externally owned account, takes it here: a contract at the same address on this
+    /// chain (a forwarder, a wallet deployed by someone else) need not be the sender's.
     function refund(Transfer calldata t, bool here) external nonReentrant whenActive {
-        bytes32 id = _hashTypedDataV4(TransferHash.hash(t));
-        Parked storage p = _parked[id];
-        if (p.state != ParkState.Parked) revert NotParked(id);
-        if (msg.sender != t.sender) {
+        (bytes32 id, Parked storage p) = _openParked(t);
+        if (msg.sender != t.sender || (here && msg.sender != tx.origin)) {
             if (here) revert OnlySender(t.sender);
             uint256 from = uint256(p.since) + REFUND_DELAY;
             if (block.timestamp < from) revert RefundNotYet(id, from);
@@ -535,6 +523,20 @@ contract MainHub is TransferQueue, EIP712, ReentrancyGuardTransient {
         }
     }
 
+    /// @notice Pays a transfer parked from a route since retired (which can take no refund) to
+    /// `to`, once `REFUND_DELAY` has passed: for a sender who cannot take it here itself.
+    function resolveParked(Transfer calldata t, address to) external onlyGovernance nonReentrant {
+        (bytes32 id, Parked storage p) = _openParked(t);
+        if (!_routes[p.srcRoute].config.retired) revert SourceNotRetired(p.srcRoute);
+        uint256 from = uint256(p.since) + REFUND_DELAY;
+        if (block.timestamp < from) revert RefundNotYet(id, from);
+        if (to == address(0)) revert ZeroRecipient();
+        p.state = ParkState.Refunded;
+        booked[t.token] -= t.amount;
+        _pay(t.token, to, t.amount);
+        emit ParkedResolved(id, to, t.amount);
+    }
+
     // ---------------------------------------------------------------- internals
 
     function _isGuardian(address account) internal view override returns (bool) {
@@ -542,7 +544,25 @@ contract MainHub is TransferQueue, EIP712, ReentrancyGuardTransient {
     }
 
     function _beforeFinishSetup() internal override {
+        if (operational.bridge() != address(this)) revert OperationalNotBound();
         _live = true;
+    }
+
+    /// @dev The parking record of `t`, which must be parked, and not from a paused route (a
+    /// guardian's pause holds what was parked from it too).
+    function _openParked(Transfer calldata t) private view returns (bytes32 id, Parked storage p) {
+        id = _hashTypedDataV4(TransferHash.hash(t));
+        p = _parked[id];
+        if (p.state != ParkState.Parked) revert NotParked(id);
+        if (_routes[p.srcRoute].config.paused) revert RouteIsPaused(p.srcRoute);
+    }
+
+    /// @dev `_refusal` of route `dst` for `t`, and a recipient that is `dst`'s bridge or the hub.
+    function _destinationRefusal(bytes32 dst, Transfer calldata t) private view returns (Refusal why) {
+        why = _refusal(dst, t.token);
+        if (why == Refusal.None && (t.recipient == _routes[dst].bridge || t.recipient == address(this))) {
+            why = Refusal.BridgeRecipient;
+        }
     }
 
     function _requireActive() private view {
@@ -559,12 +579,27 @@ contract MainHub is TransferQueue, EIP712, ReentrancyGuardTransient {
 
     function _setValidators(bytes32 id, address[] calldata validators, uint256 threshold) private {
         RouteConfig storage c = _routes[id].config;
+        _freeSigners(c);
+        for (uint256 i; i < validators.length; ++i) {
+            bytes32 other = routeOfValidator[validators[i]];
+            if (other != bytes32(0)) revert ValidatorOnOtherRoute(validators[i], other);
+            routeOfValidator[validators[i]] = id;
+        }
         uint32 version = c.setVersion + 1;
         c.validatorSet = Quorum.write(validators, threshold);
         c.threshold = uint16(threshold);
         c.validatorCount = uint16(validators.length);
         c.setVersion = version;
         emit RouteValidatorsSet(id, validators, threshold, version);
+    }
+
+    /// @dev Frees the addresses of route config `c`'s set (if any) for other routes.
+    function _freeSigners(RouteConfig storage c) private {
+        if (c.validatorSet == address(0)) return;
+        bytes memory set = SignerSet.read(c.validatorSet);
+        for (uint256 i; i < c.validatorCount; ++i) {
+            delete routeOfValidator[SignerSet.at(set, i)];
+        }
     }
 
     /// @dev Why route `id` would not take a deposit of `token` now (`None`: it would, as far as
@@ -592,15 +627,17 @@ contract MainHub is TransferQueue, EIP712, ReentrancyGuardTransient {
             return;
         }
         bytes32 dst = TransferHash.routeId(t.dstChainId, t.dstBridge);
-        Refusal why = _refusal(dst, t.token);
+        Refusal why = _destinationRefusal(dst, t);
         if (why == Refusal.None) {
             // Operational's refusal parks the transfer rather than reverting its release. Its
             // errors always carry a selector; empty revert data is running out of gas, which a
-            // caller could cause on purpose to park a transfer B would take: that reverts.
-            try operational.onOutbound(t.token, t.amount) returns (uint256 fee, address feeRecipient, address) {
+            // caller could cause on purpose to park a transfer B would take: that reverts. The
+            // hop is not charged to Operational's outbound window, shared by every route's locks:
+            // the source route's inbound limits bound it, and the destination's where it mints.
+            try operational.quoteOutbound(t.token, t.amount) returns (uint256 fee, address feeRecipient) {
                 _parked[id] = Parked({state: ParkState.Forwarded, since: uint64(block.timestamp), srcRoute: src});
-                _takeFee(t.token, fee, feeRecipient);
                 _deposit(dst, t.token, t.sender, t.recipient, t.amount - fee, fee, id);
+                _takeFee(t.token, fee, feeRecipient);
                 return;
             } catch (bytes memory reason) {
                 if (reason.length == 0) revert OutboundUnanswered();
@@ -609,15 +646,6 @@ contract MainHub is TransferQueue, EIP712, ReentrancyGuardTransient {
         }
         _parked[id] = Parked({state: ParkState.Parked, since: uint64(block.timestamp), srcRoute: src});
         emit TransferParked(id, dst, why);
-    }
-
-    /// @dev Charges Operational's fee and outbound limits on `amount` of `token` (reverting when
-    /// it refuses) and returns what is left for the deposit.
-    function _charge(address token, uint256 amount) private returns (uint256 net, uint256 fee) {
-        address feeRecipient;
-        (fee, feeRecipient,) = operational.onOutbound(token, amount);
-        _takeFee(token, fee, feeRecipient);
-        net = amount - fee;
     }
 
     function _takeFee(address token, uint256 fee, address feeRecipient) private {

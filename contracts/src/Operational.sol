@@ -91,18 +91,28 @@ contract Operational is Governed, IOperational {
     {
         if (msg.sender != bridge) revert NotBridge();
         TokenConfig memory cfg = _tokens[token];
-        if (cfg.remote == address(0)) revert TokenNotMapped(token);
-        if (amount < cfg.minAmount) revert BelowMinimum(amount, cfg.minAmount);
-        if (cfg.maxAmount != 0 && amount > cfg.maxAmount) revert AboveMaximum(amount, cfg.maxAmount);
+        fee = _quote(cfg, token, amount);
         if (cfg.windowCap != 0) {
             uint256 available = _available(cfg, _buckets[token]);
             if (amount > available) revert RateLimited(amount, available);
             _buckets[token] = Bucket({available: uint192(available - amount), updatedAt: uint64(block.timestamp)});
         }
+        return (fee, feeRecipient, cfg.remote);
+    }
+
+    /// @inheritdoc IOperational
+    function quoteOutbound(address token, uint256 amount) external view returns (uint256 fee, address recipient) {
+        return (_quote(_tokens[token], token, amount), feeRecipient);
+    }
+
+    /// @dev The fee of an outbound transfer, after the checks that do not depend on the window.
+    function _quote(TokenConfig memory cfg, address token, uint256 amount) private pure returns (uint256 fee) {
+        if (cfg.remote == address(0)) revert TokenNotMapped(token);
+        if (amount < cfg.minAmount) revert BelowMinimum(amount, cfg.minAmount);
+        if (cfg.maxAmount != 0 && amount > cfg.maxAmount) revert AboveMaximum(amount, cfg.maxAmount);
         fee = _fee(cfg, amount);
         uint256 cap = _feeCap(amount);
         if (fee > cap) revert FeeAboveCap(amount, fee, cap);
-        return (fee, feeRecipient, cfg.remote);
     }
 
     // ---------------------------------------------------------------- views

@@ -78,7 +78,8 @@ contract HubAttacksTest is HubTestBase {
     /// two keep separate nonces.
     function test_withdrawalSignedForOneBridgeIsNotAnotherBridges() public {
         address newBridge = makeAddr("redeployedBridgeA");
-        bytes32 newRoute = hub.addRoute(chainIds[A], newBridge, signers[A], THRESHOLD);
+        (, address[] memory newSigners) = _makeKeys(N_VALIDATORS, 0x7000);
+        bytes32 newRoute = hub.addRoute(chainIds[A], newBridge, newSigners, THRESHOLD);
         hub.setRouteToken(newRoute, address(token), makeAddr("wrappedA2"));
         hub.setInboundLimits(newRoute, address(token), OPEN_CAP, 1 days, OPEN_CAP, 1 days);
         vm.prank(bob);
@@ -111,7 +112,7 @@ contract HubAttacksTest is HubTestBase {
         assertEq(token.balanceOf(alice), before);
         (MainHub.ParkState state,,) = hub.parked(hub.hashTransfer(t));
         assertEq(uint256(state), uint256(MainHub.ParkState.Parked));
-        vm.prank(alice);
+        vm.prank(alice, alice);
         hub.refund(t, true);
         assertEq(token.balanceOf(alice) - before, 10 ether);
     }
@@ -172,10 +173,7 @@ contract HubAttacksTest is HubTestBase {
     /// A stranger may not take a parked transfer on this chain (the sender's address here may
     /// not be the sender's), and may send it back to its source only after the refund delay.
     function test_strangerCannotRefundHereOrEarly() public {
-        vm.prank(guardian);
-        hub.pauseRoute(routes[B]);
-        Transfer memory t = _chained(A, B, 0, alice, 20 ether);
-        _release(A, t);
+        Transfer memory t = _parkedAtoB(0, 20 ether);
         bytes32 id = hub.hashTransfer(t);
 
         vm.prank(thief);
@@ -213,7 +211,9 @@ contract HubAttacksTest is HubTestBase {
         vm.prank(guardian);
         hub.pauseRoute(routes[A]);
         vm.prank(alice);
-        vm.expectRevert(abi.encodeWithSelector(MainHub.RouteIsPaused.selector, routes[A]));
+        vm.expectRevert(
+            abi.encodeWithSelector(MainHub.DestinationRefuses.selector, routes[A], MainHub.Refusal.RoutePaused)
+        );
         hub.lock(routes[A], address(token), 1 ether, alice);
 
         // B: full speed
@@ -234,18 +234,18 @@ contract HubAttacksTest is HubTestBase {
         hub.pauseRoute(routes[B]);
     }
 
-    /// Surplus (a direct transfer) goes to governance only, and sweeping it takes no custody.
-    function test_surplusIsNeverCustody() public {
+    /// Tokens sent to the hub without a lock back no route: a stolen set cannot reach them.
+    function test_strayTokensBackNoRoute() public {
         token.mint(address(this), 7 ether);
         token.transfer(address(hub), 7 ether);
-        assertEq(hub.surplus(address(token)), 7 ether);
-        vm.prank(thief);
-        vm.expectRevert();
-        hub.sweepSurplus(address(token), thief);
-        hub.sweepSurplus(address(token), feeRecipient);
-        assertEq(token.balanceOf(feeRecipient), 7 ether);
-        assertEq(token.balanceOf(address(hub)), hub.booked(address(token)));
+        Transfer memory t = _home(A, 0, thief, 107 ether);
+        bytes memory sigs = _sigs(A, t);
+        vm.expectRevert(
+            abi.encodeWithSelector(MainHub.CustodyShort.selector, routes[A], address(token), 107 ether, 100 ether)
+        );
+        hub.release(t, sigs);
         assertEq(hub.booked(address(token)), _custody(A) + _custody(B) + _custody(C));
+        assertEq(token.balanceOf(address(hub)), hub.booked(address(token)) + 7 ether);
     }
 
     /// A retired route moves nothing; its book leaves only by governance's sweep.
@@ -258,7 +258,9 @@ contract HubAttacksTest is HubTestBase {
         vm.expectRevert(abi.encodeWithSelector(MainHub.RouteIsRetired.selector, routes[A]));
         hub.setRouteValidators(routes[A], signers[B], THRESHOLD);
         vm.prank(alice);
-        vm.expectRevert(abi.encodeWithSelector(MainHub.RouteIsRetired.selector, routes[A]));
+        vm.expectRevert(
+            abi.encodeWithSelector(MainHub.DestinationRefuses.selector, routes[A], MainHub.Refusal.RouteRetired)
+        );
         hub.lock(routes[A], address(token), 1 ether, alice);
         // chained to the retired route: parked
         Transfer memory toA = _chained(B, A, 0, bob, 1 ether);
@@ -283,6 +285,173 @@ contract HubAttacksTest is HubTestBase {
         hub.release(t, stale);
         hub.release(t, _sigsBy(fresh, t));
         assertEq(token.balanceOf(thief), 1 ether);
+    }
+
+    /// The caller of a chained release picks its gas limit to starve Operational's check, hoping
+    /// the hub parks a transfer B would take. Whatever the limit, it reverts or forwards.
+    function test_gasStarvedChainedReleaseNeverParks() public {
+        Transfer memory t = _chained(A, B, 0, alice, 10 ether);
+        bytes memory sigs = _sigs(A, t);
+        bytes32 id = hub.hashTransfer(t);
+        uint256 forwarded;
+        for (uint256 gas_ = 60_000; gas_ < 260_000; gas_ += 1_000) {
+            uint256 snapshot = vm.snapshotState();
+            try hub.release{gas: gas_}(t, sigs) {
+                (MainHub.ParkState state,,) = hub.parked(id);
+                assertEq(uint256(state), uint256(MainHub.ParkState.Forwarded), "parked by a gas limit");
+                ++forwarded;
+            } catch {}
+            vm.revertToState(snapshot);
+        }
+        assertGt(forwarded, 0);
+    }
+
+    /// A stolen set chaining its forgeries to B does not use the outbound window that every
+    /// route's locks share: holders still lock to C.
+    function test_forwardsLeaveTheSharedOutboundWindowToLocks() public {
+        op.setLimits(address(token), 0, 0, 50 ether, 1 days);
+        _release(A, _chained(A, B, 0, thief, 100 ether));
+        assertEq(_custody(B), 1_100 ether);
+        assertEq(op.availableCapacity(address(token)), 50 ether);
+        _lock(bob, C, 50 ether);
+        assertEq(_custody(C), 60 ether);
+    }
+
+    /// One address signs for one route only: a set that reuses another route's validator is
+    /// refused, so stealing one route's keys is never stealing another's.
+    function test_oneValidatorServesOneRoute() public {
+        address[] memory mixed = new address[](N_VALIDATORS);
+        for (uint256 i; i < N_VALIDATORS; ++i) {
+            mixed[i] = signers[B][i];
+        }
+        mixed[0] = signers[A][0];
+        (mixed[0], mixed[1], mixed[2], mixed[3]) = _ascending(mixed);
+        vm.expectRevert(abi.encodeWithSelector(MainHub.ValidatorOnOtherRoute.selector, signers[A][0], routes[A]));
+        hub.setRouteValidators(routes[B], mixed, THRESHOLD);
+        vm.expectRevert(abi.encodeWithSelector(MainHub.ValidatorOnOtherRoute.selector, signers[A][0], routes[A]));
+        hub.addRoute(0xD1, makeAddr("sideBridgeD"), mixed, THRESHOLD);
+
+        // once A's set no longer holds it, B may take it
+        (, address[] memory fresh) = _makeKeys(N_VALIDATORS, 0x9000);
+        hub.setRouteValidators(routes[A], fresh, THRESHOLD);
+        hub.setRouteValidators(routes[B], mixed, THRESHOLD);
+        assertEq(hub.routeOfValidator(signers[A][0]), routes[B]);
+        assertEq(hub.routeOfValidator(fresh[0]), routes[A]);
+
+        // a retired route's keys are free again (a redeployed bridge on the same side chain)
+        hub.retireRoute(routes[A]);
+        assertEq(hub.routeOfValidator(fresh[0]), bytes32(0));
+        bytes32 redeployed = hub.addRoute(chainIds[A], makeAddr("redeployedA"), fresh, THRESHOLD);
+        assertEq(hub.routeOfValidator(fresh[0]), redeployed);
+    }
+
+    /// A transfer parked from a route that was then retired cannot go back there; after the
+    /// refund delay governance pays it out, once.
+    function test_parkedFromARetiredRouteIsResolvedByGovernance() public {
+        Transfer memory t = _parkedAtoB(0, 20 ether);
+        hub.retireRoute(routes[A]);
+        vm.prank(alice);
+        vm.expectRevert(
+            abi.encodeWithSelector(MainHub.DestinationRefuses.selector, routes[A], MainHub.Refusal.RouteRetired)
+        );
+        hub.refund(t, false);
+        bytes32 id = hub.hashTransfer(t);
+        uint256 from = block.timestamp + hub.REFUND_DELAY();
+        vm.expectRevert(abi.encodeWithSelector(MainHub.RefundNotYet.selector, id, from));
+        hub.resolveParked(t, alice);
+        vm.warp(from);
+        vm.prank(thief);
+        vm.expectRevert();
+        hub.resolveParked(t, thief);
+        hub.resolveParked(t, alice);
+        assertEq(token.balanceOf(alice), 1e30 - 100 ether + 20 ether);
+        vm.expectRevert(abi.encodeWithSelector(MainHub.NotParked.selector, id));
+        hub.resolveParked(t, alice);
+    }
+
+    /// A transfer parked from a route that is not retired is its sender's to move, not
+    /// governance's.
+    function test_governanceCannotTakeAParkedTransferOfALiveRoute() public {
+        Transfer memory t = _parkedAtoB(0, 20 ether);
+        vm.warp(block.timestamp + hub.REFUND_DELAY());
+        vm.expectRevert(abi.encodeWithSelector(MainHub.SourceNotRetired.selector, routes[A]));
+        hub.resolveParked(t, feeRecipient);
+    }
+
+    /// A large withdrawal queued before its route was retired still pays after its delay.
+    function test_queuedBeforeRetirementStillExecutes() public {
+        hub.setInboundLimits(routes[A], address(token), 100 ether, 1 days, 10 ether, 1 hours);
+        Transfer memory t = _home(A, 0, bob, 50 ether);
+        _release(A, t);
+        hub.retireRoute(routes[A]);
+        vm.warp(block.timestamp + 1 hours);
+        uint256 before = token.balanceOf(bob);
+        hub.executeQueued(t);
+        assertEq(token.balanceOf(bob) - before, 50 ether);
+    }
+
+    /// The sender's address on this chain may be a contract that is not the sender (a
+    /// forwarder anyone can call through): only the sender as an externally owned account
+    /// takes a parked transfer here.
+    function test_onlyAnAccountSenderTakesAParkedTransferHere() public {
+        Transfer memory t = _parkedAtoB(0, 20 ether);
+        vm.prank(alice, thief); // alice's address called by way of someone else's transaction
+        vm.expectRevert(abi.encodeWithSelector(MainHub.OnlySender.selector, alice));
+        hub.refund(t, true);
+        vm.prank(alice, alice);
+        hub.refund(t, true);
+        assertEq(token.balanceOf(alice), 1e30 - 100 ether + 20 ether);
+    }
+
+    /// A chained transfer to the destination's own bridge would be minted to that bridge and
+    /// stuck: it is parked instead, and cannot be forwarded.
+    function test_chainedToTheDestinationBridgeIsParked() public {
+        Transfer memory t = _chained(A, B, 0, alice, 5 ether);
+        t.recipient = bridges[B];
+        bytes32 id = hub.hashTransfer(t);
+        vm.expectEmit(address(hub));
+        emit MainHub.TransferParked(id, routes[B], MainHub.Refusal.BridgeRecipient);
+        hub.release(t, _sigs(A, t));
+        vm.expectRevert(
+            abi.encodeWithSelector(MainHub.DestinationRefuses.selector, routes[B], MainHub.Refusal.BridgeRecipient)
+        );
+        hub.forward(t);
+        assertEq(_custody(B), 1_000 ether);
+    }
+
+    /// A guardian's pause of a route holds what was parked from it too: no forward, no refund.
+    function test_pausedSourceHoldsItsParkedTransfers() public {
+        Transfer memory t = _parkedAtoB(0, 5 ether);
+        hub.unpauseRoute(routes[B]);
+        vm.prank(guardian);
+        hub.pauseRoute(routes[A]);
+        vm.expectRevert(abi.encodeWithSelector(MainHub.RouteIsPaused.selector, routes[A]));
+        hub.forward(t);
+        vm.prank(alice, alice);
+        vm.expectRevert(abi.encodeWithSelector(MainHub.RouteIsPaused.selector, routes[A]));
+        hub.refund(t, true);
+    }
+
+    /// @dev A guardian pauses B, and a chained A → B transfer of `amount` to alice is released:
+    /// it is parked.
+    function _parkedAtoB(uint64 nonce, uint256 amount) internal returns (Transfer memory t) {
+        vm.prank(guardian);
+        hub.pauseRoute(routes[B]);
+        t = _chained(A, B, nonce, alice, amount);
+        _release(A, t);
+    }
+
+    function _ascending(address[] memory a) internal pure returns (address, address, address, address) {
+        for (uint256 i = 1; i < a.length; ++i) {
+            address x = a[i];
+            uint256 j = i;
+            while (j > 0 && a[j - 1] > x) {
+                a[j] = a[j - 1];
+                --j;
+            }
+            a[j] = x;
+        }
+        return (a[0], a[1], a[2], a[3]);
     }
 
     function _nextNonce(uint256 r) internal view returns (uint64 nonce) {

@@ -6,7 +6,7 @@ import {Vm} from "./utils/ForgeStd.sol";
 import {MainHub} from "../src/MainHub.sol";
 import {Operational} from "../src/Operational.sol";
 import {Quorum} from "../src/Quorum.sol";
-import {Transfer} from "../src/Transfer.sol";
+import {Transfer, TransferHash} from "../src/Transfer.sol";
 
 import {HubTestBase} from "./HubBase.t.sol";
 
@@ -51,8 +51,10 @@ contract HubRoutesTest is HubTestBase {
             amount: 99 ether
         });
         Vm.Log[] memory logs = vm.getRecordedLogs();
-        Vm.Log memory locked = logs[logs.length - 1];
-        assertEq(locked.topics[0], MainHub.Locked.selector);
+        Vm.Log memory locked;
+        for (uint256 i; i < logs.length; ++i) {
+            if (logs[i].emitter == address(hub) && logs[i].topics[0] == MainHub.Locked.selector) locked = logs[i];
+        }
         assertEq(locked.topics[1], routes[A]);
         (,,,, bytes32 transferId, bytes32 parent) =
             abi.decode(locked.data, (address, address, uint256, uint256, bytes32, bytes32));
@@ -67,11 +69,17 @@ contract HubRoutesTest is HubTestBase {
     function test_lockRefusesClosedTokensAndBridgeRecipients() public {
         hub.setRouteToken(routes[A], address(token), address(0));
         vm.startPrank(alice);
-        vm.expectRevert(abi.encodeWithSelector(MainHub.TokenNotOpen.selector, routes[A], address(token)));
+        vm.expectRevert(
+            abi.encodeWithSelector(MainHub.DestinationRefuses.selector, routes[A], MainHub.Refusal.TokenNotOpen)
+        );
         hub.lock(routes[A], address(token), 1 ether, alice);
         vm.expectRevert(abi.encodeWithSelector(MainHub.BridgeRecipient.selector, bridges[B]));
         hub.lock(routes[B], address(token), 1 ether, bridges[B]);
-        vm.expectRevert(abi.encodeWithSelector(MainHub.UnknownRoute.selector, bytes32(uint256(1))));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                MainHub.DestinationRefuses.selector, bytes32(uint256(1)), MainHub.Refusal.UnknownRoute
+            )
+        );
         hub.lock(bytes32(uint256(1)), address(token), 1 ether, alice);
         vm.stopPrank();
     }
@@ -147,11 +155,11 @@ contract HubRoutesTest is HubTestBase {
         Transfer memory t = _to(A, 0xDEAD, makeAddr("nowhere"), 0, alice, 10 ether);
         vm.expectEmit(address(hub));
         emit MainHub.TransferParked(
-            hub.hashTransfer(t), hub.routeIdOf(0xDEAD, makeAddr("nowhere")), MainHub.Refusal.UnknownRoute
+            hub.hashTransfer(t), TransferHash.routeId(0xDEAD, makeAddr("nowhere")), MainHub.Refusal.UnknownRoute
         );
         _release(A, t);
         uint256 before = token.balanceOf(alice);
-        vm.prank(alice);
+        vm.prank(alice, alice);
         hub.refund(t, true);
         assertEq(token.balanceOf(alice) - before, 10 ether);
         assertEq(hub.booked(address(token)), 90 ether);
@@ -194,8 +202,11 @@ contract HubRoutesTest is HubTestBase {
         hub.addRoute(block.chainid, address(1), signers[A], THRESHOLD);
         vm.expectRevert(abi.encodeWithSelector(MainHub.RouteExists.selector, routes[A]));
         hub.addRoute(chainIds[A], bridges[A], signers[A], THRESHOLD);
+        vm.expectRevert(abi.encodeWithSelector(MainHub.ValidatorOnOtherRoute.selector, signers[A][0], routes[A]));
+        hub.addRoute(0xD1, address(1), signers[A], THRESHOLD);
+        (, address[] memory fresh) = _makeKeys(N_VALIDATORS, 0x7000);
         vm.expectRevert(abi.encodeWithSelector(Quorum.InvalidThreshold.selector, 2, 4));
-        hub.addRoute(0xD1, address(1), signers[A], 2);
+        hub.addRoute(0xD1, address(1), fresh, 2);
         vm.prank(alice);
         vm.expectRevert();
         hub.addRoute(0xD1, address(1), signers[A], THRESHOLD);
@@ -213,10 +224,15 @@ contract HubRoutesTest is HubTestBase {
 
     /// Before setup is finished nothing moves; the global pause stops every route.
     function test_setupPhaseAndGlobalPause() public {
-        MainHub fresh = new MainHub(address(this), address(this), op);
+        Operational freshOp = new Operational(address(this), address(this), feeRecipient);
+        MainHub fresh = new MainHub(address(this), address(this), freshOp);
         assertFalse(fresh.live());
         vm.expectRevert(MainHub.NotLive.selector);
         fresh.lock(routes[A], address(token), 1, alice);
+        // its Operational must serve it before it goes live
+        vm.expectRevert(MainHub.OperationalNotBound.selector);
+        fresh.finishSetup();
+        freshOp.setBridge(address(fresh));
         fresh.finishSetup();
         assertTrue(fresh.live());
 

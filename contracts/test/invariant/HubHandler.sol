@@ -4,7 +4,7 @@ pragma solidity ^0.8.28;
 import {Test} from "../utils/ForgeStd.sol";
 
 import {MainHub} from "../../src/MainHub.sol";
-import {Transfer} from "../../src/Transfer.sol";
+import {Transfer, TransferHash} from "../../src/Transfer.sol";
 
 import {MockERC20} from "../mocks/MockERC20.sol";
 
@@ -25,6 +25,7 @@ contract HubHandler is Test {
     address internal constant THIEF = address(0x7417EF);
 
     Transfer[] internal parkedList;
+    Transfer[] internal queuedList;
     /// @notice Σ amounts parked and not yet forwarded or refunded.
     uint256 public parkedSum;
     /// @notice Tokens sent to the hub without a lock.
@@ -113,7 +114,7 @@ contract HubHandler is Test {
         if (parkedList.length == 0) return;
         i %= parkedList.length;
         Transfer memory t = parkedList[i];
-        bytes32 dst = hub.routeIdOf(t.dstChainId, t.dstBridge);
+        bytes32 dst = TransferHash.routeId(t.dstChainId, t.dstBridge);
         uint256 before = hub.custody(dst, address(token));
         try hub.forward(t) {
             credited[dst] += hub.custody(dst, address(token)) - before;
@@ -122,13 +123,32 @@ contract HubHandler is Test {
         } catch {}
     }
 
+    /// A large withdrawal queued earlier, executed when it may (time passes in `warp`).
+    function executeQueued(uint256 i) external {
+        if (queuedList.length == 0) return;
+        i %= queuedList.length;
+        Transfer memory t = queuedList[i];
+        bytes32 src = TransferHash.routeId(t.srcChainId, t.srcBridge);
+        bytes32 dst = TransferHash.routeId(t.dstChainId, t.dstBridge);
+        uint256 srcBefore = hub.custody(src, address(token));
+        uint256 dstBefore = dst == src ? 0 : hub.custody(dst, address(token));
+        uint256 before = token.balanceOf(THIEF);
+        try hub.executeQueued(t) {
+            _settled(src, dst, t, srcBefore, dstBefore);
+            stolen += token.balanceOf(THIEF) - before;
+            queuedList[i] = queuedList[queuedList.length - 1];
+            queuedList.pop();
+        } catch {}
+    }
+
     function refund(uint256 i, bool here) external {
         if (parkedList.length == 0) return;
         i %= parkedList.length;
         Transfer memory t = parkedList[i];
-        bytes32 src = hub.routeIdOf(t.srcChainId, t.srcBridge);
-        vm.prank(t.sender);
+        bytes32 src = TransferHash.routeId(t.srcChainId, t.srcBridge);
+        vm.prank(t.sender, t.sender);
         try hub.refund(t, here) {
+            if (here && t.sender == THIEF) stolen += t.amount;
             if (!here) credited[src] += t.amount;
             parkedSum -= t.amount;
             _dropParked(i);
@@ -147,22 +167,34 @@ contract HubHandler is Test {
 
     function _submit(uint256 s, Transfer memory t) internal {
         bytes32 src = routes[s];
-        bytes32 dst = hub.routeIdOf(t.dstChainId, t.dstBridge);
+        bytes32 dst = TransferHash.routeId(t.dstChainId, t.dstBridge);
         uint256 srcBefore = hub.custody(src, address(token));
         uint256 dstBefore = dst == src ? 0 : hub.custody(dst, address(token));
         bytes32 id = hub.hashTransfer(t);
         try hub.release(t, _sign(s, id)) {
             nextNonce[s]++;
-            debited[src] += t.amount;
-            (MainHub.ParkState state,,) = hub.parked(id);
-            if (state == MainHub.ParkState.Parked) {
-                parkedSum += t.amount;
-                parkedList.push(t);
-            } else if (state == MainHub.ParkState.Forwarded) {
-                credited[dst] += hub.custody(dst, address(token)) - dstBefore;
+            (uint256 eta,,,) = hub.queuedTransfer(id);
+            if (eta != 0) {
+                // large: nothing moves until it executes
+                assertEq(hub.custody(src, address(token)), srcBefore);
+                queuedList.push(t);
+                return;
             }
-            assertEq(srcBefore - hub.custody(src, address(token)), t.amount);
+            _settled(src, dst, t, srcBefore, dstBefore);
         } catch {}
+    }
+
+    /// Books a settled withdrawal: off its source's book, and paid, forwarded or parked.
+    function _settled(bytes32 src, bytes32 dst, Transfer memory t, uint256 srcBefore, uint256 dstBefore) internal {
+        debited[src] += t.amount;
+        (MainHub.ParkState state,,) = hub.parked(hub.hashTransfer(t));
+        if (state == MainHub.ParkState.Parked) {
+            parkedSum += t.amount;
+            parkedList.push(t);
+        } else if (state == MainHub.ParkState.Forwarded) {
+            credited[dst] += hub.custody(dst, address(token)) - dstBefore;
+        }
+        assertEq(srcBefore - hub.custody(src, address(token)), t.amount);
     }
 
     function _transfer(uint256 s, uint256 dstChainId, address dstBridge, address recipient, uint256 amount)
