@@ -1,20 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
-import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
-import {Governed} from "./Governed.sol";
+import {HubState} from "./HubState.sol";
 import {Inbound} from "./Inbound.sol";
 import {IOperational} from "./IOperational.sol";
+import {MainHubAdmin} from "./MainHubAdmin.sol";
 import {Quorum} from "./Quorum.sol";
 import {Transfer, TransferHash} from "./Transfer.sol";
-import {SignerSet} from "./SignerSet.sol";
-import {TransferQueue} from "./TransferQueue.sol";
 
 /// @title MainHub
 /// @notice One main-chain bridge for many side chains. A *route* is one side chain's bridge as
@@ -26,169 +23,52 @@ import {TransferQueue} from "./TransferQueue.sol";
 /// can take at most S's custody (one inbound window at a time) and never another route's.
 ///
 /// A withdrawal from side chain A whose destination is side chain B's bridge is a *chained*
-/// transfer: in the transaction that releases it from A's book, it becomes a deposit to B (B's
-/// fee and outbound limits apply; no token leaves the hub). When B refuses it (unknown, paused
-/// or retired, the token not open toward B, over a limit) it is *parked*, its amount off A's
+/// transfer: in the transaction that releases it from A's book, it becomes a deposit to B (the
+/// hop's fee and per-transfer bounds apply; no token leaves the hub). When B refuses it (unknown,
+/// paused or retired, the token not open toward B, a refused hop) it is *parked*, its amount off A's
 /// book and on no route's, until `forward` (anyone, once B takes it) or `refund` (its sender at
 /// any time, anyone after `REFUND_DELAY`: back to A, or to the sender on this chain) moves it.
 ///
 /// The custody invariant, per token: `balanceOf(hub) = Σ custody + Σ parked + surplus`, where
 /// `booked[token]` is the first two and surplus is what was sent to the hub without a lock
-/// (owed to nobody; no call moves it). Fees leave the hub when charged.
+/// (owed to nobody; governance sweeps it). Fees leave the hub when charged.
 ///
 /// Operational (fees, outbound limits, guardians, the global pause) serves the hub as it serves
 /// a bridge; its registry lists a token for the hub by mapping it to itself, and the token's
-/// counterpart on each side chain is the hub's per-route `remoteToken`.
-contract MainHub is TransferQueue, EIP712, ReentrancyGuardTransient {
+/// counterpart on each side chain is the hub's per-route `remoteToken`. Routes, keys, limits
+/// and books per route are described in docs/routes.md.
+///
+/// Route administration (adding, tuning, pausing and retiring routes, the sweeps and the
+/// route view) lives in `MainHubAdmin`, which the hub runs by `delegatecall` for any call it
+/// does not answer itself, so the release path keeps the hub's code within EIP-170. The admin
+/// is fixed at construction and must share the hub's governance and Operational.
+contract MainHub is HubState {
     using SafeERC20 for IERC20;
 
-    /// @notice How long a parked chained transfer is its sender's alone to refund or leave.
-    uint256 public constant REFUND_DELAY = 7 days;
+    /// @notice The route administration the hub delegates to (immutable).
+    address public immutable admin;
 
-    struct RouteConfig {
-        address validatorSet; // SignerSet data contract; zero: no such route
-        uint16 threshold;
-        uint16 validatorCount;
-        uint32 setVersion;
-        bool paused;
-        bool retired;
-    }
+    error AdminMismatch();
 
-    struct Route {
-        RouteConfig config; // slot 0: everything a release reads about the signers
-        uint64 outboundNonce; // nonce of the next deposit to this route
-        address bridge; // the side chain's bridge
-        uint256 chainId;
-        bytes32 domain; // the side bridge's EIP-712 domain separator: deposits are hashed under it
-    }
-
-    /// @notice Why a chained transfer was parked instead of forwarded.
-    enum Refusal {
-        None,
-        UnknownRoute,
-        RouteRetired,
-        RoutePaused,
-        TokenNotOpen,
-        BridgeRecipient, // the recipient is the destination's bridge or the hub: it would be stuck
-        OutboundRefused // Operational refused it (not listed, below the minimum, above the maximum)
-    }
-
-    enum ParkState {
-        None,
-        Parked,
-        Forwarded,
-        Refunded
-    }
-
-    struct Parked {
-        ParkState state;
-        uint64 since;
-        bytes32 srcRoute;
-    }
-
-    /// @notice Registry, outbound limits, fees and guardians for this chain.
-    IOperational public immutable operational;
-
-    bool private _paused;
-    bool private _live;
-
-    mapping(bytes32 route => Route) private _routes;
-    bytes32[] private _routeIds;
-    /// @dev One bit per inbound nonce of a route, 256 to a slot: released, queued or parked.
-    mapping(bytes32 route => mapping(uint256 => uint256)) private _processed;
-    mapping(bytes32 route => mapping(address token => Inbound.Limit)) private _inbound;
-    /// @notice What route S may still pay out of `token`: locked or forwarded to S, not yet
-    /// released from it.
-    mapping(bytes32 route => mapping(address token => uint256)) public custody;
-    /// @notice `token`'s counterpart on the route's side chain; zero: closed toward the route.
-    mapping(bytes32 route => mapping(address token => address)) public remoteToken;
-    /// @notice Σ custody over routes plus Σ parked, per token: what the hub owes.
-    mapping(address token => uint256) public booked;
-    mapping(bytes32 transferId => Parked) private _parked;
-    /// @notice The route whose set holds `validator` (zero: none). One address serves one route
-    /// only, so a route's stolen keys sign for no other route.
-    mapping(address validator => bytes32 route) public routeOfValidator;
-
-    event RouteAdded(bytes32 indexed route, uint256 chainId, address bridge);
-    event RouteValidatorsSet(bytes32 indexed route, address[] validators, uint256 threshold, uint32 setVersion);
-    event RouteTokenSet(bytes32 indexed route, address indexed token, address remote);
-    event RouteInboundLimitsSet(
-        bytes32 indexed route, address indexed token, uint256 cap, uint256 window, uint256 large, uint256 delay
-    );
-    event RoutePauseChanged(bytes32 indexed route, bool paused, address by);
-    event RouteRetired(bytes32 indexed route);
-    event PauseChanged(bool paused);
-    /// @notice A deposit to `route`: a lock, a chained transfer forwarded (`parentId` is the
-    /// withdrawal it continues) or a parked one refunded to its source (`parentId` likewise).
-    event Locked(
-        bytes32 indexed route,
-        uint64 indexed nonce,
-        address indexed token,
-        address sender,
-        address recipient,
-        uint256 amount,
-        uint256 fee,
-        bytes32 transferId,
-        bytes32 parentId
-    );
-    /// @notice A withdrawal from `route` was paid out on this chain.
-    event Released(
-        bytes32 indexed route,
-        uint64 indexed nonce,
-        bytes32 indexed transferId,
-        address recipient,
-        address token,
-        uint256 amount
-    );
-    /// @notice A chained transfer its destination refused waits here (`forward` or `refund`).
-    event TransferParked(bytes32 indexed transferId, bytes32 indexed dstRoute, Refusal reason);
-    /// @notice A parked transfer was paid to its sender on this chain.
-    event RefundedHere(bytes32 indexed transferId, address indexed sender, uint256 amount);
-    /// @notice Governance paid out a transfer parked from a retired route.
-    event ParkedResolved(bytes32 indexed transferId, address to, uint256 amount);
-    event RetiredCustodySwept(bytes32 indexed route, address indexed token, address to, uint256 amount);
-
-    error BridgePaused();
-    error NotLive();
-    error NotOperational();
-    error UnknownRoute(bytes32 route);
-    error RouteExists(bytes32 route);
-    error RouteIsRetired(bytes32 route);
-    error RouteIsPaused(bytes32 route);
-    error RouteNotRetired(bytes32 route);
-    error InvalidRoute(uint256 chainId, address bridge);
-    error TokenNotContract(address token);
-    error WrongDestination(uint256 chainId, address bridge);
-    error AlreadyProcessed(bytes32 route, uint64 nonce);
-    error CustodyShort(bytes32 route, address token, uint256 amount, uint256 custody);
-    error InboundDisabled(address token);
-    error RateLimited(uint256 amount, uint256 available);
-    error ZeroAmount();
-    error ZeroRecipient();
-    error BridgeRecipient(address recipient);
-    error BalanceMismatch(address recipient, uint256 expected, uint256 received);
-    error NotParked(bytes32 transferId);
-    error DestinationRefuses(bytes32 route, Refusal reason);
-    error RefundNotYet(bytes32 transferId, uint256 from);
-    error OnlySender(address sender);
-    error ValidatorOnOtherRoute(address validator, bytes32 route);
-    error OperationalNotBound();
-    error SourceNotRetired(bytes32 route);
-    /// @notice Operational ran out of gas deciding on a chained transfer: send it with more.
-    error OutboundUnanswered();
-
-    modifier whenActive() {
-        _requireActive();
-        _;
-    }
-
-    constructor(address governance_, address setupKey_, IOperational operational_)
-        Governed(governance_, setupKey_)
-        EIP712("Sidebridge", "1")
+    constructor(address governance_, address setupKey_, IOperational operational_, MainHubAdmin admin_)
+        HubState(governance_, setupKey_, operational_)
     {
-        operational = operational_;
+        if (admin_.governance() != governance_ || admin_.operational() != operational_) revert AdminMismatch();
+        admin = address(admin_);
         // without a setup key there is no setup phase
         _live = setupKey_ == address(0);
+    }
+
+    /// @dev Every other call is route administration, run in the hub's storage.
+    fallback() external {
+        address target = admin;
+        assembly ("memory-safe") {
+            calldatacopy(0, 0, calldatasize())
+            let ok := delegatecall(gas(), target, 0, calldatasize(), 0, 0)
+            returndatacopy(0, 0, returndatasize())
+            if iszero(ok) { revert(0, returndatasize()) }
+            return(0, returndatasize())
+        }
     }
 
     // ---------------------------------------------------------------- views
@@ -196,37 +76,6 @@ contract MainHub is TransferQueue, EIP712, ReentrancyGuardTransient {
     /// @notice Every route ever added, in order (retired ones included).
     function routeIds() external view returns (bytes32[] memory) {
         return _routeIds;
-    }
-
-    /// @notice A route's side chain and bridge, its signers, threshold, set version, pause and
-    /// retirement, and the nonce its next deposit will carry.
-    function route(bytes32 id)
-        external
-        view
-        returns (
-            uint256 chainId,
-            address bridge,
-            address[] memory validators,
-            uint256 threshold,
-            uint256 setVersion,
-            bool isPaused,
-            bool isRetired,
-            uint64 outboundNonce
-        )
-    {
-        Route storage r = _routes[id];
-        RouteConfig memory c = r.config;
-        if (c.validatorSet == address(0)) revert UnknownRoute(id);
-        return (
-            r.chainId,
-            r.bridge,
-            SignerSet.toArray(SignerSet.read(c.validatorSet), c.validatorCount),
-            c.threshold,
-            c.setVersion,
-            c.paused,
-            c.retired,
-            r.outboundNonce
-        );
     }
 
     function paused() external view returns (bool) {
@@ -274,101 +123,7 @@ contract MainHub is TransferQueue, EIP712, ReentrancyGuardTransient {
         return (p.state, p.since, p.srcRoute);
     }
 
-    // ---------------------------------------------------------------- governance
-
-    /// @notice Adds side chain `chainId`'s bridge `bridge` as a route with its validator set.
-    /// Its tokens and inbound limits are set per token afterwards; until then nothing moves.
-    function addRoute(uint256 chainId, address bridge, address[] calldata validators, uint256 threshold)
-        external
-        onlyGovernance
-        returns (bytes32 id)
-    {
-        if (chainId == 0 || chainId == block.chainid || bridge == address(0)) {
-            revert InvalidRoute(chainId, bridge);
-        }
-        id = TransferHash.routeId(chainId, bridge);
-        Route storage r = _routes[id];
-        if (r.config.validatorSet != address(0)) revert RouteExists(id);
-        r.chainId = chainId;
-        r.bridge = bridge;
-        r.domain = keccak256(
-            abi.encode(
-                keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
-                keccak256("Sidebridge"),
-                keccak256("1"),
-                chainId,
-                bridge
-            )
-        );
-        _routeIds.push(id);
-        emit RouteAdded(id, chainId, bridge);
-        _setValidators(id, validators, threshold);
-    }
-
-    /// @notice Replaces a route's validator set and threshold (a strict majority); bumps its
-    /// set version, so signatures of the old set stop counting.
-    function setRouteValidators(bytes32 id, address[] calldata validators, uint256 threshold) external onlyGovernance {
-        _openRoute(id);
-        _setValidators(id, validators, threshold);
-    }
-
-    /// @notice Opens `token` toward the route (`remote` is its counterpart there) or closes it
-    /// (`remote` zero): locks and forwarded transfers to the route need it open.
-    function setRouteToken(bytes32 id, address token, address remote) external onlyGovernance {
-        _openRoute(id);
-        if (token.code.length == 0) revert TokenNotContract(token);
-        remoteToken[id][token] = remote;
-        emit RouteTokenSet(id, token, remote);
-    }
-
-    /// @notice The route's inbound limits for `token` (see `Inbound.set`); cap 0 closes it.
-    function setInboundLimits(bytes32 id, address token, uint256 cap, uint256 window, uint256 large, uint256 delay)
-        external
-        onlyGovernance
-    {
-        _openRoute(id);
-        Inbound.set(_inbound[id][token], cap, window, large, delay);
-        emit RouteInboundLimitsSet(id, token, cap, window, large, delay);
-    }
-
-    /// @notice Any guardian (or governance) pauses one route at once: no lock to it, no release
-    /// from it, and chained transfers to it are parked. Other routes carry on.
-    function pauseRoute(bytes32 id) external {
-        if (msg.sender != governance && !operational.isGuardian(msg.sender)) revert NotGuardian(msg.sender);
-        _openRoute(id);
-        _routes[id].config.paused = true;
-        emit RoutePauseChanged(id, true, msg.sender);
-    }
-
-    /// @notice Only governance unpauses a route.
-    function unpauseRoute(bytes32 id) external onlyGovernance {
-        _openRoute(id);
-        _routes[id].config.paused = false;
-        emit RoutePauseChanged(id, false, msg.sender);
-    }
-
-    /// @notice Retires a route for good: nothing is locked to, released from or forwarded to it
-    /// again. Its custody stays on its book until governance sweeps it (`sweepRetired`), and
-    /// chained transfers parked on it can still be refunded.
-    function retireRoute(bytes32 id) external onlyGovernance {
-        _openRoute(id);
-        RouteConfig storage c = _routes[id].config;
-        c.retired = true;
-        // its keys sign for it no more, so they may serve another route (a redeployed bridge)
-        _freeSigners(c);
-        emit RouteRetired(id);
-    }
-
-    /// @notice Moves what a retired route's book still holds of `token` to `to`.
-    function sweepRetired(bytes32 id, address token, address to) external onlyGovernance nonReentrant {
-        if (!_routes[id].config.retired) revert RouteNotRetired(id);
-        if (to == address(0)) revert ZeroRecipient();
-        uint256 amount = custody[id][token];
-        custody[id][token] = 0;
-        booked[token] -= amount;
-        IERC20(token).safeTransfer(to, amount);
-        emit RetiredCustodySwept(id, token, to, amount);
-    }
+    // ---------------------------------------------------------------- operational
 
     /// @notice Pauses or unpauses every route. Only the Operational contract calls this: any
     /// guardian pauses there at once, only governance unpauses.
@@ -377,8 +132,6 @@ contract MainHub is TransferQueue, EIP712, ReentrancyGuardTransient {
         _paused = paused_;
         emit PauseChanged(paused_);
     }
-
-    // ---------------------------------------------------------------- holders
 
     /// @notice Locks `amount` of `token` for `recipient` on route `id`'s side chain. The amount
     /// credited is the hub's measured balance change; the fee goes to the fee recipient and the
@@ -428,8 +181,6 @@ contract MainHub is TransferQueue, EIP712, ReentrancyGuardTransient {
         _takeFee(token, fee, feeRecipient);
         return nonce;
     }
-
-    // ---------------------------------------------------------------- withdrawals
 
     /// @notice Settles a withdrawal signed by at least the threshold of its source route's
     /// current validators, from that route's book: paid out here, or (chained) forwarded to
@@ -523,38 +274,9 @@ contract MainHub is TransferQueue, EIP712, ReentrancyGuardTransient {
         }
     }
 
-    /// @notice Pays a transfer parked from a route since retired (which can take no refund) to
-    /// `to`, once `REFUND_DELAY` has passed: for a sender who cannot take it here itself.
-    function resolveParked(Transfer calldata t, address to) external onlyGovernance nonReentrant {
-        (bytes32 id, Parked storage p) = _openParked(t);
-        if (!_routes[p.srcRoute].config.retired) revert SourceNotRetired(p.srcRoute);
-        uint256 from = uint256(p.since) + REFUND_DELAY;
-        if (block.timestamp < from) revert RefundNotYet(id, from);
-        if (to == address(0)) revert ZeroRecipient();
-        p.state = ParkState.Refunded;
-        booked[t.token] -= t.amount;
-        _pay(t.token, to, t.amount);
-        emit ParkedResolved(id, to, t.amount);
-    }
-
-    // ---------------------------------------------------------------- internals
-
-    function _isGuardian(address account) internal view override returns (bool) {
-        return operational.isGuardian(account);
-    }
-
     function _beforeFinishSetup() internal override {
         if (operational.bridge() != address(this)) revert OperationalNotBound();
         _live = true;
-    }
-
-    /// @dev The parking record of `t`, which must be parked, and not from a paused route (a
-    /// guardian's pause holds what was parked from it too).
-    function _openParked(Transfer calldata t) private view returns (bytes32 id, Parked storage p) {
-        id = _hashTypedDataV4(TransferHash.hash(t));
-        p = _parked[id];
-        if (p.state != ParkState.Parked) revert NotParked(id);
-        if (_routes[p.srcRoute].config.paused) revert RouteIsPaused(p.srcRoute);
     }
 
     /// @dev `_refusal` of route `dst` for `t`, and a recipient that is `dst`'s bridge or the hub.
@@ -563,54 +285,6 @@ contract MainHub is TransferQueue, EIP712, ReentrancyGuardTransient {
         if (why == Refusal.None && (t.recipient == _routes[dst].bridge || t.recipient == address(this))) {
             why = Refusal.BridgeRecipient;
         }
-    }
-
-    function _requireActive() private view {
-        if (_paused) revert BridgePaused();
-        if (!_live) revert NotLive();
-    }
-
-    /// @dev Reverts unless route `id` exists and is not retired.
-    function _openRoute(bytes32 id) private view {
-        RouteConfig memory c = _routes[id].config;
-        if (c.validatorSet == address(0)) revert UnknownRoute(id);
-        if (c.retired) revert RouteIsRetired(id);
-    }
-
-    function _setValidators(bytes32 id, address[] calldata validators, uint256 threshold) private {
-        RouteConfig storage c = _routes[id].config;
-        _freeSigners(c);
-        for (uint256 i; i < validators.length; ++i) {
-            bytes32 other = routeOfValidator[validators[i]];
-            if (other != bytes32(0)) revert ValidatorOnOtherRoute(validators[i], other);
-            routeOfValidator[validators[i]] = id;
-        }
-        uint32 version = c.setVersion + 1;
-        c.validatorSet = Quorum.write(validators, threshold);
-        c.threshold = uint16(threshold);
-        c.validatorCount = uint16(validators.length);
-        c.setVersion = version;
-        emit RouteValidatorsSet(id, validators, threshold, version);
-    }
-
-    /// @dev Frees the addresses of route config `c`'s set (if any) for other routes.
-    function _freeSigners(RouteConfig storage c) private {
-        if (c.validatorSet == address(0)) return;
-        bytes memory set = SignerSet.read(c.validatorSet);
-        for (uint256 i; i < c.validatorCount; ++i) {
-            delete routeOfValidator[SignerSet.at(set, i)];
-        }
-    }
-
-    /// @dev Why route `id` would not take a deposit of `token` now (`None`: it would, as far as
-    /// the hub's own settings go; Operational's limits are asked when it is made).
-    function _refusal(bytes32 id, address token) private view returns (Refusal) {
-        RouteConfig memory c = _routes[id].config;
-        if (c.validatorSet == address(0)) return Refusal.UnknownRoute;
-        if (c.retired) return Refusal.RouteRetired;
-        if (c.paused) return Refusal.RoutePaused;
-        if (remoteToken[id][token] == address(0)) return Refusal.TokenNotOpen;
-        return Refusal.None;
     }
 
     /// @dev Takes a withdrawal's amount off its source route's book and pays it here, or hands
@@ -683,14 +357,5 @@ contract MainHub is TransferQueue, EIP712, ReentrancyGuardTransient {
             })
         );
         emit Locked(id, nonce, token, sender, recipient, net, fee, transferId, parent);
-    }
-
-    /// @dev Transfers `amount` and checks that the recipient's balance grew by exactly that.
-    function _pay(address token, address recipient, uint256 amount) private {
-        IERC20 erc20 = IERC20(token);
-        uint256 before = erc20.balanceOf(recipient);
-        erc20.safeTransfer(recipient, amount);
-        uint256 received = erc20.balanceOf(recipient) - before;
-        if (received != amount) revert BalanceMismatch(recipient, amount, received);
     }
 }

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
+import {HubState} from "../src/HubState.sol";
 import {MainHub} from "../src/MainHub.sol";
+import {MainHubAdmin} from "../src/MainHubAdmin.sol";
 import {Quorum} from "../src/Quorum.sol";
 import {Transfer} from "../src/Transfer.sol";
 
 import {HubTestBase} from "./HubBase.t.sol";
+import {FakeGovernance} from "./mocks/Forwarder.sol";
 
 /// @notice The hub attacked by one route's stolen validator set, by signatures presented on the
 /// wrong route or bridge, and by someone trying to settle a chained transfer twice. Each test
@@ -29,7 +32,7 @@ contract HubAttacksTest is HubTestBase {
         Transfer memory over = _home(A, 0, thief, 100 ether + 1);
         bytes memory sigs = _sigs(A, over);
         vm.expectRevert(
-            abi.encodeWithSelector(MainHub.CustodyShort.selector, routes[A], address(token), 100 ether + 1, 100 ether)
+            abi.encodeWithSelector(HubState.CustodyShort.selector, routes[A], address(token), 100 ether + 1, 100 ether)
         );
         hub.release(over, sigs);
 
@@ -40,7 +43,7 @@ contract HubAttacksTest is HubTestBase {
 
         Transfer memory more = _home(A, 2, thief, 1);
         sigs = _sigs(A, more);
-        vm.expectRevert(abi.encodeWithSelector(MainHub.CustodyShort.selector, routes[A], address(token), 1, 0));
+        vm.expectRevert(abi.encodeWithSelector(HubState.CustodyShort.selector, routes[A], address(token), 1, 0));
         hub.release(more, sigs);
 
         // B's holders still get all of theirs
@@ -79,9 +82,9 @@ contract HubAttacksTest is HubTestBase {
     function test_withdrawalSignedForOneBridgeIsNotAnotherBridges() public {
         address newBridge = makeAddr("redeployedBridgeA");
         (, address[] memory newSigners) = _makeKeys(N_VALIDATORS, 0x7000);
-        bytes32 newRoute = hub.addRoute(chainIds[A], newBridge, newSigners, THRESHOLD);
-        hub.setRouteToken(newRoute, address(token), makeAddr("wrappedA2"));
-        hub.setInboundLimits(newRoute, address(token), OPEN_CAP, 1 days, OPEN_CAP, 1 days);
+        bytes32 newRoute = govern.addRoute(chainIds[A], newBridge, newSigners, THRESHOLD);
+        govern.setRouteToken(newRoute, address(token), makeAddr("wrappedA2"));
+        govern.setInboundLimits(newRoute, address(token), OPEN_CAP, 1 days, OPEN_CAP, 1 days);
         vm.prank(bob);
         hub.lock(newRoute, address(token), 50 ether, bob);
 
@@ -110,8 +113,8 @@ contract HubAttacksTest is HubTestBase {
         uint256 before = token.balanceOf(alice);
         _release(A, t);
         assertEq(token.balanceOf(alice), before);
-        (MainHub.ParkState state,,) = hub.parked(hub.hashTransfer(t));
-        assertEq(uint256(state), uint256(MainHub.ParkState.Parked));
+        (HubState.ParkState state,,) = hub.parked(hub.hashTransfer(t));
+        assertEq(uint256(state), uint256(HubState.ParkState.Parked));
         vm.prank(alice, alice);
         hub.refund(t, true);
         assertEq(token.balanceOf(alice) - before, 10 ether);
@@ -126,13 +129,13 @@ contract HubAttacksTest is HubTestBase {
         assertEq(_custody(A), 70 ether);
         assertEq(_custody(B), 1_030 ether);
 
-        vm.expectRevert(abi.encodeWithSelector(MainHub.AlreadyProcessed.selector, routes[A], uint64(0)));
+        vm.expectRevert(abi.encodeWithSelector(HubState.AlreadyProcessed.selector, routes[A], uint64(0)));
         hub.release(t, sigs);
         bytes32 id = hub.hashTransfer(t);
-        vm.expectRevert(abi.encodeWithSelector(MainHub.NotParked.selector, id));
+        vm.expectRevert(abi.encodeWithSelector(HubState.NotParked.selector, id));
         hub.forward(t);
         vm.prank(alice);
-        vm.expectRevert(abi.encodeWithSelector(MainHub.NotParked.selector, id));
+        vm.expectRevert(abi.encodeWithSelector(HubState.NotParked.selector, id));
         hub.refund(t, true);
         assertEq(_custody(A), 70 ether);
         assertEq(_custody(B), 1_030 ether);
@@ -142,7 +145,7 @@ contract HubAttacksTest is HubTestBase {
     /// that is refused, and the refund before it makes the forward impossible.
     function test_parkedTransferIsEitherForwardedOrRefundedNeverBoth() public {
         vm.prank(guardian);
-        hub.pauseRoute(routes[B]);
+        govern.pauseRoute(routes[B]);
         Transfer memory t1 = _chained(A, B, 0, alice, 20 ether);
         Transfer memory t2 = _chained(A, B, 1, alice, 5 ether);
         _release(A, t1);
@@ -150,22 +153,22 @@ contract HubAttacksTest is HubTestBase {
         assertEq(_custody(A), 75 ether);
         assertEq(_custody(B), 1_000 ether);
         vm.expectRevert(
-            abi.encodeWithSelector(MainHub.DestinationRefuses.selector, routes[B], MainHub.Refusal.RoutePaused)
+            abi.encodeWithSelector(HubState.DestinationRefuses.selector, routes[B], HubState.Refusal.RoutePaused)
         );
         hub.forward(t1);
 
-        hub.unpauseRoute(routes[B]);
+        govern.unpauseRoute(routes[B]);
         vm.prank(thief);
         hub.forward(t1);
         assertEq(_custody(B), 1_020 ether);
         vm.prank(alice);
-        vm.expectRevert(abi.encodeWithSelector(MainHub.NotParked.selector, hub.hashTransfer(t1)));
+        vm.expectRevert(abi.encodeWithSelector(HubState.NotParked.selector, hub.hashTransfer(t1)));
         hub.refund(t1, false);
 
         vm.prank(alice);
         hub.refund(t2, false);
         assertEq(_custody(A), 80 ether);
-        vm.expectRevert(abi.encodeWithSelector(MainHub.NotParked.selector, hub.hashTransfer(t2)));
+        vm.expectRevert(abi.encodeWithSelector(HubState.NotParked.selector, hub.hashTransfer(t2)));
         hub.forward(t2);
         assertEq(_custody(B), 1_020 ether);
     }
@@ -177,11 +180,11 @@ contract HubAttacksTest is HubTestBase {
         bytes32 id = hub.hashTransfer(t);
 
         vm.prank(thief);
-        vm.expectRevert(abi.encodeWithSelector(MainHub.OnlySender.selector, alice));
+        vm.expectRevert(abi.encodeWithSelector(HubState.OnlySender.selector, alice));
         hub.refund(t, true);
         uint256 from = block.timestamp + hub.REFUND_DELAY();
         vm.prank(thief);
-        vm.expectRevert(abi.encodeWithSelector(MainHub.RefundNotYet.selector, id, from));
+        vm.expectRevert(abi.encodeWithSelector(HubState.RefundNotYet.selector, id, from));
         hub.refund(t, false);
 
         vm.warp(from);
@@ -196,7 +199,7 @@ contract HubAttacksTest is HubTestBase {
     /// One route's pause, limits and queue are its own: A paused, over its cap and queueing
     /// does not slow B.
     function test_pauseLimitsAndQueueOfOneRouteLeaveOthersAlone() public {
-        hub.setInboundLimits(routes[A], address(token), 10 ether, 1 days, 5 ether, 1 hours);
+        govern.setInboundLimits(routes[A], address(token), 10 ether, 1 days, 5 ether, 1 hours);
         _release(A, _home(A, 0, alice, 5 ether));
         Transfer memory large = _home(A, 1, alice, 6 ether);
         _release(A, large);
@@ -205,14 +208,14 @@ contract HubAttacksTest is HubTestBase {
         _release(A, _home(A, 2, alice, 4 ether));
         Transfer memory over = _home(A, 3, alice, 2 ether);
         bytes memory sigs = _sigs(A, over);
-        vm.expectRevert(abi.encodeWithSelector(MainHub.RateLimited.selector, 2 ether, 1 ether));
+        vm.expectRevert(abi.encodeWithSelector(HubState.RateLimited.selector, 2 ether, 1 ether));
         hub.release(over, sigs);
 
         vm.prank(guardian);
-        hub.pauseRoute(routes[A]);
+        govern.pauseRoute(routes[A]);
         vm.prank(alice);
         vm.expectRevert(
-            abi.encodeWithSelector(MainHub.DestinationRefuses.selector, routes[A], MainHub.Refusal.RoutePaused)
+            abi.encodeWithSelector(HubState.DestinationRefuses.selector, routes[A], HubState.Refusal.RoutePaused)
         );
         hub.lock(routes[A], address(token), 1 ether, alice);
 
@@ -225,13 +228,52 @@ contract HubAttacksTest is HubTestBase {
     /// A guardian cannot unpause; only governance does.
     function test_onlyGovernanceUnpausesARoute() public {
         vm.prank(guardian);
-        hub.pauseRoute(routes[A]);
+        govern.pauseRoute(routes[A]);
         vm.prank(guardian);
         vm.expectRevert();
-        hub.unpauseRoute(routes[A]);
+        govern.unpauseRoute(routes[A]);
         vm.prank(thief);
         vm.expectRevert();
-        hub.pauseRoute(routes[B]);
+        govern.pauseRoute(routes[B]);
+    }
+
+    /// Surplus (a direct transfer) goes to governance only, and sweeping it takes no custody.
+    function test_surplusGoesToGovernanceAndIsNeverCustody() public {
+        token.mint(address(this), 7 ether);
+        token.transfer(address(hub), 7 ether);
+        assertEq(govern.surplus(address(token)), 7 ether);
+        vm.prank(thief);
+        vm.expectRevert();
+        govern.sweepSurplus(address(token), thief);
+        govern.sweepSurplus(address(token), feeRecipient);
+        assertEq(token.balanceOf(feeRecipient), 7 ether);
+        assertEq(token.balanceOf(address(hub)), hub.booked(address(token)));
+        assertEq(govern.surplus(address(token)), 0);
+    }
+
+    /// The route administration is code the hub runs in its own storage. Called directly, it
+    /// changes nothing of the hub's; a hub refuses an administration of another governance or
+    /// Operational; a call neither knows reverts.
+    function test_routeAdministrationActsOnlyThroughItsHub() public {
+        MainHubAdmin logic = MainHubAdmin(hub.admin());
+        (, address[] memory fresh) = _makeKeys(N_VALIDATORS, 0x7000);
+        bytes32 id = logic.addRoute(0xD1, makeAddr("sideBridgeD"), fresh, THRESHOLD);
+        assertEq(hub.routeIds().length, ROUTES);
+        vm.expectRevert(abi.encodeWithSelector(HubState.UnknownRoute.selector, id));
+        govern.route(id);
+        vm.prank(thief);
+        vm.expectRevert();
+        logic.retireRoute(routes[A]);
+        (,,,,, bool paused_, bool retired,) = govern.route(routes[A]);
+        assertFalse(paused_ || retired);
+
+        FakeGovernance other = new FakeGovernance(1 hours, 1);
+        MainHubAdmin foreign = new MainHubAdmin(address(other), op);
+        vm.expectRevert(MainHub.AdminMismatch.selector);
+        new MainHub(address(this), address(0), op, foreign);
+
+        (bool ok,) = address(hub).call(abi.encodeWithSignature("noSuchFunction()"));
+        assertFalse(ok);
     }
 
     /// Tokens sent to the hub without a lock back no route: a stolen set cannot reach them.
@@ -241,7 +283,7 @@ contract HubAttacksTest is HubTestBase {
         Transfer memory t = _home(A, 0, thief, 107 ether);
         bytes memory sigs = _sigs(A, t);
         vm.expectRevert(
-            abi.encodeWithSelector(MainHub.CustodyShort.selector, routes[A], address(token), 107 ether, 100 ether)
+            abi.encodeWithSelector(HubState.CustodyShort.selector, routes[A], address(token), 107 ether, 100 ether)
         );
         hub.release(t, sigs);
         assertEq(hub.booked(address(token)), _custody(A) + _custody(B) + _custody(C));
@@ -250,35 +292,35 @@ contract HubAttacksTest is HubTestBase {
 
     /// A retired route moves nothing; its book leaves only by governance's sweep.
     function test_retiredRouteMovesNothing() public {
-        hub.retireRoute(routes[A]);
+        govern.retireRoute(routes[A]);
         Transfer memory t = _home(A, 0, thief, 1 ether);
         bytes memory sigs = _sigs(A, t);
-        vm.expectRevert(abi.encodeWithSelector(MainHub.RouteIsRetired.selector, routes[A]));
+        vm.expectRevert(abi.encodeWithSelector(HubState.RouteIsRetired.selector, routes[A]));
         hub.release(t, sigs);
-        vm.expectRevert(abi.encodeWithSelector(MainHub.RouteIsRetired.selector, routes[A]));
-        hub.setRouteValidators(routes[A], signers[B], THRESHOLD);
+        vm.expectRevert(abi.encodeWithSelector(HubState.RouteIsRetired.selector, routes[A]));
+        govern.setRouteValidators(routes[A], signers[B], THRESHOLD);
         vm.prank(alice);
         vm.expectRevert(
-            abi.encodeWithSelector(MainHub.DestinationRefuses.selector, routes[A], MainHub.Refusal.RouteRetired)
+            abi.encodeWithSelector(HubState.DestinationRefuses.selector, routes[A], HubState.Refusal.RouteRetired)
         );
         hub.lock(routes[A], address(token), 1 ether, alice);
         // chained to the retired route: parked
         Transfer memory toA = _chained(B, A, 0, bob, 1 ether);
         _release(B, toA);
-        (MainHub.ParkState state,,) = hub.parked(hub.hashTransfer(toA));
-        assertEq(uint256(state), uint256(MainHub.ParkState.Parked));
+        (HubState.ParkState state,,) = hub.parked(hub.hashTransfer(toA));
+        assertEq(uint256(state), uint256(HubState.ParkState.Parked));
 
-        hub.sweepRetired(routes[A], address(token), feeRecipient);
+        govern.sweepRetired(routes[A], address(token), feeRecipient);
         assertEq(token.balanceOf(feeRecipient), 100 ether);
         assertEq(_custody(A), 0);
-        vm.expectRevert(abi.encodeWithSelector(MainHub.RouteNotRetired.selector, routes[B]));
-        hub.sweepRetired(routes[B], address(token), feeRecipient);
+        vm.expectRevert(abi.encodeWithSelector(HubState.RouteNotRetired.selector, routes[B]));
+        govern.sweepRetired(routes[B], address(token), feeRecipient);
     }
 
     /// A set replaced by governance stops counting at once.
     function test_replacedSetStopsCounting() public {
         (uint256[] memory fresh, address[] memory freshAddrs) = _makeKeys(N_VALIDATORS, 0x9000);
-        hub.setRouteValidators(routes[A], freshAddrs, THRESHOLD);
+        govern.setRouteValidators(routes[A], freshAddrs, THRESHOLD);
         Transfer memory t = _home(A, 0, thief, 1 ether);
         bytes memory stale = _sigs(A, t);
         vm.expectRevert(abi.encodeWithSelector(Quorum.NotValidator.selector, signers[A][0]));
@@ -297,8 +339,8 @@ contract HubAttacksTest is HubTestBase {
         for (uint256 gas_ = 60_000; gas_ < 260_000; gas_ += 1_000) {
             uint256 snapshot = vm.snapshotState();
             try hub.release{gas: gas_}(t, sigs) {
-                (MainHub.ParkState state,,) = hub.parked(id);
-                assertEq(uint256(state), uint256(MainHub.ParkState.Forwarded), "parked by a gas limit");
+                (HubState.ParkState state,,) = hub.parked(id);
+                assertEq(uint256(state), uint256(HubState.ParkState.Forwarded), "parked by a gas limit");
                 ++forwarded;
             } catch {}
             vm.revertToState(snapshot);
@@ -326,22 +368,22 @@ contract HubAttacksTest is HubTestBase {
         }
         mixed[0] = signers[A][0];
         (mixed[0], mixed[1], mixed[2], mixed[3]) = _ascending(mixed);
-        vm.expectRevert(abi.encodeWithSelector(MainHub.ValidatorOnOtherRoute.selector, signers[A][0], routes[A]));
-        hub.setRouteValidators(routes[B], mixed, THRESHOLD);
-        vm.expectRevert(abi.encodeWithSelector(MainHub.ValidatorOnOtherRoute.selector, signers[A][0], routes[A]));
-        hub.addRoute(0xD1, makeAddr("sideBridgeD"), mixed, THRESHOLD);
+        vm.expectRevert(abi.encodeWithSelector(HubState.ValidatorOnOtherRoute.selector, signers[A][0], routes[A]));
+        govern.setRouteValidators(routes[B], mixed, THRESHOLD);
+        vm.expectRevert(abi.encodeWithSelector(HubState.ValidatorOnOtherRoute.selector, signers[A][0], routes[A]));
+        govern.addRoute(0xD1, makeAddr("sideBridgeD"), mixed, THRESHOLD);
 
         // once A's set no longer holds it, B may take it
         (, address[] memory fresh) = _makeKeys(N_VALIDATORS, 0x9000);
-        hub.setRouteValidators(routes[A], fresh, THRESHOLD);
-        hub.setRouteValidators(routes[B], mixed, THRESHOLD);
+        govern.setRouteValidators(routes[A], fresh, THRESHOLD);
+        govern.setRouteValidators(routes[B], mixed, THRESHOLD);
         assertEq(hub.routeOfValidator(signers[A][0]), routes[B]);
         assertEq(hub.routeOfValidator(fresh[0]), routes[A]);
 
         // a retired route's keys are free again (a redeployed bridge on the same side chain)
-        hub.retireRoute(routes[A]);
+        govern.retireRoute(routes[A]);
         assertEq(hub.routeOfValidator(fresh[0]), bytes32(0));
-        bytes32 redeployed = hub.addRoute(chainIds[A], makeAddr("redeployedA"), fresh, THRESHOLD);
+        bytes32 redeployed = govern.addRoute(chainIds[A], makeAddr("redeployedA"), fresh, THRESHOLD);
         assertEq(hub.routeOfValidator(fresh[0]), redeployed);
     }
 
@@ -349,24 +391,24 @@ contract HubAttacksTest is HubTestBase {
     /// refund delay governance pays it out, once.
     function test_parkedFromARetiredRouteIsResolvedByGovernance() public {
         Transfer memory t = _parkedAtoB(0, 20 ether);
-        hub.retireRoute(routes[A]);
+        govern.retireRoute(routes[A]);
         vm.prank(alice);
         vm.expectRevert(
-            abi.encodeWithSelector(MainHub.DestinationRefuses.selector, routes[A], MainHub.Refusal.RouteRetired)
+            abi.encodeWithSelector(HubState.DestinationRefuses.selector, routes[A], HubState.Refusal.RouteRetired)
         );
         hub.refund(t, false);
         bytes32 id = hub.hashTransfer(t);
         uint256 from = block.timestamp + hub.REFUND_DELAY();
-        vm.expectRevert(abi.encodeWithSelector(MainHub.RefundNotYet.selector, id, from));
-        hub.resolveParked(t, alice);
+        vm.expectRevert(abi.encodeWithSelector(HubState.RefundNotYet.selector, id, from));
+        govern.resolveParked(t, alice);
         vm.warp(from);
         vm.prank(thief);
         vm.expectRevert();
-        hub.resolveParked(t, thief);
-        hub.resolveParked(t, alice);
+        govern.resolveParked(t, thief);
+        govern.resolveParked(t, alice);
         assertEq(token.balanceOf(alice), 1e30 - 100 ether + 20 ether);
-        vm.expectRevert(abi.encodeWithSelector(MainHub.NotParked.selector, id));
-        hub.resolveParked(t, alice);
+        vm.expectRevert(abi.encodeWithSelector(HubState.NotParked.selector, id));
+        govern.resolveParked(t, alice);
     }
 
     /// A transfer parked from a route that is not retired is its sender's to move, not
@@ -374,16 +416,16 @@ contract HubAttacksTest is HubTestBase {
     function test_governanceCannotTakeAParkedTransferOfALiveRoute() public {
         Transfer memory t = _parkedAtoB(0, 20 ether);
         vm.warp(block.timestamp + hub.REFUND_DELAY());
-        vm.expectRevert(abi.encodeWithSelector(MainHub.SourceNotRetired.selector, routes[A]));
-        hub.resolveParked(t, feeRecipient);
+        vm.expectRevert(abi.encodeWithSelector(HubState.SourceNotRetired.selector, routes[A]));
+        govern.resolveParked(t, feeRecipient);
     }
 
     /// A large withdrawal queued before its route was retired still pays after its delay.
     function test_queuedBeforeRetirementStillExecutes() public {
-        hub.setInboundLimits(routes[A], address(token), 100 ether, 1 days, 10 ether, 1 hours);
+        govern.setInboundLimits(routes[A], address(token), 100 ether, 1 days, 10 ether, 1 hours);
         Transfer memory t = _home(A, 0, bob, 50 ether);
         _release(A, t);
-        hub.retireRoute(routes[A]);
+        govern.retireRoute(routes[A]);
         vm.warp(block.timestamp + 1 hours);
         uint256 before = token.balanceOf(bob);
         hub.executeQueued(t);
@@ -396,7 +438,7 @@ contract HubAttacksTest is HubTestBase {
     function test_onlyAnAccountSenderTakesAParkedTransferHere() public {
         Transfer memory t = _parkedAtoB(0, 20 ether);
         vm.prank(alice, thief); // alice's address called by way of someone else's transaction
-        vm.expectRevert(abi.encodeWithSelector(MainHub.OnlySender.selector, alice));
+        vm.expectRevert(abi.encodeWithSelector(HubState.OnlySender.selector, alice));
         hub.refund(t, true);
         vm.prank(alice, alice);
         hub.refund(t, true);
@@ -410,10 +452,10 @@ contract HubAttacksTest is HubTestBase {
         t.recipient = bridges[B];
         bytes32 id = hub.hashTransfer(t);
         vm.expectEmit(address(hub));
-        emit MainHub.TransferParked(id, routes[B], MainHub.Refusal.BridgeRecipient);
+        emit HubState.TransferParked(id, routes[B], HubState.Refusal.BridgeRecipient);
         hub.release(t, _sigs(A, t));
         vm.expectRevert(
-            abi.encodeWithSelector(MainHub.DestinationRefuses.selector, routes[B], MainHub.Refusal.BridgeRecipient)
+            abi.encodeWithSelector(HubState.DestinationRefuses.selector, routes[B], HubState.Refusal.BridgeRecipient)
         );
         hub.forward(t);
         assertEq(_custody(B), 1_000 ether);
@@ -422,13 +464,13 @@ contract HubAttacksTest is HubTestBase {
     /// A guardian's pause of a route holds what was parked from it too: no forward, no refund.
     function test_pausedSourceHoldsItsParkedTransfers() public {
         Transfer memory t = _parkedAtoB(0, 5 ether);
-        hub.unpauseRoute(routes[B]);
+        govern.unpauseRoute(routes[B]);
         vm.prank(guardian);
-        hub.pauseRoute(routes[A]);
-        vm.expectRevert(abi.encodeWithSelector(MainHub.RouteIsPaused.selector, routes[A]));
+        govern.pauseRoute(routes[A]);
+        vm.expectRevert(abi.encodeWithSelector(HubState.RouteIsPaused.selector, routes[A]));
         hub.forward(t);
         vm.prank(alice, alice);
-        vm.expectRevert(abi.encodeWithSelector(MainHub.RouteIsPaused.selector, routes[A]));
+        vm.expectRevert(abi.encodeWithSelector(HubState.RouteIsPaused.selector, routes[A]));
         hub.refund(t, true);
     }
 
@@ -436,7 +478,7 @@ contract HubAttacksTest is HubTestBase {
     /// it is parked.
     function _parkedAtoB(uint64 nonce, uint256 amount) internal returns (Transfer memory t) {
         vm.prank(guardian);
-        hub.pauseRoute(routes[B]);
+        govern.pauseRoute(routes[B]);
         t = _chained(A, B, nonce, alice, amount);
         _release(A, t);
     }
@@ -455,6 +497,6 @@ contract HubAttacksTest is HubTestBase {
     }
 
     function _nextNonce(uint256 r) internal view returns (uint64 nonce) {
-        (,,,,,,, nonce) = hub.route(routes[r]);
+        (,,,,,,, nonce) = govern.route(routes[r]);
     }
 }

@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {Test} from "./utils/ForgeStd.sol";
 
 import {MainHub} from "../src/MainHub.sol";
+import {MainHubAdmin} from "../src/MainHubAdmin.sol";
 import {Operational} from "../src/Operational.sol";
 import {Transfer} from "../src/Transfer.sol";
 
@@ -22,6 +23,8 @@ abstract contract HubTestBase is Test {
     MockERC20 internal token;
     Operational internal op;
     MainHub internal hub;
+    /// @dev The hub, addressed through its route administration.
+    MainHubAdmin internal govern;
 
     address internal alice = makeAddr("alice");
     address internal bob = makeAddr("bob");
@@ -38,16 +41,17 @@ abstract contract HubTestBase is Test {
     function setUp() public virtual {
         token = new MockERC20("Main Token", "MAIN", 18);
         op = new Operational(address(this), address(0), feeRecipient);
-        hub = new MainHub(address(this), address(0), op);
+        hub = new MainHub(address(this), address(0), op, new MainHubAdmin(address(this), op));
+        govern = MainHubAdmin(address(hub));
         op.setBridge(address(hub));
         op.mapToken(address(token), address(token)); // listed for the hub
         op.addGuardian(guardian);
         for (uint256 i; i < ROUTES; ++i) {
             bridges[i] = makeAddr(string.concat("sideBridge", vm.toString(i)));
             (keys[i], signers[i]) = _makeKeys(N_VALIDATORS, 0x1000 * (i + 1));
-            routes[i] = hub.addRoute(chainIds[i], bridges[i], signers[i], THRESHOLD);
-            hub.setRouteToken(routes[i], address(token), makeAddr(string.concat("wrapped", vm.toString(i))));
-            hub.setInboundLimits(routes[i], address(token), OPEN_CAP, 1 days, OPEN_CAP, 1 days);
+            routes[i] = govern.addRoute(chainIds[i], bridges[i], signers[i], THRESHOLD);
+            govern.setRouteToken(routes[i], address(token), makeAddr(string.concat("wrapped", vm.toString(i))));
+            govern.setInboundLimits(routes[i], address(token), OPEN_CAP, 1 days, OPEN_CAP, 1 days);
         }
         token.mint(alice, 1e30);
         token.mint(bob, 1e30);

@@ -3,7 +3,9 @@ pragma solidity ^0.8.28;
 
 import {Vm} from "./utils/ForgeStd.sol";
 
+import {HubState} from "../src/HubState.sol";
 import {MainHub} from "../src/MainHub.sol";
+import {MainHubAdmin} from "../src/MainHubAdmin.sol";
 import {Operational} from "../src/Operational.sol";
 import {Quorum} from "../src/Quorum.sol";
 import {Transfer, TransferHash} from "../src/Transfer.sol";
@@ -53,7 +55,7 @@ contract HubRoutesTest is HubTestBase {
         Vm.Log[] memory logs = vm.getRecordedLogs();
         Vm.Log memory locked;
         for (uint256 i; i < logs.length; ++i) {
-            if (logs[i].emitter == address(hub) && logs[i].topics[0] == MainHub.Locked.selector) locked = logs[i];
+            if (logs[i].emitter == address(hub) && logs[i].topics[0] == HubState.Locked.selector) locked = logs[i];
         }
         assertEq(locked.topics[1], routes[A]);
         (,,,, bytes32 transferId, bytes32 parent) =
@@ -67,17 +69,17 @@ contract HubRoutesTest is HubTestBase {
     }
 
     function test_lockRefusesClosedTokensAndBridgeRecipients() public {
-        hub.setRouteToken(routes[A], address(token), address(0));
+        govern.setRouteToken(routes[A], address(token), address(0));
         vm.startPrank(alice);
         vm.expectRevert(
-            abi.encodeWithSelector(MainHub.DestinationRefuses.selector, routes[A], MainHub.Refusal.TokenNotOpen)
+            abi.encodeWithSelector(HubState.DestinationRefuses.selector, routes[A], HubState.Refusal.TokenNotOpen)
         );
         hub.lock(routes[A], address(token), 1 ether, alice);
-        vm.expectRevert(abi.encodeWithSelector(MainHub.BridgeRecipient.selector, bridges[B]));
+        vm.expectRevert(abi.encodeWithSelector(HubState.BridgeRecipient.selector, bridges[B]));
         hub.lock(routes[B], address(token), 1 ether, bridges[B]);
         vm.expectRevert(
             abi.encodeWithSelector(
-                MainHub.DestinationRefuses.selector, bytes32(uint256(1)), MainHub.Refusal.UnknownRoute
+                HubState.DestinationRefuses.selector, bytes32(uint256(1)), HubState.Refusal.UnknownRoute
             )
         );
         hub.lock(bytes32(uint256(1)), address(token), 1 ether, alice);
@@ -89,7 +91,7 @@ contract HubRoutesTest is HubTestBase {
         Transfer memory t = _home(A, 0, bob, 40 ether);
         uint256 before = token.balanceOf(bob);
         vm.expectEmit(address(hub));
-        emit MainHub.Released(routes[A], 0, hub.hashTransfer(t), bob, address(token), 40 ether);
+        emit HubState.Released(routes[A], 0, hub.hashTransfer(t), bob, address(token), 40 ether);
         _release(A, t);
         assertEq(token.balanceOf(bob) - before, 40 ether);
         assertEq(_custody(A), 60 ether);
@@ -117,14 +119,14 @@ contract HubRoutesTest is HubTestBase {
         });
         uint256 balance = token.balanceOf(address(hub));
         vm.expectEmit(address(hub));
-        emit MainHub.Locked(routes[B], 0, address(token), bob, bob, 29 ether, 1 ether, _sideId(B, deposit), parent);
+        emit HubState.Locked(routes[B], 0, address(token), bob, bob, 29 ether, 1 ether, _sideId(B, deposit), parent);
         _release(A, t);
         assertEq(_custody(A), 70 ether);
         assertEq(_custody(B), 29 ether);
         assertEq(token.balanceOf(address(hub)), balance - 1 ether);
         assertEq(token.balanceOf(feeRecipient), 1 ether);
-        (MainHub.ParkState state,, bytes32 src) = hub.parked(parent);
-        assertEq(uint256(state), uint256(MainHub.ParkState.Forwarded));
+        (HubState.ParkState state,, bytes32 src) = hub.parked(parent);
+        assertEq(uint256(state), uint256(HubState.ParkState.Forwarded));
         assertEq(src, routes[A]);
     }
 
@@ -135,7 +137,7 @@ contract HubRoutesTest is HubTestBase {
         Transfer memory t = _chained(A, B, 0, alice, 30 ether);
         bytes32 id = hub.hashTransfer(t);
         vm.expectEmit(address(hub));
-        emit MainHub.TransferParked(id, routes[B], MainHub.Refusal.OutboundRefused);
+        emit HubState.TransferParked(id, routes[B], HubState.Refusal.OutboundRefused);
         _release(A, t);
         assertEq(_custody(A), 70 ether);
         assertEq(_custody(B), 0);
@@ -146,7 +148,7 @@ contract HubRoutesTest is HubTestBase {
         vm.prank(alice);
         hub.refund(t, false);
         assertEq(_custody(A), 100 ether);
-        (,,,,,,, uint64 nonce) = hub.route(routes[A]);
+        (,,,,,,, uint64 nonce) = govern.route(routes[A]);
         assertEq(nonce, 2); // the lock and the refund
     }
 
@@ -154,8 +156,8 @@ contract HubRoutesTest is HubTestBase {
         _lock(alice, A, 100 ether);
         Transfer memory t = _to(A, 0xDEAD, makeAddr("nowhere"), 0, alice, 10 ether);
         vm.expectEmit(address(hub));
-        emit MainHub.TransferParked(
-            hub.hashTransfer(t), TransferHash.routeId(0xDEAD, makeAddr("nowhere")), MainHub.Refusal.UnknownRoute
+        emit HubState.TransferParked(
+            hub.hashTransfer(t), TransferHash.routeId(0xDEAD, makeAddr("nowhere")), HubState.Refusal.UnknownRoute
         );
         _release(A, t);
         uint256 before = token.balanceOf(alice);
@@ -168,7 +170,7 @@ contract HubRoutesTest is HubTestBase {
 
     function test_largeWithdrawalWaitsOnItsRoutesQueue() public {
         _lock(alice, A, 100 ether);
-        hub.setInboundLimits(routes[A], address(token), 100 ether, 1 days, 10 ether, 1 hours);
+        govern.setInboundLimits(routes[A], address(token), 100 ether, 1 days, 10 ether, 1 hours);
         Transfer memory t = _home(A, 0, bob, 50 ether);
         _release(A, t);
         bytes32 id = hub.hashTransfer(t);
@@ -187,7 +189,7 @@ contract HubRoutesTest is HubTestBase {
 
     function test_queuedForgeryCanceledTakesNothing() public {
         _lock(alice, A, 100 ether);
-        hub.setInboundLimits(routes[A], address(token), 100 ether, 1 days, 10 ether, 1 hours);
+        govern.setInboundLimits(routes[A], address(token), 100 ether, 1 days, 10 ether, 1 hours);
         Transfer memory t = _home(A, 0, makeAddr("thief"), 90 ether);
         _release(A, t);
         hub.cancelTransfer(hub.hashTransfer(t));
@@ -198,20 +200,20 @@ contract HubRoutesTest is HubTestBase {
     }
 
     function test_addRouteRefusesThisChainDuplicatesAndBadSets() public {
-        vm.expectRevert(abi.encodeWithSelector(MainHub.InvalidRoute.selector, block.chainid, address(1)));
-        hub.addRoute(block.chainid, address(1), signers[A], THRESHOLD);
-        vm.expectRevert(abi.encodeWithSelector(MainHub.RouteExists.selector, routes[A]));
-        hub.addRoute(chainIds[A], bridges[A], signers[A], THRESHOLD);
-        vm.expectRevert(abi.encodeWithSelector(MainHub.ValidatorOnOtherRoute.selector, signers[A][0], routes[A]));
-        hub.addRoute(0xD1, address(1), signers[A], THRESHOLD);
+        vm.expectRevert(abi.encodeWithSelector(HubState.InvalidRoute.selector, block.chainid, address(1)));
+        govern.addRoute(block.chainid, address(1), signers[A], THRESHOLD);
+        vm.expectRevert(abi.encodeWithSelector(HubState.RouteExists.selector, routes[A]));
+        govern.addRoute(chainIds[A], bridges[A], signers[A], THRESHOLD);
+        vm.expectRevert(abi.encodeWithSelector(HubState.ValidatorOnOtherRoute.selector, signers[A][0], routes[A]));
+        govern.addRoute(0xD1, address(1), signers[A], THRESHOLD);
         (, address[] memory fresh) = _makeKeys(N_VALIDATORS, 0x7000);
         vm.expectRevert(abi.encodeWithSelector(Quorum.InvalidThreshold.selector, 2, 4));
-        hub.addRoute(0xD1, address(1), fresh, 2);
+        govern.addRoute(0xD1, address(1), fresh, 2);
         vm.prank(alice);
         vm.expectRevert();
-        hub.addRoute(0xD1, address(1), signers[A], THRESHOLD);
+        govern.addRoute(0xD1, address(1), signers[A], THRESHOLD);
         (uint256 chainId, address bridge, address[] memory set, uint256 k, uint256 version, bool p, bool r,) =
-            hub.route(routes[B]);
+            govern.route(routes[B]);
         assertEq(chainId, chainIds[B]);
         assertEq(bridge, bridges[B]);
         assertEq(set, signers[B]);
@@ -225,12 +227,12 @@ contract HubRoutesTest is HubTestBase {
     /// Before setup is finished nothing moves; the global pause stops every route.
     function test_setupPhaseAndGlobalPause() public {
         Operational freshOp = new Operational(address(this), address(this), feeRecipient);
-        MainHub fresh = new MainHub(address(this), address(this), freshOp);
+        MainHub fresh = new MainHub(address(this), address(this), freshOp, new MainHubAdmin(address(this), freshOp));
         assertFalse(fresh.live());
-        vm.expectRevert(MainHub.NotLive.selector);
+        vm.expectRevert(HubState.NotLive.selector);
         fresh.lock(routes[A], address(token), 1, alice);
         // its Operational must serve it before it goes live
-        vm.expectRevert(MainHub.OperationalNotBound.selector);
+        vm.expectRevert(HubState.OperationalNotBound.selector);
         fresh.finishSetup();
         freshOp.setBridge(address(fresh));
         fresh.finishSetup();
@@ -240,7 +242,7 @@ contract HubRoutesTest is HubTestBase {
         op.pause();
         assertTrue(hub.paused());
         vm.prank(alice);
-        vm.expectRevert(MainHub.BridgePaused.selector);
+        vm.expectRevert(HubState.BridgePaused.selector);
         hub.lock(routes[B], address(token), 1 ether, alice);
     }
 }

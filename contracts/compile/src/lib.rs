@@ -25,6 +25,7 @@ pub const CONTRACTS: &[&str] = &[
     "AuthorityGovernance",
     "MainBridge",
     "MainHub",
+    "MainHubAdmin",
     "SideBridge",
     "Operational",
     "WrappedToken",

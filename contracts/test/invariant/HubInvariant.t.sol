@@ -26,7 +26,7 @@ contract HubInvariantTest is HubTestBase {
         }
         for (uint256 i; i < ROUTES; ++i) {
             // large withdrawals (above 1e23) wait an hour in the queue
-            hub.setInboundLimits(routes[i], address(token), OPEN_CAP, 1 days, 1e23, 1 hours);
+            govern.setInboundLimits(routes[i], address(token), OPEN_CAP, 1 days, 1e23, 1 hours);
         }
         address[] memory actors = new address[](2);
         actors[0] = alice;
