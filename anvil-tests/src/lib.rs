@@ -5,6 +5,7 @@
 pub mod binaries;
 pub mod holder;
 pub mod hsm;
+pub mod hub;
 pub mod index;
 pub mod proxy;
 pub mod relayers;

@@ -201,61 +201,11 @@ pub async fn deploy(
             "setInboundLimits (main)",
         )
         .await?;
-        confirm(
-            side_bridge_c
-                .setInboundLimits(
-                    spec.main_token,
-                    spec.inbound_cap,
-                    window,
-                    spec.large_amount,
-                    delay,
-                )
-                .send()
-                .await,
-            "setInboundLimits (side)",
-        )
-        .await?;
+        limit_inbound_on_side(&side_bridge_c, spec).await?;
     }
-    for guardian in &config.guardians {
-        confirm(
-            main_ops.addGuardian(*guardian).send().await,
-            "addGuardian (main)",
-        )
-        .await?;
-        confirm(
-            side_ops.addGuardian(*guardian).send().await,
-            "addGuardian (side)",
-        )
-        .await?;
-    }
-
     // Finish setup: from here on only governance changes anything, and value may move.
-    confirm(
-        AuthorityGovernance::new(main_gov, main)
-            .bindOperational(main_op)
-            .send()
-            .await,
-        "AuthorityGovernance.bindOperational (main)",
-    )
-    .await?;
-    confirm(
-        AuthorityGovernance::new(side_gov, side)
-            .bindOperational(side_op)
-            .send()
-            .await,
-        "AuthorityGovernance.bindOperational (side)",
-    )
-    .await?;
-    confirm(
-        main_ops.finishSetup().send().await,
-        "Operational.finishSetup (main)",
-    )
-    .await?;
-    confirm(
-        side_ops.finishSetup().send().await,
-        "Operational.finishSetup (side)",
-    )
-    .await?;
+    hand_over(main, main_gov, &main_ops, &config.guardians, true).await?;
+    hand_over(side, side_gov, &side_ops, &config.guardians, false).await?;
     confirm(
         main_bridge_c.finishSetup().send().await,
         "MainBridge.finishSetup",
@@ -290,6 +240,27 @@ pub fn is_majority_threshold(threshold: usize, n: usize) -> bool {
 }
 
 fn check(config: &DeployConfig) -> Result<(), DeployError> {
+    check_validators(&config.validators, config.validator_threshold)?;
+    check_common(config)
+}
+
+/// A validator set and its threshold, as the bridges will accept them.
+pub(crate) fn check_validators(
+    validators: &[Address],
+    threshold: usize,
+) -> Result<(), DeployError> {
+    if !is_majority_threshold(threshold, validators.len()) {
+        return Err(DeployError::Config(format!(
+            "validator threshold {threshold} must be a strict majority of the {} validators (at least {})",
+            validators.len(),
+            validators.len() / 2 + 1
+        )));
+    }
+    Ok(())
+}
+
+/// Everything but the validators: governance, the fee recipient and each token's limits.
+pub(crate) fn check_common(config: &DeployConfig) -> Result<(), DeployError> {
     let bad = |m: String| Err(DeployError::Config(m));
     if !is_majority_threshold(config.member_threshold, config.members.len()) {
         return bad(format!(
@@ -297,14 +268,6 @@ fn check(config: &DeployConfig) -> Result<(), DeployError> {
             config.member_threshold,
             config.members.len(),
             config.members.len() / 2 + 1
-        ));
-    }
-    if !is_majority_threshold(config.validator_threshold, config.validators.len()) {
-        return bad(format!(
-            "validator threshold {} must be a strict majority of the {} validators (at least {})",
-            config.validator_threshold,
-            config.validators.len(),
-            config.validators.len() / 2 + 1
         ));
     }
     if config.min_timelock_delay < 60 || config.min_timelock_delay > config.timelock_delay {
@@ -332,7 +295,7 @@ fn check(config: &DeployConfig) -> Result<(), DeployError> {
     Ok(())
 }
 
-async fn chain_id(provider: &DynProvider) -> Result<u64, DeployError> {
+pub(crate) async fn chain_id(provider: &DynProvider) -> Result<u64, DeployError> {
     provider
         .get_chain_id()
         .await
@@ -342,7 +305,7 @@ async fn chain_id(provider: &DynProvider) -> Result<u64, DeployError> {
         })
 }
 
-async fn deploy_governance(
+pub(crate) async fn deploy_governance(
     provider: &DynProvider,
     config: &DeployConfig,
 ) -> Result<Address, DeployError> {
@@ -359,7 +322,7 @@ async fn deploy_governance(
     Ok(*gov.address())
 }
 
-async fn deploy_operational(
+pub(crate) async fn deploy_operational(
     provider: &DynProvider,
     config: &DeployConfig,
     governance: Address,
@@ -374,6 +337,28 @@ async fn map_token(
     main: &DynProvider,
     side: &DynProvider,
     main_ops: &Operational::OperationalInstance<&DynProvider>,
+    side_ops: &Operational::OperationalInstance<&DynProvider>,
+    side_bridge: Address,
+    spec: &TokenSpec,
+) -> Result<TokenDeployment, DeployError> {
+    let token = wrap_on_side(main, side, side_ops, side_bridge, spec).await?;
+    confirm(
+        main_ops
+            .mapToken(spec.main_token, token.wrapped_token)
+            .send()
+            .await,
+        "mapToken (main)",
+    )
+    .await?;
+    configure_token(main_ops, spec.main_token, spec).await?;
+    Ok(token)
+}
+
+/// Deploys `spec`'s wrapped token on the side chain (minted by `side_bridge` only), maps it
+/// there to the main token and sets its outbound limits and fees there.
+pub(crate) async fn wrap_on_side(
+    main: &DynProvider,
+    side: &DynProvider,
     side_ops: &Operational::OperationalInstance<&DynProvider>,
     side_bridge: Address,
     spec: &TokenSpec,
@@ -395,46 +380,12 @@ async fn map_token(
     .await
     .map_err(rpc("deploying WrappedToken"))?;
     let wrapped = *wrapped.address();
-
-    confirm(
-        main_ops.mapToken(spec.main_token, wrapped).send().await,
-        "mapToken (main)",
-    )
-    .await?;
     confirm(
         side_ops.mapToken(wrapped, spec.main_token).send().await,
         "mapToken (side)",
     )
     .await?;
-    for (ops, local) in [(main_ops, spec.main_token), (side_ops, wrapped)] {
-        if spec.min_amount != U256::ZERO
-            || spec.max_amount != U256::ZERO
-            || spec.window_cap != U256::ZERO
-        {
-            confirm(
-                ops.setLimits(
-                    local,
-                    spec.min_amount,
-                    spec.max_amount,
-                    spec.window_cap,
-                    spec.window_secs,
-                )
-                .send()
-                .await,
-                "setLimits",
-            )
-            .await?;
-        }
-        if spec.fee_bps != 0 || spec.flat_fee != U256::ZERO {
-            confirm(
-                ops.setFees(local, spec.fee_bps, spec.flat_fee, spec.max_fee)
-                    .send()
-                    .await,
-                "setFees",
-            )
-            .await?;
-        }
-    }
+    configure_token(side_ops, wrapped, spec).await?;
     Ok(TokenDeployment {
         main_token: spec.main_token,
         wrapped_token: wrapped,
@@ -443,7 +394,100 @@ async fn map_token(
     })
 }
 
-fn rpc(step: &'static str) -> impl Fn(alloy::contract::Error) -> DeployError + Copy {
+/// Sets `spec`'s outbound limits and fees for `local` on one chain's Operational.
+pub(crate) async fn configure_token(
+    ops: &Operational::OperationalInstance<&DynProvider>,
+    local: Address,
+    spec: &TokenSpec,
+) -> Result<(), DeployError> {
+    if spec.min_amount != U256::ZERO
+        || spec.max_amount != U256::ZERO
+        || spec.window_cap != U256::ZERO
+    {
+        confirm(
+            ops.setLimits(
+                local,
+                spec.min_amount,
+                spec.max_amount,
+                spec.window_cap,
+                spec.window_secs,
+            )
+            .send()
+            .await,
+            "setLimits",
+        )
+        .await?;
+    }
+    if spec.fee_bps != 0 || spec.flat_fee != U256::ZERO {
+        confirm(
+            ops.setFees(local, spec.fee_bps, spec.flat_fee, spec.max_fee)
+                .send()
+                .await,
+            "setFees",
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Opens `spec`'s token for inbound transfers on a side bridge, with its cap and large size.
+pub(crate) async fn limit_inbound_on_side(
+    bridge: &SideBridge::SideBridgeInstance<&DynProvider>,
+    spec: &TokenSpec,
+) -> Result<(), DeployError> {
+    confirm(
+        bridge
+            .setInboundLimits(
+                spec.main_token,
+                spec.inbound_cap,
+                U256::from(spec.inbound_window_secs),
+                spec.large_amount,
+                U256::from(spec.large_delay_secs),
+            )
+            .send()
+            .await,
+        "setInboundLimits (side)",
+    )
+    .await
+}
+
+/// Adds the guardians to one chain's Operational, binds it to the chain's governance and
+/// finishes its setup: the last steps before the chain's bridge finishes its own.
+pub(crate) async fn hand_over(
+    provider: &DynProvider,
+    governance: Address,
+    ops: &Operational::OperationalInstance<&DynProvider>,
+    guardians: &[Address],
+    main: bool,
+) -> Result<(), DeployError> {
+    let (add, bind, finish) = if main {
+        (
+            "addGuardian (main)",
+            "AuthorityGovernance.bindOperational (main)",
+            "Operational.finishSetup (main)",
+        )
+    } else {
+        (
+            "addGuardian (side)",
+            "AuthorityGovernance.bindOperational (side)",
+            "Operational.finishSetup (side)",
+        )
+    };
+    for guardian in guardians {
+        confirm(ops.addGuardian(*guardian).send().await, add).await?;
+    }
+    confirm(
+        AuthorityGovernance::new(governance, provider)
+            .bindOperational(*ops.address())
+            .send()
+            .await,
+        bind,
+    )
+    .await?;
+    confirm(ops.finishSetup().send().await, finish).await
+}
+
+pub(crate) fn rpc(step: &'static str) -> impl Fn(alloy::contract::Error) -> DeployError + Copy {
     move |source| DeployError::Rpc {
         step,
         source: Box::new(source),
@@ -451,7 +495,7 @@ fn rpc(step: &'static str) -> impl Fn(alloy::contract::Error) -> DeployError + C
 }
 
 /// Waits for a sent transaction and requires that it succeeded.
-async fn confirm(
+pub(crate) async fn confirm(
     sent: Result<PendingTransactionBuilder<alloy::network::Ethereum>, alloy::contract::Error>,
     step: &'static str,
 ) -> Result<(), DeployError> {

@@ -7,6 +7,7 @@
 //! other crate uses these bindings instead of generating its own.
 
 mod deploy;
+mod deploy_hub;
 mod permit;
 mod transfer;
 
@@ -14,8 +15,9 @@ pub use deploy::{
     ChainDeployment, DeployConfig, DeployError, Deployment, TokenDeployment, TokenSpec, deploy,
     is_majority_threshold,
 };
+pub use deploy_hub::{HubDeployment, RouteDeployment, RouteSpec, deploy_hub};
 pub use permit::{domain_separator, permit_digest, permit_typehash};
-pub use transfer::{Transfer, pack_signatures, transfer_digest, transfer_domain};
+pub use transfer::{Transfer, pack_signatures, route_id, transfer_digest, transfer_domain};
 
 /// Generated bindings, one module per contract.
 #[allow(
@@ -33,6 +35,26 @@ pub mod bindings {
         MainBridge,
         "artifacts/MainBridge.json"
     );
+    // each in a module of its own: both ABIs name the enums of their shared storage contract,
+    // `HubState`, which `sol!` declares beside the contract
+    pub mod main_hub {
+        alloy::sol!(
+            #[sol(rpc)]
+            #[derive(Debug, PartialEq, Eq)]
+            MainHub,
+            "artifacts/MainHub.json"
+        );
+    }
+    pub mod main_hub_admin {
+        alloy::sol!(
+            #[sol(rpc)]
+            #[derive(Debug, PartialEq, Eq)]
+            MainHubAdmin,
+            "artifacts/MainHubAdmin.json"
+        );
+    }
+    pub use main_hub::MainHub;
+    pub use main_hub_admin::MainHubAdmin;
     sol!(
         #[sol(rpc)]
         #[derive(Debug, PartialEq, Eq)]

@@ -4,10 +4,10 @@ use alloy::{
     primitives::{Address, B256, Bytes, U256},
     signers::Signature,
     sol,
-    sol_types::{Eip712Domain, SolStruct, eip712_domain},
+    sol_types::{Eip712Domain, SolStruct, SolValue, eip712_domain},
 };
 
-use crate::bindings::{MainBridge, SideBridge};
+use crate::bindings::{MainBridge, MainHub, MainHubAdmin, SideBridge};
 
 sol! {
     /// One transfer between the chains, naming both ends by chain id and bridge contract (a
@@ -43,6 +43,12 @@ pub fn transfer_domain(dst_chain_id: u64, dst_bridge: Address) -> Eip712Domain {
 pub fn transfer_digest(transfer: &Transfer, dst_bridge: Address) -> B256 {
     let chain_id: u64 = transfer.dstChainId.saturating_to();
     transfer.eip712_signing_hash(&transfer_domain(chain_id, dst_bridge))
+}
+
+/// A hub route's id: `keccak256(abi.encode(chainId, bridge))` of the side chain and its
+/// bridge, as `MainHub` computes it.
+pub fn route_id(chain_id: u64, bridge: Address) -> B256 {
+    alloy::primitives::keccak256((U256::from(chain_id), bridge).abi_encode())
 }
 
 /// Packs signatures for `MainBridge.release`: 65-byte `r‖s‖v` each, ordered by strictly
@@ -96,7 +102,7 @@ macro_rules! convert_transfer {
     )*};
 }
 
-convert_transfer!(MainBridge, SideBridge);
+convert_transfer!(MainBridge, SideBridge, MainHub, MainHubAdmin);
 
 impl Transfer {
     /// The deposit a `Locked` event of `main_bridge` describes (main chain → side chain, whose

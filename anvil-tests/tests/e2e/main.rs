@@ -16,5 +16,6 @@ mod relay;
 mod reorg;
 mod resilience;
 mod round_trip;
+mod routes;
 mod submitter;
 mod two_nodes;

@@ -1,0 +1,147 @@
+//! Many side chains on one main chain: the hub deployed by `deploy_hub` on one main anvil and
+//! `n` side anvils, one route each with validator keys of its own. The relayer does not serve
+//! the hub yet, so the tests act as each route's validators themselves.
+
+use alloy::{
+    node_bindings::AnvilInstance,
+    primitives::{Address, U256},
+    providers::{DynProvider, ProviderBuilder, ext::AnvilApi},
+    signers::local::PrivateKeySigner,
+};
+use eyre::WrapErr;
+use sidebridge_contracts::{
+    DeployConfig, HubDeployment, RouteSpec, TokenSpec, bindings::DemoToken, deploy_hub,
+};
+
+use crate::{
+    MAIN_CHAIN_ID, SIDE_CHAIN_ID, demo_supply, dev_key, spawn_anvil, tokens, wallet_provider,
+};
+
+/// The main chain, `n` side chains and everything deployed on them.
+#[derive(Debug)]
+pub struct HubSystem {
+    pub main: AnvilInstance,
+    /// Side chain `i` has chain id `SIDE_CHAIN_ID + i` and is route `deployment.routes[i]`.
+    pub sides: Vec<AnvilInstance>,
+    pub deployment: HubDeployment,
+    /// Holds the demo token's whole supply on the main chain (and coin on every chain).
+    pub holder: PrivateKeySigner,
+    pub guardian: PrivateKeySigner,
+    /// Per route, its validators' keys (funded on its side chain), ascending by address.
+    pub validators: Vec<Vec<PrivateKeySigner>>,
+    pub main_token: Address,
+}
+
+impl HubSystem {
+    /// Spawns the chains and deploys the hub with `n` routes of 3 validators, threshold 2.
+    pub async fn start(n: usize) -> eyre::Result<Self> {
+        let main = spawn_anvil(MAIN_CHAIN_ID)?;
+        let sides = (0..n as u64)
+            .map(|i| spawn_anvil(SIDE_CHAIN_ID + i))
+            .collect::<eyre::Result<Vec<_>>>()?;
+        let deployer = dev_key(&main, 0);
+        let holder = dev_key(&main, 1);
+        let members: Vec<_> = (2..5).map(|i| dev_key(&main, i)).collect();
+        let guardian = dev_key(&main, 5);
+
+        let mut validators = Vec::with_capacity(n);
+        for side in &sides {
+            let mut keys: Vec<PrivateKeySigner> =
+                (0..3).map(|_| PrivateKeySigner::random()).collect();
+            keys.sort_by_key(|k| k.address());
+            let provider = ProviderBuilder::new().connect_http(side.endpoint_url());
+            for k in &keys {
+                provider
+                    .anvil_set_balance(k.address(), tokens(100))
+                    .await
+                    .wrap_err("funding a validator")?;
+            }
+            validators.push(keys);
+        }
+
+        let main_token = *DemoToken::deploy(
+            wallet_provider(&main, &holder),
+            "Demo Token".into(),
+            "DEMO".into(),
+            18,
+            demo_supply(),
+        )
+        .await
+        .wrap_err("deploying the demo token")?
+        .address();
+        let config = DeployConfig {
+            deployer: deployer.address(),
+            members: members.iter().map(|m| m.address()).collect(),
+            member_threshold: 2,
+            timelock_delay: 3_600,
+            min_timelock_delay: 60,
+            validators: Vec::new(),
+            validator_threshold: 0,
+            guardians: vec![guardian.address()],
+            fee_recipient: dev_key(&main, 6).address(),
+            tokens: vec![TokenSpec {
+                main_token,
+                inbound_cap: tokens(10_000_000),
+                inbound_window_secs: 86_400,
+                large_amount: tokens(1_000_000),
+                large_delay_secs: 3_600,
+                ..Default::default()
+            }],
+        };
+        let routes: Vec<RouteSpec> = validators
+            .iter()
+            .map(|keys| RouteSpec {
+                validators: keys.iter().map(|k| k.address()).collect(),
+                threshold: 2,
+            })
+            .collect();
+        let side_deployers: Vec<DynProvider> = sides
+            .iter()
+            .map(|s| wallet_provider(s, &deployer))
+            .collect();
+        let deployment = deploy_hub(
+            &wallet_provider(&main, &deployer),
+            &side_deployers,
+            &config,
+            &routes,
+        )
+        .await
+        .wrap_err("deploying the hub")?;
+        Ok(Self {
+            main,
+            sides,
+            deployment,
+            holder,
+            guardian,
+            validators,
+            main_token,
+        })
+    }
+
+    /// A provider that signs with `key` on the main chain.
+    pub fn main_as(&self, key: &PrivateKeySigner) -> DynProvider {
+        wallet_provider(&self.main, key)
+    }
+
+    /// A provider that signs with `key` on side chain `i`.
+    pub fn side_as(&self, i: usize, key: &PrivateKeySigner) -> DynProvider {
+        wallet_provider(&self.sides[i], key)
+    }
+
+    /// Route `i`'s wrapped demo token on its side chain.
+    pub fn wrapped(&self, i: usize) -> Address {
+        self.deployment.routes[i].tokens[0].wrapped_token
+    }
+
+    /// What route `i`'s book holds of the demo token.
+    pub async fn custody(&self, i: usize) -> eyre::Result<U256> {
+        let hub = sidebridge_contracts::bindings::MainHub::new(
+            self.deployment.main.bridge,
+            self.main_as(&self.holder),
+        );
+        Ok(hub
+            .custody(self.deployment.routes[i].id, self.main_token)
+            .call()
+            .await?)
+    }
+}
