@@ -5,7 +5,7 @@
 use alloy::{
     node_bindings::AnvilInstance,
     primitives::{Address, U256},
-    providers::{DynProvider, ProviderBuilder, ext::AnvilApi},
+    providers::{DynProvider, Provider, ProviderBuilder, ext::AnvilApi},
     signers::local::PrivateKeySigner,
 };
 use eyre::WrapErr;
@@ -95,6 +95,22 @@ impl HubSystem {
                 threshold: 2,
             })
             .collect();
+        // the deployer's nonce differs on each side chain, so each side chain's contracts have
+        // addresses of their own (a route is its chain id and its bridge's address)
+        for (i, side) in sides.iter().enumerate() {
+            let provider = wallet_provider(side, &deployer);
+            for _ in 0..i {
+                provider
+                    .send_transaction(
+                        alloy::rpc::types::TransactionRequest::default()
+                            .to(deployer.address())
+                            .value(U256::ZERO),
+                    )
+                    .await?
+                    .get_receipt()
+                    .await?;
+            }
+        }
         let side_deployers: Vec<DynProvider> = sides
             .iter()
             .map(|s| wallet_provider(s, &deployer))
@@ -131,6 +147,15 @@ impl HubSystem {
     /// Route `i`'s wrapped demo token on its side chain.
     pub fn wrapped(&self, i: usize) -> Address {
         self.deployment.routes[i].tokens[0].wrapped_token
+    }
+
+    /// What the hub owes of the demo token: every route's book and whatever is parked.
+    pub async fn booked(&self) -> eyre::Result<U256> {
+        let hub = sidebridge_contracts::bindings::MainHub::new(
+            self.deployment.main.bridge,
+            self.main_as(&self.holder),
+        );
+        Ok(hub.booked(self.main_token).call().await?)
     }
 
     /// What route `i`'s book holds of the demo token.

@@ -124,6 +124,7 @@ abstract contract HubState is TransferQueue, EIP712, ReentrancyGuardTransient {
     event RefundedHere(bytes32 indexed transferId, address indexed sender, uint256 amount);
     /// @notice Governance paid out a transfer parked from a retired route.
     event ParkedResolved(bytes32 indexed transferId, address to, uint256 amount);
+    event SurplusSwept(address indexed token, address to, uint256 amount);
     event RetiredCustodySwept(bytes32 indexed route, address indexed token, address to, uint256 amount);
 
     error BridgePaused();
@@ -136,7 +137,6 @@ abstract contract HubState is TransferQueue, EIP712, ReentrancyGuardTransient {
     error RouteNotRetired(bytes32 route);
     error InvalidRoute(uint256 chainId, address bridge);
     error TokenNotContract(address token);
-    error WrongDestination(uint256 chainId, address bridge);
     error AlreadyProcessed(bytes32 route, uint64 nonce);
     error CustodyShort(bytes32 route, address token, uint256 amount, uint256 custody);
     error InboundDisabled(address token);

@@ -40,21 +40,19 @@ import {Transfer, TransferHash} from "./Transfer.sol";
 ///
 /// Route administration (adding, tuning, pausing and retiring routes, the sweeps and the
 /// route view) lives in `MainHubAdmin`, which the hub runs by `delegatecall` for any call it
-/// does not answer itself, so the release path keeps the hub's code within EIP-170. The admin
-/// is fixed at construction and must share the hub's governance and Operational.
+/// does not answer itself, so the release path keeps the hub's code within EIP-170. The hub
+/// creates its admin in its own constructor: whoever deploys the hub cannot hand it other
+/// code to run in its storage.
 contract MainHub is HubState {
     using SafeERC20 for IERC20;
 
     /// @notice The route administration the hub delegates to (immutable).
     address public immutable admin;
 
-    error AdminMismatch();
-
-    constructor(address governance_, address setupKey_, IOperational operational_, MainHubAdmin admin_)
+    constructor(address governance_, address setupKey_, IOperational operational_)
         HubState(governance_, setupKey_, operational_)
     {
-        if (admin_.governance() != governance_ || admin_.operational() != operational_) revert AdminMismatch();
-        admin = address(admin_);
+        admin = address(new MainHubAdmin(governance_, operational_));
         // without a setup key there is no setup phase
         _live = setupKey_ == address(0);
     }
@@ -62,7 +60,8 @@ contract MainHub is HubState {
     /// @dev Every other call is route administration, run in the hub's storage.
     fallback() external {
         address target = admin;
-        assembly ("memory-safe") {
+        // not memory-safe: the call's data is copied from offset 0, and the frame ends here
+        assembly {
             calldatacopy(0, 0, calldatasize())
             let ok := delegatecall(gas(), target, 0, calldatasize(), 0, 0)
             returndatacopy(0, 0, returndatasize())

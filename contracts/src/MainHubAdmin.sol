@@ -14,11 +14,10 @@ import {Transfer, TransferHash} from "./Transfer.sol";
 /// @notice The hub's route administration, run only by `delegatecall` from its `MainHub` (in
 /// the hub's storage, with the hub's address): governance adds, tunes and retires routes and
 /// sweeps retired books; guardians pause routes. Called directly, it touches only its own empty
-/// storage. It holds the same governance and Operational as its hub (the hub checks).
+/// storage. Its hub creates it, with the hub's governance and Operational, so its code is
+/// always the project's.
 contract MainHubAdmin is HubState {
     using SafeERC20 for IERC20;
-
-    event SurplusSwept(address indexed token, address to, uint256 amount);
 
     constructor(address governance_, IOperational operational_) HubState(governance_, address(0), operational_) {}
 
@@ -142,6 +141,9 @@ contract MainHubAdmin is HubState {
         _openRoute(id);
         RouteConfig storage c = _routes[id].config;
         c.retired = true;
+        // retired blocks every new move; a pause left in place would also block what must
+        // still go (queued before, parked from it), and nobody could lift it any more
+        c.paused = false;
         // its keys sign for it no more, so they may serve another route (a redeployed bridge)
         _freeSigners(c);
         emit RouteRetired(id);

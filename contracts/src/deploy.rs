@@ -114,6 +114,13 @@ pub enum DeployError {
     },
     #[error("{step} reverted (tx {tx})")]
     Reverted { step: &'static str, tx: TxHash },
+    #[error("route {index} (side chain {chain_id}): {source}")]
+    Route {
+        index: usize,
+        chain_id: u64,
+        #[source]
+        source: Box<DeployError>,
+    },
 }
 
 /// Deploys and wires everything on both chains and returns the addresses. `main` and `side`

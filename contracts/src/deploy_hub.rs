@@ -50,6 +50,10 @@ pub struct HubDeployment {
 /// validators). `config` gives governance, guardians, the fee recipient and the tokens; its
 /// own `validators` must be empty, as the hub's validators are per route. Every provider
 /// must sign as `config.deployer`.
+///
+/// Every route is configured before any contract finishes its setup, so a deployment that
+/// stops half-way leaves nothing live (the deployer redoes it from scratch). A failure in a
+/// route's steps names the route and its chain.
 pub async fn deploy_hub(
     main: &DynProvider,
     sides: &[DynProvider],
@@ -59,17 +63,24 @@ pub async fn deploy_hub(
     check_common(config)?;
     check_routes(config, sides, routes)?;
     let main_chain_id = chain_id(main).await?;
+    let mut side_chain_ids = Vec::with_capacity(sides.len());
+    for side in sides {
+        side_chain_ids.push(chain_id(side).await?);
+    }
+    check_chain_ids(main_chain_id, &side_chain_ids)?;
 
     let main_gov = deploy_governance(main, config).await?;
     let main_op = deploy_operational(main, config, main_gov).await?;
-    let admin = *MainHubAdmin::deploy(main, main_gov, main_op)
+    // the hub creates its route administration itself
+    let hub_c = MainHub::deploy(main, main_gov, config.deployer, main_op)
         .await
-        .map_err(rpc("deploying MainHubAdmin"))?
-        .address();
-    let hub = *MainHub::deploy(main, main_gov, config.deployer, main_op, admin)
+        .map_err(rpc("deploying MainHub"))?;
+    let hub = *hub_c.address();
+    let admin = hub_c
+        .admin()
+        .call()
         .await
-        .map_err(rpc("deploying MainHub"))?
-        .address();
+        .map_err(rpc("reading MainHub.admin"))?;
     let main_ops = Operational::new(main_op, main);
     confirm(
         main_ops.setBridge(hub).send().await,
@@ -89,106 +100,38 @@ pub async fn deploy_hub(
         configure_token(&main_ops, spec.main_token, spec).await?;
     }
 
-    let routing = MainHubAdmin::new(hub, main);
     let mut deployed = Vec::with_capacity(sides.len());
-    for (side, route) in sides.iter().zip(routes) {
-        let mut validators = route.validators.clone();
-        validators.sort();
-        let side_chain_id = chain_id(side).await?;
-        let side_gov = deploy_governance(side, config).await?;
-        let side_op = deploy_operational(side, config, side_gov).await?;
-        let side_bridge = *SideBridge::deploy(
+    for (index, (side, route)) in sides.iter().zip(routes).enumerate() {
+        let chain_id = side_chain_ids[index];
+        let built = add_route(main, side, chain_id, main_chain_id, hub, config, route)
+            .await
+            .map_err(in_route(index, chain_id))?;
+        deployed.push(built);
+    }
+    // only now, with every route configured, does anything finish its setup
+    for (index, (side, built)) in sides.iter().zip(&deployed).enumerate() {
+        let operational = Operational::new(built.side.operational, side);
+        hand_over(
             side,
-            side_gov,
-            config.deployer,
-            side_op,
-            U256::from(main_chain_id),
-            hub,
-            validators.clone(),
-            U256::from(route.threshold),
+            built.side.governance,
+            &operational,
+            &config.guardians,
+            false,
         )
         .await
-        .map_err(rpc("deploying SideBridge"))?
-        .address();
-        let side_ops = Operational::new(side_op, side);
-        let side_bridge_c = SideBridge::new(side_bridge, side);
+        .map_err(in_route(index, built.side.chain_id))?;
         confirm(
-            side_ops.setBridge(side_bridge).send().await,
-            "Operational.setBridge (side)",
-        )
-        .await?;
-
-        let id = route_id(side_chain_id, side_bridge);
-        confirm(
-            routing
-                .addRoute(
-                    U256::from(side_chain_id),
-                    side_bridge,
-                    validators,
-                    U256::from(route.threshold),
-                )
+            SideBridge::new(built.side.bridge, side)
+                .finishSetup()
                 .send()
                 .await,
-            "MainHubAdmin.addRoute",
-        )
-        .await?;
-        let mut tokens = Vec::with_capacity(config.tokens.len());
-        for spec in &config.tokens {
-            let token = wrap_on_side(main, side, &side_ops, side_bridge, spec).await?;
-            let (window, delay) = (
-                U256::from(spec.inbound_window_secs),
-                U256::from(spec.large_delay_secs),
-            );
-            confirm(
-                routing
-                    .setRouteToken(id, spec.main_token, token.wrapped_token)
-                    .send()
-                    .await,
-                "MainHubAdmin.setRouteToken",
-            )
-            .await?;
-            confirm(
-                routing
-                    .setInboundLimits(
-                        id,
-                        spec.main_token,
-                        spec.inbound_cap,
-                        window,
-                        spec.large_amount,
-                        delay,
-                    )
-                    .send()
-                    .await,
-                "MainHubAdmin.setInboundLimits",
-            )
-            .await?;
-            limit_inbound_on_side(&side_bridge_c, spec).await?;
-            tokens.push(token);
-        }
-        hand_over(side, side_gov, &side_ops, &config.guardians, false).await?;
-        confirm(
-            side_bridge_c.finishSetup().send().await,
             "SideBridge.finishSetup",
         )
-        .await?;
-        deployed.push(RouteDeployment {
-            id,
-            side: ChainDeployment {
-                chain_id: side_chain_id,
-                governance: side_gov,
-                operational: side_op,
-                bridge: side_bridge,
-            },
-            tokens,
-        });
+        .await
+        .map_err(in_route(index, built.side.chain_id))?;
     }
-
     hand_over(main, main_gov, &main_ops, &config.guardians, true).await?;
-    confirm(
-        MainHub::new(hub, main).finishSetup().send().await,
-        "MainHub.finishSetup",
-    )
-    .await?;
+    confirm(hub_c.finishSetup().send().await, "MainHub.finishSetup").await?;
 
     Ok(HubDeployment {
         main: ChainDeployment {
@@ -200,6 +143,120 @@ pub async fn deploy_hub(
         admin,
         routes: deployed,
     })
+}
+
+/// Side chain `chain_id`'s governance, Operational, bridge (bound to `hub`) and wrapped tokens,
+/// and its route on the hub with its tokens and limits; nothing finishes its setup here.
+async fn add_route(
+    main: &DynProvider,
+    side: &DynProvider,
+    chain_id: u64,
+    main_chain_id: u64,
+    hub: Address,
+    config: &DeployConfig,
+    route: &RouteSpec,
+) -> Result<RouteDeployment, DeployError> {
+    let mut validators = route.validators.clone();
+    validators.sort();
+    let side_gov = deploy_governance(side, config).await?;
+    let side_op = deploy_operational(side, config, side_gov).await?;
+    let side_bridge = *SideBridge::deploy(
+        side,
+        side_gov,
+        config.deployer,
+        side_op,
+        U256::from(main_chain_id),
+        hub,
+        validators.clone(),
+        U256::from(route.threshold),
+    )
+    .await
+    .map_err(rpc("deploying SideBridge"))?
+    .address();
+    let side_ops = Operational::new(side_op, side);
+    let side_bridge_c = SideBridge::new(side_bridge, side);
+    confirm(
+        side_ops.setBridge(side_bridge).send().await,
+        "Operational.setBridge (side)",
+    )
+    .await?;
+
+    let routing = MainHubAdmin::new(hub, main);
+    let id = route_id(chain_id, side_bridge);
+    confirm(
+        routing
+            .addRoute(
+                U256::from(chain_id),
+                side_bridge,
+                validators,
+                U256::from(route.threshold),
+            )
+            .send()
+            .await,
+        "MainHubAdmin.addRoute",
+    )
+    .await?;
+    let mut tokens = Vec::with_capacity(config.tokens.len());
+    for spec in &config.tokens {
+        let token = wrap_on_side(main, side, &side_ops, side_bridge, spec).await?;
+        confirm(
+            routing
+                .setRouteToken(id, spec.main_token, token.wrapped_token)
+                .send()
+                .await,
+            "MainHubAdmin.setRouteToken",
+        )
+        .await?;
+        confirm(
+            routing
+                .setInboundLimits(
+                    id,
+                    spec.main_token,
+                    spec.inbound_cap,
+                    U256::from(spec.inbound_window_secs),
+                    spec.large_amount,
+                    U256::from(spec.large_delay_secs),
+                )
+                .send()
+                .await,
+            "MainHubAdmin.setInboundLimits",
+        )
+        .await?;
+        limit_inbound_on_side(&side_bridge_c, spec).await?;
+        tokens.push(token);
+    }
+    Ok(RouteDeployment {
+        id,
+        side: ChainDeployment {
+            chain_id,
+            governance: side_gov,
+            operational: side_op,
+            bridge: side_bridge,
+        },
+        tokens,
+    })
+}
+
+/// Tags a route's failure with the route and its chain.
+fn in_route(index: usize, chain_id: u64) -> impl Fn(DeployError) -> DeployError {
+    move |source| DeployError::Route {
+        index,
+        chain_id,
+        source: Box::new(source),
+    }
+}
+
+/// Every side chain distinct, and none of them the main chain (the hub refuses that route).
+fn check_chain_ids(main: u64, sides: &[u64]) -> Result<(), DeployError> {
+    let mut seen = std::collections::HashSet::new();
+    for id in sides {
+        if *id == main || !seen.insert(*id) {
+            return Err(DeployError::Config(format!(
+                "side chain {id} is the main chain or another side chain: each route needs a chain of its own"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// One route per side chain, each a valid set, no address in two routes' sets (the hub's own
@@ -228,7 +285,7 @@ fn check_routes(
         for v in &route.validators {
             if !seen.insert(*v) {
                 return bad(format!(
-                    "validator {v} is in two routes' sets: each route needs keys of its own"
+                    "validator {v} is listed twice (in one route's set or in two): each route needs keys of its own"
                 ));
             }
         }
@@ -280,13 +337,22 @@ mod tests {
             &[route([10, 11, 12]), route([12, 13, 14])],
         )
         .expect_err("shared validator");
-        assert!(err.to_string().contains("two routes"), "{err}");
+        assert!(err.to_string().contains("listed twice"), "{err}");
         check_routes(
             &config(Vec::new()),
             &sides,
             &[route([10, 11, 12]), route([13, 14, 15])],
         )
         .expect("distinct sets");
+    }
+
+    #[test]
+    fn each_route_needs_a_side_chain_of_its_own() {
+        check_chain_ids(1, &[2, 3]).expect("distinct");
+        for sides in [&[2, 2][..], &[2, 1][..]] {
+            let err = check_chain_ids(1, sides).expect_err("shared or main");
+            assert!(err.to_string().contains("a chain of its own"), "{err}");
+        }
     }
 
     #[test]

@@ -8,7 +8,6 @@ import {Quorum} from "../src/Quorum.sol";
 import {Transfer} from "../src/Transfer.sol";
 
 import {HubTestBase} from "./HubBase.t.sol";
-import {FakeGovernance} from "./mocks/Forwarder.sol";
 
 /// @notice The hub attacked by one route's stolen validator set, by signatures presented on the
 /// wrong route or bridge, and by someone trying to settle a chained transfer twice. Each test
@@ -251,9 +250,8 @@ contract HubAttacksTest is HubTestBase {
         assertEq(govern.surplus(address(token)), 0);
     }
 
-    /// The route administration is code the hub runs in its own storage. Called directly, it
-    /// changes nothing of the hub's; a hub refuses an administration of another governance or
-    /// Operational; a call neither knows reverts.
+    /// The route administration is code the hub created and runs in its own storage. Called
+    /// directly, it changes nothing of the hub's; a call neither knows reverts.
     function test_routeAdministrationActsOnlyThroughItsHub() public {
         MainHubAdmin logic = MainHubAdmin(hub.admin());
         (, address[] memory fresh) = _makeKeys(N_VALIDATORS, 0x7000);
@@ -267,10 +265,8 @@ contract HubAttacksTest is HubTestBase {
         (,,,,, bool paused_, bool retired,) = govern.route(routes[A]);
         assertFalse(paused_ || retired);
 
-        FakeGovernance other = new FakeGovernance(1 hours, 1);
-        MainHubAdmin foreign = new MainHubAdmin(address(other), op);
-        vm.expectRevert(MainHub.AdminMismatch.selector);
-        new MainHub(address(this), address(0), op, foreign);
+        assertEq(logic.governance(), hub.governance());
+        assertEq(address(logic.operational()), address(op));
 
         (bool ok,) = address(hub).call(abi.encodeWithSignature("noSuchFunction()"));
         assertFalse(ok);
@@ -418,6 +414,29 @@ contract HubAttacksTest is HubTestBase {
         vm.warp(block.timestamp + hub.REFUND_DELAY());
         vm.expectRevert(abi.encodeWithSelector(HubState.SourceNotRetired.selector, routes[A]));
         govern.resolveParked(t, feeRecipient);
+    }
+
+    /// The usual incident: a guardian pauses the route, then governance retires it. What was
+    /// queued from it still executes, and what was parked from it can still be resolved.
+    function test_pausedThenRetiredRouteStillLetsItsParkedAndQueuedGo() public {
+        govern.setInboundLimits(routes[A], address(token), 100 ether, 1 days, 10 ether, 1 hours);
+        Transfer memory queued = _home(A, 0, bob, 50 ether);
+        _release(A, queued);
+        Transfer memory t = _parkedAtoB(1, 5 ether);
+        vm.prank(guardian);
+        govern.pauseRoute(routes[A]);
+        govern.retireRoute(routes[A]);
+        (,,,,, bool paused_, bool retired,) = govern.route(routes[A]);
+        assertTrue(retired);
+        assertFalse(paused_);
+
+        vm.warp(block.timestamp + hub.REFUND_DELAY());
+        uint256 before = token.balanceOf(bob);
+        hub.executeQueued(queued);
+        assertEq(token.balanceOf(bob) - before, 50 ether);
+        govern.resolveParked(t, alice);
+        (HubState.ParkState state,,) = hub.parked(hub.hashTransfer(t));
+        assertEq(uint256(state), uint256(HubState.ParkState.Refunded));
     }
 
     /// A large withdrawal queued before its route was retired still pays after its delay.

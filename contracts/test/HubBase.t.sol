@@ -41,7 +41,7 @@ abstract contract HubTestBase is Test {
     function setUp() public virtual {
         token = new MockERC20("Main Token", "MAIN", 18);
         op = new Operational(address(this), address(0), feeRecipient);
-        hub = new MainHub(address(this), address(0), op, new MainHubAdmin(address(this), op));
+        hub = new MainHub(address(this), address(0), op);
         govern = MainHubAdmin(address(hub));
         op.setBridge(address(hub));
         op.mapToken(address(token), address(token)); // listed for the hub

@@ -227,7 +227,7 @@ contract HubRoutesTest is HubTestBase {
     /// Before setup is finished nothing moves; the global pause stops every route.
     function test_setupPhaseAndGlobalPause() public {
         Operational freshOp = new Operational(address(this), address(this), feeRecipient);
-        MainHub fresh = new MainHub(address(this), address(this), freshOp, new MainHubAdmin(address(this), freshOp));
+        MainHub fresh = new MainHub(address(this), address(this), freshOp);
         assertFalse(fresh.live());
         vm.expectRevert(HubState.NotLive.selector);
         fresh.lock(routes[A], address(token), 1, alice);

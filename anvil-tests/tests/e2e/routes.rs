@@ -7,13 +7,14 @@
 use alloy::{
     primitives::{Address, U256},
     signers::{SignerSync, local::PrivateKeySigner},
+    sol_types::SolStruct,
 };
 use eyre::ensure;
 use sidebridge_anvil_tests::{System, hub::HubSystem, tokens};
 use sidebridge_contracts::{
     Transfer,
-    bindings::{DemoToken, MainHub, SideBridge},
-    pack_signatures, transfer_digest,
+    bindings::{DemoToken, MainHub, MainHubAdmin, SideBridge},
+    pack_signatures, transfer_digest, transfer_domain,
 };
 
 /// `amount` locked by the holder on the hub for itself on route `i`, voted in by two of the
@@ -59,13 +60,16 @@ async fn deposit(sys: &HubSystem, i: usize, amount: U256) -> eyre::Result<Transf
     Ok(t)
 }
 
-/// `signers` (a route's validators, or its thieves) sign `t` for the hub.
+/// `signers` (a route's validators, or its thieves) sign `t` for the hub. A withdrawal is
+/// signed under the hub's domain whatever its final destination (a chained one names another
+/// side chain, so its id is not `transfer_digest`'s, which takes the destination's domain).
 fn sign(
     sys: &HubSystem,
     signers: &[PrivateKeySigner],
     t: &Transfer,
 ) -> eyre::Result<alloy::primitives::Bytes> {
-    let id = transfer_digest(t, sys.deployment.main.bridge);
+    let hub = transfer_domain(sys.deployment.main.chain_id, sys.deployment.main.bridge);
+    let id = t.eip712_signing_hash(&hub);
     let sigs = signers
         .iter()
         .map(|k| Ok((k.address(), k.sign_hash_sync(&id)?)))
@@ -73,14 +77,13 @@ fn sign(
     Ok(pack_signatures(sigs))
 }
 
-/// The revert reason's name, from a failed call.
+/// The hub's revert, decoded (a call that failed otherwise fails the test), is `name`.
 fn reverted_with(err: alloy::contract::Error, name: &str) -> eyre::Result<()> {
-    let text = format!("{err:?}");
-    let decoded = err
-        .as_decoded_interface_error::<MainHub::MainHubErrors>()
-        .map(|e| format!("{e:?}"))
-        .unwrap_or(text);
-    ensure!(decoded.contains(name), "expected {name}, got {decoded}");
+    let Some(decoded) = err.as_decoded_interface_error::<MainHub::MainHubErrors>() else {
+        eyre::bail!("expected the hub's {name}, got {err:?}");
+    };
+    let decoded = format!("{decoded:?}");
+    ensure!(decoded.starts_with(name), "expected {name}, got {decoded}");
     Ok(())
 }
 
@@ -90,6 +93,12 @@ async fn a_stolen_route_takes_only_its_own_book_and_the_other_routes_keep_moving
     let sys = HubSystem::start(3).await?;
     let d = &sys.deployment;
     let (a, b, c) = (0, 1, 2);
+    let bridges: std::collections::HashSet<_> = d.routes.iter().map(|r| r.side.bridge).collect();
+    assert_eq!(
+        bridges.len(),
+        3,
+        "each side chain's bridge has an address of its own"
+    );
     DemoToken::new(sys.main_token, sys.main_as(&sys.holder))
         .approve(d.main.bridge, U256::MAX)
         .send()
@@ -126,12 +135,12 @@ async fn a_stolen_route_takes_only_its_own_book_and_the_other_routes_keep_moving
         amount,
     };
     let hub = MainHub::new(d.main.bridge, sys.main_as(&sys.holder));
-    let everything = forged(1_000, tokens(600));
+    let everything = forged(1_000, tokens(100) + U256::from(1));
     let err = hub
         .release(everything.clone().into(), sign(&sys, stolen, &everything)?)
         .call()
         .await
-        .expect_err("more than A's book");
+        .expect_err("one wei more than A's book");
     reverted_with(err, "CustodyShort")?;
     // the same keys claiming to be B's are nobody on B's route
     let as_b = Transfer {
@@ -161,6 +170,39 @@ async fn a_stolen_route_takes_only_its_own_book_and_the_other_routes_keep_moving
     assert_eq!(sys.custody(a).await?, U256::ZERO);
     assert_eq!(sys.custody(b).await?, tokens(200));
     assert_eq!(sys.custody(c).await?, tokens(300));
+    // chained to B, a forgery would come out of A's book, now empty, not B's
+    let chained = Transfer {
+        dstChainId: U256::from(d.routes[b].side.chain_id),
+        dstBridge: d.routes[b].side.bridge,
+        ..forged(1_002, tokens(1))
+    };
+    let hub_domain = transfer_domain(d.main.chain_id, d.main.bridge);
+    ensure!(
+        hub.hashTransfer(chained.clone().into()).call().await?
+            == chained.eip712_signing_hash(&hub_domain),
+        "a chained withdrawal's id is its digest under the hub's domain"
+    );
+    let err = hub
+        .release(chained.clone().into(), sign(&sys, stolen, &chained)?)
+        .call()
+        .await
+        .expect_err("A's book is empty");
+    reverted_with(err, "CustodyShort")?;
+    // a guardian stops route A; the others carry on
+    let guard = MainHubAdmin::new(d.main.bridge, sys.main_as(&sys.guardian));
+    let receipt = guard
+        .pauseRoute(d.routes[a].id)
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    ensure!(receipt.status(), "the guardian pauses route A");
+    let err = hub
+        .release(chained.clone().into(), sign(&sys, stolen, &chained)?)
+        .call()
+        .await
+        .expect_err("A is paused");
+    reverted_with(err, "RouteIsPaused")?;
 
     // ---- B and C keep moving: their holders withdraw, and deposit again
     for (i, amount) in [(b, 150), (c, 300)] {
@@ -201,8 +243,11 @@ async fn a_stolen_route_takes_only_its_own_book_and_the_other_routes_keep_moving
     assert_eq!(sys.custody(c).await?, U256::ZERO);
     deposit(&sys, b, tokens(5)).await?;
     assert_eq!(sys.custody(b).await?, tokens(55));
-    // the hub holds exactly what the books say
+    // the hub holds exactly what it owes, and it owes exactly the books
     let hub_balance = System::balance(&hub_reader, sys.main_token, d.main.bridge).await?;
-    assert_eq!(hub_balance, tokens(55));
+    let books = sys.custody(a).await? + sys.custody(b).await? + sys.custody(c).await?;
+    assert_eq!(hub_balance, sys.booked().await?);
+    assert_eq!(hub_balance, books);
+    assert_eq!(books, tokens(55));
     Ok(())
 }

@@ -84,6 +84,27 @@ impl Route {
         Ok(id)
     }
 
+    /// The deposit a `Locked` event of this route's main bridge describes.
+    pub fn deposit_of(&self, event: &MainBridge::Locked) -> Transfer {
+        Transfer::from_locked(
+            event,
+            self.main_chain_id,
+            self.main_bridge,
+            self.side_bridge,
+        )
+    }
+
+    /// The withdrawal a `Burned` event of this route's side bridge describes.
+    pub fn withdrawal_of(&self, event: &SideBridge::Burned) -> Transfer {
+        Transfer::from_burned(
+            event,
+            self.side_chain_id,
+            self.side_bridge,
+            self.main_chain_id,
+            self.main_bridge,
+        )
+    }
+
     /// The route between two configured chains.
     pub fn between(main: &crate::config::ChainConfig, side: &crate::config::ChainConfig) -> Self {
         Self {
@@ -225,12 +246,7 @@ pub fn decode(
                     reject(Rejection::Undecodable, "Locked", String::new());
                     continue;
                 };
-                let t = Transfer::from_locked(
-                    &ev,
-                    route.main_chain_id,
-                    route.main_bridge,
-                    route.side_bridge,
-                );
+                let t = route.deposit_of(&ev);
                 match route.check(&t, Direction::Deposit, ev.transferId) {
                     Ok(id) => record(Direction::Deposit, t, id, ev.fee),
                     Err((reason, detail)) => reject(reason, "Locked", detail),
@@ -258,13 +274,7 @@ pub fn decode(
                     reject(Rejection::Undecodable, "Burned", String::new());
                     continue;
                 };
-                let t = Transfer::from_burned(
-                    &ev,
-                    route.side_chain_id,
-                    route.side_bridge,
-                    route.main_chain_id,
-                    route.main_bridge,
-                );
+                let t = route.withdrawal_of(&ev);
                 match route.check(&t, Direction::Withdrawal, ev.transferId) {
                     Ok(id) => record(Direction::Withdrawal, t, id, ev.fee),
                     Err((reason, detail)) => reject(reason, "Burned", detail),

@@ -192,12 +192,7 @@ impl Event {
                     transferId: B256::repeat_byte(0xEE),
                 };
                 if *honest_id {
-                    let t = Transfer::from_locked(
-                        &ev,
-                        ROUTE.main_chain_id,
-                        ROUTE.main_bridge,
-                        ROUTE.side_bridge,
-                    );
+                    let t = ROUTE.deposit_of(&ev);
                     ev.transferId = transfer_digest(&t, ROUTE.side_bridge);
                 }
                 let keep =
@@ -237,13 +232,7 @@ impl Event {
                     transferId: B256::repeat_byte(0xEE),
                 };
                 if *honest_id {
-                    let t = Transfer::from_burned(
-                        &ev,
-                        ROUTE.side_chain_id,
-                        ROUTE.side_bridge,
-                        ROUTE.main_chain_id,
-                        ROUTE.main_bridge,
-                    );
+                    let t = ROUTE.withdrawal_of(&ev);
                     ev.transferId = transfer_digest(&t, ROUTE.main_bridge);
                 }
                 if *honest_id && *nonce <= MAX_NONCE {
@@ -480,15 +469,7 @@ fn a_lock_for_another_route_is_dropped() {
         dstChainId: U256::from(ROUTE.side_chain_id + 1),
         transferId: B256::ZERO,
     };
-    ev.transferId = transfer_digest(
-        &Transfer::from_locked(
-            &ev,
-            ROUTE.main_chain_id,
-            ROUTE.main_bridge,
-            ROUTE.side_bridge,
-        ),
-        ROUTE.side_bridge,
-    );
+    ev.transferId = transfer_digest(&ROUTE.deposit_of(&ev), ROUTE.side_bridge);
     let (batch, rejected) = decode(
         Chain::Main,
         &ROUTE,

@@ -9,7 +9,6 @@ use alloy::{
     sol_types::SolEvent,
 };
 use sidebridge_contracts::{
-    Transfer,
     bindings::{MainBridge, SideBridge},
     transfer_digest,
 };
@@ -66,15 +65,7 @@ fn locked(nonce: u64, amount: u64) -> (MainBridge::Locked, B256) {
         dstChainId: U256::from(ROUTE.side_chain_id),
         transferId: B256::ZERO,
     };
-    event.transferId = transfer_digest(
-        &Transfer::from_locked(
-            &event,
-            ROUTE.main_chain_id,
-            ROUTE.main_bridge,
-            ROUTE.side_bridge,
-        ),
-        ROUTE.side_bridge,
-    );
+    event.transferId = transfer_digest(&ROUTE.deposit_of(&event), ROUTE.side_bridge);
     let id = event.transferId;
     (event, id)
 }
@@ -90,13 +81,7 @@ fn burned(nonce: u64) -> (SideBridge::Burned, B256) {
         wrapped: Address::repeat_byte(0xD0),
         transferId: B256::ZERO,
     };
-    let transfer = Transfer::from_burned(
-        &event,
-        ROUTE.side_chain_id,
-        ROUTE.side_bridge,
-        ROUTE.main_chain_id,
-        ROUTE.main_bridge,
-    );
+    let transfer = ROUTE.withdrawal_of(&event);
     event.transferId = transfer_digest(&transfer, ROUTE.main_bridge);
     let id = event.transferId;
     (event, id)
@@ -346,16 +331,7 @@ async fn a_burn_whose_id_does_not_match_its_content_is_ignored() {
         let (w, _) = watcher(Chain::Side, source, &store, 0, 100);
         assert!(w.step().await.expect("step"));
         assert_eq!(state(&store, honest_id).await, None);
-        let recomputed = transfer_digest(
-            &Transfer::from_burned(
-                &burn,
-                ROUTE.side_chain_id,
-                ROUTE.side_bridge,
-                ROUTE.main_chain_id,
-                ROUTE.main_bridge,
-            ),
-            ROUTE.main_bridge,
-        );
+        let recomputed = transfer_digest(&ROUTE.withdrawal_of(&burn), ROUTE.main_bridge);
         assert_eq!(state(&store, recomputed).await, None);
         assert_eq!(store.cursor(Chain::Side).await.expect("cursor"), Some(2));
     })
@@ -374,15 +350,7 @@ async fn a_lock_whose_id_does_not_match_its_content_is_ignored() {
         let (w, _) = watcher(Chain::Main, source, &store, 0, 100);
         assert!(w.step().await.expect("step"));
         assert_eq!(state(&store, honest_id).await, None);
-        let recomputed = transfer_digest(
-            &Transfer::from_locked(
-                &lock,
-                ROUTE.main_chain_id,
-                ROUTE.main_bridge,
-                ROUTE.side_bridge,
-            ),
-            ROUTE.side_bridge,
-        );
+        let recomputed = transfer_digest(&ROUTE.deposit_of(&lock), ROUTE.side_bridge);
         assert_eq!(state(&store, recomputed).await, None);
         assert_eq!(store.cursor(Chain::Main).await.expect("cursor"), Some(2));
     })
