@@ -318,7 +318,7 @@ abstract contract BridgeBase is TransferQueue, EIP712, ReentrancyGuardTransient 
 
     /// @dev Queues approved transfer `id` for `token`'s large-transfer delay.
     function _queueLarge(bytes32 id, uint64 nonce, address token) internal {
-        _enqueue(id, nonce, _inbound[token].delay);
+        emit TransferQueued(id, nonce, _enqueue(id, _inbound[token].delay));
     }
 
     /// @dev Marks queued transfer `id` (of `amount` of `token`) executed and charges it to the

@@ -118,6 +118,11 @@ abstract contract HubState is TransferQueue, EIP712, ReentrancyGuardTransient {
         address token,
         uint256 amount
     );
+    /// @notice A large withdrawal from `route` was queued: `executeQueued` pays it from `eta`.
+    event RouteTransferQueued(bytes32 indexed route, uint64 indexed nonce, bytes32 indexed transferId, uint256 eta);
+    /// @notice A withdrawal from `route` in a `releaseBatch` was not released; the others were.
+    /// `reason` is its revert data, cut to 256 bytes (empty when it ran out of its entry gas).
+    event ReleaseSkipped(bytes32 indexed route, uint64 indexed nonce, bytes32 indexed transferId, bytes reason);
     /// @notice A chained transfer its destination refused waits here (`forward` or `refund`).
     event TransferParked(bytes32 indexed transferId, bytes32 indexed dstRoute, Refusal reason);
     /// @notice A parked transfer was paid to its sender on this chain.

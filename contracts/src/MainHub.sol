@@ -6,6 +6,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 
+import {BatchRelease} from "./BatchRelease.sol";
 import {HubState} from "./HubState.sol";
 import {Inbound} from "./Inbound.sol";
 import {IOperational} from "./IOperational.sol";
@@ -43,7 +44,7 @@ import {Transfer, TransferHash} from "./Transfer.sol";
 /// does not answer itself, so the release path keeps the hub's code within EIP-170. The hub
 /// creates its admin in its own constructor: whoever deploys the hub cannot hand it other
 /// code to run in its storage.
-contract MainHub is HubState {
+contract MainHub is HubState, BatchRelease {
     using SafeERC20 for IERC20;
 
     /// @notice The route administration the hub delegates to (immutable).
@@ -189,6 +190,40 @@ contract MainHub is HubState {
     /// @param signatures Concatenated 65-byte `r‖s‖v` signatures over the transfer's id
     /// (`hashTransfer`), ordered by strictly ascending signer address.
     function release(Transfer calldata t, bytes calldata signatures) external nonReentrant whenActive {
+        _release(t, signatures);
+    }
+
+    /// @notice Where each withdrawal from `routeId_` stands here (id and nonce): whether its
+    /// nonce was processed and its queue entry. One call answers for a whole batch.
+    function releaseStatus(bytes32 routeId_, bytes32[] calldata ids, uint64[] calldata nonces)
+        external
+        view
+        returns (ReleaseStatus[] memory out)
+    {
+        return _releaseStatus(_processed[routeId_], ids, nonces);
+    }
+
+    function _queueEntry(bytes32 id)
+        internal
+        view
+        override
+        returns (uint256 eta, bool held, bool canceled, bool executed)
+    {
+        return queuedTransfer(id);
+    }
+
+    function _releaseEntry(Transfer calldata t, bytes calldata signatures) internal override {
+        _requireActive();
+        _release(t, signatures);
+    }
+
+    function _releaseSkipped(Transfer calldata t, bytes memory reason) internal override {
+        emit ReleaseSkipped(
+            TransferHash.routeId(t.srcChainId, t.srcBridge), t.nonce, _hashTypedDataV4(TransferHash.hash(t)), reason
+        );
+    }
+
+    function _release(Transfer calldata t, bytes calldata signatures) private {
         bytes32 src = TransferHash.routeId(t.srcChainId, t.srcBridge);
         RouteConfig memory c = _routes[src].config;
         if (c.validatorSet == address(0)) revert UnknownRoute(src);
@@ -213,7 +248,7 @@ contract MainHub is HubState {
         if (inflow == Inbound.Inflow.Delayed) {
             uint256 held = custody[src][t.token];
             if (held < t.amount) revert CustodyShort(src, t.token, t.amount, held);
-            _enqueue(id, t.nonce, limit.delay);
+            emit RouteTransferQueued(src, t.nonce, id, _enqueue(id, limit.delay));
         } else {
             _settle(t, src, id);
         }

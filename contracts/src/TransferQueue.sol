@@ -59,11 +59,12 @@ abstract contract TransferQueue is Governed {
     /// @dev Whether `account` may hold queued transfers.
     function _isGuardian(address account) internal view virtual returns (bool);
 
-    /// @dev Queues approved transfer `id` to wait `delay` seconds.
-    function _enqueue(bytes32 id, uint64 nonce, uint256 delay) internal {
-        uint256 eta = block.timestamp + delay;
+    /// @dev Queues approved transfer `id` to wait `delay` seconds; returns when it may execute.
+    /// The caller emits the event that names it (`TransferQueued`, or the hub's own with its
+    /// route).
+    function _enqueue(bytes32 id, uint256 delay) internal returns (uint256 eta) {
+        eta = block.timestamp + delay;
         _queue[id] = eta;
-        emit TransferQueued(id, nonce, eta);
     }
 
     /// @dev Checks that queued transfer `id` may execute now (its delay passed, neither held nor

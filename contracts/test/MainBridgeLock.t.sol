@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {BridgeTestBase} from "./Base.t.sol";
 
 import {BridgeBase} from "../src/BridgeBase.sol";
+import {BatchRelease} from "../src/BatchRelease.sol";
 import {MainBridge} from "../src/MainBridge.sol";
 import {Operational} from "../src/Operational.sol";
 import {Transfer} from "../src/Transfer.sol";
@@ -206,7 +207,7 @@ contract MainBridgeLockTest is BridgeTestBase {
         sigs[0] = _signRelease(t, THRESHOLD);
         bytes memory sigs2 = _signRelease(t2, THRESHOLD);
 
-        ree.arm(address(main), abi.encodeCall(MainBridge.releaseInBatch, (t2, sigs2)));
+        ree.arm(address(main), abi.encodeCall(BatchRelease.releaseInBatch, (t2, sigs2)));
         assertEq(main.releaseBatch(one, sigs), 0, "the transfer whose hook reentered is skipped");
         assertFalse(main.isProcessed(0));
         assertFalse(main.isProcessed(1));

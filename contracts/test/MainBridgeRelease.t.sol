@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {BridgeTestBase} from "./Base.t.sol";
 
 import {BridgeBase} from "../src/BridgeBase.sol";
+import {BatchRelease} from "../src/BatchRelease.sol";
 import {MainBridge} from "../src/MainBridge.sol";
 import {SideBridge} from "../src/SideBridge.sol";
 import {AuthorityGovernance} from "../src/AuthorityGovernance.sol";
@@ -459,7 +460,7 @@ contract MainBridgeReleaseTest is BridgeTestBase {
         main.release(ts[1], _signRelease(ts[1], THRESHOLD));
         assertEq(token.balanceOf(carol), AMOUNT);
 
-        vm.expectRevert(MainBridge.LengthMismatch.selector);
+        vm.expectRevert(BatchRelease.LengthMismatch.selector);
         main.releaseBatch(ts, new bytes[](3));
     }
 
@@ -468,10 +469,10 @@ contract MainBridgeReleaseTest is BridgeTestBase {
     function test_releaseInBatch_onlyFromItsOwnBatch() public {
         Transfer memory t = _withdrawal(0, bob, AMOUNT);
         bytes memory sigs = _signRelease(t, THRESHOLD);
-        vm.expectRevert(MainBridge.OnlyBatch.selector);
+        vm.expectRevert(BatchRelease.OnlyBatch.selector);
         main.releaseInBatch(t, sigs);
         vm.prank(address(main)); // the bridge's address, but no batch holds the guard
-        vm.expectRevert(MainBridge.OnlyBatch.selector);
+        vm.expectRevert(BatchRelease.OnlyBatch.selector);
         main.releaseInBatch(t, sigs);
         assertFalse(main.isProcessed(0));
     }
@@ -489,7 +490,7 @@ contract MainBridgeReleaseTest is BridgeTestBase {
         ids[1] = main.hashTransfer(large);
         ids[2] = keccak256("not released");
         (nonces[0], nonces[1], nonces[2]) = (0, 1, 2);
-        MainBridge.ReleaseStatus[] memory st = main.releaseStatus(ids, nonces);
+        BatchRelease.ReleaseStatus[] memory st = main.releaseStatus(ids, nonces);
         assertTrue(st[0].processed && st[0].eta == 0);
         assertTrue(st[1].processed);
         assertEq(st[1].eta, block.timestamp + 1 hours);

@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {Vm} from "./utils/ForgeStd.sol";
 import {BridgeTestBase} from "./Base.t.sol";
 
+import {BatchRelease} from "../src/BatchRelease.sol";
 import {MainBridge} from "../src/MainBridge.sol";
 import {Transfer} from "../src/Transfer.sol";
 
@@ -106,7 +107,7 @@ contract ReleaseBatchHooksTest is BridgeTestBase {
     /// estimate (the smallest limit that succeeds) always covers every entry's budget.
     function test_releaseBatch_tooLittleGasForAnEntryBudgetRevertsWhole() public {
         (Transfer[] memory ts, bytes[] memory sigs) = _batch(alice);
-        vm.expectRevert(abi.encodeWithSelector(MainBridge.BatchGasTooLow.selector, 0));
+        vm.expectRevert(abi.encodeWithSelector(BatchRelease.BatchGasTooLow.selector, 0));
         main.releaseBatch{gas: 400_000}(ts, sigs);
         assertFalse(main.isProcessed(ts[0].nonce));
         main.releaseBatch{gas: 3_000_000}(ts, sigs);
