@@ -1,6 +1,6 @@
 //! Many side chains on one main chain: the hub deployed by `deploy_hub` on one main anvil and
-//! `n` side anvils, one route each with validator keys of its own. The relayer does not serve
-//! the hub yet, so the tests act as each route's validators themselves.
+//! `n` side anvils, one route each with validator keys of its own. Tests act as a route's
+//! validators themselves, or run relayers for a route ([`HubSystem::target`]).
 
 use alloy::{
     node_bindings::AnvilInstance,
@@ -45,16 +45,19 @@ impl HubSystem {
         let guardian = dev_key(&main, 5);
 
         let mut validators = Vec::with_capacity(n);
+        let main_node = ProviderBuilder::new().connect_http(main.endpoint_url());
         for side in &sides {
             let mut keys: Vec<PrivateKeySigner> =
                 (0..3).map(|_| PrivateKeySigner::random()).collect();
             keys.sort_by_key(|k| k.address());
             let provider = ProviderBuilder::new().connect_http(side.endpoint_url());
             for k in &keys {
-                provider
-                    .anvil_set_balance(k.address(), tokens(100))
-                    .await
-                    .wrap_err("funding a validator")?;
+                // gas for votes and signatures on its side chain, and for releases on main
+                for node in [&provider, &main_node] {
+                    node.anvil_set_balance(k.address(), tokens(100))
+                        .await
+                        .wrap_err("funding a validator")?;
+                }
             }
             validators.push(keys);
         }
@@ -134,6 +137,16 @@ impl HubSystem {
         })
     }
 
+    /// Mines a block on every chain each `interval` (a chain that stopped answering is
+    /// skipped), until dropped.
+    pub fn start_miner(&self, interval: std::time::Duration) -> crate::Miner {
+        let urls: Vec<_> = std::iter::once(&self.main)
+            .chain(&self.sides)
+            .map(|a| a.endpoint_url())
+            .collect();
+        crate::Miner::spawn(urls, interval)
+    }
+
     /// A provider that signs with `key` on the main chain.
     pub fn main_as(&self, key: &PrivateKeySigner) -> DynProvider {
         wallet_provider(&self.main, key)
@@ -142,6 +155,18 @@ impl HubSystem {
     /// A provider that signs with `key` on side chain `i`.
     pub fn side_as(&self, i: usize, key: &PrivateKeySigner) -> DynProvider {
         wallet_provider(&self.sides[i], key)
+    }
+
+    /// What a relayer of route `i` serves.
+    pub fn target(&self, i: usize) -> crate::relayers::NodeTarget {
+        crate::relayers::NodeTarget {
+            main_url: self.main.endpoint(),
+            side_url: self.sides[i].endpoint(),
+            main: self.deployment.main,
+            side: self.deployment.routes[i].side,
+            hub: true,
+            main_token: self.main_token,
+        }
     }
 
     /// Route `i`'s wrapped demo token on its side chain.

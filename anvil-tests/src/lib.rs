@@ -330,9 +330,9 @@ impl Drop for Miner {
     }
 }
 
-impl System {
-    pub fn start_miner(&self, interval: Duration) -> Miner {
-        let urls = [self.main.endpoint_url(), self.side.endpoint_url()];
+impl Miner {
+    /// Mines a block on each chain at `urls` every `interval`, until dropped.
+    pub fn spawn(urls: Vec<alloy::transports::http::reqwest::Url>, interval: Duration) -> Self {
         Miner(tokio::spawn(async move {
             let providers: Vec<_> = urls
                 .into_iter()
@@ -345,6 +345,15 @@ impl System {
                 tokio::time::sleep(interval).await;
             }
         }))
+    }
+}
+
+impl System {
+    pub fn start_miner(&self, interval: Duration) -> Miner {
+        Miner::spawn(
+            vec![self.main.endpoint_url(), self.side.endpoint_url()],
+            interval,
+        )
     }
 
     /// Native balance of `account` on the main (`main = true`) or side chain.

@@ -175,10 +175,46 @@ pub struct RelayerNode {
     _database: Option<TestDatabase>,
 }
 
+/// What a node serves: its two chains' endpoints and contracts.
+#[derive(Debug, Clone)]
+pub struct NodeTarget {
+    pub main_url: String,
+    pub side_url: String,
+    pub main: sidebridge_contracts::ChainDeployment,
+    pub side: sidebridge_contracts::ChainDeployment,
+    /// `main.bridge` is a hub and the node serves the route of `side`.
+    pub hub: bool,
+    pub main_token: Address,
+}
+
+impl NodeTarget {
+    /// The one route of a [`System`].
+    pub fn of(system: &System) -> Self {
+        Self {
+            main_url: system.main.endpoint(),
+            side_url: system.side.endpoint(),
+            main: system.deployment.main,
+            side: system.deployment.side,
+            hub: false,
+            main_token: system.main_token,
+        }
+    }
+}
+
 impl RelayerNode {
     /// Writes the keystore, password and config of `key` under `dir`.
     pub async fn prepare(
         system: &System,
+        key: &PrivateKeySigner,
+        dir: &Path,
+        options: &NodeOptions,
+    ) -> eyre::Result<Self> {
+        Self::prepare_for(&NodeTarget::of(system), key, dir, options).await
+    }
+
+    /// [`RelayerNode::prepare`] for what `target` names (e.g. one route of a hub).
+    pub async fn prepare_for(
+        target: &NodeTarget,
         key: &PrivateKeySigner,
         dir: &Path,
         options: &NodeOptions,
@@ -201,7 +237,7 @@ impl RelayerNode {
             keystore.display(),
             password_file.display()
         );
-        Self::prepare_with(system, (key.address(), table), dir, options).await
+        Self::prepare_with(target, (key.address(), table), dir, options).await
     }
 
     /// Writes the config of a node whose key is on `hsm`'s token (`backend = "pkcs11"`) and
@@ -215,8 +251,13 @@ impl RelayerNode {
         options: &NodeOptions,
     ) -> eyre::Result<Self> {
         std::fs::create_dir_all(dir)?;
-        let mut node =
-            Self::prepare_with(system, (hsm.address, hsm.key_table()), dir, options).await?;
+        let mut node = Self::prepare_with(
+            &NodeTarget::of(system),
+            (hsm.address, hsm.key_table()),
+            dir,
+            options,
+        )
+        .await?;
         hsm.seal_node_secrets(&node.config_path).await?;
         node.env.push(hsm.env());
         Ok(node)
@@ -225,7 +266,7 @@ impl RelayerNode {
     /// Writes the config under `dir` of the validator `address` whose `[key]` table is
     /// `key_table`.
     async fn prepare_with(
-        system: &System,
+        target: &NodeTarget,
         (address, key_table): (Address, String),
         dir: &Path,
         options: &NodeOptions,
@@ -240,21 +281,20 @@ impl RelayerNode {
         };
         let proxies = if options.proxied {
             Some((
-                FaultProxy::start(&system.main.endpoint()).await?,
-                FaultProxy::start(&system.side.endpoint()).await?,
+                FaultProxy::start(&target.main_url).await?,
+                FaultProxy::start(&target.side_url).await?,
             ))
         } else {
             None
         };
         let (main_url, side_url) = match &proxies {
             Some((main, side)) => (main.url().to_string(), side.url().to_string()),
-            None => (system.main.endpoint(), system.side.endpoint()),
+            None => (target.main_url.clone(), target.side_url.clone()),
         };
-        let d = &system.deployment;
         let chain = |name: &str, url: String, c: &sidebridge_contracts::ChainDeployment| {
             let direct = match name {
-                "main" => system.main.endpoint(),
-                _ => system.side.endpoint(),
+                "main" => target.main_url.clone(),
+                _ => target.side_url.clone(),
             };
             let fallback = if options.fallback_direct {
                 format!("fallback_rpc_urls = [\"{direct}\"]\n")
@@ -266,7 +306,7 @@ impl RelayerNode {
 rpc_url = "{url}"
 {fallback}chain_id = {chain_id}
 bridge = "{bridge}"
-governance = "{governance}"
+{hub}governance = "{governance}"
 operational = "{operational}"
 confirmations = {confirmations}
 poll_interval_ms = {poll}
@@ -276,6 +316,11 @@ min_balance_ether = {min_balance}
 "#,
                 chain_id = c.chain_id,
                 bridge = c.bridge,
+                hub = if name == "main" && target.hub {
+                    "hub = true\n"
+                } else {
+                    ""
+                },
                 governance = c.governance,
                 operational = c.operational,
                 confirmations = options.confirmations,
@@ -301,8 +346,8 @@ max_in_flight = {in_flight}
 rpc_failure_secs = {rpc_failure}
 transfers_per_round = {per_round}
 {ha}{fees}"#,
-            main = chain("main", main_url, &d.main),
-            side = chain("side", side_url, &d.side),
+            main = chain("main", main_url, &target.main),
+            side = chain("side", side_url, &target.side),
             rpc_failure = options.rpc_failure_secs,
             per_round = options.transfers_per_round,
             batch = options.batch_size,
@@ -315,7 +360,7 @@ transfers_per_round = {per_round}
             fees = match options.token_price {
                 Some(price) => format!(
                     "\n[fees]\ncheck_every_secs = 1\n[fees.token_prices]\n\"{}\" = \"{price}\"\n",
-                    system.main_token
+                    target.main_token
                 ),
                 None => String::new(),
             },

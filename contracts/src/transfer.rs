@@ -126,6 +126,28 @@ impl Transfer {
         }
     }
 
+    /// The deposit a hub's `Locked` event describes, for the route of `side_chain_id`'s
+    /// `side_bridge` (the event names the route by its id; the caller checks it is this one).
+    pub fn from_hub_locked(
+        event: &MainHub::Locked,
+        main_chain_id: u64,
+        hub: Address,
+        side_chain_id: u64,
+        side_bridge: Address,
+    ) -> Self {
+        Self {
+            srcChainId: U256::from(main_chain_id),
+            srcBridge: hub,
+            dstChainId: U256::from(side_chain_id),
+            dstBridge: side_bridge,
+            nonce: event.nonce,
+            token: event.token,
+            sender: event.sender,
+            recipient: event.recipient,
+            amount: event.amount,
+        }
+    }
+
     /// The withdrawal a `Burned` event of `side_bridge` describes (side chain → main chain,
     /// whose bridge is `main_bridge`).
     pub fn from_burned(

@@ -13,7 +13,7 @@ use std::{
     time::Duration,
 };
 
-use sidebridge_contracts::bindings::{MainBridge, SideBridge};
+use sidebridge_contracts::bindings::SideBridge;
 
 use crate::{
     domain::{Alarm, AlarmKind, Direction},
@@ -137,13 +137,12 @@ impl Auditor {
     /// The nonce the source bridge of `direction` will give its next outbound transfer.
     async fn source_next_nonce(&self, direction: Direction) -> Result<u64, String> {
         match direction {
-            Direction::Deposit => {
-                MainBridge::new(self.handles.route.main_bridge, &self.handles.main)
-                    .outboundNonce()
-                    .call()
-                    .await
-                    .map_err(|e| e.to_string())
-            }
+            Direction::Deposit => self
+                .handles
+                .route
+                .main_outbound_nonce(&self.handles.main)
+                .await
+                .map_err(|e| e.to_string()),
             Direction::Withdrawal => {
                 SideBridge::new(self.handles.route.side_bridge, &self.handles.side)
                     .outboundNonce()

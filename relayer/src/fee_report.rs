@@ -8,13 +8,14 @@ use alloy::{
     providers::{DynProvider, Provider, ProviderBuilder},
 };
 use eyre::{WrapErr, eyre};
-use sidebridge_contracts::bindings::{IERC20Metadata, MainBridge, Operational};
+use sidebridge_contracts::bindings::{IERC20Metadata, Operational};
 use sidebridge_core::amount::{format_amount, parse_amount};
 use sidebridge_relayer::{
     config::Config,
     domain::Direction,
     ledger::fees::{Coverage, Prices, coverage},
     store::Store,
+    watcher::Route,
 };
 
 /// `--price TOKEN=PRICE`: one whole token in the main chain's native coin.
@@ -106,12 +107,11 @@ pub(crate) async fn report(config: &Config, args: FeeArgs) -> eyre::Result<()> {
         .await
         .wrap_err("connecting to the side chain")?
         .erased();
-    let validators = MainBridge::new(config.main.bridge, &main)
-        .bridgeState()
-        .call()
+    let validators = Route::between(&config.main, &config.side)
+        .main_set(&main)
         .await
         .wrap_err("reading the validator set")?
-        .set
+        .validators
         .len() as u64;
     let side_native =
         parse_amount(&args.side_native_price, 18).map_err(|e| eyre!("--side-native-price: {e}"))?;

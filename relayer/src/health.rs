@@ -24,14 +24,14 @@ use alloy::{
     primitives::{Address, U256},
     providers::{DynProvider, Provider},
 };
-use sidebridge_contracts::bindings::{MainBridge, SideBridge};
+use sidebridge_contracts::bindings::SideBridge;
 
 use crate::{
     domain::Chain,
     metrics::Metrics,
     rpc::RpcHealth,
     stage::{Flow, Passing, Stage},
-    watcher::{ChainStatus, Rejection},
+    watcher::{ChainStatus, Rejection, Route},
 };
 
 /// A watcher further behind its confirmed head than this is not ready.
@@ -195,7 +195,8 @@ impl Readiness {
 pub struct Watched {
     pub chain: Chain,
     pub provider: DynProvider,
-    pub bridge: Address,
+    /// The route this relayer serves: which bridge, and on a hub which route's set.
+    pub route: Route,
     pub rpc: Arc<RpcHealth>,
     /// Below this balance (wei) the chain is not ready.
     pub min_balance: U256,
@@ -269,14 +270,9 @@ async fn check_chain(
         readiness.set_check(w.chain, Check::Gas, low);
     }
     let member = match w.chain {
-        Chain::Main => {
-            MainBridge::new(w.bridge, &w.provider)
-                .isValidator(account)
-                .call()
-                .await
-        }
+        Chain::Main => w.route.main_is_validator(&w.provider, account).await,
         Chain::Side => {
-            SideBridge::new(w.bridge, &w.provider)
+            SideBridge::new(w.route.side_bridge, &w.provider)
                 .isValidator(account)
                 .call()
                 .await

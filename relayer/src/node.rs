@@ -60,6 +60,8 @@ pub enum NodeError {
         what: &'static str,
         address: Address,
     },
+    #[error("main chain: {0}")]
+    NoRoute(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("http listener {addr}: {source}")]
@@ -239,13 +241,17 @@ pub async fn run(
     // the chains first: a wrong chain or address must refuse to start before anything is written
     let metrics = Arc::new(Metrics::default());
     let [main, side] = connect_chains([&config.main, &config.side], &metrics).await?;
+    let route = Route::between(&config.main, &config.side);
+    route
+        .main_check_route(&main.provider)
+        .await
+        .map_err(NodeError::NoRoute)?;
     let store = Store::connect(config.database_url.expose()).await?;
     store.migrate().await?;
     let (listener, http_addr) = bind_reported(config.http_listen, http_addr_file(&config)).await?;
     tracing::info!(target: "node", validator = %signer.address(), http = %http_addr,
-        database = store.backend(), "relayer starting");
+        database = store.backend(), hub_route = ?route.hub.then(|| route.id()), "relayer starting");
 
-    let route = Route::between(&config.main, &config.side);
     let readiness = Arc::new(Readiness::default());
     let work = shutdown.child_token();
     let account = signer.address();
@@ -298,7 +304,7 @@ pub async fn run(
         Watched {
             chain,
             provider: provider.clone(),
-            bridge: cfg.bridge,
+            route,
             rpc,
             min_balance: U256::from(cfg.min_balance),
         }
@@ -316,7 +322,7 @@ pub async fn run(
         config.fees.clone(),
         store.clone(),
         main.clone(),
-        config.main.bridge,
+        route,
         metrics.clone(),
     ) {
         stage::spawn(&mut tasks, coverage, work.clone(), metrics.stages());

@@ -65,6 +65,22 @@ async fn unknown_config_key_is_refused() -> eyre::Result<()> {
     Ok(())
 }
 
+/// `hub = true` on a main bridge that is no hub (or a hub without this side chain's route):
+/// refused before anything is written, naming the route it looked for.
+#[tokio::test]
+async fn a_hub_without_this_route_is_refused() -> eyre::Result<()> {
+    let (sys, node, _dir) = prepared().await?;
+    let text = std::fs::read_to_string(&node.config_path)?;
+    let bridge = format!("bridge = \"{}\"\n", sys.deployment.main.bridge);
+    std::fs::write(
+        &node.config_path,
+        text.replacen(&bridge, &format!("{bridge}hub = true\n"), 1),
+    )?;
+    let output = run_relayer(&node.config_path).await?;
+    assert_refused(&output, &node, "has no route");
+    Ok(())
+}
+
 #[tokio::test]
 async fn wrong_chain_id_is_refused() -> eyre::Result<()> {
     let (sys, node, _dir) = prepared().await?;

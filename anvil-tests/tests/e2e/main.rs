@@ -17,5 +17,6 @@ mod reorg;
 mod resilience;
 mod round_trip;
 mod routes;
+mod routes_relayed;
 mod submitter;
 mod two_nodes;

@@ -1,6 +1,6 @@
 //! The hub on real chains: one main chain and three side chains, each a route with validator
-//! keys of its own. The relayer does not serve the hub yet, so the test acts as each route's
-//! validators: it votes deposits in on the side chains and signs withdrawals for the hub.
+//! keys of its own. Here the test acts as each route's validators (`routes_relayed.rs` runs
+//! relayers): it votes deposits in on the side chains and signs withdrawals for the hub.
 //! Route A's whole set is stolen and signs a withdrawal of everything the hub holds: the hub
 //! pays at most A's book, and B and C keep moving their holders' tokens with their books intact.
 
@@ -63,7 +63,7 @@ async fn deposit(sys: &HubSystem, i: usize, amount: U256) -> eyre::Result<Transf
 /// `signers` (a route's validators, or its thieves) sign `t` for the hub. A withdrawal is
 /// signed under the hub's domain whatever its final destination (a chained one names another
 /// side chain, so its id is not `transfer_digest`'s, which takes the destination's domain).
-fn sign(
+pub(crate) fn sign(
     sys: &HubSystem,
     signers: &[PrivateKeySigner],
     t: &Transfer,
@@ -78,7 +78,7 @@ fn sign(
 }
 
 /// The hub's revert, decoded (a call that failed otherwise fails the test), is `name`.
-fn reverted_with(err: alloy::contract::Error, name: &str) -> eyre::Result<()> {
+pub(crate) fn reverted_with(err: alloy::contract::Error, name: &str) -> eyre::Result<()> {
     let Some(decoded) = err.as_decoded_interface_error::<MainHub::MainHubErrors>() else {
         eyre::bail!("expected the hub's {name}, got {err:?}");
     };

@@ -4,12 +4,10 @@
 
 use std::time::Duration;
 
-use toml::Value;
-
 use super::{
     DatabaseUrl,
     raw::{Errors, HA_TAKEOVER_SECS, RawHa},
-    validate::{found, in_range},
+    validate::{boolean, in_range},
 };
 
 /// Whether this node shares its validator with a second node, and how fast one takes over.
@@ -62,13 +60,6 @@ pub(super) fn ha_config(
 
 fn is_postgres(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
-}
-
-fn boolean(v: Value) -> Result<bool, String> {
-    match v {
-        Value::Boolean(b) => Ok(b),
-        other => Err(format!("expected true or false, found {}", found(&other))),
-    }
 }
 
 #[cfg(test)]

@@ -84,6 +84,9 @@ pub struct ChainConfig {
     pub rpc_url: String,
     pub chain_id: u64,
     pub bridge: Address,
+    /// The main chain's `bridge` is a `MainHub` serving many side chains: a relayer acts for
+    /// the route of its side chain (that chain's id and bridge). Never set on a side chain.
+    pub hub: bool,
     pub governance: Address,
     pub operational: Address,
     /// Blocks an event must be buried under before the relayer acts on it.

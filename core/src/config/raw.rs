@@ -85,6 +85,7 @@ pub(super) struct RawChain {
     pub(super) rpc_url: Option<Value>,
     pub(super) chain_id: Option<Value>,
     pub(super) bridge: Option<Value>,
+    pub(super) hub: Option<Value>,
     pub(super) governance: Option<Value>,
     pub(super) operational: Option<Value>,
     pub(super) confirmations: Option<Value>,
@@ -100,6 +101,8 @@ pub(super) const CHAIN_KEYS: &[&str] = &[
     "rpc_url",
     "chain_id",
     "bridge",
+    // the main chain's only: whether `bridge` is the hub of many side chains
+    "hub",
     "governance",
     "operational",
     "confirmations",

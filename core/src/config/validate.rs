@@ -180,6 +180,12 @@ pub(super) fn chains_setting(
             "unknown chain (expected main or side)",
         );
     }
+    if side.as_ref().is_some_and(|s| s.hub) {
+        errors.push(
+            "chains.side.hub",
+            "only the main chain's bridge can be a hub (leave it out here)",
+        );
+    }
     if let (Some(main), Some(side)) = (&main, &side)
         && main.chain_id == side.chain_id
     {
@@ -201,6 +207,7 @@ pub(super) fn chain_config(
     let rpc_url = errors.required(&at("rpc_url"), raw.rpc_url, rpc_url);
     let chain_id = errors.required(&at("chain_id"), raw.chain_id, |v| in_range(v, 1..=u64::MAX));
     let bridge = errors.required(&at("bridge"), raw.bridge, address);
+    let hub = errors.optional(&at("hub"), raw.hub, false, boolean);
     let governance = errors.required(&at("governance"), raw.governance, address);
     let operational = errors.required(&at("operational"), raw.operational, address);
     let confirmations = errors.required(&at("confirmations"), raw.confirmations, |v| {
@@ -247,6 +254,7 @@ pub(super) fn chain_config(
         rpc_url: rpc_url?,
         chain_id: chain_id?,
         bridge: bridge?,
+        hub: hub?,
         governance: governance?,
         operational: operational?,
         confirmations: confirmations?,
@@ -352,6 +360,13 @@ pub(super) fn in_range(v: Value, range: RangeInclusive<u64>) -> Result<u64, Stri
         (lo, u64::MAX) => format!("must be at least {lo}"),
         (lo, hi) => format!("must be between {lo} and {hi}"),
     })
+}
+
+pub(super) fn boolean(v: Value) -> Result<bool, String> {
+    match v {
+        Value::Boolean(b) => Ok(b),
+        other => Err(format!("expected true or false, found {}", found(&other))),
+    }
 }
 
 pub(super) fn address(v: Value) -> Result<Address, String> {
@@ -546,9 +561,40 @@ pub(super) fn edit_distance(a: &str, b: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
-    //! The leaf parsers of amounts: exact to the wei, and refusals that name the unit.
+    //! The leaf parsers of amounts: exact to the wei, and refusals that name the unit; and
+    //! which chain may name a hub.
 
     use super::*;
+    use crate::config::tests::{errors_of, no_env, with};
+
+    #[test]
+    fn only_the_main_chain_has_a_hub() {
+        let (main, side) = (
+            "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+            "0x".to_string() + &"1".repeat(40),
+        );
+        let hub = |section, bridge: &str, v| {
+            with(
+                section,
+                "bridge",
+                &format!("bridge = \"{bridge}\"\nhub = {v}"),
+            )
+        };
+        let c = Config::from_toml_str(&hub("[chains.main]", main, "true"), &no_env).expect("valid");
+        assert!(c.main.hub && !c.side.hub);
+        let wrong = [
+            hub("[chains.side]", &side, "true"),
+            hub("[chains.main]", main, "\"yes\""),
+        ];
+        assert_eq!(
+            errors_of(&wrong[0]),
+            ["chains.side.hub: only the main chain's bridge can be a hub (leave it out here)"]
+        );
+        assert_eq!(
+            errors_of(&wrong[1]),
+            ["chains.main.hub: expected true or false, found a string"]
+        );
+    }
 
     #[test]
     fn fallback_rpc_urls_are_checked_one_by_one() {

@@ -43,6 +43,11 @@ pub const ADDR_FILE: &str = "index.http-addr";
 pub async fn run(config: IndexConfig, shutdown: CancellationToken) -> Result<(), NodeError> {
     let metrics = Arc::new(Metrics::keyless());
     let connected = node::connect_chains([&config.main, &config.side], &metrics).await?;
+    let route = Route::between(&config.main, &config.side);
+    route
+        .main_check_route(&connected[0].provider)
+        .await
+        .map_err(NodeError::NoRoute)?;
     let store = Store::connect(config.database_url.expose()).await?;
     store.migrate().await?;
     let addr_file = node::addr_file(
@@ -54,7 +59,6 @@ pub async fn run(config: IndexConfig, shutdown: CancellationToken) -> Result<(),
     tracing::info!(target: "index", http = %addr, database = store.backend(),
         "transfer index starting (keyless: it watches and serves, it sends nothing)");
 
-    let route = Route::between(&config.main, &config.side);
     let readiness = Arc::new(Readiness::default());
     // nothing plans from the index's progress; the watchers want somewhere to say it
     let progress = Arc::new(Notify::new());
@@ -103,6 +107,7 @@ pub async fn run(config: IndexConfig, shutdown: CancellationToken) -> Result<(),
     let refresh = overview::Refresh {
         main,
         side,
+        route,
         store: store.clone(),
         out: overview_tx,
     };

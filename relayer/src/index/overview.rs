@@ -13,7 +13,9 @@ use alloy::{
     providers::DynProvider,
 };
 use serde_json::{Value, json};
-use sidebridge_contracts::bindings::{IERC20Metadata, MainBridge, Operational};
+use sidebridge_contracts::bindings::{
+    IERC20Metadata, MainBridge, MainHub, MainHubAdmin, Operational,
+};
 use tokio::sync::watch;
 
 use crate::{
@@ -21,7 +23,7 @@ use crate::{
     domain::Chain,
     stage::{Flow, Passing, Stage},
     store::Store,
-    watcher::ChainStatus,
+    watcher::{ChainStatus, Route},
 };
 
 /// How often the overview is read again.
@@ -79,6 +81,7 @@ impl ChainView {
 pub struct Refresh {
     pub main: ChainView,
     pub side: ChainView,
+    pub route: Route,
     pub store: Store,
     pub out: watch::Sender<Value>,
 }
@@ -91,7 +94,7 @@ impl Stage for Refresh {
     }
 
     async fn step(&mut self) -> Result<Flow, Passing> {
-        match read(&self.main, &self.side, &self.store).await {
+        match read(&self.main, &self.side, &self.route, &self.store).await {
             Ok(overview) => {
                 self.out.send_replace(overview);
                 Ok(Flow::Idle)
@@ -122,7 +125,7 @@ fn amount(value: U256) -> Value {
     }
 }
 
-async fn chain_json(view: &ChainView) -> Result<Value, OverviewError> {
+async fn chain_json(view: &ChainView, route: &Route) -> Result<Value, OverviewError> {
     let call = |call| {
         move |source| OverviewError::Call {
             chain: view.chain,
@@ -130,35 +133,86 @@ async fn chain_json(view: &ChainView) -> Result<Value, OverviewError> {
             source,
         }
     };
-    // both bridges share BridgeBase's views: one binding reads either
-    let state = MainBridge::new(view.bridge, &view.provider)
-        .bridgeState()
-        .call()
-        .await
-        .map_err(call("bridgeState"))?;
     let status = view.status.borrow().clone();
-    Ok(json!({
+    let mut out = json!({
         "chainId": view.chain_id,
         "head": status.head,
         "indexedTo": status.cursor,
         "lag": status.lag,
         "confirmations": view.confirmations,
         "halted": status.halted,
-        "validators": state.set,
-        "threshold": state.threshold.to_string(),
-        "validatorSetVersion": state.setVersion.to_string(),
-        "paused": state.isPaused,
-        "live": state.isLive,
-    }))
+    });
+    let state = if view.chain == Chain::Main && route.hub {
+        let hub = MainHub::new(view.bridge, &view.provider);
+        let r = MainHubAdmin::new(view.bridge, &view.provider)
+            .route(route.id())
+            .call()
+            .await
+            .map_err(call("route"))?;
+        let paused = hub.paused().call().await.map_err(call("paused"))?;
+        let live = hub.live().call().await.map_err(call("live"))?;
+        json!({
+            "route": route.id(),
+            "validators": r.validators,
+            "threshold": r.threshold.to_string(),
+            "validatorSetVersion": r.setVersion.to_string(),
+            "paused": paused || r.isPaused,
+            "routePaused": r.isPaused,
+            "retired": r.isRetired,
+            "live": live,
+        })
+    } else {
+        // both bridges share BridgeBase's views: one binding reads either
+        let state = MainBridge::new(view.bridge, &view.provider)
+            .bridgeState()
+            .call()
+            .await
+            .map_err(call("bridgeState"))?;
+        json!({
+            "validators": state.set,
+            "threshold": state.threshold.to_string(),
+            "validatorSetVersion": state.setVersion.to_string(),
+            "paused": state.isPaused,
+            "live": state.isLive,
+        })
+    };
+    if let (Value::Object(out), Value::Object(state)) = (&mut out, state) {
+        out.extend(state);
+    }
+    Ok(out)
+}
+
+/// A token's inbound limit on the main chain for this route: `(cap, window, available)`, and
+/// what the route's book holds on a hub.
+async fn main_inbound(
+    main: &ChainView,
+    route: &Route,
+    token: Address,
+) -> Result<(U256, U256, U256, Option<U256>), alloy::contract::Error> {
+    if route.hub {
+        let hub = MainHub::new(main.bridge, &main.provider);
+        let limit = hub.inboundLimit(route.id(), token).call().await?;
+        let available = hub.inboundAvailable(route.id(), token).call().await?;
+        let custody = hub.custody(route.id(), token).call().await?;
+        return Ok((limit.cap, limit.window, available, Some(custody)));
+    }
+    let bridge = MainBridge::new(main.bridge, &main.provider);
+    let limit = bridge.inboundLimit(token).call().await?;
+    let available = bridge.inboundAvailable(token).call().await?;
+    Ok((limit.cap, limit.window, available, None))
 }
 
 /// The whole reading: chains, then each token the main chain ever mapped.
 pub async fn read(
     main: &ChainView,
     side: &ChainView,
+    route: &Route,
     store: &Store,
 ) -> Result<Value, OverviewError> {
-    let chains = json!({ "main": chain_json(main).await?, "side": chain_json(side).await? });
+    let chains = json!({
+        "main": chain_json(main, route).await?,
+        "side": chain_json(side, route).await?,
+    });
     let call = |chain, call| {
         move |source| OverviewError::Call {
             chain,
@@ -168,7 +222,6 @@ pub async fn read(
     };
     let main_op = Operational::new(main.operational, &main.provider);
     let side_op = Operational::new(side.operational, &side.provider);
-    let main_bridge = MainBridge::new(main.bridge, &main.provider);
     // inbound limits are keyed by the main-chain token on both bridges
     let side_bridge = MainBridge::new(side.bridge, &side.provider);
     let fees = store.fees_by_token().await?;
@@ -179,12 +232,21 @@ pub async fn read(
         .await
         .map_err(call(Chain::Main, "mappedTokens"))?
     {
-        let wrapped = main_op
-            .tokenConfig(token)
-            .call()
-            .await
-            .map_err(call(Chain::Main, "tokenConfig"))?
-            .remote;
+        // a hub's Operational maps a token to itself; its counterpart is the route's
+        let wrapped = if route.hub {
+            MainHub::new(main.bridge, &main.provider)
+                .remoteToken(route.id(), token)
+                .call()
+                .await
+                .map_err(call(Chain::Main, "remoteToken"))?
+        } else {
+            main_op
+                .tokenConfig(token)
+                .call()
+                .await
+                .map_err(call(Chain::Main, "tokenConfig"))?
+                .remote
+        };
         let erc20 = IERC20Metadata::new(token, &main.provider);
         // a token without the optional metadata is still listed
         let symbol = erc20.symbol().call().await.unwrap_or_default();
@@ -213,16 +275,10 @@ pub async fn read(
             .call()
             .await
             .map_err(call(Chain::Side, "inboundLimit"))?;
-        let withdraw_in = main_bridge
-            .inboundAvailable(token)
-            .call()
-            .await
-            .map_err(call(Chain::Main, "inboundAvailable"))?;
-        let withdraw_cap = main_bridge
-            .inboundLimit(token)
-            .call()
-            .await
-            .map_err(call(Chain::Main, "inboundLimit"))?;
+        let (withdraw_cap, withdraw_window, withdraw_in, custody) =
+            main_inbound(main, route, token)
+                .await
+                .map_err(call(Chain::Main, "inboundLimit"))?;
         let collected = fees
             .iter()
             .find(|(t, _)| *t == token)
@@ -241,9 +297,10 @@ pub async fn read(
             "withdrawals": {
                 "outboundLeft": amount(withdraw_out),
                 "inboundLeft": amount(withdraw_in),
-                "inboundCap": withdraw_cap.cap.to_string(),
-                "inboundWindowSecs": withdraw_cap.window.to_string(),
+                "inboundCap": withdraw_cap.to_string(),
+                "inboundWindowSecs": withdraw_window.to_string(),
             },
+            "custody": custody.map(|c| c.to_string()),
             "feesCollected": collected.to_string(),
         }));
     }

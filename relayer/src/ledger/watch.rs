@@ -9,7 +9,7 @@ use alloy::{
     primitives::{Address, U256},
     providers::DynProvider,
 };
-use sidebridge_contracts::bindings::{IERC20Metadata, MainBridge};
+use sidebridge_contracts::bindings::IERC20Metadata;
 
 use super::fees::{Prices, coverage, coverage_ratio};
 use crate::{
@@ -18,6 +18,7 @@ use crate::{
     metrics::Metrics,
     stage::{Flow, Passing, Stage},
     store::Store,
+    watcher::Route,
 };
 
 /// The window compared: a day.
@@ -30,7 +31,7 @@ pub struct FeeCoverage {
     prices: FeePrices,
     store: Store,
     main: DynProvider,
-    main_bridge: Address,
+    route: Route,
     metrics: Arc<Metrics>,
     decimals: HashMap<Address, u8>,
 }
@@ -41,14 +42,14 @@ impl FeeCoverage {
         prices: FeePrices,
         store: Store,
         main: DynProvider,
-        main_bridge: Address,
+        route: Route,
         metrics: Arc<Metrics>,
     ) -> Option<Self> {
         (!prices.token_prices.is_empty()).then(|| Self {
             prices,
             store,
             main,
-            main_bridge,
+            route,
             metrics,
             decimals: HashMap::new(),
         })
@@ -67,11 +68,11 @@ impl Stage for FeeCoverage {
             prices,
             store,
             main,
-            main_bridge,
+            route,
             metrics,
             decimals,
         } = self;
-        once(prices, store, main, *main_bridge, metrics, decimals)
+        once(prices, store, main, route, metrics, decimals)
             .await
             .map_err(|e| Passing(format!("fee coverage not computed this time: {e}")))?;
         Ok(Flow::Idle)
@@ -86,7 +87,7 @@ async fn once(
     prices: &FeePrices,
     store: &Store,
     main: &DynProvider,
-    main_bridge: Address,
+    route: &Route,
     metrics: &Metrics,
     decimals: &mut HashMap<Address, u8>,
 ) -> Result<(), String> {
@@ -100,12 +101,11 @@ async fn once(
             decimals.insert(*token, d);
         }
     }
-    let validators = MainBridge::new(main_bridge, main)
-        .bridgeState()
-        .call()
+    let validators = route
+        .main_set(main)
         .await
-        .map_err(|e| format!("bridgeState: {e}"))?
-        .set
+        .map_err(|e| format!("the main chain's validator set: {e}"))?
+        .validators
         .len() as u64;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -210,6 +210,7 @@ mod tests {
             side_chain_id: 2,
             main_bridge: Address::repeat_byte(0x11),
             side_bridge: Address::repeat_byte(0x22),
+            hub: false,
         }
     }
 

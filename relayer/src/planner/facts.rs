@@ -13,10 +13,10 @@ use std::{
 };
 
 use alloy::{
-    primitives::{Address, B256, U256},
+    primitives::{Address, B256},
     providers::DynProvider,
 };
-use sidebridge_contracts::bindings::{MainBridge, SideBridge};
+use sidebridge_contracts::bindings::SideBridge;
 
 use super::decide::{DepositFacts, QueueFacts, ValidatorView, Views};
 use crate::{
@@ -154,19 +154,22 @@ impl FactsSource for RpcFacts {
             .await
             .map_err(|e| err(Chain::Side, e))?;
         self.count();
-        let main = MainBridge::new(self.route.main_bridge, &self.main)
-            .bridgeState()
-            .call()
+        let main = self
+            .route
+            .main_set(&self.main)
             .await
             .map_err(|e| err(Chain::Main, e))?;
-        let view = |validators: Vec<Address>, threshold: U256| ValidatorView {
-            me,
-            validators,
-            threshold: threshold.saturating_to(),
-        };
         Ok(Views {
-            side: view(side.set, side.threshold),
-            main: view(main.set, main.threshold),
+            side: ValidatorView {
+                me,
+                validators: side.set,
+                threshold: side.threshold.saturating_to(),
+            },
+            main: ValidatorView {
+                me,
+                validators: main.validators,
+                threshold: main.threshold,
+            },
         })
     }
 
@@ -207,7 +210,6 @@ impl FactsSource for RpcFacts {
         records: &[TransferRecord],
     ) -> Result<Vec<ChainWithdrawalFacts>, FactsError> {
         let side = SideBridge::new(self.route.side_bridge, &self.side);
-        let main = MainBridge::new(self.route.main_bridge, &self.main);
         let mut out = Vec::with_capacity(records.len());
         for chunk in records.chunks(MAX_PER_CALL) {
             let ids: Vec<B256> = chunk.iter().map(|r| r.id).collect();
@@ -223,9 +225,9 @@ impl FactsSource for RpcFacts {
                     source,
                 })?;
             self.count();
-            let released = main
-                .releaseStatus(ids, nonces)
-                .call()
+            let released = self
+                .route
+                .main_release_status(&self.main, ids, nonces)
                 .await
                 .map_err(|source| FactsError {
                     chain: Chain::Main,

@@ -722,6 +722,7 @@ mod tests {
             max_head_lag: 5,
             chain_id: 31337,
             bridge: alloy::primitives::Address::ZERO,
+            hub: false,
             governance: alloy::primitives::Address::ZERO,
             operational: alloy::primitives::Address::ZERO,
             confirmations: 1,

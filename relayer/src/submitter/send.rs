@@ -8,7 +8,7 @@ use alloy::{
     primitives::TxKind as CallKind,
     sol_types::SolInterface,
 };
-use sidebridge_contracts::bindings::{MainBridge, SideBridge};
+use sidebridge_contracts::bindings::{MainBridge, MainHub, SideBridge};
 
 use super::*;
 
@@ -207,7 +207,18 @@ fn describe_revert(chain: Chain, data: &[u8]) -> Revert {
                 );
                 (format!("{e:?}"), done)
             }
-            Err(_) => (format!("revert 0x{}", alloy::hex::encode(data)), false),
+            // a hub's (its errors name the route; the selectors differ from the bridge's)
+            Err(_) => match MainHub::MainHubErrors::abi_decode(data) {
+                Ok(e) => {
+                    let done = matches!(
+                        e,
+                        MainHub::MainHubErrors::AlreadyProcessed(_)
+                            | MainHub::MainHubErrors::QueueClosed(_)
+                    );
+                    (format!("{e:?}"), done)
+                }
+                Err(_) => (format!("revert 0x{}", alloy::hex::encode(data)), false),
+            },
         },
         Chain::Side => match SideBridge::SideBridgeErrors::abi_decode(data) {
             Ok(e) => {

@@ -14,8 +14,8 @@ use alloy::{
 };
 use sidebridge_contracts::{
     Transfer,
-    bindings::{MainBridge, SideBridge},
-    transfer_digest,
+    bindings::{MainBridge, MainHub, SideBridge},
+    route_id, transfer_digest,
 };
 
 use crate::{
@@ -32,6 +32,9 @@ pub struct Route {
     pub side_chain_id: u64,
     pub main_bridge: Address,
     pub side_bridge: Address,
+    /// `main_bridge` is a hub serving many side chains, this route among them: its events
+    /// name their route, and those of other routes are not this relayer's.
+    pub hub: bool,
 }
 
 impl Route {
@@ -84,6 +87,22 @@ impl Route {
         Ok(id)
     }
 
+    /// This route's id on a hub: `keccak256(abi.encode(side chain id, side bridge))`.
+    pub fn id(&self) -> B256 {
+        route_id(self.side_chain_id, self.side_bridge)
+    }
+
+    /// The deposit a hub's `Locked` event to this route describes.
+    pub fn hub_deposit_of(&self, event: &MainHub::Locked) -> Transfer {
+        Transfer::from_hub_locked(
+            event,
+            self.main_chain_id,
+            self.main_bridge,
+            self.side_chain_id,
+            self.side_bridge,
+        )
+    }
+
     /// The deposit a `Locked` event of this route's main bridge describes.
     pub fn deposit_of(&self, event: &MainBridge::Locked) -> Transfer {
         Transfer::from_locked(
@@ -112,6 +131,7 @@ impl Route {
             side_chain_id: side.chain_id,
             main_bridge: main.bridge,
             side_bridge: side.bridge,
+            hub: main.hub,
         }
     }
 }
@@ -241,6 +261,18 @@ pub fn decode(
             });
         };
         match (chain, *topic) {
+            (Chain::Main, _) if route.hub => match decode_hub(route, log, topic) {
+                HubLog::Deposit(t, id, fee) => record(Direction::Deposit, *t, id, fee),
+                HubLog::Execution(nonce, id, queued) => {
+                    if !queued {
+                        batch.completed.push(id);
+                    }
+                    let e = execution(Direction::Withdrawal, nonce, id, queued);
+                    batch.executions.push(e);
+                }
+                HubLog::Rejected(reason, event, detail) => reject(reason, event, detail),
+                HubLog::Other => {}
+            },
             (Chain::Main, MainBridge::Locked::SIGNATURE_HASH) => {
                 let Ok(ev) = MainBridge::Locked::decode_log_data(log.data()) else {
                     reject(Rejection::Undecodable, "Locked", String::new());
@@ -353,6 +385,53 @@ pub fn decode(
         }
     }
     (batch, rejected)
+}
+
+/// What one hub log means to the relayer of one route.
+enum HubLog {
+    /// A deposit to this route: its transfer, id and fee.
+    Deposit(Box<Transfer>, B256, U256),
+    /// A withdrawal from this route paid (or queued, `true`): nonce and id.
+    Execution(u64, B256, bool),
+    Rejected(Rejection, &'static str, String),
+    /// Another route's, or an event the relayer does not follow.
+    Other,
+}
+
+/// One hub log for `route`. Every hub event the relayer follows names its route; another
+/// route's is that route's relayers' business (not hostile), so it is passed over, not counted.
+fn decode_hub(route: &Route, log: &Log, topic: &B256) -> HubLog {
+    let mine = route.id();
+    match *topic {
+        MainHub::Locked::SIGNATURE_HASH => {
+            let Ok(ev) = MainHub::Locked::decode_log_data(log.data()) else {
+                return HubLog::Rejected(Rejection::Undecodable, "Locked", String::new());
+            };
+            if ev.route != mine {
+                return HubLog::Other;
+            }
+            let t = route.hub_deposit_of(&ev);
+            match route.check(&t, Direction::Deposit, ev.transferId) {
+                Ok(id) => HubLog::Deposit(Box::new(t), id, ev.fee),
+                Err((reason, detail)) => HubLog::Rejected(reason, "Locked", detail),
+            }
+        }
+        MainHub::Released::SIGNATURE_HASH => match MainHub::Released::decode_log_data(log.data()) {
+            Ok(ev) if ev.route == mine => HubLog::Execution(ev.nonce, ev.transferId, false),
+            Ok(_) => HubLog::Other,
+            Err(_) => HubLog::Rejected(Rejection::Undecodable, "Released", String::new()),
+        },
+        MainHub::RouteTransferQueued::SIGNATURE_HASH => {
+            match MainHub::RouteTransferQueued::decode_log_data(log.data()) {
+                Ok(ev) if ev.route == mine => HubLog::Execution(ev.nonce, ev.transferId, true),
+                Ok(_) => HubLog::Other,
+                Err(_) => {
+                    HubLog::Rejected(Rejection::Undecodable, "RouteTransferQueued", String::new())
+                }
+            }
+        }
+        _ => HubLog::Other,
+    }
 }
 
 /// The logs of an `eth_getLogs` answer for blocks `from..=to` that the bridge of `chain` can

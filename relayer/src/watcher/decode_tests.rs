@@ -28,6 +28,7 @@ const ROUTE: Route = Route {
     side_chain_id: 100,
     main_bridge: Address::repeat_byte(0x11),
     side_bridge: Address::repeat_byte(0x22),
+    hub: false,
 };
 
 fn extreme_u64() -> impl Strategy<Value = u64> {

@@ -7,10 +7,12 @@
 //! ready and says so — rather than guess.
 
 mod decode;
+mod main_end;
 
 use std::{future::Future, sync::Arc, time::Duration};
 
 pub use decode::{MAX_NONCE, Rejected, Rejection, Route, decode, decode_votes, genuine};
+pub use main_end::{MainSet, ReleaseView};
 
 use alloy::{
     eips::BlockNumberOrTag,
@@ -481,6 +483,8 @@ pub fn unix_now() -> i64 {
         .unwrap_or_default()
 }
 
+#[cfg(test)]
+mod decode_hub_tests;
 #[cfg(test)]
 mod decode_tests;
 #[cfg(test)]

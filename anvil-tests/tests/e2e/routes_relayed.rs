@@ -1,0 +1,262 @@
+//! Relayers on the hub: one main chain, three side chains, and for each route two of its three
+//! validators running `relayer run` against the hub (`chains.main.hub = true`). Deposits land
+//! on every route; then route C's side chain dies and C's whole key set is stolen. The thieves
+//! get C's book and nothing more, C's relayers say not ready, and A's and B's relayers go on
+//! carrying deposits and withdrawals with their books exactly what their holders moved.
+
+use std::time::Duration;
+
+use alloy::{
+    primitives::{Address, U256},
+    signers::local::PrivateKeySigner,
+};
+use eyre::ensure;
+use serde_json::Value;
+use sidebridge_anvil_tests::{
+    System, await_until,
+    hub::HubSystem,
+    relayers::{NodeOptions, RelayerNode, http_get},
+    tokens,
+};
+use sidebridge_contracts::{
+    Transfer,
+    bindings::{DemoToken, MainHub, SideBridge},
+};
+
+use super::routes::{reverted_with, sign};
+
+const ROUTES: usize = 3;
+const C: usize = 2;
+
+struct Hub {
+    sys: HubSystem,
+    /// Per route, its relayers.
+    nodes: Vec<Vec<RelayerNode>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Hub {
+    fn logs(&self, e: eyre::Report) -> eyre::Report {
+        let mut out = String::new();
+        for (r, nodes) in self.nodes.iter().enumerate() {
+            for n in nodes {
+                out.push_str(&format!("---- route {r} node {}\n{}\n", n.address, n.log()));
+            }
+        }
+        e.wrap_err(out)
+    }
+
+    async fn wrapped(&self, i: usize, account: Address) -> eyre::Result<U256> {
+        System::balance(
+            &self.sys.side_as(i, &self.sys.holder),
+            self.sys.wrapped(i),
+            account,
+        )
+        .await
+    }
+
+    async fn await_wrapped(&self, i: usize, account: Address, want: U256) -> eyre::Result<()> {
+        await_until(
+            Duration::from_secs(90),
+            "a deposit to be minted",
+            || async { Ok((self.wrapped(i, account).await? == want).then_some(())) },
+        )
+        .await
+        .map_err(|e| self.logs(e))
+    }
+
+    async fn await_main(&self, account: Address, want: U256) -> eyre::Result<()> {
+        let main = self.sys.main_as(&self.sys.holder);
+        await_until(
+            Duration::from_secs(90),
+            "a withdrawal to be released",
+            || async {
+                let have = System::balance(&main, self.sys.main_token, account).await?;
+                Ok((have == want).then_some(()))
+            },
+        )
+        .await
+        .map_err(|e| self.logs(e))
+    }
+
+    /// The holder locks `amount` on the hub for `recipient` on route `i`.
+    async fn lock(&self, i: usize, amount: U256, recipient: Address) -> eyre::Result<()> {
+        let hub = MainHub::new(
+            self.sys.deployment.main.bridge,
+            self.sys.main_as(&self.sys.holder),
+        );
+        let receipt = hub
+            .lock(
+                self.sys.deployment.routes[i].id,
+                self.sys.main_token,
+                amount,
+                recipient,
+            )
+            .send()
+            .await?
+            .get_receipt()
+            .await?;
+        ensure!(receipt.status(), "lock reverted");
+        Ok(())
+    }
+
+    /// `user` burns `amount` on route `i`'s side chain for `recipient` on the main chain.
+    async fn burn(
+        &self,
+        i: usize,
+        user: &PrivateKeySigner,
+        amount: U256,
+        recipient: Address,
+    ) -> eyre::Result<()> {
+        let bridge = SideBridge::new(
+            self.sys.deployment.routes[i].side.bridge,
+            self.sys.side_as(i, user),
+        );
+        let receipt = bridge
+            .burn(self.sys.wrapped(i), amount, recipient)
+            .send()
+            .await?
+            .get_receipt()
+            .await?;
+        ensure!(receipt.status(), "burn reverted");
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn relayers_carry_each_route_and_a_dead_stolen_route_stops_only_itself() -> eyre::Result<()> {
+    let sys = HubSystem::start(ROUTES).await?;
+    let dir = tempfile::tempdir()?;
+    let options = NodeOptions {
+        rpc_failure_secs: 3,
+        ..NodeOptions::default()
+    };
+    let mut nodes = Vec::new();
+    for i in 0..ROUTES {
+        let mut route_nodes = Vec::new();
+        // two of the route's three validators relay: its threshold
+        for (j, key) in sys.validators[i].iter().take(2).enumerate() {
+            let node_dir = dir.path().join(format!("r{i}v{j}"));
+            let node = RelayerNode::prepare_for(&sys.target(i), key, &node_dir, &options).await?;
+            route_nodes.push(node);
+        }
+        nodes.push(route_nodes);
+    }
+    let _miner = sys.start_miner(Duration::from_millis(250));
+    let mut hub = Hub {
+        sys,
+        nodes,
+        _dir: dir,
+    };
+    for node in hub.nodes.iter_mut().flatten() {
+        node.start().await?;
+    }
+    let holder = hub.sys.holder.clone();
+    let main = hub.sys.main_as(&holder);
+    DemoToken::new(hub.sys.main_token, &main)
+        .approve(hub.sys.deployment.main.bridge, U256::MAX)
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+
+    // deposits to every route land, each on its own side chain
+    let locked = [tokens(100), tokens(200), tokens(300)];
+    for (i, amount) in locked.iter().enumerate() {
+        hub.lock(i, *amount, holder.address()).await?;
+    }
+    for (i, amount) in locked.iter().enumerate() {
+        hub.await_wrapped(i, holder.address(), *amount).await?;
+    }
+
+    // route C's side chain dies, and C's whole key set is in a thief's hands
+    hub.sys.sides[C].child_mut().kill()?;
+    let thief = PrivateKeySigner::random().address();
+    let d = hub.sys.deployment.clone();
+    let hub_contract = MainHub::new(d.main.bridge, hub.sys.main_as(&holder));
+    let forged = |amount: U256, nonce: u64| Transfer {
+        srcChainId: U256::from(d.routes[C].side.chain_id),
+        srcBridge: d.routes[C].side.bridge,
+        dstChainId: U256::from(d.main.chain_id),
+        dstBridge: d.main.bridge,
+        nonce,
+        token: hub.sys.main_token,
+        sender: thief,
+        recipient: thief,
+        amount,
+    };
+    let everything = hub.sys.booked().await?;
+    let t = forged(everything, 1_000);
+    let sigs = sign(&hub.sys, &hub.sys.validators[C], &t)?;
+    match hub_contract.release(t.into(), sigs).call().await {
+        Ok(_) => eyre::bail!("C's thieves took more than C's book"),
+        Err(e) => reverted_with(e, "CustodyShort")?,
+    }
+    let t = forged(locked[C], 1_001);
+    let sigs = sign(&hub.sys, &hub.sys.validators[C], &t)?;
+    let receipt = hub_contract
+        .release(t.into(), sigs)
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    ensure!(receipt.status(), "C's book is C's thieves' to take");
+    ensure!(hub.sys.custody(C).await? == U256::ZERO);
+
+    // A and B carry on: a deposit and a withdrawal each, through their own relayers
+    let (a_out, b_out) = (
+        PrivateKeySigner::random().address(),
+        PrivateKeySigner::random().address(),
+    );
+    hub.lock(0, tokens(10), holder.address()).await?;
+    hub.burn(0, &holder, tokens(40), a_out).await?;
+    hub.burn(1, &holder, tokens(150), b_out).await?;
+    hub.await_main(a_out, tokens(40)).await?;
+    hub.await_main(b_out, tokens(150)).await?;
+    hub.await_wrapped(0, holder.address(), tokens(70)).await?;
+    ensure!(hub.wrapped(1, holder.address()).await? == tokens(50));
+
+    // every book is what its holders moved; the hub owes exactly their sum
+    let books = [
+        hub.sys.custody(0).await?,
+        hub.sys.custody(1).await?,
+        hub.sys.custody(2).await?,
+    ];
+    ensure!(
+        books == [tokens(70), tokens(50), U256::ZERO],
+        "books {books:?}"
+    );
+    let held = System::balance(&main, hub.sys.main_token, d.main.bridge).await?;
+    ensure!(held == hub.sys.booked().await? && held == tokens(120));
+
+    // C's relayers say why they are not ready; A's are ready
+    await_until(
+        Duration::from_secs(30),
+        "C's relayers to be not ready",
+        || async {
+            let (code, body) = http_get(hub.nodes[C][0].http_port, "/readyz").await;
+            Ok((code == 503).then_some(body))
+        },
+    )
+    .await
+    .map_err(|e| hub.logs(e))?;
+    let (code, body) = http_get(hub.nodes[0][0].http_port, "/readyz").await;
+    ensure!(code == 200, "route A's relayer is not ready: {body}");
+    let readyz: Value = serde_json::from_str(&body)?;
+    ensure!(readyz["ready"] == true, "{readyz}");
+
+    for node in hub.nodes.iter_mut().flatten() {
+        node.stop().await?;
+    }
+    for node in hub.nodes.iter().take(2).flatten() {
+        let store = sidebridge_relayer::store::Store::connect(&node.database_url).await?;
+        let twice = store.nonces_settled_twice().await?;
+        ensure!(twice.is_empty(), "nonces settled twice: {twice:?}");
+        let alarms = store.alarms(true).await?;
+        ensure!(
+            alarms.is_empty(),
+            "A's and B's relayers saw no forgery: {alarms:?}"
+        );
+    }
+    Ok(())
+}
