@@ -26,7 +26,7 @@ contract VoteBindingCheck is SymTest {
 
     function setUp() public {
         Operational op = new Operational(address(this), address(0), address(0xFEE));
-        side = new SideBridge(address(this), address(0), op, MAIN_CHAIN_ID, MAIN_BRIDGE, _validators(), 2);
+        side = new SideBridge(address(this), address(0), op, MAIN_CHAIN_ID, MAIN_BRIDGE, false, _validators(), 2);
         op.setBridge(address(side));
         wrapped = new WrappedToken("Wrapped", "W", 18, address(side), MAIN_TOKEN);
         op.mapToken(address(wrapped), MAIN_TOKEN);

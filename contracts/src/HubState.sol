@@ -109,7 +109,9 @@ abstract contract HubState is TransferQueue, EIP712, ReentrancyGuardTransient {
         bytes32 transferId,
         bytes32 parentId
     );
-    /// @notice A withdrawal from `route` was paid out on this chain.
+    /// @notice A withdrawal from `route` was settled from its book: paid out on this chain to
+    /// `recipient`, or (chained) handed on to its destination route, forwarded (`Locked` follows,
+    /// naming it as `parentId`) or parked (`TransferParked` follows).
     event Released(
         bytes32 indexed route,
         uint64 indexed nonce,

@@ -327,11 +327,12 @@ contract MainHub is HubState, BatchRelease {
         uint256 held = custody[src][t.token];
         if (held < t.amount) revert CustodyShort(src, t.token, t.amount, held);
         custody[src][t.token] = held - t.amount;
+        // the source route's relayers see every settlement of theirs here, chained ones too
+        emit Released(src, t.nonce, id, t.recipient, t.token, t.amount);
 
         if (t.dstChainId == block.chainid && t.dstBridge == address(this)) {
             booked[t.token] -= t.amount;
             _pay(t.token, t.recipient, t.amount);
-            emit Released(src, t.nonce, id, t.recipient, t.token, t.amount);
             return;
         }
         bytes32 dst = TransferHash.routeId(t.dstChainId, t.dstBridge);

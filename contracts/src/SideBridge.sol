@@ -27,6 +27,10 @@ contract SideBridge is BridgeBase {
     address public immutable mainBridge;
     /// @notice EIP-712 domain separator of the MainBridge: withdrawal ids and signatures use it.
     bytes32 public immutable mainDomainSeparator;
+    /// @notice The main-chain bridge is a hub serving many side chains: a burn may name another
+    /// side chain's bridge (`burnTo`), and the hub forwards it there (or parks it, refundable).
+    /// A one-route MainBridge pays only withdrawals naming itself, so without a hub it is off.
+    bool public immutable chained;
 
     /// @notice Why a deposit that reached the threshold was not minted yet; `executeDeposit`
     /// mints it once the cause is gone.
@@ -54,6 +58,8 @@ contract SideBridge is BridgeBase {
         uint64 indexed nonce, bytes32 indexed transferId, address indexed recipient, address wrapped, uint256 amount
     );
     /// @notice Wrapped tokens were burned; `token` is the main-chain token `recipient` will get.
+    /// `dstChainId` and `dstBridge` name the destination: the main chain's bridge, or (chained)
+    /// another side chain's.
     event Burned(
         uint64 indexed nonce,
         address indexed token,
@@ -62,7 +68,9 @@ contract SideBridge is BridgeBase {
         uint256 amount,
         uint256 fee,
         address wrapped,
-        bytes32 transferId
+        bytes32 transferId,
+        uint256 dstChainId,
+        address dstBridge
     );
     /// @notice A validator's signature for the main-chain release of withdrawal `nonce`.
     event SignatureSubmitted(
@@ -73,6 +81,8 @@ contract SideBridge is BridgeBase {
 
     error TokenNotMapped(address token);
     error UnknownWithdrawal(uint64 nonce);
+    /// @notice `burnTo` on a side chain whose main bridge is no hub.
+    error NotChained();
     error NotReady(uint64 nonce);
     error LengthMismatch();
 
@@ -102,10 +112,12 @@ contract SideBridge is BridgeBase {
         IOperational operational_,
         uint256 mainChainId,
         address mainBridge_,
+        bool chained_,
         address[] memory validators_,
         uint256 threshold_
     ) BridgeBase(governance_, setupKey_, operational_, mainChainId, validators_, threshold_) {
         mainBridge = mainBridge_;
+        chained = chained_;
         mainDomainSeparator = keccak256(
             abi.encode(
                 keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
@@ -313,26 +325,53 @@ contract SideBridge is BridgeBase {
     /// @notice Burns `amount` of the wrapped token `wrapped` so that `recipient` receives the
     /// main-chain token, less the fee, on the main chain.
     /// @return nonce The withdrawal's outbound nonce.
-    function burn(address wrapped, uint256 amount, address recipient)
+    function burn(address wrapped, uint256 amount, address recipient) external returns (uint64 nonce) {
+        return _burn(wrapped, amount, remoteChainId, mainBridge, recipient);
+    }
+
+    /// @notice A chained transfer: burns here so that `recipient` receives the token on the side
+    /// chain `dstChainId` whose bridge is `dstBridge`, through the hub (which charges that hop's
+    /// fee, or parks the transfer when that side chain refuses it: its sender can then take it
+    /// back here). Only when the main bridge is a hub (`chained`).
+    function burnTo(address wrapped, uint256 amount, uint256 dstChainId, address dstBridge, address recipient)
         external
+        returns (uint64 nonce)
+    {
+        if (!chained) revert NotChained();
+        return _burn(wrapped, amount, dstChainId, dstBridge, recipient);
+    }
+
+    function _burn(address wrapped, uint256 amount, uint256 dstChainId, address dstBridge, address recipient)
+        private
         nonReentrant
         whenActive
         returns (uint64 nonce)
     {
         if (amount == 0) revert ZeroAmount();
         if (recipient == address(0)) revert ZeroRecipient();
-        // a bridge pays out to nobody when it is the recipient: the tokens would be stuck
-        if (recipient == mainBridge || recipient == address(this)) revert BridgeRecipient(recipient);
-        (uint256 fee, address feeRecipient, address mainToken) = operational.onOutbound(wrapped, amount);
+        // a bridge pays out to nobody when it is the recipient: the tokens would be stuck (the
+        // hub, named by a chained burn's recipient, parks it for a refund instead)
+        if (recipient == dstBridge || recipient == address(this)) revert BridgeRecipient(recipient);
+        (uint256 fee, address mainToken) = _takeBurn(wrapped, amount);
+        nonce = outboundNonce++;
+        Transfer memory t = _outbound(nonce, mainToken, recipient, amount - fee);
+        (t.dstChainId, t.dstBridge) = (dstChainId, dstBridge);
+        _announceBurn(t, fee, wrapped);
+    }
+
+    function _announceBurn(Transfer memory t, uint256 fee, address wrapped) private {
+        bytes32 id = withdrawalId(t);
+        _withdrawals[id] = Votes.EXISTS;
+        emit Burned(t.nonce, t.token, t.sender, t.recipient, t.amount, fee, wrapped, id, t.dstChainId, t.dstBridge);
+    }
+
+    /// @dev Burns the caller's `amount` of `wrapped`; the fee is minted back to its recipient.
+    function _takeBurn(address wrapped, uint256 amount) private returns (uint256 fee, address mainToken) {
+        address feeRecipient;
+        (fee, feeRecipient, mainToken) = operational.onOutbound(wrapped, amount);
         WrappedToken(wrapped).burn(msg.sender, amount);
         // the fee stays wrapped, still backed by the tokens locked on the main chain
         if (fee > 0) WrappedToken(wrapped).mint(feeRecipient, fee);
-
-        nonce = outboundNonce++;
-        uint256 net = amount - fee;
-        bytes32 id = withdrawalId(_outbound(nonce, mainToken, recipient, net));
-        _withdrawals[id] = Votes.EXISTS;
-        emit Burned(nonce, mainToken, msg.sender, recipient, net, fee, wrapped, id);
     }
 
     /// @notice The caller's (a current validator's) EIP-712 signatures for many withdrawals:

@@ -160,6 +160,7 @@ pub async fn deploy(
         side_op,
         U256::from(main_chain_id),
         main_bridge,
+        false,
         validators,
         U256::from(config.validator_threshold),
     )

@@ -167,6 +167,7 @@ async fn add_route(
         side_op,
         U256::from(main_chain_id),
         hub,
+        true,
         validators.clone(),
         U256::from(route.threshold),
     )

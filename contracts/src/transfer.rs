@@ -148,20 +148,18 @@ impl Transfer {
         }
     }
 
-    /// The withdrawal a `Burned` event of `side_bridge` describes (side chain → main chain,
-    /// whose bridge is `main_bridge`).
+    /// The withdrawal a `Burned` event of `side_bridge` describes: to the main chain's bridge,
+    /// or (chained, through a hub) to another side chain's, as the event names it.
     pub fn from_burned(
         event: &SideBridge::Burned,
         side_chain_id: u64,
         side_bridge: Address,
-        main_chain_id: u64,
-        main_bridge: Address,
     ) -> Self {
         Self {
             srcChainId: U256::from(side_chain_id),
             srcBridge: side_bridge,
-            dstChainId: U256::from(main_chain_id),
-            dstBridge: main_bridge,
+            dstChainId: event.dstChainId,
+            dstBridge: event.dstBridge,
             nonce: event.nonce,
             token: event.token,
             sender: event.sender,

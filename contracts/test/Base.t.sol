@@ -71,7 +71,9 @@ abstract contract BridgeTestBase is Test {
         opMain.setBridge(address(main));
 
         opSide = new Operational(governance_, setupKey_, feeSide);
-        side = new SideBridge(governance_, setupKey_, opSide, mainChainId, address(main), validatorAddrs, THRESHOLD);
+        side = new SideBridge(
+            governance_, setupKey_, opSide, mainChainId, address(main), false, validatorAddrs, THRESHOLD
+        );
         opSide.setBridge(address(side));
         main.setSideBridge(address(side));
         wrapped = new WrappedToken("Wrapped Main Token", "wMAIN", 18, address(side), address(token));

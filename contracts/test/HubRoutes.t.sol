@@ -99,8 +99,8 @@ contract HubRoutesTest is HubTestBase {
         assertFalse(hub.isProcessed(routes[B], 0));
     }
 
-    /// A → B in the release's transaction: off A's book, B's fee taken, onto B's book, and the
-    /// deposit to B names the withdrawal it continues.
+    /// A → B in the release's transaction: off A's book (`Released` for A), B's fee taken, onto
+    /// B's book, and the deposit to B names the withdrawal it continues.
     function test_chainedTransferIsForwardedWithItsHopFee() public {
         _lock(alice, A, 100 ether);
         op.setFees(address(token), 0, 1 ether, 0);
@@ -118,6 +118,9 @@ contract HubRoutesTest is HubTestBase {
             amount: 29 ether
         });
         uint256 balance = token.balanceOf(address(hub));
+        // A's relayers see their withdrawal settled, B's see a deposit naming it
+        vm.expectEmit(address(hub));
+        emit HubState.Released(routes[A], 0, parent, bob, address(token), 30 ether);
         vm.expectEmit(address(hub));
         emit HubState.Locked(routes[B], 0, address(token), bob, bob, 29 ether, 1 ether, _sideId(B, deposit), parent);
         _release(A, t);

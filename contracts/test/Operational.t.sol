@@ -325,7 +325,9 @@ contract OperationalTest is BridgeTestBase {
         }
         bytes32 id = side.withdrawalId(_withdrawal(0, bob, amount - expected));
         vm.expectEmit(true, true, true, true, address(side));
-        emit SideBridge.Burned(0, address(token), alice, bob, amount - expected, expected, address(wrapped), id);
+        emit SideBridge.Burned(
+            0, address(token), alice, bob, amount - expected, expected, address(wrapped), id, mainChainId, address(main)
+        );
         vm.prank(alice);
         side.burn(address(wrapped), amount, bob);
 
@@ -469,7 +471,9 @@ contract OperationalTest is BridgeTestBase {
             vm.expectRevert(abi.encodeWithSelector(Governed.GovernanceNotAuthority.selector, impostors[i]));
             new Operational(impostors[i], address(0), feeMain);
             vm.expectRevert(abi.encodeWithSelector(Governed.GovernanceNotAuthority.selector, impostors[i]));
-            new SideBridge(impostors[i], address(0), opSide, mainChainId, address(main), validatorAddrs, THRESHOLD);
+            new SideBridge(
+                impostors[i], address(0), opSide, mainChainId, address(main), false, validatorAddrs, THRESHOLD
+            );
         }
 
         // the project's governance is accepted

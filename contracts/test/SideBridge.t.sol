@@ -418,7 +418,9 @@ contract SideBridgeTest is BridgeTestBase {
         assertEq(side.withdrawalId(w), mainId, "withdrawal id is the main bridge's release digest");
 
         vm.expectEmit(true, true, true, true, address(side));
-        emit SideBridge.Burned(0, address(token), alice, bob, AMOUNT, 0, address(wrapped), mainId);
+        emit SideBridge.Burned(
+            0, address(token), alice, bob, AMOUNT, 0, address(wrapped), mainId, mainChainId, address(main)
+        );
         vm.prank(alice);
         uint64 nonce = side.burn(address(wrapped), AMOUNT, bob);
 
@@ -431,6 +433,59 @@ contract SideBridgeTest is BridgeTestBase {
         assertEq(signers, 0);
         assertFalse(ready);
         assertFalse(side.hasSignedWithdrawal(validatorAddrs[0], mainId));
+    }
+
+    /// A side chain paired with a one-route MainBridge cannot start a chained transfer: that
+    /// bridge pays only withdrawals naming itself, so the burn would be lost.
+    function test_burnTo_refusedUnlessTheMainBridgeIsAHub() public {
+        _mintWrapped(alice, AMOUNT);
+        _onSide();
+        vm.prank(alice);
+        vm.expectRevert(SideBridge.NotChained.selector);
+        side.burnTo(address(wrapped), AMOUNT, 0xB1, makeAddr("sideB"), bob);
+        assertEq(wrapped.balanceOf(alice), AMOUNT);
+    }
+
+    /// Paired with a hub, a burn names another side chain's bridge: the event and the id (under
+    /// the hub's domain, which releases it) carry that destination, validators can sign it,
+    /// and the destination bridge itself is refused as a recipient.
+    function test_burnTo_namesAnotherSideChainUnderTheHubsDomain() public {
+        _onSide();
+        Operational op2 = new Operational(address(this), address(0), feeSide);
+        SideBridge chained =
+            new SideBridge(address(this), address(0), op2, mainChainId, address(main), true, validatorAddrs, THRESHOLD);
+        op2.setBridge(address(chained));
+        WrappedToken w2 = new WrappedToken("W", "W", 18, address(chained), address(token));
+        op2.mapToken(address(w2), address(token));
+        vm.prank(address(chained));
+        w2.mint(alice, AMOUNT);
+        address sideB = makeAddr("sideB");
+
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(BridgeBase.BridgeRecipient.selector, sideB));
+        chained.burnTo(address(w2), AMOUNT, 0xB1, sideB, sideB);
+
+        Transfer memory t = Transfer({
+            srcChainId: SIDE_CHAIN_ID,
+            srcBridge: address(chained),
+            dstChainId: 0xB1,
+            dstBridge: sideB,
+            nonce: 0,
+            token: address(token),
+            sender: alice,
+            recipient: bob,
+            amount: AMOUNT
+        });
+        bytes32 id = chained.withdrawalId(t);
+        _onMain();
+        assertEq(id, main.hashTransfer(t), "the hub's domain, whatever the destination");
+        _onSide();
+        vm.expectEmit(true, true, true, true, address(chained));
+        emit SideBridge.Burned(0, address(token), alice, bob, AMOUNT, 0, address(w2), id, 0xB1, sideB);
+        vm.prank(alice);
+        chained.burnTo(address(w2), AMOUNT, 0xB1, sideB, bob);
+        assertTrue(chained.isBurned(id));
+        assertEq(w2.totalSupply(), 0);
     }
 
     function test_burn_feeIsMintedToFeeRecipient() public {

@@ -41,7 +41,7 @@ contract ValidatorsTest is BridgeTestBase {
         vm.expectRevert(abi.encodeWithSelector(Quorum.InvalidThreshold.selector, N_VALIDATORS + 1, N_VALIDATORS));
         _newMainBridge(validatorAddrs, N_VALIDATORS + 1);
         vm.expectRevert(abi.encodeWithSelector(Quorum.InvalidThreshold.selector, 1, 0));
-        new SideBridge(address(this), address(0), opSide, mainChainId, address(main), new address[](0), 1);
+        new SideBridge(address(this), address(0), opSide, mainChainId, address(main), false, new address[](0), 1);
     }
 
     /// @dev Finding 5: a threshold of 1-of-n (or any minority) let one key (or one camp) act

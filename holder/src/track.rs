@@ -202,8 +202,6 @@ fn located_from_burned(net: &Net, log: &Log) -> Option<Located> {
             &ev,
             net.info(Chain::Side).chain_id,
             net.info(Chain::Side).bridge,
-            net.info(Chain::Main).chain_id,
-            net.info(Chain::Main).bridge,
         ),
         id: ev.transferId,
         fee: ev.fee,

@@ -14,7 +14,6 @@ use alloy::{
     primitives::{Address, B256},
     signers::{Signature, SignerSync, local::PrivateKeySigner},
 };
-use sidebridge_contracts::{Transfer, transfer_digest};
 
 use self::pkcs11::{HsmError, Pkcs11Signer};
 
@@ -114,18 +113,13 @@ impl ValidatorSigner {
         }
     }
 
-    /// Signs a withdrawal's id for `MainBridge.release` at `main_bridge`.
-    pub async fn sign_withdrawal(
-        &self,
-        transfer: &Transfer,
-        main_bridge: Address,
-    ) -> Result<(B256, Signature), SignError> {
-        let id = transfer_digest(transfer, main_bridge);
-        let signature = self
-            .sign_digest(&id)
+    /// Signs a withdrawal's id for its release on the main chain: the digest of its content
+    /// under the main bridge's (or hub's) EIP-712 domain, as the decoder computed and checked
+    /// it (`watcher::Route::check`), whatever its final destination.
+    pub async fn sign_withdrawal(&self, id: B256) -> Result<Signature, SignError> {
+        self.sign_digest(&id)
             .await
-            .map_err(|source| SignError { id, source })?;
-        Ok((id, signature))
+            .map_err(|source| SignError { id, source })
     }
 }
 
@@ -154,6 +148,7 @@ impl TxSigner<Signature> for ValidatorSigner {
 #[cfg(test)]
 mod tests {
     use alloy::primitives::{U256, address};
+    use sidebridge_contracts::{Transfer, transfer_digest};
 
     use super::*;
 
@@ -170,8 +165,8 @@ mod tests {
             ..Default::default()
         };
         let bridge = address!("0x00000000000000000000000000000000000000b1");
-        let (id, sig) = signer.sign_withdrawal(&t, bridge).await.expect("signs");
-        assert_eq!(id, transfer_digest(&t, bridge));
+        let id = transfer_digest(&t, bridge);
+        let sig = signer.sign_withdrawal(id).await.expect("signs");
         assert_eq!(
             sig.recover_address_from_prehash(&id).expect("recovers"),
             signer.address()

@@ -376,8 +376,6 @@ async fn a_holder_claims_a_withdrawal_the_relayers_signed_but_did_not_release() 
         &burned,
         sidebridge_anvil_tests::SIDE_CHAIN_ID,
         sys.deployment.side.bridge,
-        sidebridge_anvil_tests::MAIN_CHAIN_ID,
-        sys.deployment.main.bridge,
     );
     let v = &sys.validators[0];
     let sig = v.sign_hash_sync(&id)?;

@@ -119,13 +119,7 @@ async fn lock_mint_burn_release() -> eyre::Result<()> {
         .data;
     let burn_fee = burn_amount / U256::from(1_000u64);
     assert_eq!(burned.amount, burn_amount - burn_fee);
-    let withdrawal = Transfer::from_burned(
-        &burned,
-        SIDE_CHAIN_ID,
-        d.side.bridge,
-        MAIN_CHAIN_ID,
-        d.main.bridge,
-    );
+    let withdrawal = Transfer::from_burned(&burned, SIDE_CHAIN_ID, d.side.bridge);
     let id = transfer_digest(&withdrawal, d.main.bridge);
     assert_eq!(burned.transferId, id);
 

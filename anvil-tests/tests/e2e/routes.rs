@@ -216,13 +216,7 @@ async fn a_stolen_route_takes_only_its_own_book_and_the_other_routes_keep_moving
             .decoded_log::<SideBridge::Burned>()
             .expect("a burn emits Burned")
             .data;
-        let t = Transfer::from_burned(
-            &burned,
-            route.side.chain_id,
-            route.side.bridge,
-            d.main.chain_id,
-            d.main.bridge,
-        );
+        let t = Transfer::from_burned(&burned, route.side.chain_id, route.side.bridge);
         ensure!(
             burned.transferId == transfer_digest(&t, d.main.bridge),
             "withdrawal id"

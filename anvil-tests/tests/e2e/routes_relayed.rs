@@ -1,6 +1,7 @@
 //! Relayers on the hub: one main chain, three side chains, and for each route two of its three
 //! validators running `relayer run` against the hub (`chains.main.hub = true`). Deposits land
-//! on every route; then route C's side chain dies and C's whole key set is stolen. The thieves
+//! on every route and a chained transfer goes A → main → B; then route C's side chain dies and
+//! C's whole key set is stolen. The thieves
 //! get C's book and nothing more, C's relayers say not ready, and A's and B's relayers go on
 //! carrying deposits and withdrawals with their books exactly what their holders moved.
 
@@ -22,6 +23,8 @@ use sidebridge_contracts::{
     Transfer,
     bindings::{DemoToken, MainHub, SideBridge},
 };
+
+use sidebridge_relayer::{domain::TransferState, store::Store};
 
 use super::routes::{reverted_with, sign};
 
@@ -169,6 +172,51 @@ async fn relayers_carry_each_route_and_a_dead_stolen_route_stops_only_itself() -
         hub.await_wrapped(i, holder.address(), *amount).await?;
     }
 
+    // a chained transfer, A → main → B: burned on A naming B's bridge, released by A's
+    // relayers on the hub, which moves it from A's book to B's in the same transaction; B's
+    // relayers then mint it on B
+    let friend = PrivateKeySigner::random().address();
+    let b = hub.sys.deployment.routes[1].side;
+    let receipt = SideBridge::new(
+        hub.sys.deployment.routes[0].side.bridge,
+        hub.sys.side_as(0, &holder),
+    )
+    .burnTo(
+        hub.sys.wrapped(0),
+        tokens(30),
+        U256::from(b.chain_id),
+        b.bridge,
+        friend,
+    )
+    .send()
+    .await?
+    .get_receipt()
+    .await?;
+    ensure!(receipt.status(), "burnTo reverted");
+    let chained = receipt
+        .decoded_log::<SideBridge::Burned>()
+        .expect("a burn emits Burned")
+        .data
+        .transferId;
+    hub.await_wrapped(1, friend, tokens(30)).await?;
+    // A's relayers saw their withdrawal settled (the hub's Released for A), not only B's mint
+    let a_store = Store::connect(&hub.nodes[0][0].database_url).await?;
+    await_until(
+        Duration::from_secs(30),
+        "A's relayer to see the chained withdrawal settled",
+        || async {
+            let state = a_store.transfer(chained).await?.map(|r| r.state);
+            Ok((state == Some(TransferState::Completed)).then_some(()))
+        },
+    )
+    .await
+    .map_err(|e| hub.logs(e))?;
+    let books = [hub.sys.custody(0).await?, hub.sys.custody(1).await?];
+    ensure!(
+        books == [tokens(70), tokens(230)],
+        "custody moved A → B: {books:?}"
+    );
+
     // route C's side chain dies, and C's whole key set is in a thief's hands
     hub.sys.sides[C].child_mut().kill()?;
     let thief = PrivateKeySigner::random().address();
@@ -213,7 +261,7 @@ async fn relayers_carry_each_route_and_a_dead_stolen_route_stops_only_itself() -
     hub.burn(1, &holder, tokens(150), b_out).await?;
     hub.await_main(a_out, tokens(40)).await?;
     hub.await_main(b_out, tokens(150)).await?;
-    hub.await_wrapped(0, holder.address(), tokens(70)).await?;
+    hub.await_wrapped(0, holder.address(), tokens(40)).await?;
     ensure!(hub.wrapped(1, holder.address()).await? == tokens(50));
 
     // every book is what its holders moved; the hub owes exactly their sum
@@ -223,7 +271,7 @@ async fn relayers_carry_each_route_and_a_dead_stolen_route_stops_only_itself() -
         hub.sys.custody(2).await?,
     ];
     ensure!(
-        books == [tokens(70), tokens(50), U256::ZERO],
+        books == [tokens(40), tokens(80), U256::ZERO],
         "books {books:?}"
     );
     let held = System::balance(&main, hub.sys.main_token, d.main.bridge).await?;
@@ -249,7 +297,7 @@ async fn relayers_carry_each_route_and_a_dead_stolen_route_stops_only_itself() -
         node.stop().await?;
     }
     for node in hub.nodes.iter().take(2).flatten() {
-        let store = sidebridge_relayer::store::Store::connect(&node.database_url).await?;
+        let store = Store::connect(&node.database_url).await?;
         let twice = store.nonces_settled_twice().await?;
         ensure!(twice.is_empty(), "nonces settled twice: {twice:?}");
         let alarms = store.alarms(true).await?;

@@ -50,9 +50,7 @@ pub async fn sign(
 ) -> Result<TxRequest, SignError> {
     let mut signatures = Vec::with_capacity(batch.len() * 65);
     for record in batch {
-        let (_, signature) = signer
-            .sign_withdrawal(&record.transfer, route.main_bridge)
-            .await?;
+        let signature = signer.sign_withdrawal(record.id).await?;
         signatures.extend_from_slice(&signature.as_bytes());
     }
     let transfers = batch.iter().map(|r| r.transfer.clone().into()).collect();

@@ -10,12 +10,12 @@
 use alloy::{
     primitives::{Address, B256, U256},
     rpc::types::Log,
-    sol_types::SolEvent,
+    sol_types::{SolEvent, SolStruct},
 };
 use sidebridge_contracts::{
     Transfer,
     bindings::{MainBridge, MainHub, SideBridge},
-    route_id, transfer_digest,
+    route_id, transfer_domain,
 };
 
 use crate::{
@@ -38,38 +38,36 @@ pub struct Route {
 }
 
 impl Route {
-    /// The id of a transfer seen at its source, if it can be this route's: its chain ids must
-    /// be this route's (a deposit for another side chain would make the destination revert the
-    /// whole batch it is voted in), its nonce one the store holds, and `event_id` the digest of
-    /// its content under the destination bridge's domain. Else why not.
+    /// The id of a transfer seen at its source, if it can be this route's: its source must be
+    /// this route's end (a deposit for another side chain would make the destination revert
+    /// the whole batch it is voted in), its destination the other end (or, for a withdrawal
+    /// on a hub, another side chain's bridge: a chained transfer the hub forwards or parks),
+    /// its nonce one the store holds, and `event_id` the digest of its content under the
+    /// domain of the bridge that settles it here (the side bridge for a deposit; the main
+    /// bridge for any withdrawal, chained ones included). Else why not.
     pub fn check(
         &self,
         t: &Transfer,
         direction: Direction,
         event_id: B256,
     ) -> Result<B256, (Rejection, String)> {
-        let (src, src_bridge, dst, dst_bridge) = match direction {
-            Direction::Deposit => (
-                self.main_chain_id,
-                self.main_bridge,
-                self.side_chain_id,
-                self.side_bridge,
-            ),
-            Direction::Withdrawal => (
-                self.side_chain_id,
-                self.side_bridge,
-                self.main_chain_id,
-                self.main_bridge,
-            ),
+        let main = (self.main_chain_id, self.main_bridge);
+        let side = (self.side_chain_id, self.side_bridge);
+        let ((src, src_bridge), (dst, dst_bridge), settles) = match direction {
+            Direction::Deposit => (main, side, side),
+            Direction::Withdrawal => (side, main, main),
         };
-        if t.srcChainId != U256::from(src) || t.dstChainId != U256::from(dst) {
+        let chained = self.hub
+            && direction == Direction::Withdrawal
+            && t.dstChainId != U256::from(self.main_chain_id);
+        if t.srcChainId != U256::from(src) || !(chained || t.dstChainId == U256::from(dst)) {
             let detail = format!(
                 "chain {} -> {}, the route is {src} -> {dst}",
                 t.srcChainId, t.dstChainId
             );
             return Err((Rejection::ForeignRoute, detail));
         }
-        if t.srcBridge != src_bridge || t.dstBridge != dst_bridge {
+        if t.srcBridge != src_bridge || !(chained || t.dstBridge == dst_bridge) {
             let detail = format!(
                 "bridge {} -> {}, the route is {src_bridge} -> {dst_bridge}",
                 t.srcBridge, t.dstBridge
@@ -79,7 +77,7 @@ impl Route {
         if t.nonce > MAX_NONCE {
             return Err((Rejection::NonceOutOfRange, format!("nonce {}", t.nonce)));
         }
-        let id = transfer_digest(t, dst_bridge);
+        let id = t.eip712_signing_hash(&transfer_domain(settles.0, settles.1));
         if id != event_id {
             let detail = format!("event id {event_id} is not its content's {id}");
             return Err((Rejection::IdMismatch, detail));
@@ -115,13 +113,7 @@ impl Route {
 
     /// The withdrawal a `Burned` event of this route's side bridge describes.
     pub fn withdrawal_of(&self, event: &SideBridge::Burned) -> Transfer {
-        Transfer::from_burned(
-            event,
-            self.side_chain_id,
-            self.side_bridge,
-            self.main_chain_id,
-            self.main_bridge,
-        )
+        Transfer::from_burned(event, self.side_chain_id, self.side_bridge)
     }
 
     /// The route between two configured chains.

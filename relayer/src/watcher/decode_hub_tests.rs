@@ -7,12 +7,12 @@
 use alloy::{
     primitives::{Address, B256, Bytes, Log as PrimitiveLog, LogData, U256},
     rpc::types::Log,
-    sol_types::SolEvent,
+    sol_types::{SolEvent, SolStruct},
 };
 use sidebridge_contracts::{
     Transfer,
-    bindings::{MainBridge, MainHub},
-    route_id, transfer_digest,
+    bindings::{MainBridge, MainHub, SideBridge},
+    route_id, transfer_digest, transfer_domain,
 };
 
 use super::{Rejection, Route, decode};
@@ -221,3 +221,61 @@ async fn a_hub_batch_commits(store: Store) {
 }
 
 on_both_backends!(a_hub_batch_commits);
+
+/// A burn on this route's side chain naming another side chain's bridge (a chained transfer)
+/// is this route's withdrawal on a hub, identified under the hub's domain like every
+/// withdrawal; a one-route relayer refuses it (its main bridge would never pay it), and an id
+/// under the destination's domain (what a naive digest of the content would give) is not its.
+#[test]
+fn a_chained_withdrawal_is_this_routes_on_a_hub_only() {
+    let t = Transfer {
+        srcChainId: U256::from(HUB.side_chain_id),
+        srcBridge: HUB.side_bridge,
+        dstChainId: U256::from(OTHER.side_chain_id),
+        dstBridge: OTHER.side_bridge,
+        nonce: 2,
+        token: Address::repeat_byte(0x0E),
+        sender: Address::repeat_byte(0x0A),
+        recipient: Address::repeat_byte(0x0B),
+        amount: U256::from(50),
+    };
+    let hub_id = t.eip712_signing_hash(&transfer_domain(HUB.main_chain_id, HUB.main_bridge));
+    let burned = |id| side_burned(&t, id);
+    let side_log = |data: LogData| {
+        let mut l = log(data, 1);
+        l.inner.address = HUB.side_bridge;
+        l
+    };
+    let (batch, rejected) = decode(Chain::Side, &HUB, &[side_log(burned(hub_id))], 0, 0);
+    assert!(rejected.is_empty(), "{rejected:?}");
+    assert_eq!(batch.new_transfers.len(), 1);
+    assert_eq!(batch.new_transfers[0].id, hub_id);
+    assert_eq!(batch.new_transfers[0].transfer, t);
+
+    let naive = transfer_digest(&t, OTHER.side_bridge);
+    let (batch, rejected) = decode(Chain::Side, &HUB, &[side_log(burned(naive))], 0, 0);
+    assert!(batch.new_transfers.is_empty());
+    assert_eq!(rejected[0].reason, Rejection::IdMismatch);
+
+    let one_route = Route { hub: false, ..HUB };
+    let (batch, rejected) = decode(Chain::Side, &one_route, &[side_log(burned(hub_id))], 0, 0);
+    assert!(batch.new_transfers.is_empty());
+    assert_eq!(rejected[0].reason, Rejection::ForeignRoute);
+}
+
+/// A side bridge's `Burned` for `t`, claiming id `id`.
+fn side_burned(t: &Transfer, id: B256) -> LogData {
+    SideBridge::Burned {
+        nonce: t.nonce,
+        token: t.token,
+        sender: t.sender,
+        recipient: t.recipient,
+        amount: t.amount,
+        fee: U256::ZERO,
+        wrapped: Address::repeat_byte(0x0D),
+        transferId: id,
+        dstChainId: t.dstChainId,
+        dstBridge: t.dstBridge,
+    }
+    .encode_log_data()
+}

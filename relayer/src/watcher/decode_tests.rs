@@ -231,6 +231,8 @@ impl Event {
                     fee: U256::ZERO,
                     wrapped: *who,
                     transferId: B256::repeat_byte(0xEE),
+                    dstChainId: U256::from(ROUTE.main_chain_id),
+                    dstBridge: ROUTE.main_bridge,
                 };
                 if *honest_id {
                     let t = ROUTE.withdrawal_of(&ev);

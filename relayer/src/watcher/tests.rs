@@ -81,6 +81,8 @@ fn burned(nonce: u64) -> (SideBridge::Burned, B256) {
         fee: U256::ZERO,
         wrapped: Address::repeat_byte(0xD0),
         transferId: B256::ZERO,
+        dstChainId: U256::from(ROUTE.main_chain_id),
+        dstBridge: ROUTE.main_bridge,
     };
     let transfer = ROUTE.withdrawal_of(&event);
     event.transferId = transfer_digest(&transfer, ROUTE.main_bridge);

@@ -310,13 +310,7 @@ async fn side_gas() -> eyre::Result<()> {
                 .ok_or_else(|| eyre::eyre!("burn emitted no Burned"))?
                 .data;
             burn_gas.push(checked(receipt, "burn")?);
-            withdrawals.push(Transfer::from_burned(
-                &burned,
-                SIDE_CHAIN_ID,
-                d.side.bridge,
-                MAIN_CHAIN_ID,
-                d.main.bridge,
-            ));
+            withdrawals.push(Transfer::from_burned(&burned, SIDE_CHAIN_ID, d.side.bridge));
         }
         let signer = &validators[0];
         let mut signatures = Vec::with_capacity(batch * 65);
