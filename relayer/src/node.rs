@@ -60,8 +60,8 @@ pub enum NodeError {
         what: &'static str,
         address: Address,
     },
-    #[error("main chain: {0}")]
-    NoRoute(String),
+    #[error("{0}")]
+    WrongBridges(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("http listener {addr}: {source}")]
@@ -243,9 +243,9 @@ pub async fn run(
     let [main, side] = connect_chains([&config.main, &config.side], &metrics).await?;
     let route = Route::between(&config.main, &config.side);
     route
-        .main_check_route(&main.provider)
+        .check_bridges(&main.provider, &side.provider)
         .await
-        .map_err(NodeError::NoRoute)?;
+        .map_err(NodeError::WrongBridges)?;
     let store = Store::connect(config.database_url.expose()).await?;
     store.migrate().await?;
     let (listener, http_addr) = bind_reported(config.http_listen, http_addr_file(&config)).await?;
@@ -523,6 +523,7 @@ pub(crate) fn spawn_watcher(
         source: RpcEventSource {
             provider: provider.clone(),
             bridge: cfg.bridge,
+            topic1: (chain == Chain::Main && route.hub).then(|| route.id()),
         },
         store: store.clone(),
         route,

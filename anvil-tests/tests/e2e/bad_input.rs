@@ -65,10 +65,10 @@ async fn unknown_config_key_is_refused() -> eyre::Result<()> {
     Ok(())
 }
 
-/// `hub = true` on a main bridge that is no hub (or a hub without this side chain's route):
-/// refused before anything is written, naming the route it looked for.
+/// `hub = true` where the bridges are a one-route pair: refused before anything is written,
+/// saying the side bridge was built for a one-route MainBridge.
 #[tokio::test]
-async fn a_hub_without_this_route_is_refused() -> eyre::Result<()> {
+async fn a_hub_setting_the_bridges_do_not_match_is_refused() -> eyre::Result<()> {
     let (sys, node, _dir) = prepared().await?;
     let text = std::fs::read_to_string(&node.config_path)?;
     let bridge = format!("bridge = \"{}\"\n", sys.deployment.main.bridge);
@@ -77,7 +77,7 @@ async fn a_hub_without_this_route_is_refused() -> eyre::Result<()> {
         text.replacen(&bridge, &format!("{bridge}hub = true\n"), 1),
     )?;
     let output = run_relayer(&node.config_path).await?;
-    assert_refused(&output, &node, "has no route");
+    assert_refused(&output, &node, "built for a one-route MainBridge");
     Ok(())
 }
 

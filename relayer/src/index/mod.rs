@@ -45,9 +45,9 @@ pub async fn run(config: IndexConfig, shutdown: CancellationToken) -> Result<(),
     let connected = node::connect_chains([&config.main, &config.side], &metrics).await?;
     let route = Route::between(&config.main, &config.side);
     route
-        .main_check_route(&connected[0].provider)
+        .check_bridges(&connected[0].provider, &connected[1].provider)
         .await
-        .map_err(NodeError::NoRoute)?;
+        .map_err(NodeError::WrongBridges)?;
     let store = Store::connect(config.database_url.expose()).await?;
     store.migrate().await?;
     let addr_file = node::addr_file(

@@ -328,6 +328,24 @@ impl<F: FactsSource> Planner<F> {
                     .await?;
             }
             Action::Sign(batch) => {
+                // the key signs only ids that are their stored content's, under the main
+                // bridge's domain: a row changed in the database is never signed
+                let batch: Vec<TransferRecord> = batch
+                    .into_iter()
+                    .filter(
+                        |r| match self.route.check(&r.transfer, Direction::Withdrawal, r.id) {
+                            Ok(_) => true,
+                            Err((_, detail)) => {
+                                tracing::error!(target: "planner", id = %r.id, %detail,
+                                "a stored withdrawal is not its id's content: not signed");
+                                false
+                            }
+                        },
+                    )
+                    .collect();
+                if batch.is_empty() {
+                    return Ok(());
+                }
                 let request = encode::sign(&self.route, &self.signer, &batch).await?;
                 crate::failpoint::hit("after_sign");
                 self.side_tx.enqueue(request).await?;

@@ -41,7 +41,7 @@ impl Route {
     /// The id of a transfer seen at its source, if it can be this route's: its source must be
     /// this route's end (a deposit for another side chain would make the destination revert
     /// the whole batch it is voted in), its destination the other end (or, for a withdrawal
-    /// on a hub, another side chain's bridge: a chained transfer the hub forwards or parks),
+    /// on a hub, any bridge: a chained transfer the hub forwards, or parks for a refund),
     /// its nonce one the store holds, and `event_id` the digest of its content under the
     /// domain of the bridge that settles it here (the side bridge for a deposit; the main
     /// bridge for any withdrawal, chained ones included). Else why not.
@@ -57,9 +57,9 @@ impl Route {
             Direction::Deposit => (main, side, side),
             Direction::Withdrawal => (side, main, main),
         };
-        let chained = self.hub
-            && direction == Direction::Withdrawal
-            && t.dstChainId != U256::from(self.main_chain_id);
+        // on a hub a withdrawal may name any destination: the hub pays it here, forwards it
+        // or parks it for a refund (even a destination no route has), so none is lost
+        let chained = self.hub && direction == Direction::Withdrawal;
         if t.srcChainId != U256::from(src) || !(chained || t.dstChainId == U256::from(dst)) {
             let detail = format!(
                 "chain {} -> {}, the route is {src} -> {dst}",

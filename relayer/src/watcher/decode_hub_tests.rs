@@ -257,6 +257,24 @@ fn a_chained_withdrawal_is_this_routes_on_a_hub_only() {
     assert!(batch.new_transfers.is_empty());
     assert_eq!(rejected[0].reason, Rejection::IdMismatch);
 
+    // a burn naming the main chain but not the hub: the hub parks it for a refund, so the
+    // relayers carry it there rather than leave it burned for nothing
+    let stray = Transfer {
+        dstChainId: U256::from(HUB.main_chain_id),
+        dstBridge: Address::repeat_byte(0x99),
+        ..t.clone()
+    };
+    let stray_id = stray.eip712_signing_hash(&transfer_domain(HUB.main_chain_id, HUB.main_bridge));
+    let (batch, rejected) = decode(
+        Chain::Side,
+        &HUB,
+        &[side_log(side_burned(&stray, stray_id))],
+        0,
+        0,
+    );
+    assert!(rejected.is_empty(), "{rejected:?}");
+    assert_eq!(batch.new_transfers[0].id, stray_id);
+
     let one_route = Route { hub: false, ..HUB };
     let (batch, rejected) = decode(Chain::Side, &one_route, &[side_log(burned(hub_id))], 0, 0);
     assert!(batch.new_transfers.is_empty());

@@ -7,7 +7,7 @@ use alloy::{
     primitives::{Address, B256},
     providers::DynProvider,
 };
-use sidebridge_contracts::bindings::{self, MainBridge, MainHub, MainHubAdmin};
+use sidebridge_contracts::bindings::{self, MainBridge, MainHub, MainHubAdmin, SideBridge};
 
 use super::Route;
 
@@ -19,8 +19,6 @@ pub struct MainSet {
     /// Ascending, as the contract keeps them.
     pub validators: Vec<Address>,
     pub threshold: usize,
-    /// The route (or, on a `MainBridge`, the bridge) is paused or retired.
-    pub stopped: bool,
 }
 
 /// Where one withdrawal stands on the main chain (`releaseStatus`).
@@ -69,7 +67,6 @@ impl Route {
             return Ok(MainSet {
                 validators: r.validators,
                 threshold: r.threshold.saturating_to(),
-                stopped: r.isPaused || r.isRetired,
             });
         }
         let s = MainBridge::new(self.main_bridge, main)
@@ -79,7 +76,6 @@ impl Route {
         Ok(MainSet {
             validators: s.set,
             threshold: s.threshold.saturating_to(),
-            stopped: s.isPaused,
         })
     }
 
@@ -139,10 +135,40 @@ impl Route {
             .await
     }
 
-    /// At start-up on a hub: that the hub has this route, with a reason when it has not (the
-    /// route's side chain id or bridge in the config is not one the hub knows, or the address
-    /// is no hub). Nothing to check on a `MainBridge`.
-    pub async fn main_check_route(&self, main: &DynProvider) -> Result<(), String> {
+    /// At start-up: that the two bridges are what the config says. The side bridge must have
+    /// been built for this kind of main bridge (`chained` for a hub, not for a one-route
+    /// MainBridge, whose side bridge's chained burns it would never pay; a side bridge from
+    /// before `Burned` named its destination has no `chained` and is refused too: its events
+    /// would go unseen). On a hub, the hub must have this route, not retired. The reason when
+    /// not.
+    pub async fn check_bridges(
+        &self,
+        main: &DynProvider,
+        side: &DynProvider,
+    ) -> Result<(), String> {
+        let chained = SideBridge::new(self.side_bridge, side)
+            .chained()
+            .call()
+            .await
+            .map_err(|e| {
+                format!(
+                    "the side bridge {} does not say whether it chains through a hub (a bridge of an older release?): {e}",
+                    self.side_bridge
+                )
+            })?;
+        if chained != self.hub {
+            return Err(if self.hub {
+                format!(
+                    "chains.main.hub is true but the side bridge {} was built for a one-route MainBridge",
+                    self.side_bridge
+                )
+            } else {
+                format!(
+                    "the side bridge {} was built for a hub: set chains.main.hub = true",
+                    self.side_bridge
+                )
+            });
+        }
         if !self.hub {
             return Ok(());
         }
@@ -167,6 +193,12 @@ impl Route {
                 self.id(),
                 r.chainId,
                 r.bridge
+            ));
+        }
+        if r.isRetired {
+            return Err(format!(
+                "route {} is retired on the hub: there is nothing left to relay on it",
+                self.id()
             ));
         }
         Ok(())

@@ -105,6 +105,10 @@ pub trait EventSource: Send + Sync {
 pub struct RpcEventSource {
     pub provider: DynProvider,
     pub bridge: Address,
+    /// Only logs whose first indexed topic is this: a hub route's relayer asks for its route's
+    /// events alone (every hub event it follows names the route first), so another route's
+    /// traffic costs it nothing.
+    pub topic1: Option<B256>,
 }
 
 impl EventSource for RpcEventSource {
@@ -160,10 +164,13 @@ impl EventSource for RpcEventSource {
     }
 
     async fn logs(&self, from: u64, to: u64) -> Result<Vec<Log>, WatchError> {
-        let filter = Filter::new()
+        let mut filter = Filter::new()
             .address(self.bridge)
             .from_block(from)
             .to_block(to);
+        if let Some(topic) = self.topic1 {
+            filter = filter.topic1(topic);
+        }
         self.provider
             .get_logs(&filter)
             .await
