@@ -27,6 +27,8 @@ pub struct HubSystem {
     /// Holds the demo token's whole supply on the main chain (and coin on every chain).
     pub holder: PrivateKeySigner,
     pub guardian: PrivateKeySigner,
+    /// Governance members on every chain (threshold 2).
+    pub members: Vec<PrivateKeySigner>,
     /// Per route, its validators' keys (funded on its side chain), ascending by address.
     pub validators: Vec<Vec<PrivateKeySigner>>,
     pub main_token: Address,
@@ -132,6 +134,7 @@ impl HubSystem {
             deployment,
             holder,
             guardian,
+            members,
             validators,
             main_token,
         })

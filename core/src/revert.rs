@@ -5,7 +5,8 @@
 use alloy::sol_types::SolInterface;
 use sidebridge_contracts::bindings::{
     AuthorityGovernance::AuthorityGovernanceErrors, MainBridge::MainBridgeErrors,
-    Operational::OperationalErrors, SideBridge::SideBridgeErrors, WrappedToken::WrappedTokenErrors,
+    MainHub::MainHubErrors, Operational::OperationalErrors, SideBridge::SideBridgeErrors,
+    WrappedToken::WrappedTokenErrors,
 };
 
 /// A decoded custom error.
@@ -54,6 +55,7 @@ pub fn decode_revert(data: &[u8], prefer: Source) -> Option<CustomError> {
     let bridge = || {
         with::<MainBridgeErrors>(data, MainBridgeErrors::name_by_selector)
             .or_else(|| with::<SideBridgeErrors>(data, SideBridgeErrors::name_by_selector))
+            .or_else(|| with::<MainHubErrors>(data, MainHubErrors::name_by_selector))
     };
     let token = || with::<WrappedTokenErrors>(data, WrappedTokenErrors::name_by_selector);
     match prefer {

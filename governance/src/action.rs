@@ -12,7 +12,7 @@ use alloy::{
 use serde_json::{Value, json};
 use sidebridge_contracts::bindings::{AuthorityGovernance, MainBridge, Operational};
 
-use crate::amount::format_amount;
+use crate::{amount::format_amount, route_action::RouteAction};
 
 /// The contracts of one chain that governance administers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +96,8 @@ pub enum Action {
     LiftHold(B256),
     /// Cancels a queued transfer for good.
     CancelTransfer(B256),
+    /// Route administration on a hub (the main chain's bridge).
+    Route(RouteAction),
     /// A call this tool does not know how to describe.
     Raw {
         target: Address,
@@ -231,6 +233,7 @@ impl Action {
             ),
             Action::LiftHold(id) => (c.bridge, B::liftHoldCall { id }.abi_encode()),
             Action::CancelTransfer(id) => (c.bridge, B::cancelTransferCall { id }.abi_encode()),
+            Action::Route(r) => return (c.bridge, r.encode()),
             Action::Raw { target, data } => return (target, data),
         };
         (target, data.into())
@@ -262,7 +265,8 @@ impl Action {
                 }),
                 Ok(B::liftHold(x)) => Some(Action::LiftHold(x.id)),
                 Ok(B::cancelTransfer(x)) => Some(Action::CancelTransfer(x.id)),
-                _ => None,
+                // the bridge is a hub: its route administration
+                _ => RouteAction::decode(data).map(Action::Route),
             }
         } else if target == c.governance {
             match G::abi_decode(data) {
@@ -339,6 +343,7 @@ impl Action {
             Action::SetInboundLimits { .. } => "setInboundLimits",
             Action::LiftHold(_) => "liftHold",
             Action::CancelTransfer(_) => "cancelTransfer",
+            Action::Route(r) => r.kind(),
             Action::Raw { .. } => "call",
         }
     }
@@ -350,6 +355,7 @@ impl Action {
             | Action::SetFees { token, .. }
             | Action::SetInboundLimits { token, .. } => Some(*token),
             Action::MapToken { local, .. } | Action::UnmapToken(local) => Some(*local),
+            Action::Route(r) => r.token(),
             _ => None,
         }
     }
@@ -460,6 +466,7 @@ impl Action {
             }
             Action::LiftHold(id) => format!("lift the hold on queued transfer {id}"),
             Action::CancelTransfer(id) => format!("cancel queued transfer {id} for good"),
+            Action::Route(r) => r.describe(tokens),
             Action::Raw { target, data } => {
                 format!("call {target} with unrecognised data {data}")
             }
@@ -543,6 +550,7 @@ impl Action {
                 },
             }),
             Action::Pause | Action::Unpause => json!({}),
+            Action::Route(r) => r.args_json(),
             Action::Raw { target, data } => json!({ "target": target, "data": data }),
         };
         json!({

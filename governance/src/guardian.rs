@@ -1,4 +1,5 @@
-//! What a guardian does at once, with no proposal and no timelock: `pause` a bridge, and
+//! What a guardian does at once, with no proposal and no timelock: `pause` a bridge (or one
+//! route of a hub), and
 //! `hold` a queued (large) transfer so that it cannot execute until governance lifts the hold
 //! or cancels it. Neither asks for confirmation: in an incident, seconds count. Both are
 //! simulated first, so a key that is not a guardian gets the contract's reason, not a bill.
@@ -6,7 +7,7 @@
 use alloy::{primitives::B256, signers::local::PrivateKeySigner};
 use eyre::bail;
 use serde_json::json;
-use sidebridge_contracts::bindings::MainBridge;
+use sidebridge_contracts::bindings::{MainBridge, MainHubAdmin};
 use sidebridge_governance::revert::Source;
 
 use crate::client::{GovChain, explain, mined};
@@ -61,6 +62,43 @@ pub(crate) async fn pause(
         for chain in out {
             println!("{chain:<5} paused");
         }
+    }
+    Ok(())
+}
+
+/// A guardian pauses one route of the main chain's hub at once: nothing is released from it,
+/// locked to it or forwarded from what was parked from it; the other routes run on.
+pub(crate) async fn pause_route(
+    c: &GovChain,
+    key: &PrivateKeySigner,
+    route: B256,
+    json: bool,
+) -> eyre::Result<()> {
+    require_guardian(c, key, "pause routes").await?;
+    let admin = MainHubAdmin::new(c.contracts.bridge, &c.provider);
+    let context = format!("pausing route {route}");
+    let state = admin
+        .route(route)
+        .call()
+        .await
+        .map_err(|e| explain(&context, Source::Bridge, e))?;
+    if state.isPaused {
+        eprintln!("route {route} is already paused");
+    } else {
+        let call = admin.pauseRoute(route).from(key.address());
+        call.call()
+            .await
+            .map_err(|e| explain(&context, Source::Bridge, e))?;
+        let pending = call
+            .send()
+            .await
+            .map_err(|e| explain(&context, Source::Bridge, e))?;
+        mined(&format!("pause route {route}"), pending).await?;
+    }
+    if json {
+        println!("{}", json!({ "pausedRoute": route }));
+    } else {
+        println!("main  route {route} paused (governance unpauses it)");
     }
     Ok(())
 }

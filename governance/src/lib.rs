@@ -3,6 +3,7 @@
 //! and live in `sidebridge-core`.
 
 pub mod action;
+pub mod route_action;
 pub use sidebridge_core::{amount, revert};
 
 use sidebridge_contracts::{ChainDeployment, Deployment};

@@ -134,6 +134,9 @@ struct PauseArgs {
     /// Which bridge(s) to pause.
     #[arg(long, value_enum)]
     chain: ChainSel,
+    /// On a hub (--chain main): pause only this route (its id), leaving the others running.
+    #[arg(long)]
+    route: Option<alloy::primitives::B256>,
     #[command(flatten)]
     sign: SignArgs,
 }
@@ -192,6 +195,13 @@ async fn run(cli: Cli) -> eyre::Result<()> {
         }
         Command::Pause(args) => {
             let key = args.sign.wallet.signer().await?;
+            if let Some(route) = args.route {
+                if args.chain != ChainSel::Main {
+                    eyre::bail!("--route pauses a route of the main chain's hub: use --chain main");
+                }
+                let chains = args.sign.conn.connect(ChainSel::Main, Some(&key)).await?;
+                return guardian::pause_route(&chains[0], &key, route, args.sign.json).await;
+            }
             let chains = args.sign.conn.connect(args.chain, Some(&key)).await?;
             guardian::pause(&chains, &key, args.sign.json).await
         }

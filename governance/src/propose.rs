@@ -12,12 +12,13 @@ use alloy::{
 use clap::Subcommand;
 use eyre::{WrapErr, bail, eyre};
 use serde_json::json;
-use sidebridge_contracts::bindings::{AuthorityGovernance, MainBridge};
+use sidebridge_contracts::bindings::{AuthorityGovernance, MainBridge, MainHub};
 use sidebridge_core::domain::Chain;
 use sidebridge_governance::{
     action::{Action, TokenInfo},
     amount::parse_amount,
     revert::{Source, decode_revert},
+    route_action::RouteAction,
 };
 
 use crate::{
@@ -128,6 +129,57 @@ pub(crate) enum ProposeAction {
     LiftHold { transfer_id: B256 },
     /// Cancel a queued transfer for good (a forgery).
     CancelTransfer { transfer_id: B256 },
+    /// Hub only (--chain main): add the route of a side chain (its chain id and SideBridge),
+    /// with its own validator set. Each validator may serve one route.
+    AddRoute {
+        #[arg(long)]
+        side_chain_id: u64,
+        #[arg(long)]
+        side_bridge: Address,
+        /// The route's validators, comma-separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        validators: Vec<Address>,
+        #[arg(long)]
+        threshold: u64,
+    },
+    /// Hub only: replace a route's whole validator set (e.g. after its keys were stolen).
+    SetRouteValidators {
+        route: B256,
+        #[arg(long, value_delimiter = ',', required = true)]
+        validators: Vec<Address>,
+        #[arg(long)]
+        threshold: u64,
+    },
+    /// Hub only: open a main-chain token toward a route (`--remote` is its wrapped twin on that
+    /// side chain), or close it (`--close`).
+    SetRouteToken {
+        route: B256,
+        token: Address,
+        #[arg(long, required_unless_present = "close")]
+        remote: Option<Address>,
+        #[arg(long, conflicts_with = "remote")]
+        close: bool,
+    },
+    /// Hub only: what may arrive from a route per window, and the delay for large transfers;
+    /// `--close` refuses every inbound transfer of the token from it.
+    SetRouteInboundLimits {
+        route: B256,
+        token: Address,
+        #[arg(long, required_unless_present = "close")]
+        cap: Option<String>,
+        #[arg(long, default_value_t = 86_400)]
+        window: u64,
+        #[arg(long, required_unless_present = "close")]
+        large: Option<String>,
+        #[arg(long, default_value_t = 86_400)]
+        delay: u64,
+        #[arg(long, conflicts_with_all = ["cap", "large"])]
+        close: bool,
+    },
+    /// Hub only: unpause a route a guardian paused.
+    UnpauseRoute { route: B256 },
+    /// Hub only: retire a route for good (its book stays until swept).
+    RetireRoute { route: B256 },
     /// Any other call governance may make, as raw calldata (one chain at a time: the target
     /// is a contract of that chain). Shown as unrecognised to every voter.
     Call {
@@ -148,6 +200,9 @@ pub(crate) async fn propose(
     let me = key.address();
     if matches!(what, ProposeAction::Call { .. }) && chains.len() > 1 {
         bail!("a raw call targets one chain's contract: use --chain main or --chain side");
+    }
+    if what.is_route() && chains.iter().any(|c| c.chain != Chain::Main) {
+        bail!("routes are administered on the main chain's hub: use --chain main");
     }
     let mut planned = Vec::new();
     for c in chains {
@@ -372,9 +427,119 @@ async fn resolve(c: &GovChain, what: &ProposeAction) -> eyre::Result<Action> {
                 }
             }
         }
+        P::AddRoute { .. }
+        | P::SetRouteValidators { .. }
+        | P::SetRouteToken { .. }
+        | P::SetRouteInboundLimits { .. }
+        | P::UnpauseRoute { .. }
+        | P::RetireRoute { .. } => Action::Route(resolve_route(c, what).await?),
         P::LiftHold { transfer_id } => Action::LiftHold(*transfer_id),
         P::CancelTransfer { transfer_id } => Action::CancelTransfer(*transfer_id),
         P::Call { target, data } => Action::decode(*target, data, &c.contracts),
+    })
+}
+
+impl ProposeAction {
+    fn is_route(&self) -> bool {
+        use ProposeAction as P;
+        matches!(
+            self,
+            P::AddRoute { .. }
+                | P::SetRouteValidators { .. }
+                | P::SetRouteToken { .. }
+                | P::SetRouteInboundLimits { .. }
+                | P::UnpauseRoute { .. }
+                | P::RetireRoute { .. }
+        )
+    }
+}
+
+/// A route action on the main chain's hub; amounts in the main token's decimals. A bridge
+/// that is no hub is refused here rather than by a proposal that can only revert.
+async fn resolve_route(c: &GovChain, what: &ProposeAction) -> eyre::Result<RouteAction> {
+    use ProposeAction as P;
+    let hub = MainHub::new(c.contracts.bridge, &c.provider);
+    if hub.admin().call().await.is_err() {
+        bail!(
+            "the main chain's bridge {} is not a hub: it has no routes",
+            c.contracts.bridge
+        );
+    }
+    Ok(match what {
+        P::AddRoute {
+            side_chain_id,
+            side_bridge,
+            validators,
+            threshold,
+        } => {
+            let mut validators = validators.clone();
+            validators.sort();
+            RouteAction::Add {
+                chain_id: U256::from(*side_chain_id),
+                bridge: *side_bridge,
+                validators,
+                threshold: U256::from(*threshold),
+            }
+        }
+        P::SetRouteValidators {
+            route,
+            validators,
+            threshold,
+        } => {
+            let mut validators = validators.clone();
+            validators.sort();
+            RouteAction::SetValidators {
+                route: *route,
+                validators,
+                threshold: U256::from(*threshold),
+            }
+        }
+        P::SetRouteToken {
+            route,
+            token,
+            remote,
+            ..
+        } => RouteAction::SetToken {
+            route: *route,
+            token: *token,
+            remote: remote.unwrap_or_default(),
+        },
+        P::SetRouteInboundLimits {
+            route,
+            token,
+            cap,
+            window,
+            large,
+            delay,
+            close,
+        } => {
+            let (cap, large, window, delay) = if *close {
+                (U256::ZERO, U256::ZERO, 0, 0)
+            } else {
+                let info = c.token_info(*token).await?;
+                let parse = |v: &Option<String>, flag: &str| {
+                    parse_amount(v.as_deref().unwrap_or_default(), info.decimals)
+                        .wrap_err_with(|| flag.to_string())
+                };
+                (
+                    parse(cap, "--cap")?,
+                    parse(large, "--large")?,
+                    *window,
+                    *delay,
+                )
+            };
+            RouteAction::SetInboundLimits {
+                route: *route,
+                token: *token,
+                cap,
+                window: U256::from(window),
+                large,
+                delay: U256::from(delay),
+            }
+        }
+        P::UnpauseRoute { route } => RouteAction::Unpause(*route),
+        P::RetireRoute { route } => RouteAction::Retire(*route),
+        _ => unreachable!("resolve_route is called for route actions only"),
     })
 }
 

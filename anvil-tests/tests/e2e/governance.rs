@@ -63,6 +63,25 @@ impl Ctl {
         })
     }
 
+    /// `bridgectl` for the main chain's hub and route `i`'s side chain.
+    pub(crate) fn for_hub(
+        sys: &sidebridge_anvil_tests::hub::HubSystem,
+        i: usize,
+    ) -> eyre::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        sidebridge_anvil_tests::write_secret(
+            &dir.path().join("password"),
+            &format!("{PASSWORD}\n"),
+        )?;
+        Ok(Self {
+            main_rpc: sys.main.endpoint(),
+            side_rpc: sys.sides[i].endpoint(),
+            main_bridge: sys.deployment.main.bridge,
+            side_bridge: sys.deployment.routes[i].side.bridge,
+            dir,
+        })
+    }
+
     /// The encrypted keystore of `key` (created on first use).
     fn keystore(&self, key: &PrivateKeySigner) -> eyre::Result<PathBuf> {
         let path = self.dir.path().join(format!("{}.json", key.address()));

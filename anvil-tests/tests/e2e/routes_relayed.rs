@@ -308,3 +308,92 @@ async fn relayers_carry_each_route_and_a_dead_stolen_route_stops_only_itself() -
     }
     Ok(())
 }
+
+/// Governance and guardians on the hub with `bridgectl`: a guardian pauses one route at once
+/// (the other keeps running; a member who is no guardian is refused, nothing sent); members
+/// propose, vote and execute route changes on the main chain (a route proposal for the side
+/// chain is refused), and voters see the route action in words.
+#[tokio::test(flavor = "multi_thread")]
+async fn bridgectl_pauses_a_route_and_governs_its_limits() -> eyre::Result<()> {
+    use super::governance::Ctl;
+    use alloy::providers::{ProviderBuilder, ext::AnvilApi};
+    use sidebridge_contracts::bindings::MainHubAdmin;
+
+    let sys = HubSystem::start(2).await?;
+    let ctl = Ctl::for_hub(&sys, 0)?;
+    let d = sys.deployment.clone();
+    let (a, b) = (d.routes[0].id.to_string(), d.routes[1].id.to_string());
+    let admin = MainHubAdmin::new(d.main.bridge, sys.main_as(&sys.holder));
+    let paused = |id| {
+        let admin = admin.clone();
+        async move { eyre::Ok(admin.route(id).call().await?.isPaused) }
+    };
+    let [m0, m1, m2] = [&sys.members[0], &sys.members[1], &sys.members[2]];
+
+    ctl.refused(
+        m0,
+        &["pause", "--chain", "main", "--route", &a],
+        "not a guardian",
+    )
+    .await?;
+    ctl.ok(
+        Some(&sys.guardian),
+        &["pause", "--chain", "main", "--route", &a],
+    )
+    .await?;
+    ensure!(paused(d.routes[0].id).await? && !paused(d.routes[1].id).await?);
+
+    ctl.refused(
+        m0,
+        &["propose", "--chain", "both", "--yes", "unpause-route", &a],
+        "use --chain main",
+    )
+    .await?;
+    let main = ProviderBuilder::new().connect_http(sys.main.endpoint_url());
+    let token = sys.main_token.to_string();
+    for action in [
+        vec!["unpause-route", a.as_str()],
+        vec![
+            "set-route-inbound-limits",
+            b.as_str(),
+            &token,
+            "--cap",
+            "5",
+            "--large",
+            "1",
+            "--delay",
+            "60",
+        ],
+    ] {
+        let ids = ctl.propose(m0, "main", &action).await?;
+        let (_, id) = &ids[0];
+        let vote = ctl.run(Some(m1), &["vote", id, "--yes"]).await?;
+        ensure!(vote.code == Some(0), "vote failed: {}", vote.stderr);
+        let described = vote
+            .stderr
+            .lines()
+            .find(|l| l.trim_start().starts_with("action"))
+            .unwrap_or_default();
+        ensure!(
+            described.contains("route 0x") && !described.contains("unrecognised"),
+            "voters see the route action in words: {}",
+            vote.stderr
+        );
+        main.anvil_increase_time(3_601).await?;
+        main.anvil_mine(Some(1), None).await?;
+        ctl.ok(Some(m2), &["execute", id, "--yes"]).await?;
+    }
+    ensure!(
+        !paused(d.routes[0].id).await?,
+        "governance unpaused route A"
+    );
+    let limit = MainHub::new(d.main.bridge, sys.main_as(&sys.holder))
+        .inboundLimit(d.routes[1].id, sys.main_token)
+        .call()
+        .await?;
+    ensure!(
+        limit.cap == tokens(5) && limit.large == tokens(1),
+        "B's limits: {limit:?}"
+    );
+    Ok(())
+}
