@@ -10,6 +10,7 @@ mod client;
 mod commands;
 mod deploy;
 mod guardian;
+mod hub_view;
 mod propose;
 mod state;
 mod verify;

@@ -14,7 +14,10 @@ use sidebridge_governance::{
     amount::format_amount,
 };
 
-use crate::client::{GovChain, chain_time};
+use crate::{
+    client::{GovChain, chain_time},
+    hub_view::{RouteView, is_hub, routes},
+};
 
 /// Proposal status, as `AuthorityGovernance.state` reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,6 +112,8 @@ pub(crate) struct Snapshot {
     pub(crate) guardians: Vec<Address>,
     pub(crate) fee_recipient: Address,
     pub(crate) tokens: Vec<TokenView>,
+    /// The bridge is a hub: its routes (it has no validator set or inbound limits of its own).
+    pub(crate) routes: Option<Vec<RouteView>>,
     pub(crate) proposals: Vec<ProposalView>,
 }
 
@@ -212,6 +217,13 @@ impl GovChain {
         let bridge = MainBridge::new(self.contracts.bridge, &self.provider);
         let chain = self.chain;
         let ctx = |what: &str| format!("reading {what} on the {chain} chain");
+        let hub = chain == sidebridge_core::domain::Chain::Main && is_hub(self).await;
+        let closed = || MainBridge::inboundLimitReturn {
+            cap: U256::ZERO,
+            window: U256::ZERO,
+            large: U256::ZERO,
+            delay: U256::ZERO,
+        };
 
         let mut tokens = Vec::new();
         for address in op
@@ -228,15 +240,30 @@ impl GovChain {
                 sidebridge_core::domain::Chain::Main => address,
                 sidebridge_core::domain::Chain::Side => config.remote,
             };
+            // a hub's inbound limits are per route (below)
+            let (inbound, inbound_available) = if hub {
+                (closed(), U256::ZERO)
+            } else {
+                (
+                    bridge.inboundLimit(main_token).call().await?,
+                    bridge.inboundAvailable(main_token).call().await?,
+                )
+            };
             tokens.push(TokenView {
                 address,
                 info: self.token_info(address).await?,
                 available: op.availableCapacity(address).call().await?,
-                inbound: bridge.inboundLimit(main_token).call().await?,
-                inbound_available: bridge.inboundAvailable(main_token).call().await?,
+                inbound,
+                inbound_available,
                 config,
             });
         }
+        let routes = if hub {
+            let main_tokens: Vec<Address> = tokens.iter().map(|t| t.address).collect();
+            Some(routes(self, &main_tokens).await?)
+        } else {
+            None
+        };
         let mut proposals = Vec::new();
         for id in gov
             .proposalIds()
@@ -263,17 +290,30 @@ impl GovChain {
             member_threshold: gov.threshold().call().await?,
             timelock: gov.delay().call().await?,
             min_timelock: gov.minDelay().call().await?,
-            validators: bridge
-                .validators()
-                .call()
-                .await
-                .wrap_err_with(|| ctx("validators"))?,
-            validator_threshold: bridge.validatorThreshold().call().await?,
-            set_version: bridge.validatorSetVersion().call().await?,
+            validators: if hub {
+                Vec::new()
+            } else {
+                bridge
+                    .validators()
+                    .call()
+                    .await
+                    .wrap_err_with(|| ctx("validators"))?
+            },
+            validator_threshold: if hub {
+                U256::ZERO
+            } else {
+                bridge.validatorThreshold().call().await?
+            },
+            set_version: if hub {
+                U256::ZERO
+            } else {
+                bridge.validatorSetVersion().call().await?
+            },
             paused: bridge.paused().call().await?,
             guardians: op.guardians().call().await?,
             fee_recipient: op.feeRecipient().call().await?,
             tokens,
+            routes,
             proposals,
         })
     }
@@ -339,6 +379,7 @@ impl Snapshot {
                     },
                 })
             }).collect::<Vec<_>>(),
+            "routes": self.routes.as_ref().map(|rs| rs.iter().map(|r| r.to_json(&lookup)).collect::<Vec<_>>()),
             "proposals": self.proposals.iter().map(|p| proposal_json(p, &lookup)).collect::<Vec<_>>(),
         })
     }
@@ -357,16 +398,27 @@ impl Snapshot {
         for m in &self.members {
             println!("    member     {m}");
         }
-        println!(
-            "  bridge       {}  threshold {} of {} validators, set version {}, {}",
-            self.bridge,
-            self.validator_threshold,
-            self.validators.len(),
-            self.set_version,
-            if self.paused { "PAUSED" } else { "running" }
-        );
-        for v in &self.validators {
-            println!("    validator  {v}");
+        let running = if self.paused { "PAUSED" } else { "running" };
+        if let Some(routes) = &self.routes {
+            println!(
+                "  hub          {}  {} route(s), {running}",
+                self.bridge,
+                routes.len()
+            );
+            for r in routes {
+                r.print(&lookup);
+            }
+        } else {
+            println!(
+                "  bridge       {}  threshold {} of {} validators, set version {}, {running}",
+                self.bridge,
+                self.validator_threshold,
+                self.validators.len(),
+                self.set_version,
+            );
+            for v in &self.validators {
+                println!("    validator  {v}");
+            }
         }
         println!(
             "  operational  {}  fee recipient {}",
@@ -419,7 +471,9 @@ impl Snapshot {
                 or_none(c.maxFee)
             );
             let i = &t.inbound;
-            if i.cap.is_zero() {
+            if self.routes.is_some() {
+                // per route, above
+            } else if i.cap.is_zero() {
                 println!("      inbound closed");
             } else {
                 println!(

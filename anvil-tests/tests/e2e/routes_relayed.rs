@@ -395,5 +395,58 @@ async fn bridgectl_pauses_a_route_and_governs_its_limits() -> eyre::Result<()> {
         limit.cap == tokens(5) && limit.large == tokens(1),
         "B's limits: {limit:?}"
     );
+
+    // show: every route with its set, state, and per token its book and inbound limits
+    hub_lock(&sys, 1, tokens(7)).await?;
+    ctl.ok(
+        Some(&sys.guardian),
+        &["pause", "--chain", "main", "--route", &a],
+    )
+    .await?;
+    let show = ctl.show().await?;
+    let routes = show["main"]["routes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    ensure!(routes.len() == 2, "two routes shown: {show}");
+    ensure!(routes[0]["id"] == a && routes[0]["paused"] == true && routes[1]["paused"] == false);
+    let b_token = &routes[1]["tokens"][0];
+    ensure!(
+        b_token["custody"] == tokens(7).to_string()
+            && b_token["inbound"]["cap"] == tokens(5).to_string()
+            && b_token["remote"].as_str().map(str::to_lowercase)
+                == Some(sys.wrapped(1).to_string().to_lowercase()),
+        "route B's token: {b_token}"
+    );
+    let text = ctl.ok(None, &["show", "--chain", "main"]).await?;
+    ensure!(
+        text.contains("2 route(s)") && text.contains("PAUSED"),
+        "{text}"
+    );
+    Ok(())
+}
+
+/// The holder locks `amount` for itself on route `i`.
+async fn hub_lock(sys: &HubSystem, i: usize, amount: U256) -> eyre::Result<()> {
+    let main = sys.main_as(&sys.holder);
+    let hub = sys.deployment.main.bridge;
+    DemoToken::new(sys.main_token, &main)
+        .approve(hub, amount)
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    let receipt = MainHub::new(hub, &main)
+        .lock(
+            sys.deployment.routes[i].id,
+            sys.main_token,
+            amount,
+            sys.holder.address(),
+        )
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    ensure!(receipt.status(), "lock reverted");
     Ok(())
 }
