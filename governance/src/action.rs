@@ -362,14 +362,8 @@ impl Action {
 
     /// One line for people: amounts in the token's decimals.
     pub fn describe(&self, tokens: TokenLookup<'_>) -> String {
-        let token_name = |t: Address| match tokens(t) {
-            Some(info) => format!("{} ({t})", info.symbol),
-            None => t.to_string(),
-        };
-        let amount = |t: Address, v: U256| match tokens(t) {
-            Some(info) => format!("{} {}", format_amount(v, info.decimals), info.symbol),
-            None => format!("{v} base units"),
-        };
+        let token_name = |t: Address| token_name(tokens, t);
+        let amount = |t: Address, v: U256| token_amount(tokens, t, v);
         let or_none = |t: Address, v: U256| {
             if v.is_zero() {
                 "none".to_string()
@@ -558,6 +552,22 @@ impl Action {
             "args": args,
             "description": self.describe(tokens),
         })
+    }
+}
+
+/// A token as "SYMBOL (address)", or its address when unknown.
+pub fn token_name(tokens: TokenLookup<'_>, t: Address) -> String {
+    match tokens(t) {
+        Some(info) => format!("{} ({t})", info.symbol),
+        None => t.to_string(),
+    }
+}
+
+/// An amount of `t` in its decimals with its symbol, or in base units when unknown.
+pub fn token_amount(tokens: TokenLookup<'_>, t: Address, v: U256) -> String {
+    match tokens(t) {
+        Some(info) => format!("{} {}", format_amount(v, info.decimals), info.symbol),
+        None => format!("{v} base units"),
     }
 }
 

@@ -10,10 +10,7 @@ use alloy::{
 use serde_json::{Value, json};
 use sidebridge_contracts::bindings::MainHubAdmin;
 
-use crate::{
-    action::{TokenLookup, duration},
-    amount::format_amount,
-};
+use crate::action::{TokenLookup, duration, token_amount, token_name};
 
 /// One call of the hub's route administration; `route` is a route id
 /// (`keccak256(abi.encode(side chain id, side bridge))`).
@@ -191,14 +188,8 @@ impl RouteAction {
 
     /// One line for people.
     pub fn describe(&self, tokens: TokenLookup<'_>) -> String {
-        let token_name = |t: Address| match tokens(t) {
-            Some(info) => format!("{} ({t})", info.symbol),
-            None => t.to_string(),
-        };
-        let amount = |t: Address, v: U256| match tokens(t) {
-            Some(info) => format!("{} {}", format_amount(v, info.decimals), info.symbol),
-            None => format!("{v} base units"),
-        };
+        let token_name = |t: Address| token_name(tokens, t);
+        let amount = |t: Address, v: U256| token_amount(tokens, t, v);
         let set = |v: &[Address], n: &U256| {
             let list: Vec<String> = v.iter().map(ToString::to_string).collect();
             format!("{n} of {} [{}]", v.len(), list.join(", "))

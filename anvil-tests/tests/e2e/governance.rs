@@ -49,18 +49,8 @@ pub(crate) struct Run {
 
 impl Ctl {
     pub(crate) fn new(sys: &System) -> eyre::Result<Self> {
-        let dir = tempfile::tempdir()?;
-        sidebridge_anvil_tests::write_secret(
-            &dir.path().join("password"),
-            &format!("{PASSWORD}\n"),
-        )?;
-        Ok(Self {
-            main_rpc: sys.main.endpoint(),
-            side_rpc: sys.side.endpoint(),
-            main_bridge: sys.deployment.main.bridge,
-            side_bridge: sys.deployment.side.bridge,
-            dir,
-        })
+        let d = &sys.deployment;
+        Self::with(&sys.main, &sys.side, d.main.bridge, d.side.bridge)
     }
 
     /// `bridgectl` for the main chain's hub and route `i`'s side chain.
@@ -68,16 +58,31 @@ impl Ctl {
         sys: &sidebridge_anvil_tests::hub::HubSystem,
         i: usize,
     ) -> eyre::Result<Self> {
+        let d = &sys.deployment;
+        Self::with(
+            &sys.main,
+            &sys.sides[i],
+            d.main.bridge,
+            d.routes[i].side.bridge,
+        )
+    }
+
+    fn with(
+        main: &alloy::node_bindings::AnvilInstance,
+        side: &alloy::node_bindings::AnvilInstance,
+        main_bridge: Address,
+        side_bridge: Address,
+    ) -> eyre::Result<Self> {
         let dir = tempfile::tempdir()?;
         sidebridge_anvil_tests::write_secret(
             &dir.path().join("password"),
             &format!("{PASSWORD}\n"),
         )?;
         Ok(Self {
-            main_rpc: sys.main.endpoint(),
-            side_rpc: sys.sides[i].endpoint(),
-            main_bridge: sys.deployment.main.bridge,
-            side_bridge: sys.deployment.routes[i].side.bridge,
+            main_rpc: main.endpoint(),
+            side_rpc: side.endpoint(),
+            main_bridge,
+            side_bridge,
             dir,
         })
     }
