@@ -10,20 +10,38 @@ use alloy::{
 use clap::Args;
 use eyre::{WrapErr, bail};
 use sidebridge_contracts::{
-    DeployConfig, Deployment, TokenSpec,
+    DeployConfig, Deployment, RouteSpec, TokenSpec,
     bindings::{DemoToken, IERC20Metadata},
-    deploy,
+    deploy, deploy_hub,
 };
-use sidebridge_governance::{amount::parse_amount, deployment_file};
+use sidebridge_governance::{SideFile, amount::parse_amount, deployment_file, hub_deployment_file};
 
 #[derive(Debug, Args)]
 pub(crate) struct DeployArgs {
     /// JSON-RPC URL of the main chain.
     #[arg(long, env = "SIDEBRIDGE_MAIN_RPC")]
     main_rpc: String,
-    /// JSON-RPC URL of the side chain.
-    #[arg(long, env = "SIDEBRIDGE_SIDE_RPC")]
-    side_rpc: String,
+    /// JSON-RPC URL of the side chain; with --hub, of each side chain (comma separated), each
+    /// a route of the hub.
+    #[arg(
+        long,
+        env = "SIDEBRIDGE_SIDE_RPC",
+        value_delimiter = ',',
+        required = true
+    )]
+    side_rpc: Vec<String>,
+    /// Deploy a hub (`MainHub`) on the main chain serving every side chain of --side-rpc as a
+    /// route with validators of its own (--route-validators), instead of one `MainBridge`.
+    #[arg(long)]
+    hub: bool,
+    /// With --hub: the names holders give the side chains (`sidebridge --to NAME`), comma
+    /// separated, one per --side-rpc (default: side-CHAINID).
+    #[arg(long, value_delimiter = ',')]
+    side_names: Vec<String>,
+    /// With --hub: one route's validator addresses (comma separated), given once per side chain
+    /// in --side-rpc's order; a key signs for one route only.
+    #[arg(long = "route-validators")]
+    route_validators: Vec<String>,
     /// The deployer's private key, by reference: `env:NAME` or `file:/path` (hex).
     #[arg(long, env = "SIDEBRIDGE_DEPLOYER_KEY")]
     deployer_key: String,
@@ -39,8 +57,8 @@ pub(crate) struct DeployArgs {
     /// timelock delay itself.
     #[arg(long)]
     timelock_floor: Option<u64>,
-    /// Validator addresses (comma separated).
-    #[arg(long, value_delimiter = ',', required = true)]
+    /// Validator addresses (comma separated); with --hub, see --route-validators.
+    #[arg(long, value_delimiter = ',')]
     validators: Vec<Address>,
     #[arg(long)]
     validator_threshold: usize,
@@ -117,13 +135,28 @@ pub(crate) async fn run_deploy(args: DeployArgs) -> eyre::Result<()> {
     let key: PrivateKeySigner = read_secret(&args.deployer_key)?
         .parse()
         .wrap_err("the deployer key is not a hex private key")?;
+    if !args.hub {
+        if args.side_rpc.len() != 1 {
+            bail!("one --side-rpc without --hub (a hub serves many side chains: add --hub)");
+        }
+        if !args.route_validators.is_empty() || !args.side_names.is_empty() {
+            bail!("--route-validators and --side-names are for --hub");
+        }
+        if args.validators.is_empty() {
+            bail!("--validators: at least one validator address");
+        }
+    }
     let main = connect(&args.main_rpc, &key, "main").await?;
-    let side = connect(&args.side_rpc, &key, "side").await?;
+    let mut sides = Vec::with_capacity(args.side_rpc.len());
+    for url in &args.side_rpc {
+        sides.push(connect(url, &key, "side").await?);
+    }
     // where searches for the bridges' events may start
-    let start_blocks = [
-        main.get_block_number().await?,
-        side.get_block_number().await?,
-    ];
+    let main_start = main.get_block_number().await?;
+    let mut side_starts = Vec::with_capacity(sides.len());
+    for side in &sides {
+        side_starts.push(side.get_block_number().await?);
+    }
 
     let mut tokens = args.tokens.clone();
     if args.demo_token {
@@ -155,24 +188,120 @@ pub(crate) async fn run_deploy(args: DeployArgs) -> eyre::Result<()> {
     }
     let config = DeployConfig {
         deployer: key.address(),
-        members: args.members,
+        members: args.members.clone(),
         member_threshold: args.member_threshold,
         timelock_delay: args.timelock_delay,
         min_timelock_delay: args.timelock_floor.unwrap_or(args.timelock_delay),
-        validators: args.validators,
+        validators: args.validators.clone(),
         validator_threshold: args.validator_threshold,
-        guardians: args.guardians,
+        guardians: args.guardians.clone(),
         fee_recipient: args.fee_recipient,
         tokens: specs,
     };
+    if args.hub {
+        return run_deploy_hub(&args, config, &main, &sides, main_start, &side_starts).await;
+    }
     eprintln!("deploying on both chains as {}", key.address());
-    let deployment = deploy(&main, &side, &config).await?;
+    let deployment = deploy(&main, &sides[0], &config).await?;
     if args.json {
-        let rpc_urls = [args.main_rpc.as_str(), args.side_rpc.as_str()];
-        let json = deployment_file(&deployment, rpc_urls, start_blocks, None);
+        let rpc_urls = [args.main_rpc.as_str(), args.side_rpc[0].as_str()];
+        let json = deployment_file(&deployment, rpc_urls, [main_start, side_starts[0]], None);
         println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
         print_table(&deployment);
+    }
+    Ok(())
+}
+
+/// The hub and one route per side chain, each with its own validators.
+async fn run_deploy_hub(
+    args: &DeployArgs,
+    mut config: DeployConfig,
+    main: &DynProvider,
+    sides: &[DynProvider],
+    main_start: u64,
+    side_starts: &[u64],
+) -> eyre::Result<()> {
+    if !config.validators.is_empty() {
+        bail!(
+            "with --hub each route has its own validators: give --route-validators per side chain, not --validators"
+        );
+    }
+    if args.route_validators.len() != sides.len() {
+        bail!(
+            "--route-validators: {} given for {} side chains (one list per --side-rpc)",
+            args.route_validators.len(),
+            sides.len()
+        );
+    }
+    let mut routes = Vec::with_capacity(sides.len());
+    for list in &args.route_validators {
+        let validators = list
+            .split(',')
+            .map(|a| a.trim().parse::<Address>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| eyre::eyre!("--route-validators {list:?}: {e}"))?;
+        routes.push(RouteSpec {
+            validators,
+            threshold: args.validator_threshold,
+        });
+    }
+    let mut names = args.side_names.clone();
+    if names.is_empty() {
+        for side in sides {
+            names.push(format!("side-{}", side.get_chain_id().await?));
+        }
+    }
+    if names.len() != sides.len() {
+        bail!(
+            "--side-names: {} names for {} side chains",
+            names.len(),
+            sides.len()
+        );
+    }
+    for (i, name) in names.iter().enumerate() {
+        let ok = !name.is_empty()
+            && name != "main"
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !ok || names[..i].contains(name) {
+            bail!(
+                "--side-names: {name:?} must be unique, not \"main\", and letters, digits, - or _"
+            );
+        }
+    }
+    config.validator_threshold = 0;
+    eprintln!(
+        "deploying the hub and {} routes as {}",
+        sides.len(),
+        config.deployer
+    );
+    let deployment = deploy_hub(main, sides, &config, &routes).await?;
+    let files: Vec<SideFile<'_>> = names
+        .iter()
+        .zip(&args.side_rpc)
+        .zip(side_starts)
+        .map(|((name, url), start)| SideFile {
+            name,
+            rpc_url: url,
+            start_block: *start,
+        })
+        .collect();
+    if args.json {
+        let json = hub_deployment_file(&deployment, (&args.main_rpc, main_start), &files, None);
+        println!("{}", serde_json::to_string_pretty(&json)?);
+    } else {
+        println!(
+            "main {:>9}  hub {}",
+            deployment.main.chain_id, deployment.main.bridge
+        );
+        for (route, file) in deployment.routes.iter().zip(&files) {
+            println!(
+                "{:<8} {:>9}  bridge {}  route {}",
+                file.name, route.side.chain_id, route.side.bridge, route.id
+            );
+        }
     }
     Ok(())
 }
