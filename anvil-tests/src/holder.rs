@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use alloy::signers::local::PrivateKeySigner;
 use eyre::WrapErr;
 
-use sidebridge_governance::deployment_file;
+use sidebridge_governance::{SideFile, deployment_file, hub_deployment_file};
 
-use crate::{System, binaries::workspace_binary, write_secret};
+use crate::{System, binaries::workspace_binary, hub::HubSystem, write_secret};
 
 /// What one run of the CLI gave.
 #[derive(Debug, Clone)]
@@ -51,6 +51,40 @@ impl HolderCli {
             &sys.deployment,
             [&sys.main.endpoint(), &sys.side.endpoint()],
             [0, 0],
+            Some(confirmations),
+        );
+        let deployment = dir.join("deployment.json");
+        std::fs::write(&deployment, serde_json::to_string_pretty(&file)?)?;
+        let cli = Self {
+            binary: workspace_binary("sidebridge", "sidebridge-holder")?,
+            deployment,
+            key_file: PathBuf::new(),
+        };
+        cli.with_key(dir, key)
+    }
+
+    /// The CLI for a hub's system: `dir/deployment.json` names side chain `i` `names[i]`.
+    pub fn for_hub(
+        sys: &HubSystem,
+        dir: &Path,
+        key: &PrivateKeySigner,
+        confirmations: u64,
+        names: &[&str],
+    ) -> eyre::Result<Self> {
+        let urls: Vec<String> = sys.sides.iter().map(|s| s.endpoint()).collect();
+        let sides: Vec<SideFile<'_>> = names
+            .iter()
+            .zip(&urls)
+            .map(|(name, url)| SideFile {
+                name,
+                rpc_url: url,
+                start_block: 0,
+            })
+            .collect();
+        let file = hub_deployment_file(
+            &sys.deployment,
+            (&sys.main.endpoint(), 0),
+            &sides,
             Some(confirmations),
         );
         let deployment = dir.join("deployment.json");

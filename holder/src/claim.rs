@@ -1,7 +1,8 @@
 //! `claim`: a holder releases their own withdrawal when relayers lag. Validators publish their
 //! EIP-712 signatures in `SignatureSubmitted` events on the side chain; this gathers those of
 //! the main bridge's *current* validators, checks each one recovers to its signer over the
-//! transfer's digest (computed here, not taken from the event), and calls `release` with a
+//! transfer's digest (computed here under the main end's domain, the hub's for a chained
+//! transfer, not taken from the event), and calls `release` with a
 //! threshold of them. The bridge checks everything again: a wrong or stale signature costs the
 //! holder a revert at worst, never funds.
 
@@ -15,7 +16,7 @@ use alloy::{
 use eyre::{WrapErr, bail};
 use sidebridge_contracts::{
     bindings::{MainBridge, SideBridge},
-    pack_signatures, transfer_digest,
+    pack_signatures,
 };
 use sidebridge_core::domain::{Chain, Direction};
 
@@ -32,7 +33,7 @@ pub(crate) async fn collect_signatures(
     t: &Located,
     validators: &[Address],
 ) -> eyre::Result<Vec<(Address, Signature)>> {
-    let digest = transfer_digest(&t.transfer, net.info(Chain::Main).bridge);
+    let digest = crate::main_end::withdrawal_id(net, &t.transfer);
     if digest != t.id {
         bail!(
             "the burn event's id {} is not the digest {digest} of its content",
@@ -94,13 +95,12 @@ pub(crate) async fn claim(
     if progress.queue.is_some() {
         return Ok(Err(Refusal::AlreadyReleased { tx: None }));
     }
-    let main = MainBridge::new(net.info(Chain::Main).bridge, net.provider(Chain::Main));
-    let state = main.bridgeState().call().await?;
-    if state.isPaused {
+    let state = crate::main_end::state(net).await?;
+    if state.paused {
         return Ok(Err(Refusal::Paused { chain: Chain::Main }));
     }
-    let threshold: usize = state.threshold.saturating_to();
-    let mut signatures = collect_signatures(net, t, &state.set).await?;
+    let threshold = usize::try_from(state.threshold).unwrap_or(usize::MAX);
+    let mut signatures = collect_signatures(net, t, &state.validators).await?;
     if signatures.len() < threshold {
         return Ok(Err(Refusal::NotReady {
             have: signatures.len(),
@@ -134,7 +134,7 @@ pub(crate) async fn claim(
         .inner
         .logs()
         .iter()
-        .any(|l| l.topic0() == Some(&MainBridge::TransferQueued::SIGNATURE_HASH));
+        .any(|l| crate::main_end::is_queued(net, l));
     Ok(Ok(Claimed {
         tx: receipt.transaction_hash,
         stage: if queued { Stage::Queued } else { Stage::Landed },

@@ -3,14 +3,22 @@
 //! lag, and list one's transfers. It talks to the two chains only: no database, no server.
 //!
 //! Results go to stdout (a table for people, `--json` for scripts), progress to stderr. Exit
-//! codes: 0 landed or done, 1 error, 2 usage, 3 still pending at `--timeout`, 10-19 a refusal
+//! codes: 0 landed or done, 1 error, 2 usage, 3 still pending at `--timeout`, 10-20 a refusal
 //! (see `refusal.rs`), which sends nothing.
+//!
+//! On a hub with many side chains, `--from` and `--to` name the chains (`main` or a side
+//! chain's name in the deployment file): `send DEMO 5 --from a --to b` is one chained transfer,
+//! followed through both legs.
 
+mod chained;
 mod claim;
 mod history;
+mod main_end;
 mod network;
+mod print;
 mod refusal;
 mod send;
+mod session;
 mod track;
 mod wallet;
 
@@ -18,18 +26,16 @@ use std::{process::ExitCode, time::Duration};
 
 use alloy::primitives::{Address, B256};
 use clap::{Parser, Subcommand};
-use serde_json::{Value, json};
-use sidebridge_contracts::bindings::IERC20Metadata;
-use sidebridge_core::{
-    amount::format_amount,
-    domain::{Chain, Direction},
-    one_line,
-};
+use serde_json::json;
+use sidebridge_core::{domain::Direction, one_line};
 
 use crate::{
+    chained::Second,
     network::Net,
+    print::Printer,
     refusal::{Refusal, exit},
-    track::{Located, Progress, Stage},
+    session::{Path, Session, Verb},
+    track::{Located, Stage},
     wallet::WalletArgs,
 };
 
@@ -37,7 +43,7 @@ use crate::{
 #[command(
     name = "sidebridge",
     version,
-    about = "Bridge tokens between the main and the side chain"
+    about = "Bridge tokens between the main chain and its side chains"
 )]
 struct Cli {
     /// `devnet` (the network ops/devnet runs) or the path of a deployment file.
@@ -51,9 +57,16 @@ struct Cli {
     /// JSON-RPC URL of the main chain (else the deployment file's, else the preset's).
     #[arg(long, env = "SIDEBRIDGE_MAIN_RPC_URL", global = true)]
     main_rpc: Option<String>,
-    /// JSON-RPC URL of the side chain.
+    /// JSON-RPC URL of the side chain the command names (else the deployment file's).
     #[arg(long, env = "SIDEBRIDGE_SIDE_RPC_URL", global = true)]
     side_rpc: Option<String>,
+    /// The chain tokens leave: `main` or a side chain's name (needed where the deployment has
+    /// many side chains; for status, claim and history it narrows the search).
+    #[arg(long, global = true, value_name = "CHAIN")]
+    from: Option<String>,
+    /// The chain tokens arrive on: `main` or a side chain's name.
+    #[arg(long, global = true, value_name = "CHAIN")]
+    to: Option<String>,
     /// Results as JSON on stdout.
     #[arg(long, global = true)]
     json: bool,
@@ -71,9 +84,9 @@ struct Send {
     token: String,
     /// In whole tokens, e.g. 1.5.
     amount: String,
-    /// Recipient on the other chain (default: the wallet).
+    /// Recipient on the destination chain (default: the wallet).
     #[arg(long)]
-    to: Option<Address>,
+    recipient: Option<Address>,
     /// Return once the transaction is mined instead of following the transfer.
     #[arg(long)]
     no_wait: bool,
@@ -84,10 +97,14 @@ struct Send {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Lock TOKEN on the main chain; the recipient gets the wrapped token on the side chain.
+    /// Lock TOKEN on the main chain; the recipient gets the wrapped token on the side chain
+    /// (--to names it where there are many).
     Deposit(Send),
-    /// Burn the wrapped TOKEN on the side chain; the recipient gets the token on the main chain.
+    /// Burn the wrapped TOKEN on the side chain (--from); the recipient gets the token on the
+    /// main chain, or with --to another side chain, there (chained through the main chain).
     Withdraw(Send),
+    /// Any direction: --from and --to name the chains (main, or side chains' names).
+    Send(Send),
     /// Where a transfer is: by its source or destination transaction hash, or its id.
     Status { key: B256 },
     /// Release a signed withdrawal yourself, from the validators' published signatures.
@@ -152,11 +169,12 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> eyre::Result<Outcome> {
     let preset = network::preset(&cli.network);
-    let deployment = network::Deployment::load(&preset.deployment)?;
+    let network = network::Network::load(&preset.deployment)?;
     let needs_wallet = matches!(
         cli.command,
         Command::Deposit(_)
             | Command::Withdraw(_)
+            | Command::Send(_)
             | Command::Claim { .. }
             | Command::History { address: None, .. }
     );
@@ -165,44 +183,55 @@ async fn run(cli: Cli) -> eyre::Result<Outcome> {
     } else {
         None
     };
-    let net = network::connect(
-        deployment,
-        &preset,
-        [cli.main_rpc.clone(), cli.side_rpc.clone()],
-        wallet.as_ref(),
-    )
-    .await?;
+    let endpoints = network::Endpoints {
+        preset,
+        main_rpc: cli.main_rpc.clone(),
+        side_rpc: cli.side_rpc.clone(),
+    };
+    let session = Session::open(network, endpoints, wallet.as_ref()).await?;
     let out = Printer { json: cli.json };
+    let (from, to) = (cli.from.as_deref(), cli.to.as_deref());
+    let verb = match &cli.command {
+        Command::Deposit(_) => Some(Verb::Deposit),
+        Command::Withdraw(_) => Some(Verb::Withdraw),
+        Command::Send(_) => Some(Verb::Send),
+        _ => None,
+    };
     match cli.command {
-        Command::Deposit(send) => {
-            let wallet = wallet.expect("sending unlocks a wallet");
-            outbound(&net, &wallet, Direction::Deposit, &send, &out).await
-        }
-        Command::Withdraw(send) => {
-            let wallet = wallet.expect("sending unlocks a wallet");
-            outbound(&net, &wallet, Direction::Withdrawal, &send, &out).await
+        Command::Deposit(send) | Command::Withdraw(send) | Command::Send(send) => {
+            let wallet = wallet.as_ref().expect("sending unlocks a wallet");
+            let path = session::path(verb.expect("a sending command"), from, to)?;
+            outbound(&session, wallet, path, &send, &out).await
         }
         Command::Status { key } => {
-            let t = match track::locate(&net, key).await? {
-                Ok(t) => t,
-                Err(r) => return Ok(Outcome::Refused(r)),
+            let Some((net, t)) = locate(&session, from, to, key).await? else {
+                return Ok(Outcome::Refused(not_found(key)));
             };
+            if let Some(b) = chained_destination(&session, &net, &t).await? {
+                let (p, second) = chained::progress(&net, &b, &t).await?;
+                out.chained(&net, &b, &t, &p, &second).await;
+                return Ok(Outcome::Done);
+            }
             let p = track::progress(&net, &t).await?;
             out.transfer(&net, &t, &p).await;
             Ok(Outcome::Done)
         }
         Command::Claim { key } => {
-            let wallet = wallet.expect("claim unlocks a wallet");
-            let t = match track::locate(&net, key).await? {
-                Ok(t) => t,
-                Err(r) => return Ok(Outcome::Refused(r)),
+            let wallet = wallet.as_ref().expect("claim unlocks a wallet");
+            let Some((net, t)) = locate(&session, from, to, key).await? else {
+                return Ok(Outcome::Refused(not_found(key)));
             };
-            match claim::claim(&net, &wallet, &t).await? {
+            match claim::claim(&net, wallet, &t).await? {
                 Err(r) => Ok(Outcome::Refused(r)),
                 Ok(done) => {
-                    let p = track::progress(&net, &t).await?;
                     eprintln!("release mined in {} ({})", done.tx, done.stage.as_str());
-                    out.transfer(&net, &t, &p).await;
+                    if let Some(b) = chained_destination(&session, &net, &t).await? {
+                        let (p, second) = chained::progress(&net, &b, &t).await?;
+                        out.chained(&net, &b, &t, &p, &second).await;
+                    } else {
+                        let p = track::progress(&net, &t).await?;
+                        out.transfer(&net, &t, &p).await;
+                    }
                     Ok(Outcome::Done)
                 }
             }
@@ -218,27 +247,95 @@ async fn run(cli: Cli) -> eyre::Result<Outcome> {
             if page == 0 || per_page == 0 {
                 eyre::bail!("--page and --per-page start at 1");
             }
-            let page = history::history(&net, address, page, per_page).await?;
-            out.history(&net, address, &page).await;
+            let nets = session.routes(from, to).await?;
+            let page = history::history(&nets, address, page, per_page).await?;
+            out.history(&nets, address, &page).await;
             Ok(Outcome::Done)
         }
     }
 }
 
-async fn outbound(
+fn not_found(key: B256) -> Refusal {
+    Refusal::NotFound(format!(
+        "{key} is neither a transaction nor a transfer id of this network's routes"
+    ))
+}
+
+/// Finds transfer `key` on the routes `--from`/`--to` name (every route when they name none).
+async fn locate(
+    session: &Session<'_>,
+    from: Option<&str>,
+    to: Option<&str>,
+    key: B256,
+) -> eyre::Result<Option<(Net, Located)>> {
+    for net in session.routes(from, to).await? {
+        if let Ok(t) = track::locate(&net, key).await? {
+            return Ok(Some((net, t)));
+        }
+    }
+    Ok(None)
+}
+
+/// The route a chained withdrawal goes on to.
+async fn chained_destination(
+    session: &Session<'_>,
     net: &Net,
+    t: &Located,
+) -> eyre::Result<Option<Net>> {
+    if !chained::is_chained(net, t) {
+        return Ok(None);
+    }
+    let chain_id: u64 = t.transfer.dstChainId.saturating_to();
+    session
+        .route_of(chain_id, t.transfer.dstBridge)
+        .await?
+        .map(Some)
+        .ok_or_else(|| {
+            eyre::eyre!(
+                "{} goes on to chain {chain_id}'s bridge {}, which this network's file does not list",
+                t.id,
+                t.transfer.dstBridge
+            )
+        })
+}
+
+async fn outbound(
+    session: &Session<'_>,
     wallet: &alloy::signers::local::PrivateKeySigner,
-    direction: Direction,
+    path: Path,
     send: &Send,
     out: &Printer,
 ) -> eyre::Result<Outcome> {
+    let (direction, net, dst) = match &path {
+        Path::Deposit { to } => (
+            Direction::Deposit,
+            session.route(to.as_deref()).await?,
+            None,
+        ),
+        Path::Withdrawal { from } => (
+            Direction::Withdrawal,
+            session.route(from.as_deref()).await?,
+            None,
+        ),
+        Path::Chained { from, to } => {
+            if !session.network.hub {
+                eyre::bail!("this network has one side chain: nothing to chain through");
+            }
+            (
+                Direction::Withdrawal,
+                session.route(Some(from)).await?,
+                Some(session.route(Some(to)).await?),
+            )
+        }
+    };
     let req = send::Request {
         direction,
         token: &send.token,
         amount: &send.amount,
-        to: send.to,
+        to: send.recipient,
+        chained: dst.as_ref(),
     };
-    let t = match send::send(net, wallet, &req).await? {
+    let t = match send::send(&net, wallet, &req).await? {
         Ok(t) => t,
         Err(r) => return Ok(Outcome::Refused(r)),
     };
@@ -246,154 +343,29 @@ async fn outbound(
         "transfer {} sent in {} (block {})",
         t.id, t.source_tx, t.source_block
     );
+    let timeout = Duration::from_secs(send.timeout);
+    if let Some(b) = dst {
+        let (p, second) = if send.no_wait {
+            chained::progress(&net, &b, &t).await?
+        } else {
+            chained::follow(&net, &b, &t, timeout).await?
+        };
+        out.chained(&net, &b, &t, &p, &second).await;
+        return Ok(match &second {
+            Second::Forwarded(leg) if leg.1.stage() == Stage::Landed => Outcome::Done,
+            _ if send.no_wait => Outcome::Done,
+            _ => Outcome::Pending,
+        });
+    }
     let p = if send.no_wait {
-        track::progress(net, &t).await?
+        track::progress(&net, &t).await?
     } else {
-        track::follow(net, &t, Duration::from_secs(send.timeout), true).await?
+        track::follow(&net, &t, timeout, true).await?
     };
-    out.transfer(net, &t, &p).await;
+    out.transfer(&net, &t, &p).await;
     Ok(match p.stage() {
         Stage::Landed => Outcome::Done,
         _ if send.no_wait => Outcome::Done,
         _ => Outcome::Pending,
     })
-}
-
-/// Results on stdout: a few aligned lines for people, one JSON document for scripts.
-struct Printer {
-    json: bool,
-}
-
-/// The symbol and decimals of a main-chain token, from the deployment or the chain.
-async fn token_of(net: &Net, main_token: Address) -> (String, u8) {
-    if let Some(t) = net
-        .deployment
-        .tokens
-        .iter()
-        .find(|t| t.main_token == main_token)
-    {
-        return (t.symbol.clone(), t.decimals);
-    }
-    let erc20 = IERC20Metadata::new(main_token, net.provider(Chain::Main));
-    let decimals = erc20.decimals().call().await.unwrap_or(18);
-    (net.deployment.symbol_of(main_token), decimals)
-}
-
-async fn transfer_json(net: &Net, t: &Located, p: &Progress) -> Value {
-    let (symbol, decimals) = token_of(net, t.transfer.token).await;
-    json!({
-        "id": t.id,
-        "direction": t.direction.as_str(),
-        "state": p.stage().as_str(),
-        "progress": p.describe(t.direction),
-        "nonce": t.transfer.nonce,
-        "token": t.transfer.token,
-        "symbol": symbol,
-        "sender": t.transfer.sender,
-        "recipient": t.transfer.recipient,
-        "amount": format_amount(t.transfer.amount, decimals),
-        "fee": format_amount(t.fee, decimals),
-        "amountUnits": t.transfer.amount.to_string(),
-        "source": {
-            "chain": t.direction.source().as_str(),
-            "tx": t.source_tx,
-            "block": t.source_block,
-            "confirmations": p.confirmations,
-            "confirmationsNeeded": p.confirmations_needed,
-        },
-        "approvals": {"have": p.approvals, "threshold": p.threshold, "ready": p.ready},
-        "queue": p.queue.map(|q| json!({"eta": q.eta, "held": q.held, "canceled": q.canceled})),
-        "destination": {
-            "chain": t.direction.destination().as_str(),
-            "tx": p.destination_tx,
-        },
-    })
-}
-
-impl Printer {
-    async fn transfer(&self, net: &Net, t: &Located, p: &Progress) {
-        let v = transfer_json(net, t, p).await;
-        if self.json {
-            println!("{v:#}");
-            return;
-        }
-        let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
-        let (src, dst) = (t.direction.source(), t.direction.destination());
-        println!("transfer   {}", t.id);
-        println!("direction  {} ({src} → {dst})", t.direction.as_str());
-        println!(
-            "amount     {} {} (fee {})",
-            s("amount"),
-            s("symbol"),
-            s("fee")
-        );
-        println!(
-            "from       {} on {src}, tx {} (block {})",
-            t.transfer.sender, t.source_tx, t.source_block
-        );
-        let landed = p
-            .destination_tx
-            .map(|tx| format!("tx {tx}"))
-            .unwrap_or_else(|| "not yet".into());
-        println!("to         {} on {dst}, {landed}", t.transfer.recipient);
-        println!(
-            "state      {}: {}",
-            p.stage().as_str(),
-            p.describe(t.direction)
-        );
-        if let Some(index) = &net.deployment.index_url {
-            println!("index      {index}/api/transfers/{}", t.id);
-        }
-    }
-
-    async fn history(&self, net: &Net, address: Address, page: &history::Page) {
-        let mut rows = Vec::new();
-        for r in &page.rows {
-            let (symbol, decimals) = token_of(net, r.transfer.transfer.token).await;
-            rows.push(json!({
-                "id": r.transfer.id,
-                "direction": r.transfer.direction.as_str(),
-                "state": if r.destination_tx.is_some() { "landed" } else { "pending" },
-                "time": r.time,
-                "symbol": symbol,
-                "amount": format_amount(r.transfer.transfer.amount, decimals),
-                "recipient": r.transfer.transfer.recipient,
-                "sourceTx": r.transfer.source_tx,
-                "destinationTx": r.destination_tx,
-            }));
-        }
-        let pages = page.total.div_ceil(page.per_page).max(1);
-        if self.json {
-            let v = json!({
-                "address": address,
-                "page": page.page,
-                "perPage": page.per_page,
-                "pages": pages,
-                "total": page.total,
-                "transfers": rows,
-            });
-            println!("{v:#}");
-            return;
-        }
-        println!(
-            "{:<10} {:<8} {:>20} {:<7} {:<66} SOURCE TX",
-            "DIRECTION", "STATE", "AMOUNT", "TOKEN", "TRANSFER"
-        );
-        for r in &rows {
-            let s = |k: &str| r[k].as_str().unwrap_or_default().to_string();
-            println!(
-                "{:<10} {:<8} {:>20} {:<7} {:<66} {}",
-                s("direction"),
-                s("state"),
-                s("amount"),
-                s("symbol"),
-                s("id"),
-                s("sourceTx")
-            );
-        }
-        eprintln!(
-            "page {} of {pages} ({} transfers sent by {address})",
-            page.page, page.total
-        );
-    }
 }

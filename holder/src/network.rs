@@ -1,12 +1,16 @@
 //! Where the bridge is: a deployment file (the JSON `bridgectl deploy --json` writes, which
 //! `ops/devnet` keeps as `.devnet/deployment.json`) chosen by a preset name or a path, with RPC
 //! URLs from the file or from flags. A holder names tokens by symbol (`DEMO`, `wDEMO`) or
-//! address; everything else is read from the file or the chain.
+//! address, and, on a hub with many side chains, the side chains by name (`--to a`);
+//! everything else is read from the file or the chain.
+//!
+//! A command works on one *route*: the main chain and one side chain ([`Deployment`], picked
+//! from the file's [`Network`]). On a hub every route shares the main chain's providers.
 
 use std::path::{Path, PathBuf};
 
 use alloy::{
-    primitives::Address,
+    primitives::{Address, B256},
     providers::{DynProvider, Provider, ProviderBuilder},
     signers::local::PrivateKeySigner,
 };
@@ -48,36 +52,173 @@ pub(crate) struct TokenInfo {
     pub(crate) wrapped_token: Address,
 }
 
-/// The deployment file.
+/// One side chain of a hub deployment file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub(crate) struct Deployment {
-    pub(crate) main: ChainInfo,
-    pub(crate) side: ChainInfo,
+struct SideFile {
+    name: String,
+    route: B256,
+    chain: ChainInfo,
     #[serde(default)]
+    tokens: Vec<TokenInfo>,
+}
+
+/// The deployment file as written: one side chain (`side`, `tokens`) or a hub's many
+/// (`"hub": true`, `sides`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    hub: bool,
+    main: ChainInfo,
+    #[serde(default)]
+    side: Option<ChainInfo>,
+    #[serde(default)]
+    sides: Vec<SideFile>,
+    #[serde(default)]
+    tokens: Vec<TokenInfo>,
+    #[serde(default)]
+    index_url: Option<String>,
+}
+
+/// One side chain of the network: its name, its route on the hub (none on a one-route
+/// deployment), its contracts and its wrapped tokens.
+#[derive(Debug, Clone)]
+pub(crate) struct Side {
+    pub(crate) name: String,
+    pub(crate) route: Option<B256>,
+    pub(crate) chain: ChainInfo,
     pub(crate) tokens: Vec<TokenInfo>,
-    /// A transfer index serving this deployment, shown to holders.
-    #[serde(default)]
+}
+
+/// Everything a deployment file describes: the main chain and every side chain.
+#[derive(Debug, Clone)]
+pub(crate) struct Network {
+    pub(crate) main: ChainInfo,
+    pub(crate) hub: bool,
+    pub(crate) sides: Vec<Side>,
     pub(crate) index_url: Option<String>,
 }
 
-impl Deployment {
+/// The name a one-route deployment's side chain goes by.
+pub(crate) const SIDE: &str = "side";
+
+impl Network {
     /// Reads and checks a deployment file.
     pub(crate) fn load(path: &Path) -> eyre::Result<Self> {
         let text = std::fs::read_to_string(path)
             .wrap_err_with(|| format!("reading the deployment file {}", path.display()))?;
-        let d: Deployment = serde_json::from_str(&text)
-            .wrap_err_with(|| format!("{} is not a Sidebridge deployment file", path.display()))?;
-        if d.main.chain_id == d.side.chain_id {
-            bail!(
-                "{}: main and side have the same chain id {}",
-                path.display(),
-                d.main.chain_id
-            );
-        }
-        Ok(d)
+        Self::parse(&text)
+            .wrap_err_with(|| format!("{} is not a Sidebridge deployment file", path.display()))
     }
 
+    fn parse(text: &str) -> eyre::Result<Self> {
+        let f: File = serde_json::from_str(text)?;
+        let sides = match (f.hub, f.side) {
+            (false, Some(chain)) if f.sides.is_empty() => vec![Side {
+                name: SIDE.into(),
+                route: None,
+                chain,
+                tokens: f.tokens,
+            }],
+            (true, None) if !f.sides.is_empty() && f.tokens.is_empty() => f
+                .sides
+                .into_iter()
+                .map(|s| Side {
+                    name: s.name,
+                    route: Some(s.route),
+                    chain: s.chain,
+                    tokens: s.tokens,
+                })
+                .collect(),
+            _ => bail!(
+                "a deployment lists one \"side\" with its \"tokens\", or (\"hub\": true) its \"sides\""
+            ),
+        };
+        let mut chain_ids = vec![f.main.chain_id];
+        for (i, side) in sides.iter().enumerate() {
+            if chain_ids.contains(&side.chain.chain_id) {
+                bail!(
+                    "side chain {} has chain id {}, as the main chain or another side chain",
+                    side.name,
+                    side.chain.chain_id
+                );
+            }
+            chain_ids.push(side.chain.chain_id);
+            if side.name == "main" || sides[..i].iter().any(|s| s.name == side.name) {
+                bail!("side chain name {:?} is \"main\" or used twice", side.name);
+            }
+            if let Some(route) = side.route {
+                let expected =
+                    sidebridge_contracts::route_id(side.chain.chain_id, side.chain.bridge);
+                if route != expected {
+                    bail!(
+                        "side chain {}: route {route} is not its chain and bridge's ({expected})",
+                        side.name
+                    );
+                }
+            }
+        }
+        Ok(Self {
+            main: f.main,
+            hub: f.hub,
+            sides,
+            index_url: f.index_url,
+        })
+    }
+
+    pub(crate) fn names(&self) -> String {
+        self.sides
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The route to side chain `name` (`None`: the only one there is).
+    pub(crate) fn route(&self, name: Option<&str>) -> eyre::Result<Deployment> {
+        let side = match name {
+            Some(name) => self
+                .sides
+                .iter()
+                .find(|s| s.name.eq_ignore_ascii_case(name))
+                .ok_or_else(|| {
+                    eyre!(
+                        "unknown chain {name:?}: this network has main and {}",
+                        self.names()
+                    )
+                })?,
+            None if self.sides.len() == 1 => &self.sides[0],
+            None => bail!(
+                "this network has many side chains ({}): name one with --from or --to",
+                self.names()
+            ),
+        };
+        Ok(Deployment {
+            main: self.main.clone(),
+            side: side.chain.clone(),
+            side_name: side.name.clone(),
+            route: side.route,
+            tokens: side.tokens.clone(),
+            index_url: self.index_url.clone(),
+        })
+    }
+}
+
+/// One route: the main chain and one side chain, with the side chain's tokens.
+#[derive(Debug, Clone)]
+pub(crate) struct Deployment {
+    pub(crate) main: ChainInfo,
+    pub(crate) side: ChainInfo,
+    pub(crate) side_name: String,
+    /// The side chain's route on the main chain's hub; `None` with a one-route `MainBridge`.
+    pub(crate) route: Option<B256>,
+    pub(crate) tokens: Vec<TokenInfo>,
+    /// A transfer index serving this deployment, shown to holders.
+    pub(crate) index_url: Option<String>,
+}
+
+impl Deployment {
     pub(crate) fn chain(&self, chain: Chain) -> &ChainInfo {
         match chain {
             Chain::Main => &self.main,
@@ -166,53 +307,90 @@ impl Net {
     }
 }
 
-/// Connects to both chains (signing with `wallet` when given) and checks each serves the chain
-/// id the deployment names.
+/// Where the RPC URLs come from when the deployment file has none: flags, then the preset.
+#[derive(Debug, Clone)]
+pub(crate) struct Endpoints {
+    pub(crate) preset: Preset,
+    pub(crate) main_rpc: Option<String>,
+    /// Applies to the one side chain a command names (or the only one).
+    pub(crate) side_rpc: Option<String>,
+}
+
+/// A provider for `url` (signing with `wallet` when given), checked to serve `chain_id`.
+async fn open(
+    url: &str,
+    wallet: Option<&PrivateKeySigner>,
+    what: &str,
+    chain_id: u64,
+) -> eyre::Result<DynProvider> {
+    let builder = ProviderBuilder::new();
+    let provider = match wallet {
+        Some(key) => builder
+            .wallet(key.clone())
+            .connect(url)
+            .await
+            .map(|p| p.erased()),
+        None => builder.connect(url).await.map(|p| p.erased()),
+    }
+    .wrap_err_with(|| format!("connecting to the {what} chain at {url}"))?;
+    let id = provider
+        .get_chain_id()
+        .await
+        .wrap_err_with(|| format!("the {what} chain's RPC at {url} does not answer"))?;
+    if id != chain_id {
+        bail!(
+            "wrong chain: {url} serves chain id {id}, the deployment's {what} chain is {chain_id}"
+        );
+    }
+    Ok(provider)
+}
+
+/// The main chain, connected and checked.
+pub(crate) async fn connect_main(
+    network: &Network,
+    endpoints: &Endpoints,
+    wallet: Option<&PrivateKeySigner>,
+) -> eyre::Result<DynProvider> {
+    let url = endpoints
+        .main_rpc
+        .clone()
+        .or_else(|| network.main.rpc_url.clone())
+        .or_else(|| endpoints.preset.main_rpc.clone())
+        .ok_or_else(|| {
+            eyre!("no RPC URL for the main chain: pass --main-rpc or put rpcUrl in the deployment file")
+        })?;
+    open(&url, wallet, "main", network.main.chain_id).await
+}
+
+/// One route: the main chain's provider and its side chain, connected and checked to serve
+/// the chain id the deployment names. `--side-rpc` applies when `one_side` (the command names
+/// one side chain).
 pub(crate) async fn connect(
     deployment: Deployment,
-    preset: &Preset,
-    rpc_flags: [Option<String>; 2],
+    main: DynProvider,
+    endpoints: &Endpoints,
+    one_side: bool,
     wallet: Option<&PrivateKeySigner>,
 ) -> eyre::Result<Net> {
-    let [main_flag, side_flag] = rpc_flags;
-    let mut providers = Vec::with_capacity(2);
-    for (chain, flag, fallback) in [
-        (Chain::Main, main_flag, &preset.main_rpc),
-        (Chain::Side, side_flag, &preset.side_rpc),
-    ] {
-        let info = deployment.chain(chain);
-        let url = flag
-            .or_else(|| info.rpc_url.clone())
-            .or_else(|| fallback.clone())
-            .ok_or_else(|| {
-                eyre!(
-                    "no RPC URL for the {chain} chain: pass --{chain}-rpc or put rpcUrl in the deployment file"
-                )
-            })?;
-        let builder = ProviderBuilder::new();
-        let provider = match wallet {
-            Some(key) => builder
-                .wallet(key.clone())
-                .connect(&url)
-                .await
-                .map(|p| p.erased()),
-            None => builder.connect(&url).await.map(|p| p.erased()),
-        }
-        .wrap_err_with(|| format!("connecting to the {chain} chain at {url}"))?;
-        let id = provider
-            .get_chain_id()
-            .await
-            .wrap_err_with(|| format!("the {chain} chain's RPC at {url} does not answer"))?;
-        if id != info.chain_id {
-            bail!(
-                "wrong chain: {url} serves chain id {id}, the deployment's {chain} chain is {}",
-                info.chain_id
-            );
-        }
-        providers.push(provider);
-    }
-    let side = providers.pop().expect("two providers were pushed");
-    let main = providers.pop().expect("two providers were pushed");
+    let flag = endpoints.side_rpc.clone().filter(|_| one_side);
+    let fallback = endpoints
+        .preset
+        .side_rpc
+        .clone()
+        .filter(|_| deployment.route.is_none());
+    let name = deployment.side_name.clone();
+    let url = flag
+        .or_else(|| deployment.side.rpc_url.clone())
+        .or(fallback)
+        .ok_or_else(|| {
+            eyre!("no RPC URL for side chain {name}: pass --side-rpc or put rpcUrl in the deployment file")
+        })?;
+    let what = if deployment.route.is_some() {
+        format!("side chain {name}")
+    } else {
+        "side".to_string()
+    };
+    let side = open(&url, wallet, &what, deployment.side.chain_id).await?;
     Ok(Net {
         deployment,
         main,
@@ -239,7 +417,10 @@ mod tests {
 
     #[test]
     fn tokens_are_found_by_symbol_wrapped_symbol_or_address() {
-        let d: Deployment = serde_json::from_str(FILE).expect("valid file");
+        let d = Network::parse(FILE)
+            .expect("valid file")
+            .route(None)
+            .expect("the one side");
         assert_eq!(d.token("demo").map(|t| t.decimals), Some(18));
         assert_eq!(d.token("wDEMO").map(|t| t.symbol.as_str()), Some("DEMO"));
         assert!(
@@ -254,7 +435,7 @@ mod tests {
     #[test]
     fn an_unknown_field_is_an_error_naming_it() {
         let bad = FILE.replace("\"startBlock\"", "\"startblock\"");
-        let err = serde_json::from_str::<Deployment>(&bad).expect_err("an unknown field");
+        let err = Network::parse(&bad).expect_err("an unknown field");
         assert!(err.to_string().contains("startblock"), "{err}");
     }
 
@@ -268,5 +449,62 @@ mod tests {
             preset("/etc/net.json").deployment,
             PathBuf::from("/etc/net.json")
         );
+    }
+
+    fn hub_file(route_b: &str) -> String {
+        let route = |id: u64, bridge: &str| {
+            sidebridge_contracts::route_id(id, bridge.parse().expect("address")).to_string()
+        };
+        let a = route(100, "0x00000000000000000000000000000000000000a3");
+        let b = if route_b.is_empty() {
+            route(200, "0x00000000000000000000000000000000000000b3")
+        } else {
+            route_b.to_string()
+        };
+        format!(
+            r#"{{"hub": true,
+          "main": {{"chainId": 1, "governance": "0x0000000000000000000000000000000000000001",
+                   "operational": "0x0000000000000000000000000000000000000002",
+                   "bridge": "0x0000000000000000000000000000000000000003"}},
+          "sides": [
+            {{"name": "alpha", "route": "{a}",
+             "chain": {{"chainId": 100, "governance": "0x00000000000000000000000000000000000000a1",
+                       "operational": "0x00000000000000000000000000000000000000a2",
+                       "bridge": "0x00000000000000000000000000000000000000a3"}}}},
+            {{"name": "beta", "route": "{b}",
+             "chain": {{"chainId": 200, "governance": "0x00000000000000000000000000000000000000b1",
+                       "operational": "0x00000000000000000000000000000000000000b2",
+                       "bridge": "0x00000000000000000000000000000000000000b3"}}}}
+          ]}}"#
+        )
+    }
+
+    #[test]
+    fn a_hub_file_names_each_side_chain_and_a_command_picks_one() {
+        let n = Network::parse(&hub_file("")).expect("valid hub file");
+        assert!(n.hub);
+        let beta = n.route(Some("BETA")).expect("by name, any case");
+        assert_eq!(beta.side.chain_id, 200);
+        assert_eq!(beta.side_name, "beta");
+        assert!(beta.route.is_some());
+        let err = n.route(None).expect_err("which one?").to_string();
+        assert!(err.contains("alpha, beta"), "{err}");
+        let err = n.route(Some("gamma")).expect_err("unknown").to_string();
+        assert!(err.contains("unknown chain \"gamma\""), "{err}");
+    }
+
+    /// A route id that is not its chain's and bridge's would point every hub query at another
+    /// route's books: refused on load.
+    #[test]
+    fn a_hub_file_whose_route_is_not_its_bridge_is_refused() {
+        let other = format!("{}", B256::repeat_byte(7));
+        let err = Network::parse(&hub_file(&other)).expect_err("forged route");
+        assert!(
+            err.to_string().contains("is not its chain and bridge's"),
+            "{err}"
+        );
+        let mixed = FILE.replacen('{', r#"{"hub": true, "#, 1);
+        let err = Network::parse(&mixed).expect_err("hub without sides");
+        assert!(err.to_string().contains("one \"side\""), "{err}");
     }
 }

@@ -78,6 +78,10 @@ pub(crate) enum Refusal {
     AlreadyReleased { tx: Option<alloy::primitives::B256> },
     #[error("{0}")]
     NotFound(String),
+    #[error(
+        "side chain {to} would not take it now ({why}): sent, it would wait on the main chain's hub"
+    )]
+    DestinationRefuses { to: String, why: String },
 }
 
 fn frees_text(secs: Option<u64>) -> String {
@@ -110,6 +114,7 @@ impl Refusal {
             Refusal::NotReady { .. } => 17,
             Refusal::AlreadyReleased { .. } => 18,
             Refusal::NotFound(_) => 19,
+            Refusal::DestinationRefuses { .. } => 20,
         }
     }
 
@@ -126,6 +131,7 @@ impl Refusal {
             Refusal::NotReady { .. } => "not_ready",
             Refusal::AlreadyReleased { .. } => "already_released",
             Refusal::NotFound(_) => "not_found",
+            Refusal::DestinationRefuses { .. } => "destination_refuses",
         }
     }
 }

@@ -14,7 +14,7 @@ use alloy::{
 };
 use eyre::{WrapErr, bail, eyre};
 use sidebridge_contracts::{
-    bindings::{IERC20Metadata, IERC20Permit, MainBridge, Operational, SideBridge},
+    bindings::{IERC20Metadata, IERC20Permit, Operational, SideBridge},
     permit_digest,
 };
 use sidebridge_core::{
@@ -93,6 +93,8 @@ pub(crate) struct Request<'a> {
     pub(crate) token: &'a str,
     pub(crate) amount: &'a str,
     pub(crate) to: Option<Address>,
+    /// A withdrawal chained through the hub to another side chain: that route.
+    pub(crate) chained: Option<&'a Net>,
 }
 
 /// Checks, approves when needed, and sends the lock or burn; returns the transfer.
@@ -113,8 +115,17 @@ pub(crate) async fn send(
     }
 
     let op = Operational::new(info.operational, p);
-    let cfg = op.tokenConfig(token.address).call().await?;
-    let paused = MainBridge::new(info.bridge, p).paused().call().await?;
+    let mut cfg = op.tokenConfig(token.address).call().await?;
+    let paused = match chain {
+        Chain::Main => {
+            // a hub maps its tokens per route: one not open toward this side chain is unmapped
+            if !crate::main_end::sends(net, token.address).await? {
+                cfg.remote = Address::ZERO;
+            }
+            crate::main_end::state(net).await?.paused
+        }
+        Chain::Side => SideBridge::new(info.bridge, p).paused().call().await?,
+    };
     let facts = OutboundFacts {
         chain,
         token: token.address,
@@ -143,25 +154,41 @@ pub(crate) async fn send(
         Direction::Withdrawal => cfg.remote,
     };
     inbound_notes(net, req.direction, main_token, amount - fee, &token).await?;
+    if let Some(dst) = req.chained
+        && let Some(why) = hop_refusal(dst, main_token, recipient).await?
+    {
+        return Ok(Err(Refusal::DestinationRefuses {
+            to: dst.deployment.side_name.clone(),
+            why,
+        }));
+    }
 
     // the calls to make, in order
     let mut calls: Vec<(&'static str, Address, Vec<u8>)> = Vec::new();
-    let main_call = match req.direction {
-        Direction::Withdrawal => SideBridge::burnCall {
+    let main_call = match (req.direction, req.chained) {
+        (Direction::Withdrawal, None) => SideBridge::burnCall {
             wrapped: token.address,
             amount,
             recipient,
         }
         .abi_encode(),
-        Direction::Deposit => {
+        (Direction::Withdrawal, Some(dst)) => SideBridge::burnToCall {
+            wrapped: token.address,
+            amount,
+            dstChainId: U256::from(dst.info(Chain::Side).chain_id),
+            dstBridge: dst.info(Chain::Side).bridge,
+            recipient,
+        }
+        .abi_encode(),
+        (Direction::Deposit, _) => {
             let allowance = IERC20Metadata::new(token.address, p)
                 .allowance(me, info.bridge)
                 .call()
                 .await?;
             if allowance >= amount {
-                lock_call(token.address, amount, recipient)
+                crate::main_end::lock_call(net, token.address, amount, recipient)
             } else if let Some(call) =
-                permit_lock_call(p, wallet, info, &token, amount, recipient).await?
+                permit_lock_call(net, wallet, &token, amount, recipient).await?
             {
                 call
             } else {
@@ -174,7 +201,7 @@ pub(crate) async fn send(
                     }
                     .abi_encode(),
                 ));
-                lock_call(token.address, amount, recipient)
+                crate::main_end::lock_call(net, token.address, amount, recipient)
             }
         }
     };
@@ -205,12 +232,21 @@ pub(crate) async fn send(
         }));
     }
 
+    let destination = match req.chained {
+        Some(dst) => format!(
+            "side chain {} (through the main chain)",
+            dst.deployment.side_name
+        ),
+        None if req.direction == Direction::Deposit && net.deployment.route.is_some() => {
+            format!("side chain {}", net.deployment.side_name)
+        }
+        None => format!("the {} chain", req.direction.destination()),
+    };
     eprintln!(
-        "{verb}ing {} {} (fee {}) for {recipient} on the {} chain",
+        "{verb}ing {} {} (fee {}) for {recipient} on {destination}",
         format_amount(amount, token.decimals),
         token.symbol,
         format_amount(fee, token.decimals),
-        req.direction.destination()
     );
     let mut last = None;
     for (what, to, data) in calls {
@@ -227,28 +263,20 @@ pub(crate) async fn send(
     Ok(Ok(located))
 }
 
-fn lock_call(token: Address, amount: U256, recipient: Address) -> Vec<u8> {
-    MainBridge::lockCall {
-        token,
-        amount,
-        recipient,
-    }
-    .abi_encode()
-}
-
 /// `lockWithPermit` with a fresh permit signature, when the token speaks EIP-2612 and its
 /// domain is the one this holder trusts: the domain separator is built from the deployment
 /// file's chain id and the token's address, and the token must report the same (else the
 /// holder approves instead). A node that lies about the nonce only makes the permit fail, and
 /// the lock then reverts in the simulation before anything is sent.
 async fn permit_lock_call(
-    p: &DynProvider,
+    net: &Net,
     wallet: &PrivateKeySigner,
-    info: &crate::network::ChainInfo,
     token: &Token,
     amount: U256,
     recipient: Address,
 ) -> eyre::Result<Option<Vec<u8>>> {
+    let p = net.provider(Chain::Main);
+    let info = net.info(Chain::Main);
     let bridge = info.bridge;
     let permit = IERC20Permit::new(token.address, p);
     let (Ok(nonce), Ok(reported), Ok(fields)) = (
@@ -282,18 +310,18 @@ async fn permit_lock_call(
         .sign_hash_sync(&digest)
         .wrap_err("signing the permit")?;
     eprintln!("approving by permit (no separate approve transaction)");
-    Ok(Some(
-        MainBridge::lockWithPermitCall {
-            token: token.address,
-            amount,
-            recipient,
+    Ok(Some(crate::main_end::lock_with_permit_call(
+        net,
+        token.address,
+        amount,
+        recipient,
+        crate::main_end::Permit {
             deadline,
             v: 27 + u8::from(signature.v()),
             r: signature.r().into(),
             s: signature.s().into(),
-        }
-        .abi_encode(),
-    ))
+        },
+    )))
 }
 
 /// Tells the holder what the destination's inbound limits will do to this transfer: a large
@@ -306,15 +334,20 @@ async fn inbound_notes(
     token: &Token,
 ) -> eyre::Result<()> {
     let dst = direction.destination();
-    let bridge = MainBridge::new(net.info(dst).bridge, net.provider(dst));
-    let limit = bridge.inboundLimit(main_token).call().await?;
-    let available = bridge.inboundAvailable(main_token).call().await?;
+    let (large, delay, available) = match dst {
+        Chain::Main => crate::main_end::inbound(net, main_token).await?,
+        Chain::Side => {
+            let bridge = SideBridge::new(net.info(dst).bridge, net.provider(dst));
+            let limit = bridge.inboundLimit(main_token).call().await?;
+            let available = bridge.inboundAvailable(main_token).call().await?;
+            (limit.large, limit.delay, available)
+        }
+    };
     let show = |v: U256| format!("{} {}", format_amount(v, token.decimals), token.symbol);
-    if !limit.large.is_zero() && net_amount > limit.large {
+    if !large.is_zero() && net_amount > large {
         eprintln!(
-            "note: above {} a transfer waits {} s in the {dst} bridge's queue after the validators agree",
-            show(limit.large),
-            limit.delay
+            "note: above {} a transfer waits {delay} s in the {dst} bridge's queue after the validators agree",
+            show(large),
         );
     }
     if net_amount > available {
@@ -324,6 +357,27 @@ async fn inbound_notes(
         );
     }
     Ok(())
+}
+
+/// Why the hub would park a chained transfer toward `dst` rather than forward it (the route
+/// paused or retired, the token not open toward it, the recipient a bridge), read before the
+/// burn is signed. The hub checks again when it settles: this only spares the holder a wait.
+async fn hop_refusal(
+    dst: &Net,
+    main_token: Address,
+    recipient: Address,
+) -> eyre::Result<Option<String>> {
+    let state = crate::main_end::state(dst).await?;
+    if state.paused {
+        return Ok(Some("its route is paused or retired".into()));
+    }
+    if !crate::main_end::sends(dst, main_token).await? {
+        return Ok(Some("the token is not open toward it".into()));
+    }
+    if recipient == dst.info(Chain::Side).bridge || recipient == dst.info(Chain::Main).bridge {
+        return Ok(Some("the recipient is a bridge".into()));
+    }
+    Ok(None)
 }
 
 fn request(from: Address, to: Address, data: &[u8]) -> TransactionRequest {

@@ -36,6 +36,9 @@ pub(crate) struct Located {
     pub(crate) fee: U256,
     /// The wrapped token (withdrawals; deposits get it from the deployment).
     pub(crate) wrapped: Option<Address>,
+    /// A hub's deposit that continues a chained withdrawal (or refunds a parked one): that
+    /// withdrawal's id. Zero otherwise.
+    pub(crate) parent: B256,
     pub(crate) source_tx: B256,
     pub(crate) source_block: u64,
 }
@@ -177,18 +180,14 @@ pub(crate) fn from_source_log(net: &Net, chain: Chain, log: &Log) -> Option<Loca
 }
 
 fn located_from_locked(net: &Net, log: &Log) -> Option<Located> {
-    let ev = MainBridge::Locked::decode_log_data(log.data()).ok()?;
+    let lock = crate::main_end::locked(net, log)?;
     Some(Located {
         direction: Direction::Deposit,
-        transfer: Transfer::from_locked(
-            &ev,
-            net.info(Chain::Main).chain_id,
-            net.info(Chain::Main).bridge,
-            net.info(Chain::Side).bridge,
-        ),
-        id: ev.transferId,
-        fee: ev.fee,
+        transfer: lock.transfer,
+        id: lock.id,
+        fee: lock.fee,
         wrapped: None,
+        parent: lock.parent,
         source_tx: log.transaction_hash?,
         source_block: log.block_number?,
     })
@@ -206,12 +205,13 @@ fn located_from_burned(net: &Net, log: &Log) -> Option<Located> {
         id: ev.transferId,
         fee: ev.fee,
         wrapped: Some(ev.wrapped),
+        parent: B256::ZERO,
         source_tx: log.transaction_hash?,
         source_block: log.block_number?,
     })
 }
 
-/// Source events (`Locked` on main, `Burned` on side) of the bridge, optionally by sender.
+/// Source events (`Locked` on main, `Burned` on side) of the route, optionally by sender.
 pub(crate) async fn source_events(
     net: &Net,
     chain: Chain,
@@ -220,17 +220,22 @@ pub(crate) async fn source_events(
 ) -> eyre::Result<Vec<Located>> {
     let info = net.info(chain);
     let p = net.provider(chain);
-    let signature = match chain {
-        Chain::Main => MainBridge::Locked::SIGNATURE_HASH,
-        Chain::Side => SideBridge::Burned::SIGNATURE_HASH,
+    let mut filter = match chain {
+        Chain::Main => crate::main_end::locked_filter(net, nonce),
+        Chain::Side => {
+            let f = Filter::new()
+                .address(info.bridge)
+                .event_signature(SideBridge::Burned::SIGNATURE_HASH);
+            match nonce {
+                Some(n) => f.topic1(B256::from(U256::from(n))),
+                None => f,
+            }
+        }
     };
-    let mut filter = Filter::new()
-        .address(info.bridge)
-        .event_signature(signature);
-    if let Some(n) = nonce {
-        filter = filter.topic1(B256::from(U256::from(n)));
-    }
-    if let Some(s) = sender {
+    // a one-route bridge and the side bridge index the sender; the hub does not (checked below)
+    if let Some(s) = sender
+        && (chain == Chain::Side || net.deployment.route.is_none())
+    {
         filter = filter.topic3(s.into_word());
     }
     let head = p.get_block_number().await.wrap_err("eth_blockNumber")?;
@@ -239,6 +244,7 @@ pub(crate) async fn source_events(
         .iter()
         .filter(|l| !l.removed)
         .filter_map(|l| from_source_log(net, chain, l))
+        .filter(|t| sender.is_none_or(|s| t.transfer.sender == s))
         .collect())
 }
 
@@ -259,19 +265,21 @@ pub(crate) async fn locate(net: &Net, key: B256) -> eyre::Result<Result<Located,
             .filter(|l| l.address() == bridge)
         {
             let found = match (chain, log.topic0().copied()) {
-                (Chain::Main, Some(MainBridge::Locked::SIGNATURE_HASH)) => {
-                    located_from_locked(net, log)
-                }
                 (Chain::Side, Some(SideBridge::Burned::SIGNATURE_HASH)) => {
                     located_from_burned(net, log)
                 }
-                (Chain::Side, Some(SideBridge::DepositExecuted::SIGNATURE_HASH))
-                | (Chain::Main, Some(MainBridge::Released::SIGNATURE_HASH)) => {
+                (Chain::Side, Some(SideBridge::DepositExecuted::SIGNATURE_HASH)) => {
                     // a destination transaction: topic 2 is the transfer id
                     if let Some(id) = log.topics().get(2) {
                         return locate_id(net, *id).await;
                     }
                     None
+                }
+                (Chain::Main, _) => {
+                    if let Some((_, id)) = crate::main_end::released(net, log) {
+                        return locate_id(net, id).await;
+                    }
+                    located_from_locked(net, log)
                 }
                 _ => None,
             };
@@ -290,22 +298,12 @@ pub(crate) async fn locate(net: &Net, key: B256) -> eyre::Result<Result<Located,
 /// indexed there, so the source event is one filtered query away), else by reading the source
 /// events.
 async fn locate_id(net: &Net, id: B256) -> eyre::Result<Result<Located, Refusal>> {
-    for (dst, src, signature) in [
-        (
-            Chain::Side,
-            Chain::Main,
-            SideBridge::DepositExecuted::SIGNATURE_HASH,
-        ),
-        (
-            Chain::Main,
-            Chain::Side,
-            MainBridge::Released::SIGNATURE_HASH,
-        ),
-    ] {
-        if let Some(log) = destination_log(net, dst, signature, id).await?
-            && let Some(nonce) = log.topics().get(1)
-        {
-            let nonce: u64 = U256::from_be_bytes(nonce.0).saturating_to();
+    let landed = [
+        (Chain::Main, deposit_executed(net, id).await?),
+        (Chain::Side, release_of(net, id).await?),
+    ];
+    for (src, log) in landed {
+        if let Some((nonce, _)) = log {
             let found = source_events(net, src, None, Some(nonce)).await?;
             if let Some(l) = found.into_iter().find(|l| l.id == id) {
                 return Ok(Ok(l));
@@ -323,22 +321,33 @@ async fn locate_id(net: &Net, id: B256) -> eyre::Result<Result<Located, Refusal>
     ))))
 }
 
-/// The destination event with transfer id `id` (topic 2), if it was emitted.
-async fn destination_log(
-    net: &Net,
-    chain: Chain,
-    signature: B256,
-    id: B256,
-) -> eyre::Result<Option<Log>> {
-    let info = net.info(chain);
-    let p = net.provider(chain);
+/// The nonce and transaction of deposit `id`'s execution on the side chain, if it landed.
+async fn deposit_executed(net: &Net, id: B256) -> eyre::Result<Option<(u64, B256)>> {
+    let info = net.info(Chain::Side);
+    let p = net.provider(Chain::Side);
     let filter = Filter::new()
         .address(info.bridge)
-        .event_signature(signature)
+        .event_signature(SideBridge::DepositExecuted::SIGNATURE_HASH)
         .topic2(id);
     let head = p.get_block_number().await.wrap_err("eth_blockNumber")?;
     let found = logs(p, filter, info.start_block, head).await?;
-    Ok(found.into_iter().find(|l| !l.removed))
+    Ok(found.into_iter().find(|l| !l.removed).and_then(|l| {
+        let nonce = U256::from_be_bytes(l.topics().get(1)?.0).saturating_to();
+        Some((nonce, l.transaction_hash?))
+    }))
+}
+
+/// The nonce and transaction of withdrawal `id`'s settlement on the main chain, if it was.
+pub(crate) async fn release_of(net: &Net, id: B256) -> eyre::Result<Option<(u64, B256)>> {
+    let info = net.info(Chain::Main);
+    let p = net.provider(Chain::Main);
+    let filter = crate::main_end::released_filter(net, vec![id]);
+    let head = p.get_block_number().await.wrap_err("eth_blockNumber")?;
+    let found = logs(p, filter, info.start_block, head).await?;
+    Ok(found.iter().find_map(|l| {
+        let (nonce, found) = crate::main_end::released(net, l)?;
+        (found == id).then_some((nonce, l.transaction_hash?))
+    }))
 }
 
 /// Reads where `t` is now.
@@ -361,10 +370,11 @@ pub(crate) async fn progress(net: &Net, t: &Located) -> eyre::Result<Progress> {
         }
         Direction::Withdrawal => {
             let s = side.withdrawalSignatures(t.id).call().await?;
-            let threshold = main.validatorThreshold().call().await?;
-            (s.signers, s.ready, threshold)
+            let threshold = crate::main_end::state(net).await?.threshold;
+            (s.signers, s.ready, U256::from(threshold))
         }
     };
+    // the hub and the one-route bridge answer `queuedTransfer` alike
     let queued = match dst {
         Chain::Side => side.queuedTransfer(t.id).call().await?,
         Chain::Main => {
@@ -382,13 +392,11 @@ pub(crate) async fn progress(net: &Net, t: &Located) -> eyre::Result<Progress> {
         held: queued.held,
         canceled: queued.canceled,
     });
-    let signature = match dst {
-        Chain::Side => SideBridge::DepositExecuted::SIGNATURE_HASH,
-        Chain::Main => MainBridge::Released::SIGNATURE_HASH,
-    };
-    let destination_tx = destination_log(net, dst, signature, t.id)
-        .await?
-        .and_then(|l| l.transaction_hash);
+    let destination_tx = match dst {
+        Chain::Side => deposit_executed(net, t.id).await?,
+        Chain::Main => release_of(net, t.id).await?,
+    }
+    .map(|(_, tx)| tx);
     Ok(Progress {
         confirmations,
         confirmations_needed: net.deployment.confirmations(src),

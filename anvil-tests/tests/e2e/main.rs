@@ -8,6 +8,7 @@ mod faults;
 mod fees;
 mod governance;
 mod holder;
+mod holder_routes;
 mod hsm;
 mod index;
 mod no_gas;
