@@ -6,13 +6,17 @@
 
 use std::time::{Duration, Instant};
 
-use alloy::{primitives::B256, providers::Provider};
-use eyre::{WrapErr, eyre};
+use alloy::{
+    primitives::B256, providers::Provider, signers::local::PrivateKeySigner, sol_types::SolCall,
+};
+use eyre::{WrapErr, bail, eyre};
+use sidebridge_contracts::bindings::MainHub;
 use sidebridge_core::domain::{Chain, Direction};
 
 use crate::{
     main_end::{self, Hop},
     network::Net,
+    send::{estimate, transact},
     track::{self, Located, Progress, Stage},
 };
 
@@ -33,6 +37,9 @@ pub(crate) enum Second {
     Forwarded(Box<(Located, Progress)>),
     /// The destination refused it; it waits on the hub, for this reason.
     Parked(String),
+    /// It was parked, and its sender took it back (to the first side chain or on the main
+    /// chain).
+    Refunded,
 }
 
 impl Second {
@@ -41,6 +48,7 @@ impl Second {
             Second::NotYet => "pending",
             Second::Forwarded(leg) => leg.1.stage().as_str(),
             Second::Parked(_) => "parked",
+            Second::Refunded => "refunded",
         }
     }
 }
@@ -66,12 +74,97 @@ pub(crate) async fn hop(a: &Net, b: &Net, t: &Located, settled: B256) -> eyre::R
             let progress = track::progress(b, &leg).await?;
             Ok(Second::Forwarded(Box::new((leg, progress))))
         }
-        Some(Hop::Parked(why)) => Ok(Second::Parked(why)),
+        Some(Hop::Parked(why)) => {
+            // parked then; since, forwarded or refunded?
+            let hub = MainHub::new(a.info(Chain::Main).bridge, a.provider(Chain::Main));
+            match hub.parked(t.id).call().await?.state {
+                PARK_FORWARDED => {
+                    let from = receipt.block_number.unwrap_or_default();
+                    let head = a.provider(Chain::Main).get_block_number().await?;
+                    let filter = main_end::locked_filter(b, None);
+                    for log in track::logs(a.provider(Chain::Main), filter, from, head).await? {
+                        if let Some(lock) = main_end::locked(b, &log)
+                            && lock.parent == t.id
+                            && let Some(leg) = track::from_source_log(b, Chain::Main, &log)
+                        {
+                            let progress = track::progress(b, &leg).await?;
+                            return Ok(Second::Forwarded(Box::new((leg, progress))));
+                        }
+                    }
+                    Err(eyre!(
+                        "the hub forwarded {} but its deposit to {} is not found",
+                        t.id,
+                        b.deployment.side_name
+                    ))
+                }
+                PARK_REFUNDED => Ok(Second::Refunded),
+                _ => Ok(Second::Parked(why)),
+            }
+        }
         None => Err(eyre!(
             "the hub settled {} without forwarding or parking it",
             t.id
         )),
     }
+}
+
+/// `MainHub.parked(id).state`: forwarded, refunded (parked is 1).
+const PARK_PARKED: u8 = 1;
+const PARK_FORWARDED: u8 = 2;
+const PARK_REFUNDED: u8 = 3;
+
+/// What a holder does with a parked chained transfer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Resolve {
+    /// Hand it to its destination, which takes it now (anyone may).
+    Forward,
+    /// Take it back: to the first side chain, or (`here`) on the main chain (its sender only).
+    Refund { here: bool },
+}
+
+/// Forwards or refunds parked chained transfer `t` (from route `a`); returns the transaction.
+pub(crate) async fn resolve(
+    a: &Net,
+    wallet: &PrivateKeySigner,
+    t: &Located,
+    how: Resolve,
+) -> eyre::Result<B256> {
+    let hub_address = a.info(Chain::Main).bridge;
+    let hub = MainHub::new(hub_address, a.provider(Chain::Main));
+    let state = hub.parked(t.id).call().await?.state;
+    if state != PARK_PARKED {
+        bail!(
+            "{} is not parked on the hub ({})",
+            t.id,
+            match state {
+                PARK_FORWARDED => "it was forwarded",
+                PARK_REFUNDED => "it was refunded",
+                _ => "the hub has not settled it as a parked chained transfer",
+            }
+        );
+    }
+    let (what, data) = match how {
+        Resolve::Forward => (
+            "forward",
+            MainHub::forwardCall {
+                t: t.transfer.clone().into(),
+            }
+            .abi_encode(),
+        ),
+        Resolve::Refund { here } => (
+            "refund",
+            MainHub::refundCall {
+                t: t.transfer.clone().into(),
+                here,
+            }
+            .abi_encode(),
+        ),
+    };
+    let p = a.provider(Chain::Main);
+    // a refusal (not the sender, the destination still refusing) is shown before anything is sent
+    estimate(p, wallet.address(), hub_address, &data, what).await?;
+    let receipt = transact(p, wallet.address(), hub_address, data, what).await?;
+    Ok(receipt.transaction_hash)
 }
 
 /// Where both legs are now.

@@ -154,7 +154,12 @@ pub(crate) async fn history(
             let to = if chained::is_chained(net, &row.1) {
                 routes
                     .iter()
-                    .find(|r| r.info(Chain::Side).bridge == row.1.transfer.dstBridge)
+                    .find(|r| {
+                        let side = r.info(Chain::Side);
+                        side.bridge == row.1.transfer.dstBridge
+                            && alloy::primitives::U256::from(side.chain_id)
+                                == row.1.transfer.dstChainId
+                    })
                     .map(|r| r.deployment.side_name.clone())
                     .unwrap_or_else(|| row.1.transfer.dstBridge.to_string())
             } else if row.1.direction == Direction::Deposit {

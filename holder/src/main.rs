@@ -109,6 +109,16 @@ enum Command {
     Status { key: B256 },
     /// Release a signed withdrawal yourself, from the validators' published signatures.
     Claim { key: B256 },
+    /// A chained transfer the hub parked: hand it to its destination, which takes it now
+    /// (anyone may).
+    Forward { key: B256 },
+    /// A chained transfer the hub parked: its sender takes it back, to the side chain it left
+    /// (or with --here on the main chain).
+    Refund {
+        key: B256,
+        #[arg(long)]
+        here: bool,
+    },
     /// Transfers an address sent, both ways, newest first.
     History {
         /// Default: the wallet's address.
@@ -176,6 +186,8 @@ async fn run(cli: Cli) -> eyre::Result<Outcome> {
             | Command::Withdraw(_)
             | Command::Send(_)
             | Command::Claim { .. }
+            | Command::Forward { .. }
+            | Command::Refund { .. }
             | Command::History { address: None, .. }
     );
     let wallet = if needs_wallet {
@@ -235,6 +247,24 @@ async fn run(cli: Cli) -> eyre::Result<Outcome> {
                     Ok(Outcome::Done)
                 }
             }
+        }
+        Command::Forward { key } | Command::Refund { key, .. } => {
+            let how = match cli.command {
+                Command::Refund { here, .. } => chained::Resolve::Refund { here },
+                _ => chained::Resolve::Forward,
+            };
+            let wallet = wallet.as_ref().expect("forward and refund unlock a wallet");
+            let Some((net, t)) = locate(&session, from, to, key).await? else {
+                return Ok(Outcome::Refused(not_found(key)));
+            };
+            let Some(b) = chained_destination(&session, &net, &t).await? else {
+                eyre::bail!("{} is no chained transfer: nothing is parked", t.id);
+            };
+            let tx = chained::resolve(&net, wallet, &t, how).await?;
+            eprintln!("mined in {tx}");
+            let (p, second) = chained::progress(&net, &b, &t).await?;
+            out.chained(&net, &b, &t, &p, &second).await;
+            Ok(Outcome::Done)
         }
         Command::History {
             address,

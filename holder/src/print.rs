@@ -157,8 +157,12 @@ impl Printer {
             Second::Parked(why) => {
                 println!("-- leg 2: parked on the hub: {why}");
                 println!(
-                    "           it waits there until {to} takes it (anyone may forward it) or its sender refunds it"
+                    "           it waits there: `sidebridge forward {}` once {to} takes it, or its sender's `sidebridge refund {} [--here]`",
+                    t.id, t.id
                 );
+            }
+            Second::Refunded => {
+                println!("-- leg 2: parked on the hub, then refunded to its sender");
             }
             Second::Forwarded(leg) => {
                 println!("-- leg 2: deposit to {to}");

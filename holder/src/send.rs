@@ -155,7 +155,7 @@ pub(crate) async fn send(
     };
     inbound_notes(net, req.direction, main_token, amount - fee, &token).await?;
     if let Some(dst) = req.chained
-        && let Some(why) = hop_refusal(dst, main_token, recipient).await?
+        && let Some(why) = hop_refusal(dst, main_token, amount - fee, recipient).await?
     {
         return Ok(Err(Refusal::DestinationRefuses {
             to: dst.deployment.side_name.clone(),
@@ -365,6 +365,7 @@ async fn inbound_notes(
 async fn hop_refusal(
     dst: &Net,
     main_token: Address,
+    arriving: U256,
     recipient: Address,
 ) -> eyre::Result<Option<String>> {
     let state = crate::main_end::state(dst).await?;
@@ -376,6 +377,19 @@ async fn hop_refusal(
     }
     if recipient == dst.info(Chain::Side).bridge || recipient == dst.info(Chain::Main).bridge {
         return Ok(Some("the recipient is a bridge".into()));
+    }
+    // the hop is an outbound transfer of the main chain's Operational: its minimum, maximum
+    // and listing apply to what arrives from the first leg
+    let op = Operational::new(dst.info(Chain::Main).operational, dst.provider(Chain::Main));
+    if let Err(e) = op.quoteOutbound(main_token, arriving).call().await {
+        let data = e.as_revert_data();
+        return match data.and_then(|d| decode_revert(&d, Source::Operational)) {
+            Some(err) => Ok(Some(format!(
+                "the main chain's rules refuse the hop of what arrives: {}",
+                err.detail
+            ))),
+            None => Err(eyre!("quoting the hop on the main chain: {e}")),
+        };
     }
     Ok(None)
 }

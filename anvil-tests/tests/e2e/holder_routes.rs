@@ -16,12 +16,13 @@ use alloy::{
 use eyre::ensure;
 use serde_json::Value;
 use sidebridge_anvil_tests::{
-    System,
+    System, await_until,
     holder::HolderCli,
     hub::HubSystem,
     relayers::{NodeOptions, RelayerNode},
+    tokens,
 };
-use sidebridge_contracts::bindings::MainHubAdmin;
+use sidebridge_contracts::bindings::{MainHubAdmin, SideBridge};
 
 const NAMES: [&str; 2] = ["alpha", "beta"];
 
@@ -210,5 +211,62 @@ async fn a_holder_sends_every_way_on_a_hub_and_follows_a_chained_transfer_as_one
         before,
         "nothing was sent"
     );
+
+    // a burn toward paused beta made anyway (straight on the contract): the hub parks it; the
+    // CLI says so and how to move it; forwarding is refused while beta refuses; the holder's
+    // refund sends it back to alpha, where alpha's relayers mint it again
+    let receipt = SideBridge::new(
+        sys.deployment.routes[0].side.bridge,
+        sys.side_as(0, &sys.holder),
+    )
+    .burnTo(
+        sys.wrapped(0),
+        tokens(5),
+        U256::from(sys.deployment.routes[1].side.chain_id),
+        sys.deployment.routes[1].side.bridge,
+        friend,
+    )
+    .send()
+    .await?
+    .get_receipt()
+    .await?;
+    ensure!(receipt.status(), "burnTo reverted");
+    let burn_tx = receipt.transaction_hash.to_string();
+    let parked = await_until(Duration::from_secs(90), "the hub to park it", || async {
+        let run = cli.run(&["status", &burn_tx, "--json"]).await?;
+        let v = run.json()?;
+        Ok((v["state"] == "parked").then_some(v))
+    })
+    .await
+    .map_err(logs)?;
+    assert!(
+        parked["parked"]
+            .as_str()
+            .is_some_and(|w| w.contains("paused")),
+        "{parked:#}"
+    );
+    let id = parked["id"].as_str().expect("id").to_string();
+    let before = nonce(&sys.main, holder).await?;
+    let run = cli.run(&["forward", &id]).await?;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("DestinationRefuses"), "{}", run.stderr);
+    assert_eq!(nonce(&sys.main, holder).await?, before, "nothing was sent");
+    let alpha_before =
+        System::balance(&sys.side_as(0, &sys.holder), sys.wrapped(0), holder).await?;
+    let run = cli.run(&["refund", &id, "--json"]).await?;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json()?["state"], "refunded");
+    let back = units(&parked["legs"][0]);
+    await_until(
+        Duration::from_secs(90),
+        "the refund to be minted on alpha",
+        || async {
+            let have =
+                System::balance(&sys.side_as(0, &sys.holder), sys.wrapped(0), holder).await?;
+            Ok((have == alpha_before + back).then_some(()))
+        },
+    )
+    .await
+    .map_err(logs)?;
     Ok(())
 }
