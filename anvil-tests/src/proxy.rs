@@ -153,6 +153,11 @@ impl FaultProxy {
         self.lock().seen.get(method).copied().unwrap_or(0)
     }
 
+    /// Requests of every method seen so far.
+    pub fn seen_total(&self) -> u64 {
+        self.lock().seen.values().sum()
+    }
+
     /// Faults applied to requests of `method` so far.
     pub fn faulted(&self, method: &str) -> u64 {
         self.lock().faulted.get(method).copied().unwrap_or(0)

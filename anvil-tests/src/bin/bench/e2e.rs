@@ -49,6 +49,11 @@ pub(crate) struct Options {
     /// Keep the relayers' directories (configs, logs, SQLite databases) and print where.
     #[arg(long)]
     pub(crate) keep: bool,
+    /// Run on a hub with this many side chains (routes), each with 3 validators (threshold 2;
+    /// --validators and --threshold do not apply): per-route throughput and latency, and the
+    /// relayers' CPU, memory and JSON-RPC calls.
+    #[arg(long)]
+    pub(crate) side_chains: Option<usize>,
 }
 
 pub(crate) async fn run(options: Options) -> eyre::Result<()> {

@@ -7,6 +7,7 @@ mod gas;
 mod load;
 mod observe;
 mod report;
+mod routes;
 mod shape;
 mod soak;
 
@@ -34,7 +35,10 @@ enum Command {
 async fn main() -> eyre::Result<()> {
     match Cli::parse().command {
         Command::Gas => gas::run().await,
-        Command::E2e(options) => e2e::run(options).await,
+        Command::E2e(options) => match options.side_chains {
+            Some(m) => routes::run(options, m).await,
+            None => e2e::run(options).await,
+        },
         Command::Soak(options) => soak::run(options).await,
     }
 }

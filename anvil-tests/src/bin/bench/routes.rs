@@ -1,0 +1,554 @@
+//! `ops/bench e2e --side-chains M`: the hub with M side chains, each a route with its 3
+//! validators (threshold 2) running one relayer process each (today one process per route and
+//! validator), every chain mining a block every `--block-time` seconds. N deposits per route
+//! (all M routes' locks sent at once on the main chain), then N withdrawals per route (each
+//! side chain's burns at once). Per route it prints throughput and latency; for the relayers,
+//! CPU per transfer, peak RSS and the JSON-RPC calls they made per second (counted by a pass-
+//! through proxy in front of each chain for each relayer). Run it for M = 1, 2, 4 and compare
+//! within one machine: the slope per added side chain is what sizes a validator with 1,000.
+
+use std::{collections::HashMap, time::Duration};
+
+use alloy::{
+    primitives::{Address, B256, Bytes, U256},
+    providers::{DynProvider, Provider, ext::AnvilApi},
+    rpc::types::{Filter, Log},
+    signers::local::PrivateKeySigner,
+    sol_types::{SolCall, SolEvent},
+};
+use eyre::{bail, ensure};
+use sidebridge_anvil_tests::{
+    MAIN_CHAIN_ID, SIDE_CHAIN_ID,
+    hub::HubSystem,
+    relayers::{Backend, NodeOptions, RelayerNode},
+    tokens,
+};
+use sidebridge_contracts::bindings::{IERC20Metadata, MainHub, SideBridge};
+use tokio::time::Instant;
+
+use crate::{
+    clock::BlockClock,
+    e2e::Options,
+    load,
+    observe::{proc_cpu_secs, proc_peak_rss_mib},
+    report::percentile,
+    shape::{LOAD_GAS, tempfile_dir, with_logs},
+};
+
+/// Validators per route and the threshold, as `HubSystem` deploys them.
+const VALIDATORS: usize = 3;
+const THRESHOLD: usize = 2;
+
+/// Relayers with nothing to carry, per process.
+struct Idle {
+    /// CPU cores.
+    cpu_per_relayer: f64,
+    calls_per_relayer: f64,
+}
+
+/// One direction, all routes.
+struct Phase {
+    /// Per route: transfers/s from the first send to its last landing, and latencies (ms).
+    routes: Vec<(f64, Vec<f64>)>,
+    span_secs: f64,
+    cpu_secs: f64,
+    rpc_calls: u64,
+}
+
+pub(crate) async fn run(options: Options, m: usize) -> eyre::Result<()> {
+    let n = options.transfers;
+    ensure!(n > 0, "--transfers must be positive");
+    ensure!(
+        (1..=64).contains(&m),
+        "--side-chains must be between 1 and 64"
+    );
+    eprintln!(
+        "starting {} anvils and deploying the hub with {m} routes…",
+        m + 1
+    );
+    let sys = HubSystem::start(m).await?;
+    let holders = fund(&sys, options.shape.holders.clamp(1, n), n).await?;
+    let main = sys.main_as(&sys.holder);
+    let sides: Vec<DynProvider> = (0..m).map(|i| sys.side_as(i, &sys.holder)).collect();
+    for p in std::iter::once(&main).chain(&sides) {
+        p.anvil_set_auto_mine(false).await?;
+        p.anvil_set_interval_mining(options.shape.block_time)
+            .await?;
+    }
+    let main_clock = BlockClock::start(sys.main.endpoint_url()).await?;
+    let mut side_clocks = Vec::with_capacity(m);
+    for side in &sys.sides {
+        side_clocks.push(BlockClock::start(side.endpoint_url()).await?);
+    }
+
+    eprintln!(
+        "starting {} relayers ({VALIDATORS} per route)…",
+        m * VALIDATORS
+    );
+    let dir = tempfile_dir()?;
+    let node_options = NodeOptions {
+        backend: if options.postgres {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        },
+        max_in_flight: options.max_in_flight,
+        proxied: true,
+        ..options.shape.node_options()
+    };
+    let mut nodes = Vec::new();
+    for r in 0..m {
+        for (j, key) in sys.validators[r].iter().enumerate() {
+            let path = dir.path().join(format!("r{r}v{j}"));
+            let mut node =
+                RelayerNode::prepare_for(&sys.target(r), key, &path, &node_options).await?;
+            node.start().await?;
+            nodes.push(node);
+        }
+    }
+    let timeout = Duration::from_secs(300 + (n * m) as u64 / 10);
+    let bench = Bench {
+        sys: &sys,
+        main: &main,
+        sides: &sides,
+        main_clock: &main_clock,
+        side_clocks: &side_clocks,
+        nodes: &nodes,
+        holders: &holders,
+        n,
+        timeout,
+    };
+    // what an idle route costs: most of a validator's 1,000 side chains are idle at any moment
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let (idle_cpu0, idle_calls0) = bench.counters().await?;
+    let idle_secs = 20.0;
+    tokio::time::sleep(Duration::from_secs_f64(idle_secs)).await;
+    let (idle_cpu1, idle_calls1) = bench.counters().await?;
+    let idle = Idle {
+        cpu_per_relayer: (idle_cpu1 - idle_cpu0) / idle_secs / (m * VALIDATORS) as f64,
+        calls_per_relayer: (idle_calls1 - idle_calls0) as f64 / idle_secs / (m * VALIDATORS) as f64,
+    };
+    eprintln!("{n} deposits per route…");
+    let deposits = bench.deposits().await.map_err(|e| with_logs(e, &nodes))?;
+    eprintln!("{n} withdrawals per route…");
+    let withdrawals = bench
+        .withdrawals()
+        .await
+        .map_err(|e| with_logs(e, &nodes))?;
+    let mut peak_rss = 0.0f64;
+    for node in &nodes {
+        if let Some(pid) = node.pid() {
+            peak_rss = peak_rss.max(proc_peak_rss_mib(pid)?);
+        }
+    }
+    let rows = if options.postgres {
+        None
+    } else {
+        Some(stored_rows(&nodes[0].database_url).await?)
+    };
+    report(&options, m, &deposits, &withdrawals, &idle, peak_rss);
+    if let Some((rows, tables)) = rows {
+        println!(
+            "stored by one relayer for its route's {} transfers: {rows} rows over {tables} tables ({:.1} rows per transfer)",
+            2 * n,
+            rows as f64 / (2 * n) as f64
+        );
+    }
+    for node in &mut nodes {
+        node.stop().await?;
+    }
+    Ok(())
+}
+
+/// Gives each holder gas on every chain, DEMO for `n` deposits to every route and the hub's
+/// allowance (while the chains still mine every transaction at once).
+async fn fund(sys: &HubSystem, count: usize, n: usize) -> eyre::Result<Vec<PrivateKeySigner>> {
+    let holders: Vec<PrivateKeySigner> = (0..count).map(|_| PrivateKeySigner::random()).collect();
+    let each = tokens(((n / count + 2) * sys.sides.len()) as u64);
+    let main = sys.main_as(&sys.holder);
+    let eth = U256::from(10u64).pow(U256::from(21));
+    for h in &holders {
+        main.anvil_set_balance(h.address(), eth).await?;
+        for i in 0..sys.sides.len() {
+            sys.side_as(i, &sys.holder)
+                .anvil_set_balance(h.address(), eth)
+                .await?;
+        }
+        let receipt = IERC20Metadata::new(sys.main_token, &main)
+            .transfer(h.address(), each)
+            .send()
+            .await?
+            .get_receipt()
+            .await?;
+        ensure!(receipt.status(), "funding a holder reverted");
+        let receipt = IERC20Metadata::new(sys.main_token, sys.main_as(h))
+            .approve(sys.deployment.main.bridge, U256::MAX)
+            .send()
+            .await?
+            .get_receipt()
+            .await?;
+        ensure!(receipt.status(), "a holder's approve reverted");
+    }
+    Ok(holders)
+}
+
+struct Bench<'a> {
+    sys: &'a HubSystem,
+    main: &'a DynProvider,
+    sides: &'a [DynProvider],
+    main_clock: &'a BlockClock,
+    side_clocks: &'a [BlockClock],
+    nodes: &'a [RelayerNode],
+    holders: &'a [PrivateKeySigner],
+    n: usize,
+    timeout: Duration,
+}
+
+impl Bench<'_> {
+    fn route(&self, r: usize) -> B256 {
+        self.sys.deployment.routes[r].id
+    }
+
+    async fn counters(&self) -> eyre::Result<(f64, u64)> {
+        let mut cpu = 0.0;
+        let mut calls = 0;
+        for node in self.nodes {
+            let pid = node
+                .pid()
+                .ok_or_else(|| eyre::eyre!("a relayer is not running"))?;
+            cpu += proc_cpu_secs(pid)?;
+            if let Some((main, side)) = &node.proxies {
+                calls += main.seen_total() + side.seen_total();
+            }
+        }
+        Ok((cpu, calls))
+    }
+
+    /// N locks per route on the main chain, all sent at once; each minted on its side chain.
+    async fn deposits(&self) -> eyre::Result<Phase> {
+        let m = self.sides.len();
+        let (cpu0, calls0) = self.counters().await?;
+        let main_from = self.main.get_block_number().await?;
+        let mut side_from = Vec::with_capacity(m);
+        for side in self.sides {
+            side_from.push(side.get_block_number().await?);
+        }
+        let hub = self.sys.deployment.main.bridge;
+        let token = self.sys.main_token;
+        // every holder's locks, round-robin over the routes, signed in one nonce sequence
+        let mut signed = Vec::new();
+        for (i, h) in self.holders.iter().enumerate() {
+            let count = self.n / self.holders.len() + usize::from(i < self.n % self.holders.len());
+            let calls = (0..count * m).map(|k| {
+                let input = MainHub::lockCall {
+                    id: self.route(k % m),
+                    token,
+                    amount: tokens(1),
+                    recipient: h.address(),
+                }
+                .abi_encode();
+                (hub, Bytes::from(input))
+            });
+            signed.push(load::sign(self.main, MAIN_CHAIN_ID, h, LOAD_GAS, calls).await?);
+        }
+        let started = load::send(self.main, signed).await?;
+        let mut routes = Vec::with_capacity(m);
+        let mut last = started;
+        for (r, from) in side_from.iter().enumerate() {
+            let bridge = self.sys.deployment.routes[r].side.bridge;
+            let landed = self
+                .await_nonces(&self.sides[r], bridge, *from, |log| {
+                    SideBridge::DepositExecuted::decode_log(&log.inner)
+                        .ok()
+                        .map(|e| e.nonce)
+                })
+                .await?;
+            let route = self.route(r);
+            let sent = nonces(self.main, hub, main_from, |log| {
+                MainHub::Locked::decode_log(&log.inner)
+                    .ok()
+                    .filter(|e| e.route == route)
+                    .map(|e| e.nonce)
+            })
+            .await?;
+            let (rate, lat, end) = measure(
+                started,
+                (&sent, self.main_clock),
+                (&landed, &self.side_clocks[r]),
+                self.n,
+            )?;
+            last = last.max(end);
+            routes.push((rate, lat));
+        }
+        let (cpu1, calls1) = self.counters().await?;
+        Ok(Phase {
+            routes,
+            span_secs: (last - started).as_secs_f64(),
+            cpu_secs: cpu1 - cpu0,
+            rpc_calls: calls1 - calls0,
+        })
+    }
+
+    /// N burns per route on each side chain, all sent at once; each released on the hub.
+    async fn withdrawals(&self) -> eyre::Result<Phase> {
+        let m = self.sides.len();
+        let (cpu0, calls0) = self.counters().await?;
+        let main_from = self.main.get_block_number().await?;
+        let mut side_from = Vec::with_capacity(m);
+        for side in self.sides {
+            side_from.push(side.get_block_number().await?);
+        }
+        let mut starts = Vec::with_capacity(m);
+        for r in 0..m {
+            let bridge = self.sys.deployment.routes[r].side.bridge;
+            let wrapped = self.sys.wrapped(r);
+            let mut signed = Vec::new();
+            for (i, h) in self.holders.iter().enumerate() {
+                let count =
+                    self.n / self.holders.len() + usize::from(i < self.n % self.holders.len());
+                let calls = (0..count).map(|_| {
+                    let input = SideBridge::burnCall {
+                        wrapped,
+                        amount: tokens(1),
+                        recipient: h.address(),
+                    }
+                    .abi_encode();
+                    (bridge, Bytes::from(input))
+                });
+                let chain_id = SIDE_CHAIN_ID + r as u64;
+                signed.push(load::sign(&self.sides[r], chain_id, h, LOAD_GAS, calls).await?);
+            }
+            starts.push(signed);
+        }
+        let mut sends = tokio::task::JoinSet::new();
+        for (r, signed) in starts.into_iter().enumerate() {
+            let side = self.sides[r].clone();
+            sends.spawn(async move { load::send(&side, signed).await });
+        }
+        let mut started: Option<Instant> = None;
+        while let Some(joined) = sends.join_next().await {
+            let at = joined??;
+            started = Some(started.map_or(at, |s| s.min(at)));
+        }
+        let started = started.expect("at least one route");
+        let hub = self.sys.deployment.main.bridge;
+        let mut routes = Vec::with_capacity(m);
+        let mut last = started;
+        for (r, from) in side_from.iter().enumerate() {
+            let route = self.route(r);
+            let landed = self
+                .await_nonces(self.main, hub, main_from, |log| {
+                    MainHub::Released::decode_log(&log.inner)
+                        .ok()
+                        .filter(|e| e.route == route)
+                        .map(|e| e.nonce)
+                })
+                .await?;
+            let bridge = self.sys.deployment.routes[r].side.bridge;
+            let sent = nonces(&self.sides[r], bridge, *from, |log| {
+                SideBridge::Burned::decode_log(&log.inner)
+                    .ok()
+                    .map(|e| e.nonce)
+            })
+            .await?;
+            let (rate, lat, end) = measure(
+                started,
+                (&sent, &self.side_clocks[r]),
+                (&landed, self.main_clock),
+                self.n,
+            )?;
+            last = last.max(end);
+            routes.push((rate, lat));
+        }
+        let (cpu1, calls1) = self.counters().await?;
+        Ok(Phase {
+            routes,
+            span_secs: (last - started).as_secs_f64(),
+            cpu_secs: cpu1 - cpu0,
+            rpc_calls: calls1 - calls0,
+        })
+    }
+
+    /// Polls until `n` distinct nonces of `nonce_of` appeared after block `from`.
+    async fn await_nonces(
+        &self,
+        provider: &DynProvider,
+        address: Address,
+        from: u64,
+        nonce_of: impl Fn(&Log) -> Option<u64>,
+    ) -> eyre::Result<HashMap<u64, u64>> {
+        let deadline = Instant::now() + self.timeout;
+        loop {
+            let seen = nonces(provider, address, from, &nonce_of).await?;
+            if seen.len() >= self.n {
+                return Ok(seen);
+            }
+            if Instant::now() >= deadline {
+                bail!(
+                    "{} of {} transfers landed within {:?}",
+                    seen.len(),
+                    self.n,
+                    self.timeout
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+/// Rows in every table of a relayer's SQLite database, and how many tables.
+async fn stored_rows(database_url: &str) -> eyre::Result<(u64, usize)> {
+    use sqlx::Row;
+    let pool = sqlx::SqlitePool::connect(database_url).await?;
+    let tables: Vec<String> = sqlx::query(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_sqlx%'",
+    )
+    .fetch_all(&pool)
+    .await?
+    .iter()
+    .map(|r| r.get::<String, _>(0))
+    .collect();
+    let mut rows = 0u64;
+    for table in &tables {
+        let n: i64 = sqlx::query(&format!("SELECT count(*) FROM \"{table}\""))
+            .fetch_one(&pool)
+            .await?
+            .get(0);
+        rows += n as u64;
+    }
+    pool.close().await;
+    Ok((rows, tables.len()))
+}
+
+/// The nonces `nonce_of` finds in `address`'s logs after block `from`, with each one's block.
+async fn nonces(
+    provider: &DynProvider,
+    address: Address,
+    from: u64,
+    nonce_of: impl Fn(&Log) -> Option<u64>,
+) -> eyre::Result<HashMap<u64, u64>> {
+    let head = provider.get_block_number().await?;
+    let mut out = HashMap::new();
+    if head <= from {
+        return Ok(out);
+    }
+    let filter = Filter::new()
+        .address(address)
+        .from_block(from + 1)
+        .to_block(head);
+    for log in provider.get_logs(&filter).await? {
+        if let (Some(nonce), Some(block)) = (nonce_of(&log), log.block_number) {
+            out.entry(nonce).or_insert(block);
+        }
+    }
+    Ok(out)
+}
+
+/// A route's rate (transfers/s from `started` to its last landing), its latencies from the
+/// source block's arrival to the destination block's, and when its last one landed.
+fn measure(
+    started: Instant,
+    (sent, src_clock): (&HashMap<u64, u64>, &BlockClock),
+    (landed, dst_clock): (&HashMap<u64, u64>, &BlockClock),
+    n: usize,
+) -> eyre::Result<(f64, Vec<f64>, Instant)> {
+    let mut latencies = Vec::with_capacity(n);
+    let mut last = started;
+    for (nonce, dst_block) in landed {
+        let (Some(src), Some(dst)) = (
+            sent.get(nonce).and_then(|b| src_clock.arrival(*b)),
+            dst_clock.arrival(*dst_block),
+        ) else {
+            continue;
+        };
+        last = last.max(dst);
+        latencies.push(dst.saturating_duration_since(src).as_secs_f64() * 1e3);
+    }
+    ensure!(
+        latencies.len() == n,
+        "matched {} of {n} transfers to their source",
+        latencies.len()
+    );
+    latencies.sort_by(f64::total_cmp);
+    let rate = n as f64 / (last - started).as_secs_f64().max(1e-3);
+    Ok((rate, latencies, last))
+}
+
+fn report(
+    options: &Options,
+    m: usize,
+    deposits: &Phase,
+    withdrawals: &Phase,
+    idle: &Idle,
+    peak_rss: f64,
+) {
+    let n = options.transfers;
+    let relayers = m * VALIDATORS;
+    println!(
+        "e2e --side-chains {m}: {n} transfers each way per route, {VALIDATORS} validators per route \
+         (threshold {THRESHOLD}), one relayer process per route and validator ({relayers} in all), \
+         {} holders, {} s blocks, {} confirmations, batch {}, {}",
+        options.shape.holders,
+        options.shape.block_time,
+        options.shape.confirmations,
+        options.shape.batch_size,
+        if options.postgres {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        },
+    );
+    println!();
+    println!(
+        "| route | deposits/s | deposit p50 / p99 ms | withdrawals/s | withdrawal p50 / p99 ms |"
+    );
+    println!("| --- | ---: | ---: | ---: | ---: |");
+    for r in 0..m {
+        let (dr, dl) = &deposits.routes[r];
+        let (wr, wl) = &withdrawals.routes[r];
+        println!(
+            "| {r} | {dr:.0} | {:.0} / {:.0} | {wr:.0} | {:.0} / {:.0} |",
+            percentile(dl, 50.0),
+            percentile(dl, 99.0),
+            percentile(wl, 50.0),
+            percentile(wl, 99.0),
+        );
+    }
+    println!();
+    println!("| relayers, all routes | deposits | withdrawals |");
+    println!("| --- | ---: | ---: |");
+    let both = |name: &str, f: &dyn Fn(&Phase) -> String| {
+        println!("| {name} | {} | {} |", f(deposits), f(withdrawals));
+    };
+    both("transfers/s, all routes together", &|p| {
+        format!("{:.0}", (n * m) as f64 / p.span_secs.max(1e-3))
+    });
+    both("CPU ms per transfer, each relayer", &|p| {
+        format!(
+            "{:.2}",
+            p.cpu_secs * 1e3 / (n * m) as f64 / VALIDATORS as f64
+        )
+    });
+    both("CPU cores, all relayers", &|p| {
+        format!("{:.2}", p.cpu_secs / p.span_secs.max(1e-3))
+    });
+    both("JSON-RPC calls/s per relayer process", &|p| {
+        format!(
+            "{:.1}",
+            p.rpc_calls as f64 / p.span_secs.max(1e-3) / relayers as f64
+        )
+    });
+    both("JSON-RPC calls per transfer, each relayer", &|p| {
+        format!(
+            "{:.2}",
+            p.rpc_calls as f64 / (n * m) as f64 / VALIDATORS as f64
+        )
+    });
+    println!("| peak RSS of a relayer process | {peak_rss:.0} MiB | |");
+    println!();
+    println!(
+        "idle (20 s, no transfers), per relayer process: {:.1} JSON-RPC calls/s, {:.2}% of a core",
+        idle.calls_per_relayer,
+        idle.cpu_per_relayer * 100.0
+    );
+}
