@@ -23,7 +23,7 @@ use alloy::{
 use eyre::WrapErr;
 use serde_json::{Value, json};
 use sidebridge_contracts::{
-    bindings::{AuthorityGovernance, MainBridge, Operational, SideBridge},
+    bindings::{AuthorityGovernance, MainBridge, MainHub, Operational, SideBridge},
     is_majority_threshold, transfer_domain,
 };
 use sidebridge_core::domain::Chain;
@@ -32,6 +32,9 @@ use crate::client::GovChain;
 
 #[path = "verify_tokens.rs"]
 mod tokens;
+
+#[path = "verify_hub.rs"]
+mod hub;
 
 /// One check and its outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,9 +108,11 @@ pub(crate) fn same_code(artifact: &[u8], deployed: &[u8]) -> Result<(), String> 
     Ok(())
 }
 
-/// The artifact runtime code of the contract a chain's `what` must be.
-fn artifact(chain: Chain, what: &str) -> &'static [u8] {
+/// The artifact runtime code of the contract a chain's `what` must be (`hub`: the main chain's
+/// bridge is a `MainHub`).
+fn artifact(chain: Chain, what: &str, hub: bool) -> &'static [u8] {
     match (chain, what) {
+        (Chain::Main, "bridge") if hub => MainHub::DEPLOYED_BYTECODE.as_ref(),
         (Chain::Main, "bridge") => MainBridge::DEPLOYED_BYTECODE.as_ref(),
         (Chain::Side, "bridge") => SideBridge::DEPLOYED_BYTECODE.as_ref(),
         (_, "governance") => AuthorityGovernance::DEPLOYED_BYTECODE.as_ref(),
@@ -117,18 +122,29 @@ fn artifact(chain: Chain, what: &str) -> &'static [u8] {
 
 /// Every check on both chains (`chains` is main then side).
 pub(crate) async fn verify(chains: &[GovChain]) -> eyre::Result<Vec<Check>> {
+    // a contract that answers `admin()` is checked as a hub: the code comparison then holds it
+    // to MainHub's code, so a look-alike fails either way
+    let hub = match chains.first() {
+        Some(c) if c.chain == Chain::Main => crate::hub_view::is_hub(c).await,
+        _ => false,
+    };
     let mut checks = Vec::new();
     for c in chains {
-        chain_checks(c, &mut checks).await?;
+        chain_checks(c, hub && c.chain == Chain::Main, &mut checks).await?;
     }
     if let [main, side] = chains {
-        cross_checks(main, side, &mut checks).await?;
-        tokens::token_checks(main, side, &mut checks).await?;
+        if hub {
+            hub::cross_checks(main, side, &mut checks).await?;
+            hub::token_checks(main, side, &mut checks).await?;
+        } else {
+            cross_checks(main, side, &mut checks).await?;
+            tokens::token_checks(main, side, &mut checks).await?;
+        }
     }
     Ok(checks)
 }
 
-async fn chain_checks(c: &GovChain, out: &mut Vec<Check>) -> eyre::Result<()> {
+async fn chain_checks(c: &GovChain, hub: bool, out: &mut Vec<Check>) -> eyre::Result<()> {
     let chain = c.chain;
     let mut check =
         |what: String, failure: Option<String>| out.push(Check::new(chain, what, failure));
@@ -146,7 +162,7 @@ async fn chain_checks(c: &GovChain, out: &mut Vec<Check>) -> eyre::Result<()> {
             .wrap_err_with(|| ctx(what))?;
         check(
             format!("{what} {address} runs the project's {what} code"),
-            same_code(artifact(chain, what), &code).err(),
+            same_code(artifact(chain, what, hub), &code).err(),
         );
     }
 
@@ -263,6 +279,22 @@ async fn chain_checks(c: &GovChain, out: &mut Vec<Check>) -> eyre::Result<()> {
         (!is_majority_threshold(threshold, members.len()))
             .then(|| format!("{threshold} of {}", members.len())),
     );
+    let domain = bridge
+        .domainSeparator()
+        .call()
+        .await
+        .wrap_err_with(|| ctx("domainSeparator"))?;
+    let want: B256 = transfer_domain(c.chain_id, k.bridge).separator();
+    check(
+        format!(
+            "the bridge signs for chain {} at its own address",
+            c.chain_id
+        ),
+        (domain != want).then(|| format!("its domain separator is {domain}, expected {want}")),
+    );
+    if hub {
+        return hub::hub_checks(c, &members, out).await;
+    }
     let validators = bridge
         .validators()
         .call()
@@ -290,19 +322,6 @@ async fn chain_checks(c: &GovChain, out: &mut Vec<Check>) -> eyre::Result<()> {
     check(
         "no key is both a validator and a governance member".into(),
         (!shared.is_empty()).then(|| format!("{shared:?}")),
-    );
-    let domain = bridge
-        .domainSeparator()
-        .call()
-        .await
-        .wrap_err_with(|| ctx("domainSeparator"))?;
-    let want: B256 = transfer_domain(c.chain_id, k.bridge).separator();
-    check(
-        format!(
-            "the bridge signs for chain {} at its own address",
-            c.chain_id
-        ),
-        (domain != want).then(|| format!("its domain separator is {domain}, expected {want}")),
     );
     Ok(())
 }
@@ -439,11 +458,14 @@ mod tests {
     /// Each contract's artifact matches itself, and no two of them match each other.
     #[test]
     fn the_artifacts_are_told_apart() {
+        use sidebridge_contracts::bindings::MainHubAdmin;
         let all = [
-            artifact(Chain::Main, "bridge"),
-            artifact(Chain::Side, "bridge"),
-            artifact(Chain::Main, "governance"),
-            artifact(Chain::Main, "operational"),
+            artifact(Chain::Main, "bridge", false),
+            artifact(Chain::Main, "bridge", true),
+            MainHubAdmin::DEPLOYED_BYTECODE.as_ref(),
+            artifact(Chain::Side, "bridge", false),
+            artifact(Chain::Main, "governance", false),
+            artifact(Chain::Main, "operational", false),
         ];
         for (i, a) in all.iter().enumerate() {
             for (j, b) in all.iter().enumerate() {

@@ -91,7 +91,7 @@ pub(super) async fn token_checks(
 }
 
 /// The wrapped token's code, minter, main token and decimals.
-async fn wrapped_checks(
+pub(super) async fn wrapped_checks(
     main: &GovChain,
     side: &GovChain,
     token: Address,

@@ -450,3 +450,62 @@ async fn hub_lock(sys: &HubSystem, i: usize, amount: U256) -> eyre::Result<()> {
     ensure!(receipt.status(), "lock reverted");
     Ok(())
 }
+
+/// `bridgectl verify` on a route of a hub: every check holds (the hub's and its route
+/// administration's code, each route's set, the side bridge a live route built for a hub, the
+/// tokens open toward it), exit 0. Then as an attacker would leave it: the hub's route
+/// administration replaced by another build of itself (one byte differs, every view still
+/// answers) is one failed check, named, and exit 1.
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_passes_a_hub_route_and_names_an_admin_that_is_not_the_projects() -> eyre::Result<()>
+{
+    use super::governance::Ctl;
+    use alloy::providers::{Provider, ext::AnvilApi};
+
+    let sys = HubSystem::start(2).await?;
+    let ctl = Ctl::for_hub(&sys, 1)?;
+    let run = ctl.run(None, &["verify", "--json"]).await?;
+    ensure!(run.code == Some(0), "{run:?}");
+    let report: Value = serde_json::from_str(&run.stdout)?;
+    ensure!(report["ok"] == true, "{report}");
+    let text = report.to_string();
+    for says in [
+        "runs the project's MainHubAdmin code",
+        "a live route of the hub",
+        "it was built for a hub",
+        "withdrawal ids are the hub's digests",
+        "strict majority of 3 validators",
+        "lists",
+    ] {
+        ensure!(text.contains(says), "no check says {says:?}: {report}");
+    }
+    let checks = report["checks"].as_array().map_or(0, Vec::len);
+
+    let main = sys.main_as(&sys.holder);
+    let admin = MainHub::new(sys.deployment.main.bridge, &main)
+        .admin()
+        .call()
+        .await?;
+    let mut code = main.get_code_at(admin).await?.to_vec();
+    let last = code.len() - 3; // inside the metadata hash: behaviour unchanged
+    code[last] ^= 0xFF;
+    main.anvil_set_code(admin, code.into()).await?;
+    let run = ctl.run(None, &["verify"]).await?;
+    ensure!(run.code == Some(1), "{run:?}");
+    let failed: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("FAIL"))
+        .collect();
+    ensure!(
+        failed.len() == 1 && failed[0].contains(&format!("route administration {admin}")),
+        "{}",
+        run.stdout
+    );
+    ensure!(
+        run.stderr.trim() == format!("bridgectl: verify: 1 of {checks} checks failed"),
+        "{}",
+        run.stderr
+    );
+    Ok(())
+}
