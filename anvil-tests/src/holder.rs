@@ -53,14 +53,7 @@ impl HolderCli {
             [0, 0],
             Some(confirmations),
         );
-        let deployment = dir.join("deployment.json");
-        std::fs::write(&deployment, serde_json::to_string_pretty(&file)?)?;
-        let cli = Self {
-            binary: workspace_binary("sidebridge", "sidebridge-holder")?,
-            deployment,
-            key_file: PathBuf::new(),
-        };
-        cli.with_key(dir, key)
+        Self::write(dir, &file, key)
     }
 
     /// The CLI for a hub's system: `dir/deployment.json` names side chain `i` `names[i]`.
@@ -87,8 +80,13 @@ impl HolderCli {
             &sides,
             Some(confirmations),
         );
+        Self::write(dir, &file, key)
+    }
+
+    /// The CLI with `file` as `dir/deployment.json` and `key`'s file.
+    fn write(dir: &Path, file: &serde_json::Value, key: &PrivateKeySigner) -> eyre::Result<Self> {
         let deployment = dir.join("deployment.json");
-        std::fs::write(&deployment, serde_json::to_string_pretty(&file)?)?;
+        std::fs::write(&deployment, serde_json::to_string_pretty(file)?)?;
         let cli = Self {
             binary: workspace_binary("sidebridge", "sidebridge-holder")?,
             deployment,

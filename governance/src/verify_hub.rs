@@ -14,12 +14,15 @@
 use alloy::{primitives::Address, providers::Provider};
 use eyre::WrapErr;
 use sidebridge_contracts::{
-    bindings::{MainHub, MainHubAdmin, Operational, SideBridge},
+    bindings::{MainHub, MainHubAdmin, SideBridge},
     is_majority_threshold, route_id, transfer_domain,
 };
 use sidebridge_core::domain::Chain;
 
-use super::{Check, same_code, tokens::wrapped_checks};
+use super::{
+    Check, same_code,
+    tokens::{mapped, maps_back, wrapped_checks},
+};
 use crate::client::GovChain;
 
 /// The hub's administration code, and every route's set against the members.
@@ -158,23 +161,7 @@ pub(super) async fn token_checks(
 ) -> eyre::Result<()> {
     let id = route_id(side.chain_id, side.contracts.bridge);
     let hub = MainHub::new(main.contracts.bridge, &main.provider);
-    let m_op = Operational::new(main.contracts.operational, &main.provider);
-    let s_op = Operational::new(side.contracts.operational, &side.provider);
-    for token in m_op
-        .mappedTokens()
-        .call()
-        .await
-        .wrap_err("reading mappedTokens on the main chain")?
-    {
-        let listed = m_op
-            .tokenConfig(token)
-            .call()
-            .await
-            .wrap_err_with(|| format!("reading tokenConfig({token}) on the main chain"))?
-            .remote;
-        if listed.is_zero() {
-            continue;
-        }
+    for (token, listed) in mapped(main).await? {
         out.push(Check::new(
             Chain::Main,
             format!("the hub's chain lists {token} by mapping it to itself"),
@@ -203,34 +190,10 @@ pub(super) async fn token_checks(
             }),
             advisory: true,
         });
-        let back = s_op
-            .tokenConfig(wrapped)
-            .call()
-            .await
-            .wrap_err_with(|| format!("reading tokenConfig({wrapped}) on the side chain"))?
-            .remote;
-        out.push(Check::new(
-            Chain::Side,
-            format!("the side chain maps {wrapped} back to the main token {token}"),
-            (back != token).then(|| format!("it maps it to {back}")),
-        ));
+        maps_back(side, token, wrapped, out).await?;
         wrapped_checks(main, side, token, wrapped, out).await?;
     }
-    for wrapped in s_op
-        .mappedTokens()
-        .call()
-        .await
-        .wrap_err("reading mappedTokens on the side chain")?
-    {
-        let remote = s_op
-            .tokenConfig(wrapped)
-            .call()
-            .await
-            .wrap_err_with(|| format!("reading tokenConfig({wrapped}) on the side chain"))?
-            .remote;
-        if remote.is_zero() {
-            continue;
-        }
+    for (wrapped, remote) in mapped(side).await? {
         let mirrored = hub
             .remoteToken(id, remote)
             .call()

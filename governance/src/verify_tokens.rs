@@ -26,53 +26,14 @@ pub(super) async fn token_checks(
     out: &mut Vec<Check>,
 ) -> eyre::Result<()> {
     let m_op = Operational::new(main.contracts.operational, &main.provider);
-    let s_op = Operational::new(side.contracts.operational, &side.provider);
-    let main_tokens = m_op
-        .mappedTokens()
-        .call()
-        .await
-        .wrap_err("reading mappedTokens on the main chain")?;
-    for token in main_tokens {
-        let config = m_op
-            .tokenConfig(token)
-            .call()
-            .await
-            .wrap_err_with(|| format!("reading tokenConfig({token}) on the main chain"))?;
-        if config.remote.is_zero() {
-            continue; // unmapped since: nothing moves through it
-        }
-        let wrapped = config.remote;
+    for (token, wrapped) in mapped(main).await? {
         for chain in [main, side] {
             inbound_open(chain, token, out).await?;
         }
-        let back = s_op
-            .tokenConfig(wrapped)
-            .call()
-            .await
-            .wrap_err_with(|| format!("reading tokenConfig({wrapped}) on the side chain"))?;
-        out.push(Check::new(
-            Chain::Side,
-            format!("the side chain maps {wrapped} back to the main token {token}"),
-            (back.remote != token).then(|| format!("it maps it to {}", back.remote)),
-        ));
+        maps_back(side, token, wrapped, out).await?;
         wrapped_checks(main, side, token, wrapped, out).await?;
     }
-
-    let side_tokens = s_op
-        .mappedTokens()
-        .call()
-        .await
-        .wrap_err("reading mappedTokens on the side chain")?;
-    for wrapped in side_tokens {
-        let remote = s_op
-            .tokenConfig(wrapped)
-            .call()
-            .await
-            .wrap_err_with(|| format!("reading tokenConfig({wrapped}) on the side chain"))?
-            .remote;
-        if remote.is_zero() {
-            continue;
-        }
+    for (wrapped, remote) in mapped(side).await? {
         let mirrored = m_op
             .tokenConfig(remote)
             .call()
@@ -87,6 +48,52 @@ pub(super) async fn token_checks(
             ));
         }
     }
+    Ok(())
+}
+
+/// Every token `c`'s Operational maps, with its counterpart (unmapped ones left out: nothing
+/// moves through them).
+pub(super) async fn mapped(c: &GovChain) -> eyre::Result<Vec<(Address, Address)>> {
+    let op = Operational::new(c.contracts.operational, &c.provider);
+    let chain = c.chain;
+    let tokens = op
+        .mappedTokens()
+        .call()
+        .await
+        .wrap_err_with(|| format!("reading mappedTokens on the {chain} chain"))?;
+    let mut out = Vec::with_capacity(tokens.len());
+    for token in tokens {
+        let remote = op
+            .tokenConfig(token)
+            .call()
+            .await
+            .wrap_err_with(|| format!("reading tokenConfig({token}) on the {chain} chain"))?
+            .remote;
+        if !remote.is_zero() {
+            out.push((token, remote));
+        }
+    }
+    Ok(out)
+}
+
+/// The side chain maps `wrapped` back to the main token `token`.
+pub(super) async fn maps_back(
+    side: &GovChain,
+    token: Address,
+    wrapped: Address,
+    out: &mut Vec<Check>,
+) -> eyre::Result<()> {
+    let back = Operational::new(side.contracts.operational, &side.provider)
+        .tokenConfig(wrapped)
+        .call()
+        .await
+        .wrap_err_with(|| format!("reading tokenConfig({wrapped}) on the side chain"))?
+        .remote;
+    out.push(Check::new(
+        Chain::Side,
+        format!("the side chain maps {wrapped} back to the main token {token}"),
+        (back != token).then(|| format!("it maps it to {back}")),
+    ));
     Ok(())
 }
 

@@ -68,3 +68,32 @@ impl Drop for BlockClock {
         self.task.abort();
     }
 }
+
+/// Each transfer's latency (ms) from its source block's arrival to its destination block's,
+/// matched by nonce (`sources` and `destinations` map nonces to blocks), and when the last one
+/// landed (`started` when none did). All `n` must match, or it says how many did.
+pub(crate) fn latencies(
+    started: Instant,
+    (src_clock, sources): (&BlockClock, &std::collections::HashMap<u64, u64>),
+    (dst_clock, destinations): (&BlockClock, &std::collections::HashMap<u64, u64>),
+    n: usize,
+) -> eyre::Result<(Vec<f64>, Instant)> {
+    let mut latencies = Vec::with_capacity(n);
+    let mut last = started;
+    for (nonce, dst_block) in destinations {
+        let (Some(src), Some(dst)) = (
+            sources.get(nonce).and_then(|b| src_clock.arrival(*b)),
+            dst_clock.arrival(*dst_block),
+        ) else {
+            continue;
+        };
+        last = last.max(dst);
+        latencies.push(dst.saturating_duration_since(src).as_secs_f64() * 1e3);
+    }
+    eyre::ensure!(
+        latencies.len() == n,
+        "matched {} of {n} transfers to their source",
+        latencies.len()
+    );
+    Ok((latencies, last))
+}

@@ -12,11 +12,10 @@ use alloy::{
     eips::BlockNumberOrTag,
     primitives::{Address, Bytes, U256},
     providers::{DynProvider, Provider},
-    rpc::types::{Filter, Log},
+    rpc::types::Log,
     signers::local::PrivateKeySigner,
     sol_types::{SolCall, SolEvent},
 };
-use eyre::{bail, ensure};
 use sidebridge_anvil_tests::{
     MAIN_CHAIN_ID, SIDE_CHAIN_ID, System,
     relayers::{Backend, NodeOptions, RelayerNode, http_get},
@@ -30,7 +29,7 @@ use crate::{
     load,
     observe::{metric, proc_cpu_secs, proc_peak_rss_mib},
     report::{Phase, print_report},
-    shape::{Chains, LOAD_GAS, Shape, events, sign_spread, tempfile_dir, with_logs},
+    shape::{Chains, LOAD_GAS, Shape, await_events, events, sign_spread, tempfile_dir, with_logs},
 };
 
 #[derive(Debug, clap::Args)]
@@ -261,9 +260,8 @@ impl Bench<'_> {
         })
         .await?;
         let started = load::send(src, signed).await?;
-        let destinations = self
-            .await_events(dst, dst_bridge, dst_from, leg.landed)
-            .await?;
+        let destinations =
+            await_events(dst, dst_bridge, dst_from, self.n, self.timeout, leg.landed).await?;
         let sources = events(src, src_bridge, src_from, leg.sent).await?;
         self.measure(
             before,
@@ -272,46 +270,6 @@ impl Bench<'_> {
             (dst_clock, &destinations),
         )
         .await
-    }
-
-    /// Polls `address`'s logs from `from` on until `n` distinct nonces were seen.
-    async fn await_events(
-        &self,
-        provider: &DynProvider,
-        address: Address,
-        from: u64,
-        nonce_of: impl Fn(&Log) -> Option<u64>,
-    ) -> eyre::Result<HashMap<u64, u64>> {
-        let deadline = Instant::now() + self.timeout;
-        let mut seen = HashMap::new();
-        let mut next = from + 1;
-        loop {
-            let head = provider.get_block_number().await?;
-            if head >= next {
-                let filter = Filter::new()
-                    .address(address)
-                    .from_block(next)
-                    .to_block(head);
-                for log in provider.get_logs(&filter).await? {
-                    if let (Some(nonce), Some(block)) = (nonce_of(&log), log.block_number) {
-                        seen.entry(nonce).or_insert(block);
-                    }
-                }
-                next = head + 1;
-            }
-            if seen.len() >= self.n {
-                return Ok(seen);
-            }
-            if Instant::now() >= deadline {
-                bail!(
-                    "{} of {} transfers landed within {:?}",
-                    seen.len(),
-                    self.n,
-                    self.timeout
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
     }
 
     async fn snapshot(&self) -> eyre::Result<Snapshot> {
@@ -339,24 +297,12 @@ impl Bench<'_> {
         (src_clock, sources): (&BlockClock, &HashMap<u64, u64>),
         (dst_clock, destinations): (&BlockClock, &HashMap<u64, u64>),
     ) -> eyre::Result<Phase> {
-        let mut latencies_ms = Vec::new();
-        let mut last = started;
-        for (nonce, dst_block) in destinations {
-            let (Some(src), Some(dst)) = (
-                sources.get(nonce).and_then(|b| src_clock.arrival(*b)),
-                dst_clock.arrival(*dst_block),
-            ) else {
-                continue;
-            };
-            last = last.max(dst);
-            latencies_ms.push(dst.saturating_duration_since(src).as_secs_f64() * 1e3);
-        }
-        ensure!(
-            latencies_ms.len() == self.n,
-            "matched {} of {} transfers to their source",
-            latencies_ms.len(),
-            self.n
-        );
+        let (latencies_ms, last) = crate::clock::latencies(
+            started,
+            (src_clock, sources),
+            (dst_clock, destinations),
+            self.n,
+        )?;
         let span_secs = (last - started).as_secs_f64();
         let rate = self.n as f64 / span_secs;
         // the relayers' last transactions of this phase mine within a few blocks

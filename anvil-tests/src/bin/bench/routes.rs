@@ -10,20 +10,19 @@
 use std::{collections::HashMap, time::Duration};
 
 use alloy::{
-    primitives::{Address, B256, Bytes, U256},
+    primitives::{B256, Bytes},
     providers::{DynProvider, Provider, ext::AnvilApi},
-    rpc::types::{Filter, Log},
     signers::local::PrivateKeySigner,
     sol_types::{SolCall, SolEvent},
 };
-use eyre::{bail, ensure};
+use eyre::ensure;
 use sidebridge_anvil_tests::{
     MAIN_CHAIN_ID, SIDE_CHAIN_ID,
     hub::HubSystem,
     relayers::{Backend, NodeOptions, RelayerNode},
     tokens,
 };
-use sidebridge_contracts::bindings::{IERC20Metadata, MainHub, SideBridge};
+use sidebridge_contracts::bindings::{MainHub, SideBridge};
 use tokio::time::Instant;
 
 use crate::{
@@ -32,7 +31,7 @@ use crate::{
     load,
     observe::{proc_cpu_secs, proc_peak_rss_mib},
     report::percentile,
-    shape::{LOAD_GAS, tempfile_dir, with_logs},
+    shape::{Funder, LOAD_GAS, await_events, events, tempfile_dir, with_logs},
 };
 
 /// Validators per route and the threshold, as `HubSystem` deploys them.
@@ -163,33 +162,16 @@ pub(crate) async fn run(options: Options, m: usize) -> eyre::Result<()> {
 /// Gives each holder gas on every chain, DEMO for `n` deposits to every route and the hub's
 /// allowance (while the chains still mine every transaction at once).
 async fn fund(sys: &HubSystem, count: usize, n: usize) -> eyre::Result<Vec<PrivateKeySigner>> {
-    let holders: Vec<PrivateKeySigner> = (0..count).map(|_| PrivateKeySigner::random()).collect();
+    let funder = Funder {
+        main: sys.main_as(&sys.holder),
+        gas_on: (0..sys.sides.len())
+            .map(|i| sys.side_as(i, &sys.holder))
+            .collect(),
+        token: sys.main_token,
+        spender: sys.deployment.main.bridge,
+    };
     let each = tokens(((n / count + 2) * sys.sides.len()) as u64);
-    let main = sys.main_as(&sys.holder);
-    let eth = U256::from(10u64).pow(U256::from(21));
-    for h in &holders {
-        main.anvil_set_balance(h.address(), eth).await?;
-        for i in 0..sys.sides.len() {
-            sys.side_as(i, &sys.holder)
-                .anvil_set_balance(h.address(), eth)
-                .await?;
-        }
-        let receipt = IERC20Metadata::new(sys.main_token, &main)
-            .transfer(h.address(), each)
-            .send()
-            .await?
-            .get_receipt()
-            .await?;
-        ensure!(receipt.status(), "funding a holder reverted");
-        let receipt = IERC20Metadata::new(sys.main_token, sys.main_as(h))
-            .approve(sys.deployment.main.bridge, U256::MAX)
-            .send()
-            .await?
-            .get_receipt()
-            .await?;
-        ensure!(receipt.status(), "a holder's approve reverted");
-    }
-    Ok(holders)
+    funder.fund(count, each, |h| sys.main_as(h)).await
 }
 
 struct Bench<'a> {
@@ -207,6 +189,34 @@ struct Bench<'a> {
 impl Bench<'_> {
     fn route(&self, r: usize) -> B256 {
         self.sys.deployment.routes[r].id
+    }
+
+    /// The relayers' counters and every chain's head, before a phase.
+    async fn marks(&self) -> eyre::Result<((f64, u64), u64, Vec<u64>)> {
+        let counters = self.counters().await?;
+        let main = self.main.get_block_number().await?;
+        let mut sides = Vec::with_capacity(self.sides.len());
+        for side in self.sides {
+            sides.push(side.get_block_number().await?);
+        }
+        Ok((counters, main, sides))
+    }
+
+    /// A phase's numbers, from the relayers' counters before it.
+    async fn finish(
+        &self,
+        routes: Vec<(f64, Vec<f64>)>,
+        started: Instant,
+        last: Instant,
+        (cpu0, calls0): (f64, u64),
+    ) -> eyre::Result<Phase> {
+        let (cpu1, calls1) = self.counters().await?;
+        Ok(Phase {
+            routes,
+            span_secs: (last - started).as_secs_f64(),
+            cpu_secs: cpu1 - cpu0,
+            rpc_calls: calls1 - calls0,
+        })
     }
 
     async fn counters(&self) -> eyre::Result<(f64, u64)> {
@@ -227,12 +237,7 @@ impl Bench<'_> {
     /// N locks per route on the main chain, all sent at once; each minted on its side chain.
     async fn deposits(&self) -> eyre::Result<Phase> {
         let m = self.sides.len();
-        let (cpu0, calls0) = self.counters().await?;
-        let main_from = self.main.get_block_number().await?;
-        let mut side_from = Vec::with_capacity(m);
-        for side in self.sides {
-            side_from.push(side.get_block_number().await?);
-        }
+        let ((cpu0, calls0), main_from, side_from) = self.marks().await?;
         let hub = self.sys.deployment.main.bridge;
         let token = self.sys.main_token;
         // every holder's locks, round-robin over the routes, signed in one nonce sequence
@@ -256,15 +261,14 @@ impl Bench<'_> {
         let mut last = started;
         for (r, from) in side_from.iter().enumerate() {
             let bridge = self.sys.deployment.routes[r].side.bridge;
-            let landed = self
-                .await_nonces(&self.sides[r], bridge, *from, |log| {
-                    SideBridge::DepositExecuted::decode_log(&log.inner)
-                        .ok()
-                        .map(|e| e.nonce)
-                })
-                .await?;
+            let landed = await_events(&self.sides[r], bridge, *from, self.n, self.timeout, |log| {
+                SideBridge::DepositExecuted::decode_log(&log.inner)
+                    .ok()
+                    .map(|e| e.nonce)
+            })
+            .await?;
             let route = self.route(r);
-            let sent = nonces(self.main, hub, main_from, |log| {
+            let sent = events(self.main, hub, main_from, |log| {
                 MainHub::Locked::decode_log(&log.inner)
                     .ok()
                     .filter(|e| e.route == route)
@@ -280,24 +284,13 @@ impl Bench<'_> {
             last = last.max(end);
             routes.push((rate, lat));
         }
-        let (cpu1, calls1) = self.counters().await?;
-        Ok(Phase {
-            routes,
-            span_secs: (last - started).as_secs_f64(),
-            cpu_secs: cpu1 - cpu0,
-            rpc_calls: calls1 - calls0,
-        })
+        self.finish(routes, started, last, (cpu0, calls0)).await
     }
 
     /// N burns per route on each side chain, all sent at once; each released on the hub.
     async fn withdrawals(&self) -> eyre::Result<Phase> {
         let m = self.sides.len();
-        let (cpu0, calls0) = self.counters().await?;
-        let main_from = self.main.get_block_number().await?;
-        let mut side_from = Vec::with_capacity(m);
-        for side in self.sides {
-            side_from.push(side.get_block_number().await?);
-        }
+        let ((cpu0, calls0), main_from, side_from) = self.marks().await?;
         let mut starts = Vec::with_capacity(m);
         for r in 0..m {
             let bridge = self.sys.deployment.routes[r].side.bridge;
@@ -336,16 +329,15 @@ impl Bench<'_> {
         let mut last = started;
         for (r, from) in side_from.iter().enumerate() {
             let route = self.route(r);
-            let landed = self
-                .await_nonces(self.main, hub, main_from, |log| {
-                    MainHub::Released::decode_log(&log.inner)
-                        .ok()
-                        .filter(|e| e.route == route)
-                        .map(|e| e.nonce)
-                })
-                .await?;
+            let landed = await_events(self.main, hub, main_from, self.n, self.timeout, |log| {
+                MainHub::Released::decode_log(&log.inner)
+                    .ok()
+                    .filter(|e| e.route == route)
+                    .map(|e| e.nonce)
+            })
+            .await?;
             let bridge = self.sys.deployment.routes[r].side.bridge;
-            let sent = nonces(&self.sides[r], bridge, *from, |log| {
+            let sent = events(&self.sides[r], bridge, *from, |log| {
                 SideBridge::Burned::decode_log(&log.inner)
                     .ok()
                     .map(|e| e.nonce)
@@ -360,39 +352,7 @@ impl Bench<'_> {
             last = last.max(end);
             routes.push((rate, lat));
         }
-        let (cpu1, calls1) = self.counters().await?;
-        Ok(Phase {
-            routes,
-            span_secs: (last - started).as_secs_f64(),
-            cpu_secs: cpu1 - cpu0,
-            rpc_calls: calls1 - calls0,
-        })
-    }
-
-    /// Polls until `n` distinct nonces of `nonce_of` appeared after block `from`.
-    async fn await_nonces(
-        &self,
-        provider: &DynProvider,
-        address: Address,
-        from: u64,
-        nonce_of: impl Fn(&Log) -> Option<u64>,
-    ) -> eyre::Result<HashMap<u64, u64>> {
-        let deadline = Instant::now() + self.timeout;
-        loop {
-            let seen = nonces(provider, address, from, &nonce_of).await?;
-            if seen.len() >= self.n {
-                return Ok(seen);
-            }
-            if Instant::now() >= deadline {
-                bail!(
-                    "{} of {} transfers landed within {:?}",
-                    seen.len(),
-                    self.n,
-                    self.timeout
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        self.finish(routes, started, last, (cpu0, calls0)).await
     }
 }
 
@@ -420,30 +380,6 @@ async fn stored_rows(database_url: &str) -> eyre::Result<(u64, usize)> {
     Ok((rows, tables.len()))
 }
 
-/// The nonces `nonce_of` finds in `address`'s logs after block `from`, with each one's block.
-async fn nonces(
-    provider: &DynProvider,
-    address: Address,
-    from: u64,
-    nonce_of: impl Fn(&Log) -> Option<u64>,
-) -> eyre::Result<HashMap<u64, u64>> {
-    let head = provider.get_block_number().await?;
-    let mut out = HashMap::new();
-    if head <= from {
-        return Ok(out);
-    }
-    let filter = Filter::new()
-        .address(address)
-        .from_block(from + 1)
-        .to_block(head);
-    for log in provider.get_logs(&filter).await? {
-        if let (Some(nonce), Some(block)) = (nonce_of(&log), log.block_number) {
-            out.entry(nonce).or_insert(block);
-        }
-    }
-    Ok(out)
-}
-
 /// A route's rate (transfers/s from `started` to its last landing), its latencies from the
 /// source block's arrival to the destination block's, and when its last one landed.
 fn measure(
@@ -452,23 +388,8 @@ fn measure(
     (landed, dst_clock): (&HashMap<u64, u64>, &BlockClock),
     n: usize,
 ) -> eyre::Result<(f64, Vec<f64>, Instant)> {
-    let mut latencies = Vec::with_capacity(n);
-    let mut last = started;
-    for (nonce, dst_block) in landed {
-        let (Some(src), Some(dst)) = (
-            sent.get(nonce).and_then(|b| src_clock.arrival(*b)),
-            dst_clock.arrival(*dst_block),
-        ) else {
-            continue;
-        };
-        last = last.max(dst);
-        latencies.push(dst.saturating_duration_since(src).as_secs_f64() * 1e3);
-    }
-    ensure!(
-        latencies.len() == n,
-        "matched {} of {n} transfers to their source",
-        latencies.len()
-    );
+    let (mut latencies, last) =
+        crate::clock::latencies(started, (src_clock, sent), (dst_clock, landed), n)?;
     latencies.sort_by(f64::total_cmp);
     let rate = n as f64 / (last - started).as_secs_f64().max(1e-3);
     Ok((rate, latencies, last))

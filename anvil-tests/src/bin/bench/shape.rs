@@ -132,31 +132,61 @@ pub(crate) async fn fund_holders(
     count: usize,
     n: usize,
 ) -> eyre::Result<Vec<PrivateKeySigner>> {
-    let holders: Vec<PrivateKeySigner> = (0..count).map(|_| PrivateKeySigner::random()).collect();
-    let each = tokens((n / count + 2) as u64);
-    let main = sys.main_as(&sys.holder);
-    let eth = U256::from(10u64).pow(U256::from(21));
-    for h in &holders {
-        main.anvil_set_balance(h.address(), eth).await?;
-        sys.side_as(&sys.holder)
-            .anvil_set_balance(h.address(), eth)
-            .await?;
-        let receipt = IERC20Metadata::new(sys.main_token, &main)
-            .transfer(h.address(), each)
-            .send()
-            .await?
-            .get_receipt()
-            .await?;
-        ensure!(receipt.status(), "funding a holder reverted");
-        let receipt = IERC20Metadata::new(sys.main_token, sys.main_as(h))
-            .approve(sys.deployment.main.bridge, U256::MAX)
-            .send()
-            .await?
-            .get_receipt()
-            .await?;
-        ensure!(receipt.status(), "a holder's approve reverted");
+    let funder = Funder {
+        main: sys.main_as(&sys.holder),
+        gas_on: vec![sys.side_as(&sys.holder)],
+        token: sys.main_token,
+        spender: sys.deployment.main.bridge,
+    };
+    funder
+        .fund(count, tokens((n / count + 2) as u64), |h| sys.main_as(h))
+        .await
+}
+
+/// Where new holders get their gas, their tokens and their allowance.
+pub(crate) struct Funder {
+    /// The main chain, as an account holding the token.
+    pub(crate) main: DynProvider,
+    /// Other chains a holder needs gas on.
+    pub(crate) gas_on: Vec<DynProvider>,
+    pub(crate) token: Address,
+    /// The bridge the holders approve.
+    pub(crate) spender: Address,
+}
+
+impl Funder {
+    /// `count` new holders, each with gas everywhere, `each` of the token and the spender's
+    /// allowance for all of it (`as_holder`: the main chain as that holder).
+    pub(crate) async fn fund(
+        &self,
+        count: usize,
+        each: U256,
+        as_holder: impl Fn(&PrivateKeySigner) -> DynProvider,
+    ) -> eyre::Result<Vec<PrivateKeySigner>> {
+        let holders: Vec<PrivateKeySigner> =
+            (0..count).map(|_| PrivateKeySigner::random()).collect();
+        let eth = U256::from(10u64).pow(U256::from(21));
+        for h in &holders {
+            for chain in std::iter::once(&self.main).chain(&self.gas_on) {
+                chain.anvil_set_balance(h.address(), eth).await?;
+            }
+            let receipt = IERC20Metadata::new(self.token, &self.main)
+                .transfer(h.address(), each)
+                .send()
+                .await?
+                .get_receipt()
+                .await?;
+            ensure!(receipt.status(), "funding a holder reverted");
+            let receipt = IERC20Metadata::new(self.token, as_holder(h))
+                .approve(self.spender, U256::MAX)
+                .send()
+                .await?
+                .get_receipt()
+                .await?;
+            ensure!(receipt.status(), "a holder's approve reverted");
+        }
+        Ok(holders)
     }
-    Ok(holders)
 }
 
 /// `n` calls split round-robin over the holders, signed ahead.
@@ -185,15 +215,55 @@ pub(crate) async fn events(
     nonce_of: impl Fn(&Log) -> Option<u64>,
 ) -> eyre::Result<HashMap<u64, u64>> {
     let head = provider.get_block_number().await?;
+    let mut out = HashMap::new();
+    if head <= from {
+        return Ok(out);
+    }
     let filter = Filter::new()
         .address(address)
         .from_block(from + 1)
         .to_block(head);
-    let mut out = HashMap::new();
     for log in provider.get_logs(&filter).await? {
         if let (Some(nonce), Some(block)) = (nonce_of(&log), log.block_number) {
             out.entry(nonce).or_insert(block);
         }
     }
     Ok(out)
+}
+
+/// Polls `address`'s logs from block `from + 1` on until `n` distinct nonces of `nonce_of` were
+/// seen (each with its block), or fails after `timeout` saying how many landed.
+pub(crate) async fn await_events(
+    provider: &DynProvider,
+    address: Address,
+    from: u64,
+    n: usize,
+    timeout: std::time::Duration,
+    nonce_of: impl Fn(&Log) -> Option<u64>,
+) -> eyre::Result<HashMap<u64, u64>> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut seen = HashMap::new();
+    let mut next = from + 1;
+    loop {
+        let head = provider.get_block_number().await?;
+        if head >= next {
+            let filter = Filter::new()
+                .address(address)
+                .from_block(next)
+                .to_block(head);
+            for log in provider.get_logs(&filter).await? {
+                if let (Some(nonce), Some(block)) = (nonce_of(&log), log.block_number) {
+                    seen.entry(nonce).or_insert(block);
+                }
+            }
+            next = head + 1;
+        }
+        if seen.len() >= n {
+            return Ok(seen);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            eyre::bail!("{} of {n} transfers landed within {timeout:?}", seen.len());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
