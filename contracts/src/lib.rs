@@ -123,3 +123,39 @@ pub mod bindings {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::bindings::{
+        AuthorityGovernance, MainBridge, MainHub, MainHubAdmin, Operational, SideBridge,
+        WrappedToken,
+    };
+
+    /// EIP-170: a chain refuses to deploy runtime code above 24,576 bytes. Every contract the
+    /// system deploys must fit, from the committed artifacts (regenerated from the sources by
+    /// `sidebridge-compile`, whose check in `ops/test` keeps them current), so a change that
+    /// grows one past the limit fails here rather than at deployment.
+    #[test]
+    fn every_deployed_contract_fits_eip_170() {
+        const LIMIT: usize = 24_576;
+        let sizes = [
+            ("MainBridge", MainBridge::DEPLOYED_BYTECODE.len()),
+            ("MainHub", MainHub::DEPLOYED_BYTECODE.len()),
+            ("MainHubAdmin", MainHubAdmin::DEPLOYED_BYTECODE.len()),
+            ("SideBridge", SideBridge::DEPLOYED_BYTECODE.len()),
+            (
+                "AuthorityGovernance",
+                AuthorityGovernance::DEPLOYED_BYTECODE.len(),
+            ),
+            ("Operational", Operational::DEPLOYED_BYTECODE.len()),
+            ("WrappedToken", WrappedToken::DEPLOYED_BYTECODE.len()),
+        ];
+        for (name, size) in sizes {
+            assert!(size > 0, "{name} has no runtime code in its artifact");
+            assert!(
+                size <= LIMIT,
+                "{name} is {size} bytes of runtime code, above EIP-170's {LIMIT}"
+            );
+        }
+    }
+}
