@@ -113,6 +113,17 @@ const PARK_PARKED: u8 = 1;
 const PARK_FORWARDED: u8 = 2;
 const PARK_REFUNDED: u8 = 3;
 
+/// Where chained withdrawal `id` stands on the hub when no second leg was found: `parked`,
+/// `refunded`, or `pending` (not settled there yet).
+pub(crate) async fn parked_state(net: &Net, id: B256) -> eyre::Result<&'static str> {
+    let hub = MainHub::new(net.info(Chain::Main).bridge, net.provider(Chain::Main));
+    Ok(match hub.parked(id).call().await?.state {
+        PARK_PARKED => "parked",
+        PARK_REFUNDED => "refunded",
+        _ => "pending",
+    })
+}
+
 /// What a holder does with a parked chained transfer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Resolve {

@@ -33,6 +33,8 @@ pub(crate) struct Row {
     /// The source block's timestamp.
     pub(crate) time: u64,
     pub(crate) destination_tx: Option<B256>,
+    /// `landed`, `pending`, or for a chained transfer the hub parked, `parked` or `refunded`.
+    pub(crate) state: &'static str,
 }
 
 /// A page of an address's history.
@@ -104,10 +106,17 @@ pub(crate) async fn history(
         .take(per_page)
         .collect();
 
-    // what each row lands as: itself, or for a chained one its second leg
+    // what each row lands as: itself, or for a chained one its second leg (the hub's deposit
+    // to the destination route; a refund of a parked one goes back to the source instead)
     let landing: Vec<(usize, Located)> = page_rows
         .iter()
-        .map(|(i, t)| continued.get(&t.id).cloned().unwrap_or((*i, t.clone())))
+        .map(|(i, t)| {
+            continued
+                .get(&t.id)
+                .filter(|(r, _)| goes_to(&routes[*r], t))
+                .cloned()
+                .unwrap_or((*i, t.clone()))
+        })
         .collect();
     let mut landed: HashMap<B256, B256> = HashMap::new();
     for (i, net) in routes.iter().enumerate() {
@@ -146,46 +155,57 @@ pub(crate) async fn history(
             }
         }
     }
-    let rows = page_rows
-        .into_iter()
-        .zip(landing)
-        .map(|(row, (_, end))| {
-            let net = &routes[row.0];
-            let to = if chained::is_chained(net, &row.1) {
-                routes
-                    .iter()
-                    .find(|r| {
-                        let side = r.info(Chain::Side);
-                        side.bridge == row.1.transfer.dstBridge
-                            && alloy::primitives::U256::from(side.chain_id)
-                                == row.1.transfer.dstChainId
-                    })
-                    .map(|r| r.deployment.side_name.clone())
-                    .unwrap_or_else(|| row.1.transfer.dstBridge.to_string())
-            } else if row.1.direction == Direction::Deposit {
-                net.deployment.side_name.clone()
-            } else {
-                "main".into()
-            };
-            // a chained row lands with its second leg, found only when that leg's route is searched
-            let destination_tx = if end.id == row.1.id && chained::is_chained(net, &row.1) {
-                None
-            } else {
-                landed.get(&end.id).copied()
-            };
-            Row {
-                time: time_of(&row),
-                route: row.0,
-                to,
-                destination_tx,
-                transfer: row.1,
-            }
-        })
-        .collect();
+    let mut rows = Vec::with_capacity(page_rows.len());
+    for (row, (_, end)) in page_rows.into_iter().zip(landing) {
+        let net = &routes[row.0];
+        let chained = chained::is_chained(net, &row.1);
+        let to = if chained {
+            routes
+                .iter()
+                .find(|r| {
+                    let side = r.info(Chain::Side);
+                    side.bridge == row.1.transfer.dstBridge
+                        && alloy::primitives::U256::from(side.chain_id) == row.1.transfer.dstChainId
+                })
+                .map(|r| r.deployment.side_name.clone())
+                .unwrap_or_else(|| row.1.transfer.dstBridge.to_string())
+        } else if row.1.direction == Direction::Deposit {
+            net.deployment.side_name.clone()
+        } else {
+            "main".into()
+        };
+        // a chained row lands with its second leg, found only when that leg's route is searched
+        let destination_tx = if end.id == row.1.id && chained {
+            None
+        } else {
+            landed.get(&end.id).copied()
+        };
+        let state = match destination_tx {
+            Some(_) => "landed",
+            // no second leg: still on its way, or parked on the hub (and perhaps refunded)
+            None if chained && end.id == row.1.id => chained::parked_state(net, row.1.id).await?,
+            None => "pending",
+        };
+        rows.push(Row {
+            time: time_of(&row),
+            route: row.0,
+            to,
+            state,
+            destination_tx,
+            transfer: row.1,
+        });
+    }
     Ok(Page {
         rows,
         page,
         per_page,
         total,
     })
+}
+
+/// Whether `t`'s destination is `route`'s side chain.
+fn goes_to(route: &Net, t: &Located) -> bool {
+    let side = route.info(Chain::Side);
+    side.bridge == t.transfer.dstBridge
+        && alloy::primitives::U256::from(side.chain_id) == t.transfer.dstChainId
 }

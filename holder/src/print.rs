@@ -184,7 +184,7 @@ impl Printer {
                 "direction": r.transfer.direction.as_str(),
                 "from": name(net, r.transfer.direction.source()),
                 "to": r.to.clone(),
-                "state": if r.destination_tx.is_some() { "landed" } else { "pending" },
+                "state": r.state,
                 "time": r.time,
                 "symbol": symbol,
                 "amount": format_amount(r.transfer.transfer.amount, decimals),

@@ -268,5 +268,14 @@ async fn a_holder_sends_every_way_on_a_hub_and_follows_a_chained_transfer_as_one
     )
     .await
     .map_err(logs)?;
+    // history shows it as one refunded row, and the refund's deposit is not a row of its own
+    let run = cli.run(&["history", "--json"]).await?;
+    let history = run.json()?;
+    assert_eq!(history["total"], 4, "{history:#}");
+    let row = history["transfers"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|r| r["id"].as_str() == Some(id.as_str())))
+        .expect("the parked transfer is listed");
+    assert_eq!(row["state"], "refunded", "{row:#}");
     Ok(())
 }
