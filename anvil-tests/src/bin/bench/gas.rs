@@ -13,7 +13,8 @@
 //!   (each still checked against its own k signatures), after the word's first release;
 //! - `lock gas=<N>` and `burn gas=<N>`: a holder's transfer out of each chain (not the first,
 //!   which also creates the nonce slot); `lock-with-permit gas=<N>`: the same lock with its
-//!   EIP-2612 permit inside, which saves the holder the `approve` transaction.
+//!   EIP-2612 permit inside, which saves the holder the `approve` transaction;
+//! - the hub's cases, `hub …` (`gas_hub.rs`).
 
 use alloy::sol_types::SolEvent;
 use alloy::{
@@ -47,14 +48,15 @@ pub(crate) async fn run() -> eyre::Result<()> {
     for &(k, n) in RELEASE_BATCH_CASES {
         release_batch_gas(k, n).await?;
     }
-    side_gas().await
+    side_gas().await?;
+    crate::gas_hub::run().await
 }
 
-fn unit() -> U256 {
+pub(crate) fn unit() -> U256 {
     U256::from(10u64).pow(U256::from(18))
 }
 
-fn checked(receipt: TransactionReceipt, what: &str) -> eyre::Result<u64> {
+pub(crate) fn checked(receipt: TransactionReceipt, what: &str) -> eyre::Result<u64> {
     ensure!(
         receipt.status(),
         "{what} reverted: {:?}",

@@ -4,6 +4,7 @@
 mod clock;
 mod e2e;
 mod gas;
+mod gas_hub;
 mod load;
 mod observe;
 mod report;
