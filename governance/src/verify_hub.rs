@@ -47,6 +47,40 @@ pub(super) async fn hub_checks(
         format!("the hub's route administration {admin} runs the project's MainHubAdmin code"),
         same_code(MainHubAdmin::DEPLOYED_BYTECODE.as_ref(), &code).err(),
     ));
+    // the admin's code runs in the hub's storage with the admin's own immutables: its
+    // governance and Operational must be the hub's, and it must be the one the hub created
+    let own = MainHubAdmin::new(admin, &c.provider);
+    let created = c.contracts.bridge.create(1);
+    let links = [
+        (
+            "the hub's route administration is the one the hub created",
+            admin,
+            created,
+        ),
+        (
+            "the route administration is governed by governance",
+            own.governance()
+                .call()
+                .await
+                .wrap_err("reading the admin's governance")?,
+            c.contracts.governance,
+        ),
+        (
+            "the route administration reads the Operational contract",
+            own.operational()
+                .call()
+                .await
+                .wrap_err("reading the admin's operational")?,
+            c.contracts.operational,
+        ),
+    ];
+    for (what, got, want) in links {
+        out.push(Check::new(
+            Chain::Main,
+            what.into(),
+            (got != want).then(|| format!("it is {got}, expected {want}")),
+        ));
+    }
     let routing = MainHubAdmin::new(c.contracts.bridge, &c.provider);
     for id in hub.routeIds().call().await.wrap_err("reading routeIds")? {
         let r = routing

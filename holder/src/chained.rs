@@ -114,11 +114,13 @@ const PARK_FORWARDED: u8 = 2;
 const PARK_REFUNDED: u8 = 3;
 
 /// Where chained withdrawal `id` stands on the hub when no second leg was found: `parked`,
-/// `refunded`, or `pending` (not settled there yet).
+/// `forwarded` (after parking; its deposit is on a route not searched), `refunded`, or
+/// `pending` (not settled there yet).
 pub(crate) async fn parked_state(net: &Net, id: B256) -> eyre::Result<&'static str> {
     let hub = MainHub::new(net.info(Chain::Main).bridge, net.provider(Chain::Main));
     Ok(match hub.parked(id).call().await?.state {
         PARK_PARKED => "parked",
+        PARK_FORWARDED => "forwarded",
         PARK_REFUNDED => "refunded",
         _ => "pending",
     })

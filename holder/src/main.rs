@@ -353,8 +353,8 @@ async fn outbound(
             }
             (
                 Direction::Withdrawal,
-                session.route(Some(from)).await?,
-                Some(session.route(Some(to)).await?),
+                session.one_of_two(from).await?,
+                Some(session.one_of_two(to).await?),
             )
         }
     };

@@ -145,7 +145,12 @@ impl Network {
                 );
             }
             chain_ids.push(side.chain.chain_id);
-            if side.name == "main" || sides[..i].iter().any(|s| s.name == side.name) {
+            // names are matched in any case: two that differ only in case are one name
+            if side.name.eq_ignore_ascii_case("main")
+                || sides[..i]
+                    .iter()
+                    .any(|s| s.name.eq_ignore_ascii_case(&side.name))
+            {
                 bail!("side chain name {:?} is \"main\" or used twice", side.name);
             }
             if let Some(route) = side.route {

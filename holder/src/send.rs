@@ -124,7 +124,14 @@ pub(crate) async fn send(
             }
             crate::main_end::state(net).await?.paused
         }
-        Chain::Side => SideBridge::new(info.bridge, p).paused().call().await?,
+        Chain::Side => {
+            // on a hub, the source route must also take withdrawals there: a burn from a paused
+            // or retired route would wait (or, retired, never be released), and nothing parks it
+            if net.deployment.route.is_some() && crate::main_end::state(net).await?.paused {
+                return Ok(Err(Refusal::Paused { chain: Chain::Main }));
+            }
+            SideBridge::new(info.bridge, p).paused().call().await?
+        }
     };
     let facts = OutboundFacts {
         chain,

@@ -35,14 +35,24 @@ impl<'a> Session<'a> {
         })
     }
 
-    /// The route to side chain `name` (`None`: the only one).
+    /// The route to side chain `name` (`None`: the only one), the one side chain the command
+    /// names (`--side-rpc` applies to it).
     pub(crate) async fn route(&self, name: Option<&str>) -> eyre::Result<Net> {
+        self.open_route(name, true).await
+    }
+
+    /// One of two side chains a command names (`--side-rpc`, for one chain, applies to none).
+    pub(crate) async fn one_of_two(&self, name: &str) -> eyre::Result<Net> {
+        self.open_route(Some(name), false).await
+    }
+
+    async fn open_route(&self, name: Option<&str>, one_side: bool) -> eyre::Result<Net> {
         let deployment = self.network.route(name)?;
         network::connect(
             deployment,
             self.main.clone(),
             &self.endpoints,
-            true,
+            one_side,
             self.wallet,
         )
         .await
@@ -80,7 +90,7 @@ impl<'a> Session<'a> {
             }
             [one] => Ok(vec![self.route(Some(one)).await?]),
             [a, b] => {
-                let (a, b) = (self.route(Some(a)).await?, self.route(Some(b)).await?);
+                let (a, b) = (self.one_of_two(a).await?, self.one_of_two(b).await?);
                 Ok(vec![a, b])
             }
             _ => unreachable!("two flags name at most two chains"),
@@ -102,7 +112,7 @@ impl<'a> Session<'a> {
             return Ok(None);
         };
         let name = side.name.clone();
-        Ok(Some(self.route(Some(&name)).await?))
+        Ok(Some(self.one_of_two(&name).await?))
     }
 }
 

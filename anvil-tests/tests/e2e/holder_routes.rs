@@ -212,6 +212,18 @@ async fn a_holder_sends_every_way_on_a_hub_and_follows_a_chained_transfer_as_one
         "nothing was sent"
     );
 
+    // and a withdrawal from beta, whose route the hub would not release now, is refused too
+    let before = nonce(&sys.sides[1], holder).await?;
+    let run = cli
+        .run(&["withdraw", "wDEMO", "1", "--from", "beta"])
+        .await?;
+    assert_eq!(run.code, 13, "{}", run.stderr);
+    assert_eq!(
+        nonce(&sys.sides[1], holder).await?,
+        before,
+        "nothing was sent"
+    );
+
     // a burn toward paused beta made anyway (straight on the contract): the hub parks it; the
     // CLI says so and how to move it; forwarding is refused while beta refuses; the holder's
     // refund sends it back to alpha, where alpha's relayers mint it again

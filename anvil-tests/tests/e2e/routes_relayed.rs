@@ -461,6 +461,7 @@ async fn verify_passes_a_hub_route_and_names_an_admin_that_is_not_the_projects()
 {
     use super::governance::Ctl;
     use alloy::providers::{Provider, ext::AnvilApi};
+    use sidebridge_contracts::bindings::{AuthorityGovernance, MainHubAdmin};
 
     let sys = HubSystem::start(2).await?;
     let ctl = Ctl::for_hub(&sys, 1)?;
@@ -506,6 +507,37 @@ async fn verify_passes_a_hub_route_and_names_an_admin_that_is_not_the_projects()
         run.stderr.trim() == format!("bridgectl: verify: 1 of {checks} checks failed"),
         "{}",
         run.stderr
+    );
+
+    // the project's own admin code, built with another governance in its immutables: the code
+    // comparison passes, and the admin's governance, read back, is named
+    let thief = sys.holder.address();
+    let their_governance = *AuthorityGovernance::deploy(
+        &main,
+        vec![thief],
+        U256::from(1),
+        U256::from(60),
+        U256::from(60),
+        Address::ZERO,
+    )
+    .await?
+    .address();
+    let impostor =
+        MainHubAdmin::deploy(&main, their_governance, sys.deployment.main.operational).await?;
+    let impostor_code = main.get_code_at(*impostor.address()).await?;
+    main.anvil_set_code(admin, impostor_code).await?;
+    let run = ctl.run(None, &["verify"]).await?;
+    ensure!(run.code == Some(1), "{run:?}");
+    let failed: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("FAIL"))
+        .collect();
+    ensure!(
+        failed.len() == 1
+            && failed[0].contains("the route administration is governed by governance"),
+        "{}",
+        run.stdout
     );
     Ok(())
 }
