@@ -108,6 +108,12 @@ pub(crate) async fn send(
     let info = net.info(chain);
     let me = wallet.address();
     let recipient = req.to.unwrap_or(me);
+    // the bridges refuse a bridge as recipient (tokens there would be stuck); say so before an
+    // approve is mined ahead of a lock that would revert
+    let bridges = [net.info(Chain::Main).bridge, net.info(Chain::Side).bridge];
+    if bridges.contains(&recipient) {
+        bail!("--recipient {recipient} is a bridge: tokens sent there would be stuck");
+    }
     let token = resolve(net, chain, req.token).await?;
     let amount = parse_amount(req.amount, token.decimals).map_err(|e| eyre!("amount: {e}"))?;
     if amount.is_zero() {

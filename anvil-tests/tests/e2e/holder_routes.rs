@@ -73,6 +73,15 @@ async fn a_holder_sends_every_way_on_a_hub_and_follows_a_chained_transfer_as_one
     assert!(run.stderr.contains("alpha, beta"), "{}", run.stderr);
     assert_eq!(nonce(&sys.main, holder).await?, before);
 
+    // a bridge as recipient is refused before the approve a lock would need
+    let hub = sys.deployment.main.bridge.to_string();
+    let run = cli
+        .run(&["deposit", "DEMO", "1", "--to", "alpha", "--recipient", &hub])
+        .await?;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("is a bridge"), "{}", run.stderr);
+    assert_eq!(nonce(&sys.main, holder).await?, before);
+
     // main → alpha
     let run = cli
         .run(&[
