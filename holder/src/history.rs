@@ -61,10 +61,16 @@ pub(crate) async fn history(
             all.extend(found.into_iter().map(|t| (i, t)));
         }
     }
-    // second legs, by the withdrawal they continue
+    // second legs, by the withdrawal they continue; one whose first leg was not searched (its
+    // route not named) stays a row of its own
+    let firsts: std::collections::HashSet<B256> = all
+        .iter()
+        .filter(|(_, t)| t.parent.is_zero())
+        .map(|(_, t)| t.id)
+        .collect();
     let mut continued: HashMap<B256, (usize, Located)> = HashMap::new();
     all.retain(|(i, t)| {
-        if t.parent.is_zero() {
+        if t.parent.is_zero() || !firsts.contains(&t.parent) {
             return true;
         }
         continued.insert(t.parent, (*i, t.clone()));

@@ -3,7 +3,8 @@
 //! lag, and list one's transfers. It talks to the two chains only: no database, no server.
 //!
 //! Results go to stdout (a table for people, `--json` for scripts), progress to stderr. Exit
-//! codes: 0 landed or done, 1 error, 2 usage, 3 still pending at `--timeout`, 10-20 a refusal
+//! codes: 0 landed or done, 1 error, 2 usage, 3 still pending at `--timeout`, 4 a chained
+//! transfer the hub parked (it waits for `forward` or `refund`), 10-20 a refusal
 //! (see `refusal.rs`), which sends nothing.
 //!
 //! On a hub with many side chains, `--from` and `--to` name the chains (`main` or a side
@@ -134,6 +135,8 @@ enum Command {
 enum Outcome {
     Done,
     Pending,
+    /// A chained transfer the hub parked.
+    Parked,
     Refused(Refusal),
 }
 
@@ -156,6 +159,7 @@ async fn main() -> ExitCode {
     match run(cli).await {
         Ok(Outcome::Done) => ExitCode::from(exit::OK),
         Ok(Outcome::Pending) => ExitCode::from(exit::PENDING),
+        Ok(Outcome::Parked) => ExitCode::from(exit::PARKED),
         Ok(Outcome::Refused(r)) => {
             eprintln!("sidebridge: refused: {r}");
             if json {
@@ -383,6 +387,7 @@ async fn outbound(
         out.chained(&net, &b, &t, &p, &second).await;
         return Ok(match &second {
             Second::Forwarded(leg) if leg.1.stage() == Stage::Landed => Outcome::Done,
+            Second::Parked(_) => Outcome::Parked,
             _ if send.no_wait => Outcome::Done,
             _ => Outcome::Pending,
         });

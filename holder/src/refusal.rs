@@ -19,6 +19,9 @@ pub(crate) mod exit {
     pub(crate) const USAGE: u8 = 2;
     /// The transfer was sent but had not landed when `--timeout` ran out; it is still on its way.
     pub(crate) const PENDING: u8 = 3;
+    /// A chained transfer the hub parked (its destination refused it when it arrived): it
+    /// waits there for `forward` or its sender's `refund`.
+    pub(crate) const PARKED: u8 = 4;
 }
 
 /// An amount with the token it is counted in, shown in the token's decimals.

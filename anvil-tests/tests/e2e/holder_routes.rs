@@ -298,5 +298,18 @@ async fn a_holder_sends_every_way_on_a_hub_and_follows_a_chained_transfer_as_one
         .and_then(|rows| rows.iter().find(|r| r["id"].as_str() == Some(id.as_str())))
         .expect("the parked transfer is listed");
     assert_eq!(row["state"], "refunded", "{row:#}");
+
+    // narrowed to beta, the chained transfer that started on alpha still shows: its deposit
+    // to beta, a row of its own since its first leg was not searched
+    let run = cli.run(&["history", "--to", "beta", "--json"]).await?;
+    let history = run.json()?;
+    assert_eq!(history["total"], 1, "{history:#}");
+    let row = &history["transfers"][0];
+    assert_eq!(row["id"], chained["legs"][1]["id"], "{row:#}");
+    assert_eq!(
+        (row["from"].as_str(), row["to"].as_str()),
+        (Some("main"), Some("beta"))
+    );
+    assert_eq!(row["state"], "landed");
     Ok(())
 }
