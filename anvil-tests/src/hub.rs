@@ -6,11 +6,14 @@ use alloy::{
     node_bindings::AnvilInstance,
     primitives::{Address, U256},
     providers::{DynProvider, Provider, ProviderBuilder, ext::AnvilApi},
+    rpc::types::TransactionReceipt,
     signers::local::PrivateKeySigner,
 };
 use eyre::WrapErr;
 use sidebridge_contracts::{
-    DeployConfig, HubDeployment, RouteSpec, TokenSpec, bindings::DemoToken, deploy_hub,
+    DeployConfig, HubDeployment, RouteSpec, TokenSpec,
+    bindings::{DemoToken, MainHub, SideBridge},
+    deploy_hub,
 };
 
 use crate::{
@@ -196,5 +199,55 @@ impl HubSystem {
             .custody(self.deployment.routes[i].id, self.main_token)
             .call()
             .await?)
+    }
+
+    /// The holder locks `amount` on the hub for `recipient` on route `i` (the hub's allowance
+    /// already given); returns the receipt after checking it succeeded.
+    pub async fn lock(
+        &self,
+        i: usize,
+        amount: U256,
+        recipient: Address,
+    ) -> eyre::Result<TransactionReceipt> {
+        let receipt = MainHub::new(self.deployment.main.bridge, self.main_as(&self.holder))
+            .lock(
+                self.deployment.routes[i].id,
+                self.main_token,
+                amount,
+                recipient,
+            )
+            .send()
+            .await?
+            .get_receipt()
+            .await?;
+        eyre::ensure!(receipt.status(), "lock reverted");
+        Ok(receipt)
+    }
+
+    /// `user` burns `amount` on route `i`'s side chain toward route `j`'s side chain (a chained
+    /// transfer through the hub) for `recipient`; returns the checked receipt.
+    pub async fn burn_to(
+        &self,
+        i: usize,
+        user: &PrivateKeySigner,
+        amount: U256,
+        j: usize,
+        recipient: Address,
+    ) -> eyre::Result<TransactionReceipt> {
+        let dst = self.deployment.routes[j].side;
+        let receipt = SideBridge::new(self.deployment.routes[i].side.bridge, self.side_as(i, user))
+            .burnTo(
+                self.wrapped(i),
+                amount,
+                U256::from(dst.chain_id),
+                dst.bridge,
+                recipient,
+            )
+            .send()
+            .await?
+            .get_receipt()
+            .await?;
+        eyre::ensure!(receipt.status(), "burnTo reverted");
+        Ok(receipt)
     }
 }

@@ -856,7 +856,7 @@ async fn guardian_pauses_and_governance_unpauses() -> eyre::Result<()> {
 }
 
 /// The lines of `bridgectl verify`'s report that are failed checks.
-fn failed_checks(stdout: &str) -> Vec<&str> {
+pub(crate) fn failed_checks(stdout: &str) -> Vec<&str> {
     stdout.lines().filter(|l| l.starts_with("FAIL")).collect()
 }
 

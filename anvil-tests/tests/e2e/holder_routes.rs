@@ -22,7 +22,7 @@ use sidebridge_anvil_tests::{
     relayers::{NodeOptions, RelayerNode},
     tokens,
 };
-use sidebridge_contracts::bindings::{MainHubAdmin, SideBridge};
+use sidebridge_contracts::bindings::MainHubAdmin;
 
 const NAMES: [&str; 2] = ["alpha", "beta"];
 
@@ -236,22 +236,7 @@ async fn a_holder_sends_every_way_on_a_hub_and_follows_a_chained_transfer_as_one
     // a burn toward paused beta made anyway (straight on the contract): the hub parks it; the
     // CLI says so and how to move it; forwarding is refused while beta refuses; the holder's
     // refund sends it back to alpha, where alpha's relayers mint it again
-    let receipt = SideBridge::new(
-        sys.deployment.routes[0].side.bridge,
-        sys.side_as(0, &sys.holder),
-    )
-    .burnTo(
-        sys.wrapped(0),
-        tokens(5),
-        U256::from(sys.deployment.routes[1].side.chain_id),
-        sys.deployment.routes[1].side.bridge,
-        friend,
-    )
-    .send()
-    .await?
-    .get_receipt()
-    .await?;
-    ensure!(receipt.status(), "burnTo reverted");
+    let receipt = sys.burn_to(0, &sys.holder, tokens(5), 1, friend).await?;
     let burn_tx = receipt.transaction_hash.to_string();
     let parked = await_until(Duration::from_secs(90), "the hub to park it", || async {
         let run = cli.run(&["status", &burn_tx, "--json"]).await?;

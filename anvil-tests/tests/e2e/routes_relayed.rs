@@ -84,23 +84,7 @@ impl Hub {
 
     /// The holder locks `amount` on the hub for `recipient` on route `i`.
     async fn lock(&self, i: usize, amount: U256, recipient: Address) -> eyre::Result<()> {
-        let hub = MainHub::new(
-            self.sys.deployment.main.bridge,
-            self.sys.main_as(&self.sys.holder),
-        );
-        let receipt = hub
-            .lock(
-                self.sys.deployment.routes[i].id,
-                self.sys.main_token,
-                amount,
-                recipient,
-            )
-            .send()
-            .await?
-            .get_receipt()
-            .await?;
-        ensure!(receipt.status(), "lock reverted");
-        Ok(())
+        self.sys.lock(i, amount, recipient).await.map(drop)
     }
 
     /// `user` burns `amount` on route `i`'s side chain for `recipient` on the main chain.
@@ -176,23 +160,7 @@ async fn relayers_carry_each_route_and_a_dead_stolen_route_stops_only_itself() -
     // relayers on the hub, which moves it from A's book to B's in the same transaction; B's
     // relayers then mint it on B
     let friend = PrivateKeySigner::random().address();
-    let b = hub.sys.deployment.routes[1].side;
-    let receipt = SideBridge::new(
-        hub.sys.deployment.routes[0].side.bridge,
-        hub.sys.side_as(0, &holder),
-    )
-    .burnTo(
-        hub.sys.wrapped(0),
-        tokens(30),
-        U256::from(b.chain_id),
-        b.bridge,
-        friend,
-    )
-    .send()
-    .await?
-    .get_receipt()
-    .await?;
-    ensure!(receipt.status(), "burnTo reverted");
+    let receipt = hub.sys.burn_to(0, &holder, tokens(30), 1, friend).await?;
     let chained = receipt
         .decoded_log::<SideBridge::Burned>()
         .expect("a burn emits Burned")
@@ -428,27 +396,13 @@ async fn bridgectl_pauses_a_route_and_governs_its_limits() -> eyre::Result<()> {
 
 /// The holder locks `amount` for itself on route `i`.
 async fn hub_lock(sys: &HubSystem, i: usize, amount: U256) -> eyre::Result<()> {
-    let main = sys.main_as(&sys.holder);
-    let hub = sys.deployment.main.bridge;
-    DemoToken::new(sys.main_token, &main)
-        .approve(hub, amount)
+    DemoToken::new(sys.main_token, sys.main_as(&sys.holder))
+        .approve(sys.deployment.main.bridge, amount)
         .send()
         .await?
         .get_receipt()
         .await?;
-    let receipt = MainHub::new(hub, &main)
-        .lock(
-            sys.deployment.routes[i].id,
-            sys.main_token,
-            amount,
-            sys.holder.address(),
-        )
-        .send()
-        .await?
-        .get_receipt()
-        .await?;
-    ensure!(receipt.status(), "lock reverted");
-    Ok(())
+    sys.lock(i, amount, sys.holder.address()).await.map(drop)
 }
 
 /// `bridgectl verify` on a route of a hub: every check holds (the hub's and its route
@@ -491,13 +445,7 @@ async fn verify_passes_a_hub_route_and_names_an_admin_that_is_not_the_projects()
     let last = code.len() - 3; // inside the metadata hash: behaviour unchanged
     code[last] ^= 0xFF;
     main.anvil_set_code(admin, code.into()).await?;
-    let run = ctl.run(None, &["verify"]).await?;
-    ensure!(run.code == Some(1), "{run:?}");
-    let failed: Vec<&str> = run
-        .stdout
-        .lines()
-        .filter(|l| l.starts_with("FAIL"))
-        .collect();
+    let (run, failed) = verify_failures(&ctl).await?;
     ensure!(
         failed.len() == 1 && failed[0].contains(&format!("route administration {admin}")),
         "{}",
@@ -526,13 +474,7 @@ async fn verify_passes_a_hub_route_and_names_an_admin_that_is_not_the_projects()
         MainHubAdmin::deploy(&main, their_governance, sys.deployment.main.operational).await?;
     let impostor_code = main.get_code_at(*impostor.address()).await?;
     main.anvil_set_code(admin, impostor_code).await?;
-    let run = ctl.run(None, &["verify"]).await?;
-    ensure!(run.code == Some(1), "{run:?}");
-    let failed: Vec<&str> = run
-        .stdout
-        .lines()
-        .filter(|l| l.starts_with("FAIL"))
-        .collect();
+    let (run, failed) = verify_failures(&ctl).await?;
     ensure!(
         failed.len() == 1
             && failed[0].contains("the route administration is governed by governance"),
@@ -540,4 +482,17 @@ async fn verify_passes_a_hub_route_and_names_an_admin_that_is_not_the_projects()
         run.stdout
     );
     Ok(())
+}
+
+/// `bridgectl verify`, expected to fail: its run and its failed checks' lines.
+async fn verify_failures(
+    ctl: &super::governance::Ctl,
+) -> eyre::Result<(super::governance::Run, Vec<String>)> {
+    let run = ctl.run(None, &["verify"]).await?;
+    ensure!(run.code == Some(1), "{run:?}");
+    let failed = super::governance::failed_checks(&run.stdout)
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    Ok((run, failed))
 }

@@ -55,6 +55,22 @@ pub(crate) struct Options {
     pub(crate) side_chains: Option<usize>,
 }
 
+impl Options {
+    /// What the relayers of an e2e run are given: the shape's settings, the database and the
+    /// transactions in flight.
+    pub(crate) fn node_options(&self) -> NodeOptions {
+        NodeOptions {
+            backend: if self.postgres {
+                Backend::Postgres
+            } else {
+                Backend::Sqlite
+            },
+            max_in_flight: self.max_in_flight,
+            ..self.shape.node_options()
+        }
+    }
+}
+
 pub(crate) async fn run(options: Options) -> eyre::Result<()> {
     options.shape.check(options.transfers)?;
     let n = options.transfers;
@@ -76,15 +92,7 @@ pub(crate) async fn run(options: Options) -> eyre::Result<()> {
     eprintln!("starting {} relayers…", options.shape.validators);
     let dir = tempfile_dir()?;
     let mut nodes = Vec::new();
-    let node_options = NodeOptions {
-        backend: if options.postgres {
-            Backend::Postgres
-        } else {
-            Backend::Sqlite
-        },
-        max_in_flight: options.max_in_flight,
-        ..options.shape.node_options()
-    };
+    let node_options = options.node_options();
     for (i, key) in sys.validators.iter().enumerate() {
         let mut node =
             RelayerNode::prepare(&sys, key, &dir.path().join(format!("v{i}")), &node_options)

@@ -159,6 +159,40 @@ fn signed_withdrawal(
     Ok((t, pack_signatures(signatures)))
 }
 
+/// `batch` withdrawals signed by `sign`, from nonce `*nonce` on (which it advances).
+pub(crate) fn signed_batch(
+    batch: usize,
+    nonce: &mut u64,
+    sign: impl Fn(u64) -> eyre::Result<(Transfer, alloy::primitives::Bytes)>,
+) -> eyre::Result<(Vec<Transfer>, Vec<alloy::primitives::Bytes>)> {
+    let mut transfers = Vec::with_capacity(batch);
+    let mut signatures = Vec::with_capacity(batch);
+    for _ in 0..batch {
+        let (t, sigs) = sign(*nonce)?;
+        *nonce += 1;
+        transfers.push(t);
+        signatures.push(sigs);
+    }
+    Ok((transfers, signatures))
+}
+
+/// Gas per transfer of a `releaseBatch` receipt of `batch` withdrawals, none skipped (`skipped`:
+/// the bridge's `ReleaseSkipped` event).
+pub(crate) fn batch_gas(
+    receipt: TransactionReceipt,
+    skipped: alloy::primitives::B256,
+    batch: usize,
+) -> eyre::Result<u64> {
+    let count = receipt
+        .inner
+        .logs()
+        .iter()
+        .filter(|l| l.topic0() == Some(&skipped))
+        .count();
+    ensure!(count == 0, "releaseBatch skipped {count} of {batch}");
+    Ok(checked(receipt, "releaseBatch")? / batch as u64)
+}
+
 /// Gas per transfer of `releaseBatch` for each batch size, k of n signatures each.
 async fn release_batch_gas(k: usize, n: usize) -> eyre::Result<()> {
     let (sys, _) = funded_system(k, n).await?;
@@ -178,35 +212,20 @@ async fn release_batch_gas(k: usize, n: usize) -> eyre::Result<()> {
     )?;
     let mut nonce = 1u64;
     for &batch in BATCHES {
-        let mut transfers = Vec::with_capacity(batch);
-        let mut signatures = Vec::with_capacity(batch);
-        for _ in 0..batch {
-            let (t, sigs) = signed_withdrawal(&sys, &signers, nonce)?;
-            nonce += 1;
-            transfers.push(t.into());
-            signatures.push(sigs);
-        }
+        let (transfers, signatures) = signed_batch(batch, &mut nonce, |nonce| {
+            signed_withdrawal(&sys, &signers, nonce)
+        })?;
         // a fixed limit: the node's estimate is the least gas with which the batch does not
         // revert, and a batch whose items catch their own failure needs headroom above that
         let receipt = bridge
-            .releaseBatch(transfers, signatures)
+            .releaseBatch(transfers.into_iter().map(Into::into).collect(), signatures)
             .gas(20_000_000)
             .send()
             .await?
             .get_receipt()
             .await?;
-        let skipped = receipt
-            .inner
-            .logs()
-            .iter()
-            .filter(|l| l.topic0() == Some(&MainBridge::ReleaseSkipped::SIGNATURE_HASH))
-            .count();
-        ensure!(skipped == 0, "releaseBatch skipped {skipped} of {batch}");
-        let gas = checked(receipt, "releaseBatch")?;
-        println!(
-            "release-batch {k}/{n} batch={batch} gas_per_transfer={}",
-            gas / batch as u64
-        );
+        let gas = batch_gas(receipt, MainBridge::ReleaseSkipped::SIGNATURE_HASH, batch)?;
+        println!("release-batch {k}/{n} batch={batch} gas_per_transfer={gas}");
     }
     Ok(())
 }

@@ -20,7 +20,7 @@ use sidebridge_contracts::{
     Transfer, bindings::IERC20Metadata, bindings::MainHub, pack_signatures, transfer_domain,
 };
 
-use crate::gas::{checked, unit};
+use crate::gas::{batch_gas, checked, signed_batch, unit};
 
 const THRESHOLD: usize = 2;
 
@@ -84,33 +84,18 @@ pub(crate) async fn run() -> eyre::Result<()> {
     println!("hub release {THRESHOLD}/{n} gas={release}");
 
     for batch in [10usize, 50] {
-        let mut transfers = Vec::with_capacity(batch);
-        let mut signatures = Vec::with_capacity(batch);
-        for _ in 0..batch {
-            let (t, sigs) = signed(&sys, &signers, nonce, to_main)?;
-            nonce += 1;
-            transfers.push(t.into());
-            signatures.push(sigs);
-        }
+        let (transfers, signatures) = signed_batch(batch, &mut nonce, |nonce| {
+            signed(&sys, &signers, nonce, to_main)
+        })?;
         let receipt = hub
-            .releaseBatch(transfers, signatures)
+            .releaseBatch(transfers.into_iter().map(Into::into).collect(), signatures)
             .gas(20_000_000)
             .send()
             .await?
             .get_receipt()
             .await?;
-        let skipped = receipt
-            .inner
-            .logs()
-            .iter()
-            .filter(|l| l.topic0() == Some(&MainHub::ReleaseSkipped::SIGNATURE_HASH))
-            .count();
-        ensure!(skipped == 0, "releaseBatch skipped {skipped} of {batch}");
-        let gas = checked(receipt, "releaseBatch")?;
-        println!(
-            "hub release-batch {THRESHOLD}/{n} batch={batch} gas_per_transfer={}",
-            gas / batch as u64
-        );
+        let gas = batch_gas(receipt, MainHub::ReleaseSkipped::SIGNATURE_HASH, batch)?;
+        println!("hub release-batch {THRESHOLD}/{n} batch={batch} gas_per_transfer={gas}");
     }
 
     let to_b = (

@@ -19,7 +19,7 @@ use eyre::ensure;
 use sidebridge_anvil_tests::{
     MAIN_CHAIN_ID, SIDE_CHAIN_ID,
     hub::HubSystem,
-    relayers::{Backend, NodeOptions, RelayerNode},
+    relayers::{NodeOptions, RelayerNode},
     tokens,
 };
 use sidebridge_contracts::bindings::{MainHub, SideBridge};
@@ -86,14 +86,8 @@ pub(crate) async fn run(options: Options, m: usize) -> eyre::Result<()> {
     );
     let dir = tempfile_dir()?;
     let node_options = NodeOptions {
-        backend: if options.postgres {
-            Backend::Postgres
-        } else {
-            Backend::Sqlite
-        },
-        max_in_flight: options.max_in_flight,
         proxied: true,
-        ..options.shape.node_options()
+        ..options.node_options()
     };
     let mut nodes = Vec::new();
     for r in 0..m {
